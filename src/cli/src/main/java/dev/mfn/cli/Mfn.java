@@ -1,0 +1,95 @@
+package dev.mfn.cli;
+
+import dev.mfn.config.MfnSettings;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The `mfn` command line: one entry point, a subcommand per capability. */
+@Command(
+    name = "mfn",
+    mixinStandardHelpOptions = true,
+    versionProvider = Mfn.Version.class,
+    description = {
+      "MobileFaceNet face recognition as a streaming pipeline: photos on Kafka, Flink jobs that",
+      "detect, align and embed faces, training with DJL, search in a vector index.",
+      "",
+      "Settings come from mfn.properties at the repository root (or MFN_CONFIG), MFN_* environment",
+      "variables and -Dmfn.* properties; run-time files live in the build folder (MFN_HOME)."
+    },
+    subcommands = {ServicesCommand.class, PublishCommand.class, CommandLine.HelpCommand.class})
+public final class Mfn implements Runnable {
+  /** Exit code for a failure a person can fix (service down, bad argument). */
+  static final int EXIT_USAGE = 2;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(MfnSettings.load(), new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+  }
+
+  /** Runs a command line; the tests call this with their own writers. */
+  public static int run(MfnSettings settings, PrintWriter out, PrintWriter err, String... args) {
+    CommandLine cli = new CommandLine(new Mfn(), new SettingsFactory(settings));
+    cli.setOut(out);
+    cli.setErr(err);
+    cli.setUsageHelpWidth(110);
+    // A person at the CLI gets one clear line, not a stack trace (MFN_DEBUG=1 shows it).
+    cli.setExecutionExceptionHandler(
+        (e, commandLine, parseResult) -> {
+          commandLine.getErr().println("mfn " + commandLine.getCommandName() + ": " + oneLine(e));
+          if (System.getenv("MFN_DEBUG") != null) {
+            e.printStackTrace(commandLine.getErr());
+          }
+          return EXIT_USAGE;
+        });
+    return cli.execute(args);
+  }
+
+  static String oneLine(Throwable e) {
+    String message = e.getMessage();
+    if (message == null || message.isBlank()) {
+      message = e.getClass().getSimpleName();
+    }
+    return message.lines().findFirst().orElse(message);
+  }
+
+  /** Gives every command that asks for it the process's {@link MfnSettings}. */
+  static final class SettingsFactory implements CommandLine.IFactory {
+    private final MfnSettings settings;
+    private final CommandLine.IFactory fallback = CommandLine.defaultFactory();
+
+    SettingsFactory(MfnSettings settings) {
+      this.settings = settings;
+    }
+
+    @Override
+    public <K> K create(Class<K> type) throws Exception {
+      try {
+        return type.getDeclaredConstructor(MfnSettings.class).newInstance(settings);
+      } catch (NoSuchMethodException e) {
+        return fallback.create(type);
+      }
+    }
+  }
+
+  /** Prints the project version and the pinned versions of the services it runs. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Mfn.class.getPackage().getImplementationVersion();
+      return new String[] {
+        "mfn " + (v == null ? "development build" : v),
+        "Kafka " + MfnSettings.pinnedVersion("kafka.version"),
+        "Elasticsearch " + MfnSettings.pinnedVersion("elasticsearch.version"),
+        "BlazeFace (npm @mediapipe/face_detection) "
+            + MfnSettings.pinnedVersion("mediapipe.face_detection.version")
+      };
+    }
+  }
+}

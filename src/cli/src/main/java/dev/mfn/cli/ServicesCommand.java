@@ -1,0 +1,202 @@
+package dev.mfn.cli;
+
+import dev.mfn.config.MfnSettings;
+import dev.mfn.services.LocalServices;
+import dev.mfn.services.detector.DetectorFiles;
+import dev.mfn.services.elasticsearch.ElasticsearchServer;
+import dev.mfn.services.kafka.KafkaBroker;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** Local services for one machine: a Kafka broker, Elasticsearch, and the detector files. */
+@Command(
+    name = "services",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Start, stop and inspect the services a single machine runs, without Docker:",
+      "  kafka          a single-node KRaft broker (child JVM from Maven artifacts) on 127.0.0.1",
+      "  elasticsearch  the Elasticsearch distribution from Maven Central, as a non-root user",
+      "They keep running after the command returns; `stop` ends them."
+    },
+    subcommands = {
+      ServicesCommand.Start.class,
+      ServicesCommand.Stop.class,
+      ServicesCommand.Status.class,
+      ServicesCommand.FetchDetector.class
+    })
+final class ServicesCommand implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** The services that `start` and `stop` know. */
+  enum Service {
+    kafka,
+    elasticsearch
+  }
+
+  /** Options shared by start and stop. */
+  abstract static class ServiceOptions {
+    @Parameters(index = "0", paramLabel = "SERVICE", description = "kafka or elasticsearch")
+    Service service;
+
+    @Option(
+        names = "--data",
+        paramLabel = "DIR",
+        description = "Folder for the service's data, logs and pid file (default: in the build folder).")
+    Path data;
+
+    @Option(
+        names = "--port",
+        description = "Port on 127.0.0.1 (default: kafka.port / elasticsearch.port settings).")
+    Integer port;
+
+    @Spec CommandSpec spec;
+    final MfnSettings settings;
+
+    ServiceOptions(MfnSettings settings) {
+      this.settings = settings;
+    }
+
+    KafkaBroker kafka() {
+      LocalServices local = new LocalServices(settings);
+      if (port == null) {
+        return local.kafka(data);
+      }
+      return new KafkaBroker(
+          data != null ? data : settings.home().resolve("kafka"),
+          port,
+          settings.getInt("kafka.controller.port"));
+    }
+
+    ElasticsearchServer elasticsearch() {
+      return new LocalServices(settings).elasticsearch(data, port);
+    }
+
+    PrintWriter out() {
+      return spec.commandLine().getOut();
+    }
+  }
+
+  @Command(name = "start", mixinStandardHelpOptions = true, description = "Start a service and wait until it is ready.")
+  static final class Start extends ServiceOptions implements Callable<Integer> {
+    Start(MfnSettings settings) {
+      super(settings);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+      switch (service) {
+        case kafka -> {
+          KafkaBroker broker = kafka();
+          out().println("starting Kafka (data in " + broker.dataDir() + ") ...");
+          boolean started = broker.start(true);
+          out().println(
+              (started ? "Kafka is ready at " : "Kafka was already running at ")
+                  + broker.bootstrapServers()
+                  + " (log: "
+                  + broker.logFile()
+                  + ")");
+        }
+        case elasticsearch -> {
+          ElasticsearchServer es = elasticsearch();
+          out().println("starting Elasticsearch (first start fetches and unpacks it) ...");
+          boolean started = es.start();
+          out().println(
+              (started ? "Elasticsearch is healthy at " : "Elasticsearch was already running at ")
+                  + es.url()
+                  + " (logs: "
+                  + es.logDir()
+                  + ")");
+        }
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop a service started by `services start`.")
+  static final class Stop extends ServiceOptions implements Callable<Integer> {
+    Stop(MfnSettings settings) {
+      super(settings);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+      boolean stopped =
+          switch (service) {
+            case kafka -> kafka().stop();
+            case elasticsearch -> elasticsearch().stop();
+          };
+      out().println(service + (stopped ? " stopped" : " was not running"));
+      return 0;
+    }
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true, description = "Show which services run, where, and the detector files.")
+  static final class Status implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    private final MfnSettings settings;
+
+    Status(MfnSettings settings) {
+      this.settings = settings;
+    }
+
+    @Override
+    public Integer call() {
+      LocalServices local = new LocalServices(settings);
+      PrintWriter out = spec.commandLine().getOut();
+      KafkaBroker kafka = local.kafka(null);
+      out.printf(
+          "kafka          %s%n",
+          kafka.process()
+              .map(p -> "running at " + kafka.bootstrapServers() + " (pid " + p.pid() + ")")
+              .orElse("stopped"));
+      ElasticsearchServer es = local.elasticsearch(null, null);
+      out.printf(
+          "elasticsearch  %s%n",
+          es.process()
+              .map(p -> "running at " + es.url() + " (pid " + p.pid() + ", cluster "
+                  + es.health().orElse("not answering") + ")")
+              .orElse("stopped"));
+      DetectorFiles detector = local.detector();
+      out.printf(
+          "detector       %s%n",
+          detector.present()
+              ? "BlazeFace files in " + detector.cacheDir()
+              : "not fetched (./mfn services fetch-detector)");
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "fetch-detector",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Fetch the BlazeFace detector files (npm pack @mediapipe/face_detection, version pinned),",
+        "check their sha256 and cache them in the build folder. Needs npm."
+      })
+  static final class FetchDetector implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    private final MfnSettings settings;
+
+    FetchDetector(MfnSettings settings) {
+      this.settings = settings;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+      Path dir = new LocalServices(settings).detector().fetch();
+      spec.commandLine().getOut().println("BlazeFace detector files ready in " + dir);
+      return 0;
+    }
+  }
+}

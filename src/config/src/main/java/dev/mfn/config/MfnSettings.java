@@ -1,0 +1,149 @@
+package dev.mfn.config;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The one place for configuration. Every command and job reads its defaults from here.
+ *
+ * <p>Values come, highest precedence first, from: Java system properties ({@code -Dmfn.x=...}),
+ * environment variables ({@code MFN_X}, dots as underscores), the properties file named by
+ * {@code MFN_CONFIG} or {@code <repo>/mfn.properties} when present, then the defaults below, which
+ * work on one machine. Command-line flags override all of these in the commands themselves.
+ */
+public final class MfnSettings {
+  /** Defaults that work on one machine; keys are documented in mfn.properties.example. */
+  private static final Map<String, String> DEFAULTS =
+      Map.ofEntries(
+          Map.entry("kafka.bootstrap", "127.0.0.1:9092"),
+          Map.entry("kafka.port", "9092"),
+          Map.entry("kafka.controller.port", "9093"),
+          Map.entry("kafka.partitions", "4"),
+          Map.entry("topic.train", "images.train"),
+          Map.entry("topic.enroll", "images.enroll"),
+          Map.entry("topic.dlq", "images.dlq"),
+          Map.entry("topic.models", "models.events"),
+          Map.entry("topic.retrain", "training.requests"),
+          // Kafka's default message size: a RawImage whose encoded record is larger goes by URI.
+          Map.entry("publish.inline.limit.bytes", "1048576"),
+          // Photos larger than this are refused outright (reason OVER_SIZE_LIMIT).
+          Map.entry("publish.max.image.bytes", "67108864"),
+          Map.entry("elasticsearch.port", "9200"),
+          Map.entry("elasticsearch.user", "mfn-es"),
+          Map.entry("elasticsearch.heap", "512m"));
+
+  private final Properties values;
+  private final Path home;
+  private final Path repo;
+
+  private MfnSettings(Properties values, Path repo, Path home) {
+    this.values = values;
+    this.repo = repo;
+    this.home = home;
+  }
+
+  /** Loads settings for this process from the environment, as described above. */
+  public static MfnSettings load() {
+    return load(System.getenv(), System.getProperties());
+  }
+
+  static MfnSettings load(Map<String, String> env, Properties system) {
+    Path repo = Path.of(system.getProperty("mfn.repo", ".")).toAbsolutePath().normalize();
+    Properties merged = new Properties();
+    DEFAULTS.forEach(merged::setProperty);
+    Path file =
+        env.containsKey("MFN_CONFIG") ? Path.of(env.get("MFN_CONFIG")) : repo.resolve("mfn.properties");
+    if (Files.isRegularFile(file)) {
+      try (Reader reader = Files.newBufferedReader(file)) {
+        merged.load(reader);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read settings file " + file, e);
+      }
+    }
+    for (String key : Map.copyOf(toMap(merged)).keySet()) {
+      String envValue = env.get("MFN_" + key.toUpperCase().replace('.', '_'));
+      if (envValue != null) {
+        merged.setProperty(key, envValue);
+      }
+      String sys = system.getProperty("mfn." + key);
+      if (sys != null) {
+        merged.setProperty(key, sys);
+      }
+    }
+    String homeValue = env.getOrDefault("MFN_HOME", system.getProperty("mfn.home"));
+    Path home = homeValue != null ? Path.of(homeValue) : repo.resolve("build");
+    return new MfnSettings(merged, repo, home.toAbsolutePath().normalize());
+  }
+
+  private static Map<String, String> toMap(Properties p) {
+    java.util.HashMap<String, String> m = new java.util.HashMap<>();
+    p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
+    return m;
+  }
+
+  /** The repository root (set by the launcher), used to find ../shared data next to it. */
+  public Path repo() {
+    return repo;
+  }
+
+  /**
+   * The build folder for everything the project fetches, starts or writes at run time: service
+   * data, logs, pid files, the detector files. Git ignores it.
+   */
+  public Path home() {
+    return home;
+  }
+
+  public String get(String key) {
+    String v = values.getProperty(key);
+    if (v == null) {
+      throw new IllegalArgumentException("unknown setting " + key);
+    }
+    return v;
+  }
+
+  public int getInt(String key) {
+    return Integer.parseInt(get(key).trim());
+  }
+
+  public long getLong(String key) {
+    return Long.parseLong(get(key).trim());
+  }
+
+  public String kafkaBootstrap() {
+    return get("kafka.bootstrap");
+  }
+
+  public Topics topics() {
+    return new Topics(
+        get("topic.train"),
+        get("topic.enroll"),
+        get("topic.dlq"),
+        get("topic.models"),
+        get("topic.retrain"));
+  }
+
+  /** Version of a service or model file we fetch, pinned in the parent pom (versions.properties). */
+  public static String pinnedVersion(String key) {
+    Properties p = new Properties();
+    try (InputStream in = MfnSettings.class.getResourceAsStream("versions.properties")) {
+      p.load(in);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    String v = p.getProperty(key);
+    if (v == null || v.startsWith("${")) {
+      throw new IllegalStateException("version " + key + " not pinned by the build");
+    }
+    return v;
+  }
+
+  /** Kafka topic names. */
+  public record Topics(String train, String enroll, String deadLetters, String models, String retrain) {}
+}

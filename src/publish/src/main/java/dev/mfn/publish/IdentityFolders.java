@@ -1,0 +1,35 @@
+package dev.mfn.publish;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** Walks a folder of identity folders: {@code ROOT/<subject>/.../<photo>}. */
+public final class IdentityFolders {
+  private IdentityFolders() {}
+
+  /**
+   * Every regular file under {@code root}, in a stable (sorted) order; files directly in root get a
+   * null subject. Symbolic links to files are followed.
+   */
+  public static List<PhotoFile> list(Path root) throws IOException {
+    if (!Files.isDirectory(root)) {
+      throw new IOException("not a folder: " + root);
+    }
+    try (Stream<Path> files = Files.walk(root, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+      return files
+          .filter(Files::isRegularFile)
+          .map(root::relativize)
+          .sorted()
+          .map(
+              rel ->
+                  new PhotoFile(
+                      root.resolve(rel),
+                      rel.getNameCount() > 1 ? rel.getName(0).toString() : null,
+                      rel.toString().replace('\\', '/')))
+          .toList();
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package dev.mfn.publish;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** Connecting to a broker: reachability with a clear error, topics, and our producer settings. */
+public final class KafkaAccess {
+  private KafkaAccess() {}
+
+  /** The broker could not be reached; the message is one line a person can act on. */
+  public static final class BrokerUnreachableException extends Exception {
+    public BrokerUnreachableException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Checks that a broker answers at {@code bootstrap}, and creates {@code topic} with
+   * {@code partitions} partitions when it does not exist yet (the broker's auto-creation would give
+   * a single partition, which caps the parallelism of the jobs that read it).
+   */
+  public static void prepare(String bootstrap, String topic, int partitions, long timeoutMillis)
+      throws BrokerUnreachableException, InterruptedException {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeoutMillis);
+    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(timeoutMillis, 5000));
+    props.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
+    try (Admin admin = Admin.create(props)) {
+      try {
+        admin.describeCluster().nodes().get(timeoutMillis, TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        throw new BrokerUnreachableException(
+            "cannot reach a Kafka broker at "
+                + bootstrap
+                + " (start one with `./mfn services start kafka`, or pass --bootstrap)");
+      }
+      try {
+        admin
+            .createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
+            .all()
+            .get(timeoutMillis, TimeUnit.MILLISECONDS);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) {
+          throw new BrokerUnreachableException(
+              "cannot create topic " + topic + " at " + bootstrap + ": " + e.getCause().getMessage());
+        }
+      } catch (TimeoutException e) {
+        throw new BrokerUnreachableException("timed out creating topic " + topic + " at " + bootstrap);
+      }
+    }
+  }
+
+  /**
+   * An idempotent producer (acks=all, no duplicates on retry) for records up to
+   * {@code maxRecordBytes}.
+   */
+  public static Producer<String, byte[]> producer(String bootstrap, long maxRecordBytes) {
+    Map<String, Object> config =
+        Map.of(
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+            ProducerConfig.ACKS_CONFIG, "all",
+            ProducerConfig.LINGER_MS_CONFIG, 20,
+            ProducerConfig.BATCH_SIZE_CONFIG, 512 * 1024,
+            ProducerConfig.MAX_REQUEST_SIZE_CONFIG, (int) maxRecordBytes,
+            ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024,
+            ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000,
+            ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+            ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    return new KafkaProducer<>(config);
+  }
+}

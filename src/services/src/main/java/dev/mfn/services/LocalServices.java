@@ -1,0 +1,40 @@
+package dev.mfn.services;
+
+import dev.mfn.config.MfnSettings;
+import dev.mfn.services.detector.DetectorFiles;
+import dev.mfn.services.elasticsearch.ElasticsearchServer;
+import dev.mfn.services.kafka.KafkaBroker;
+import java.nio.file.Path;
+
+/** The services a single machine runs, configured from {@link MfnSettings}. */
+public final class LocalServices {
+  private final MfnSettings settings;
+
+  public LocalServices(MfnSettings settings) {
+    this.settings = settings;
+  }
+
+  /** The broker whose data lives in {@code dataDir}, or in the build folder when null. */
+  public KafkaBroker kafka(Path dataDir) {
+    return new KafkaBroker(
+        dataDir != null ? dataDir : settings.home().resolve("kafka"),
+        settings.getInt("kafka.port"),
+        settings.getInt("kafka.controller.port"));
+  }
+
+  /** The Elasticsearch node whose data lives in {@code dataDir} (build folder when null). */
+  public ElasticsearchServer elasticsearch(Path dataDir, Integer port) {
+    return new ElasticsearchServer(
+        MfnSettings.pinnedVersion("elasticsearch.version"),
+        settings.home().resolve("elasticsearch"),
+        dataDir != null ? dataDir : settings.home().resolve("elasticsearch").resolve("node"),
+        port != null ? port : settings.getInt("elasticsearch.port"),
+        settings.get("elasticsearch.user"),
+        settings.get("elasticsearch.heap"));
+  }
+
+  public DetectorFiles detector() {
+    return new DetectorFiles(
+        MfnSettings.pinnedVersion("mediapipe.face_detection.version"), settings.home());
+  }
+}

@@ -1,0 +1,195 @@
+package dev.mfn.services.elasticsearch;
+
+import dev.mfn.services.process.Commands;
+import dev.mfn.services.process.PidFile;
+import dev.mfn.services.process.Ports;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A single-node Elasticsearch on 127.0.0.1, from the distribution zip on Maven Central, started as a
+ * dedicated non-root user (Elasticsearch refuses root) with a JDK >= 21 found on the machine.
+ *
+ * <p>Layout: the zip is unpacked once under {@code installRoot}; data, logs, temp files and the pid
+ * file live under {@code dataDir}, which the user may choose.
+ */
+public final class ElasticsearchServer {
+  static final int MINIMUM_JAVA = 21;
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(180);
+  private static final Pattern STATUS = Pattern.compile("\"status\"\\s*:\\s*\"(\\w+)\"");
+
+  private final String version;
+  private final Path installRoot;
+  private final Path dataDir;
+  private final int port;
+  private final String serviceUser;
+  private final String heap;
+  private final PidFile pidFile;
+
+  public ElasticsearchServer(
+      String version, Path installRoot, Path dataDir, int port, String serviceUser, String heap) {
+    this.version = version;
+    this.installRoot = installRoot.toAbsolutePath().normalize();
+    this.dataDir = dataDir.toAbsolutePath().normalize();
+    this.port = port;
+    this.serviceUser = serviceUser;
+    this.heap = heap;
+    this.pidFile = new PidFile(this.dataDir.resolve("elasticsearch.pid"));
+  }
+
+  public String url() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  public Path logDir() {
+    return dataDir.resolve("logs");
+  }
+
+  public Optional<ProcessHandle> process() {
+    return pidFile.process();
+  }
+
+  /**
+   * Fetches and unpacks the distribution when missing, starts the node and waits for a green or
+   * yellow cluster. Returns false when a node from this dataDir was already running.
+   */
+  public boolean start() throws IOException {
+    if (process().isPresent()) {
+      return false;
+    }
+    if (Ports.isListening(port)) {
+      throw new IOException("port " + port + " on 127.0.0.1 is already in use by another process");
+    }
+    Path jdk =
+        JdkLocator.find(MINIMUM_JAVA)
+            .orElseThrow(
+                () ->
+                    new IOException(
+                        "Elasticsearch needs a JDK >= "
+                            + MINIMUM_JAVA
+                            + " and none was found; install one (e.g. Temurin 25) or set"
+                            + " ES_JAVA_HOME"));
+    Path home = new ElasticsearchDistribution(version, installRoot).ensureUnpacked();
+    for (String dir : new String[] {"data", "logs", "tmp"}) {
+      Files.createDirectories(dataDir.resolve(dir));
+    }
+    boolean asRoot = "root".equals(System.getProperty("user.name"));
+    List<String> command = new ArrayList<>();
+    if (asRoot) {
+      ServiceUser.ensure(serviceUser);
+      ServiceUser.requireReachable(serviceUser, home, dataDir);
+      Commands.check(List.of("chown", "-R", serviceUser, home.toString()), null, 120);
+      Commands.check(List.of("chown", "-R", serviceUser, dataDir.toString()), null, 120);
+      command.addAll(List.of("runuser", "-u", serviceUser, "--"));
+    }
+    command.addAll(
+        List.of(
+            "env",
+            // a CLASSPATH inherited from a test runner or launcher would leak into the node
+            "-u", "CLASSPATH",
+            "-u", "JAVA_TOOL_OPTIONS",
+            "-u", "_JAVA_OPTIONS",
+            "ES_JAVA_HOME=" + jdk,
+            "ES_JAVA_OPTS=-Xms" + heap + " -Xmx" + heap,
+            "ES_TMPDIR=" + dataDir.resolve("tmp"),
+            home.resolve("bin/elasticsearch").toString(),
+            "-d",
+            "-p",
+            pidFile.path().toString(),
+            "-E", "cluster.name=mfn",
+            "-E", "node.name=mfn-local",
+            "-E", "discovery.type=single-node",
+            "-E", "network.host=127.0.0.1",
+            "-E", "http.port=" + port,
+            "-E", "transport.port=" + (port + 100),
+            "-E", "path.data=" + dataDir.resolve("data"),
+            "-E", "path.logs=" + logDir(),
+            "-E", "xpack.security.enabled=false",
+            // a nearly full disk must not turn a local test index read-only
+            "-E", "cluster.routing.allocation.disk.threshold_enabled=false"));
+    Commands.Result launch = Commands.run(command, home, 240);
+    if (launch.exitCode() != 0) {
+      throw new IOException(
+          "Elasticsearch did not start (exit "
+              + launch.exitCode()
+              + "): "
+              + lastLine(launch.output())
+              + "; logs in "
+              + logDir());
+    }
+    awaitHealthy();
+    return true;
+  }
+
+  public boolean stop() throws IOException {
+    return pidFile.stop(Duration.ofSeconds(60));
+  }
+
+  /** Cluster status ("green", "yellow", "red") from /_cluster/health, or empty when unreachable. */
+  public Optional<String> health() {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(url() + "/_cluster/health"))
+            .timeout(Duration.ofSeconds(5))
+            .GET()
+            .build();
+    try {
+      HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+      Matcher m = STATUS.matcher(response.body());
+      return response.statusCode() == 200 && m.find() ? Optional.of(m.group(1)) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+  }
+
+  private void awaitHealthy() throws IOException {
+    Instant deadline = Instant.now().plus(READY_TIMEOUT);
+    while (Instant.now().isBefore(deadline)) {
+      Optional<String> status = health();
+      if (status.isPresent() && !status.get().equals("red")) {
+        return;
+      }
+      if (process().isEmpty() && Instant.now().isAfter(deadline.minus(READY_TIMEOUT).plusSeconds(20))) {
+        throw new IOException("Elasticsearch exited during start-up; logs in " + logDir());
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while waiting for Elasticsearch", e);
+      }
+    }
+    throw new IOException(
+        "Elasticsearch not healthy after " + READY_TIMEOUT.toSeconds() + " s; logs in " + logDir());
+  }
+
+  private static String lastLine(String output) {
+    String[] lines = output.strip().split("\n");
+    return lines[lines.length - 1];
+  }
+
+  static void makeExecutable(Path file) throws IOException {
+    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+    perms.add(PosixFilePermission.OWNER_EXECUTE);
+    perms.add(PosixFilePermission.GROUP_EXECUTE);
+    perms.add(PosixFilePermission.OTHERS_EXECUTE);
+    Files.setPosixFilePermissions(file, perms);
+  }
+}
