@@ -1,0 +1,35 @@
+package dev.mfn.flink.common;
+
+import dev.mfn.records.DeadLetter;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/** Builds DeadLetter records that keep everything needed to find and replay the original. */
+public final class DeadLetters {
+  /** Originals larger than this are referenced by topic/partition/offset instead of copied. */
+  static final int MAX_CARRIED_BYTES = 900 * 1024;
+
+  private DeadLetters() {}
+
+  /** A Kafka record that could not be used, with its coordinates and (when small) its bytes. */
+  public static DeadLetter fromKafkaRecord(
+      String job, String stage, String reason, String message, ConsumerRecord<byte[], byte[]> r) {
+    byte[] value = r.value();
+    boolean carry = value != null && value.length <= MAX_CARRIED_BYTES;
+    return DeadLetter.newBuilder()
+        .setJob(job)
+        .setStage(stage)
+        .setReason(reason)
+        .setMessage(message == null ? "" : message)
+        .setOriginalTopic(r.topic())
+        .setOriginalPartition(r.partition())
+        .setOriginalOffset(r.offset())
+        .setOriginalKey(r.key() == null ? null : ByteBuffer.wrap(r.key()))
+        .setOriginal(carry ? ByteBuffer.wrap(value) : null)
+        .setOriginalUri(
+            carry ? null : "kafka://" + r.topic() + "/" + r.partition() + "/" + r.offset())
+        .setTimestamp(Instant.now())
+        .build();
+  }
+}
