@@ -17,7 +17,12 @@ import picocli.CommandLine.Command;
       "Settings come from mfn.properties at the repository root (or MFN_CONFIG), MFN_* environment",
       "variables and -Dmfn.* properties; run-time files live in the build folder (MFN_HOME)."
     },
-    subcommands = {ServicesCommand.class, PublishCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      ServicesCommand.class,
+      PublishCommand.class,
+      EvalCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Mfn implements Runnable {
   /** Exit code for a failure a person can fix (service down, bad argument). */
   static final int EXIT_USAGE = 2;

@@ -7,12 +7,9 @@ import dev.mfn.publish.PhotoFile;
 import dev.mfn.publish.PublishSummary;
 import dev.mfn.publish.RawImageFactory;
 import java.nio.file.Path;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.producer.Producer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -94,18 +91,7 @@ final class PublishCommand implements Callable<Integer> {
   }
 
   private ProgressBar progressBar(int total) {
-    ProgressBarBuilder builder =
-        new ProgressBarBuilder()
-            .setTaskName("publish")
-            .setInitialMax(total)
-            .setUnit(" images", 1)
-            .showSpeed()
-            .setSpeedUnit(ChronoUnit.SECONDS)
-            .setStyle(ProgressBarStyle.ASCII)
-            .setUpdateIntervalMillis(250);
-    if (noProgress) {
-      builder.setConsumer(new me.tongfei.progressbar.DelegatingProgressBarConsumer(line -> {}));
-    }
-    return builder.build();
+    return Progress.bar("publish", total, "images", noProgress);
   }
+
 }

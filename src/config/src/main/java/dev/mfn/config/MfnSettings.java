@@ -36,7 +36,16 @@ public final class MfnSettings {
           Map.entry("publish.max.image.bytes", "67108864"),
           Map.entry("elasticsearch.port", "9200"),
           Map.entry("elasticsearch.user", "mfn-es"),
-          Map.entry("elasticsearch.heap", "512m"));
+          Map.entry("elasticsearch.heap", "512m"),
+          // Face core. Relative paths are resolved against the repository root.
+          Map.entry("detector", "blazeface"),
+          Map.entry("detector.min.score", "0.5"),
+          Map.entry("detector.min.eye.distance", "8"),
+          Map.entry("detector.yunet.model", "../shared/models/yunet/face_detection_yunet_2023mar.onnx"),
+          Map.entry("detector.mtcnn.dir", "../shared/models/mtcnn"),
+          Map.entry("decode.max.bytes", "67108864"),
+          Map.entry("decode.max.pixels", "60000000"),
+          Map.entry("embed.batch.size", "32"));
 
   private final Properties values;
   private final Path home;
@@ -106,6 +115,15 @@ public final class MfnSettings {
       throw new IllegalArgumentException("unknown setting " + key);
     }
     return v;
+  }
+
+  /** A path setting; relative values are resolved against the repository root. */
+  public Path getPath(String key) {
+    return repo.resolve(get(key)).normalize();
+  }
+
+  public double getDouble(String key) {
+    return Double.parseDouble(get(key).trim());
   }
 
   public int getInt(String key) {

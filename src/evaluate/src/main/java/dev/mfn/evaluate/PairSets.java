@@ -1,0 +1,99 @@
+package dev.mfn.evaluate;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Reads the published verification protocols into pairs with folds. */
+public final class PairSets {
+  private PairSets() {}
+
+  /** CFP's two protocols. */
+  public enum CfpProtocol {
+    /** frontal-frontal */
+    FF,
+    /** frontal-profile */
+    FP
+  }
+
+  /**
+   * LFW's pairs.txt: a header {@code folds<TAB>n}, then per fold n same-person lines
+   * {@code name i j} and n different-person lines {@code nameA i nameB j}; images are
+   * {@code images/Name/Name_%04d.jpg}.
+   */
+  public static List<Pair> lfw(Path lfwDir) throws IOException {
+    List<String> lines = Files.readAllLines(lfwDir.resolve("pairs.txt"));
+    String[] header = lines.get(0).trim().split("\\s+");
+    int folds = Integer.parseInt(header[0]);
+    int perHalf = Integer.parseInt(header[1]);
+    List<Pair> pairs = new ArrayList<>();
+    int line = 1;
+    for (int fold = 0; fold < folds; fold++) {
+      for (int k = 0; k < 2 * perHalf; k++, line++) {
+        String[] f = lines.get(line).trim().split("\\s+");
+        if (f.length == 3) {
+          pairs.add(new Pair(lfwImage(lfwDir, f[0], f[1]), lfwImage(lfwDir, f[0], f[2]), true, fold));
+        } else if (f.length == 4) {
+          pairs.add(new Pair(lfwImage(lfwDir, f[0], f[1]), lfwImage(lfwDir, f[2], f[3]), false, fold));
+        } else {
+          throw new IOException("pairs.txt line " + (line + 1) + ": unexpected " + lines.get(line));
+        }
+      }
+    }
+    return pairs;
+  }
+
+  private static Path lfwImage(Path dir, String name, String index) {
+    return dir.resolve("images").resolve(name).resolve(String.format("%s_%04d.jpg", name, Integer.parseInt(index)));
+  }
+
+  /**
+   * CFP: {@code Protocol/Pair_list_{F,P}.txt} map indices to images; folds are
+   * {@code Protocol/Split/{FF,FP}/NN/{same,diff}.txt} of {@code i,j} index pairs (FF: both frontal;
+   * FP: frontal, profile). Every fold folder present is read, in name order.
+   */
+  public static List<Pair> cfp(Path cfpDir, CfpProtocol protocol) throws IOException {
+    Path protocolDir = cfpDir.resolve("Protocol");
+    Map<Integer, Path> frontal = indexList(protocolDir, "Pair_list_F.txt");
+    Map<Integer, Path> second =
+        protocol == CfpProtocol.FF ? frontal : indexList(protocolDir, "Pair_list_P.txt");
+    Path splitDir = protocolDir.resolve("Split").resolve(protocol.name());
+    List<Path> foldDirs;
+    try (var s = Files.list(splitDir)) {
+      foldDirs = s.filter(Files::isDirectory).sorted().toList();
+    }
+    List<Pair> pairs = new ArrayList<>();
+    for (int fold = 0; fold < foldDirs.size(); fold++) {
+      for (String kind : new String[] {"same", "diff"}) {
+        for (String l : Files.readAllLines(foldDirs.get(fold).resolve(kind + ".txt"))) {
+          if (l.isBlank()) {
+            continue;
+          }
+          String[] ij = l.trim().split(",");
+          Path a = frontal.get(Integer.parseInt(ij[0].trim()));
+          Path b = second.get(Integer.parseInt(ij[1].trim()));
+          if (a == null || b == null) {
+            throw new IOException("unknown index in " + foldDirs.get(fold) + "/" + kind + ".txt: " + l);
+          }
+          pairs.add(new Pair(a, b, kind.equals("same"), fold));
+        }
+      }
+    }
+    return pairs;
+  }
+
+  private static Map<Integer, Path> indexList(Path protocolDir, String name) throws IOException {
+    Map<Integer, Path> map = new HashMap<>();
+    for (String l : Files.readAllLines(protocolDir.resolve(name))) {
+      String[] f = l.trim().split("\\s+", 2);
+      if (f.length == 2) {
+        map.put(Integer.parseInt(f[0]), protocolDir.resolve(f[1]).normalize());
+      }
+    }
+    return map;
+  }
+}

@@ -1,0 +1,58 @@
+package dev.mfn.face.detect;
+
+import dev.mfn.face.FaceRejected;
+import dev.mfn.face.RejectReason;
+import java.util.List;
+
+/**
+ * The seed's "standard face criterion": among the faces of a photo, take the largest and most
+ * central one whose score passes the threshold (insightface scores each box as its area minus twice
+ * the squared distance of its centre from the image centre). Faces whose eye distance is below the
+ * minimum are refused: they are too small to align into a useful 112x112 crop.
+ */
+public final class FaceChooser {
+  private final double minScore;
+  private final double minEyeDistance;
+
+  /**
+   * @param minScore detection score a face needs to be chosen
+   * @param minEyeDistance minimum distance between the eyes, in source pixels
+   */
+  public FaceChooser(double minScore, double minEyeDistance) {
+    this.minScore = minScore;
+    this.minEyeDistance = minEyeDistance;
+  }
+
+  public DetectedFace choose(List<DetectedFace> faces, int imageWidth, int imageHeight)
+      throws FaceRejected {
+    if (faces.isEmpty()) {
+      throw new FaceRejected(RejectReason.NO_FACE, "the detector found no face");
+    }
+    DetectedFace best = null;
+    double bestValue = Double.NEGATIVE_INFINITY;
+    for (DetectedFace f : faces) {
+      if (f.score() < minScore) {
+        continue;
+      }
+      double dx = f.box().centerX() - imageWidth / 2.0;
+      double dy = f.box().centerY() - imageHeight / 2.0;
+      double value = f.box().area() - 2.0 * (dx * dx + dy * dy);
+      if (value > bestValue) {
+        bestValue = value;
+        best = f;
+      }
+    }
+    if (best == null) {
+      throw new FaceRejected(
+          RejectReason.LOW_SCORE,
+          String.format("best score %.2f < %.2f", faces.get(0).score(), minScore));
+    }
+    if (best.landmarks().eyeDistance() < minEyeDistance) {
+      throw new FaceRejected(
+          RejectReason.FACE_TOO_SMALL,
+          String.format(
+              "eye distance %.1f px < %.1f px", best.landmarks().eyeDistance(), minEyeDistance));
+    }
+    return best;
+  }
+}

@@ -1,0 +1,106 @@
+package dev.mfn.model;
+
+import dev.mfn.face.FaceRejected;
+import dev.mfn.face.crop.FaceCrop;
+import dev.mfn.face.crop.FaceCropper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntConsumer;
+import org.opencv.core.Core;
+import org.opencv.core.Mat;
+
+/**
+ * Photos in, one embedding each out: decode, detect, choose, align (the face core), then embed in
+ * batches. With {@code flip}, the embedding is that of the crop plus that of its mirror image,
+ * normalised (a small, well-known accuracy gain). With {@code centerFallback}, a photo without a
+ * usable face is embedded from its central square instead of being rejected.
+ */
+public final class PhotoEmbedder {
+  private final FaceCropper cropper;
+  private final Embedder embedder;
+  private final boolean flip;
+  private final boolean centerFallback;
+  private final int batchSize;
+
+  public PhotoEmbedder(
+      FaceCropper cropper, Embedder embedder, boolean flip, boolean centerFallback, int batchSize) {
+    this.cropper = cropper;
+    this.embedder = embedder;
+    this.flip = flip;
+    this.centerFallback = centerFallback;
+    this.batchSize = batchSize;
+  }
+
+  /** Embeds the files in order; {@code progress} gets the number of photos done so far. */
+  public List<PhotoEmbedding> embedFiles(List<Path> files, IntConsumer progress) {
+    List<PhotoEmbedding> results = new ArrayList<>(files.size());
+    List<FaceCrop> pending = new ArrayList<>();
+    List<Integer> pendingIndex = new ArrayList<>();
+    for (int i = 0; i < files.size(); i++) {
+      Path file = files.get(i);
+      results.add(null);
+      try {
+        byte[] bytes = Files.readAllBytes(file);
+        FaceCrop crop =
+            centerFallback ? cropper.cropChosenOrCenter(bytes) : cropper.cropChosen(bytes);
+        pending.add(crop);
+        pendingIndex.add(i);
+      } catch (FaceRejected e) {
+        results.set(i, new PhotoEmbedding(file.toString(), null, null, false, e.reason()));
+      } catch (IOException e) {
+        results.set(
+            i,
+            new PhotoEmbedding(file.toString(), null, null, false, dev.mfn.face.RejectReason.EMPTY_INPUT));
+      }
+      if (pending.size() >= batchSize || i == files.size() - 1) {
+        flush(files, pending, pendingIndex, results);
+        progress.accept(i + 1);
+      }
+    }
+    return results;
+  }
+
+  private void flush(
+      List<Path> files, List<FaceCrop> pending, List<Integer> index, List<PhotoEmbedding> results) {
+    if (pending.isEmpty()) {
+      return;
+    }
+    float[][] vectors = embedCrops(pending.stream().map(c -> c.aligned().crop()).toList());
+    for (int k = 0; k < pending.size(); k++) {
+      FaceCrop crop = pending.get(k);
+      int i = index.get(k);
+      results.set(
+          i,
+          new PhotoEmbedding(files.get(i).toString(), vectors[k], crop.face(), crop.fallback(), null));
+      crop.release();
+    }
+    pending.clear();
+    index.clear();
+  }
+
+  /** Embeds aligned crops (with the flip if configured), normalised. */
+  public float[][] embedCrops(List<Mat> crops) {
+    float[][] vectors = embedder.embed(crops);
+    if (!flip) {
+      return vectors;
+    }
+    List<Mat> mirrored = new ArrayList<>(crops.size());
+    for (Mat crop : crops) {
+      Mat m = new Mat();
+      Core.flip(crop, m, 1);
+      mirrored.add(m);
+    }
+    float[][] flipped = embedder.embed(mirrored);
+    mirrored.forEach(Mat::release);
+    for (int k = 0; k < vectors.length; k++) {
+      for (int d = 0; d < vectors[k].length; d++) {
+        vectors[k][d] += flipped[k][d];
+      }
+      Embedder.normalize(vectors[k]);
+    }
+    return vectors;
+  }
+}
