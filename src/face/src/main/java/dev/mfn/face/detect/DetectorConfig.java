@@ -17,6 +17,12 @@ public record DetectorConfig(Path blazefaceDir, Path yunetModel, Path mtcnnDir, 
   /** Opens a detector by name: blazeface, yunet or mtcnn. */
   public FaceDetector open(String name) {
     return switch (name) {
+      case "blazeface" ->
+          new dev.mfn.face.detect.blazeface.BlazeFaceDetector(
+              require(blazefaceDir, "BlazeFace folder"), minScore, true);
+      case "blazeface-norefine" ->
+          new dev.mfn.face.detect.blazeface.BlazeFaceDetector(
+              require(blazefaceDir, "BlazeFace folder"), minScore, false);
       case "yunet" -> new YuNetDetector(require(yunetModel, "YuNet model"), (float) minScore);
       default -> throw new IllegalArgumentException(
           "unknown detector '" + name + "' (choose blazeface, mtcnn or yunet)");

@@ -1,0 +1,128 @@
+package dev.mfn.face.detect.blazeface;
+
+import dev.mfn.face.OpenCv;
+import dev.mfn.face.detect.DetectedFace;
+import dev.mfn.face.detect.FaceDetector;
+import dev.mfn.face.detect.WeightedNms;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.opencv.core.Mat;
+import org.opencv.core.Rect;
+
+/**
+ * MediaPipe BlazeFace, the default detector: small, fast, Apache-2.0 weights from npm.
+ *
+ * <ol>
+ *   <li>The whole photo, letterboxed, goes through the full-range model (faces from close-ups to a
+ *       few metres away).
+ *   <li>Large photos are also cut into overlapping square tiles, so a face that is small in a big
+ *       photo is still seen at a useful resolution.
+ *   <li>Weighted non-maximum suppression merges the detections of all passes.
+ *   <li>Landmark refinement: each face is run again through the short-range model on a square crop
+ *       around it (the face then fills half the network's input), which places eyes, nose and
+ *       mouth several times more precisely than the first, whole-photo pass.
+ * </ol>
+ */
+public final class BlazeFaceDetector implements FaceDetector {
+  /** Photos with a longer side above this are also searched tile by tile. */
+  static final int TILE_ABOVE = 1024;
+
+  private final BlazeFaceModel whole;
+  private final BlazeFaceModel closeUp;
+  private final boolean refine;
+
+  public BlazeFaceDetector(Path folder, double minScore, boolean refine) {
+    OpenCv.load();
+    for (BlazeFaceModel.Range r : BlazeFaceModel.Range.values()) {
+      if (!Files.isRegularFile(folder.resolve(r.file))) {
+        throw new IllegalArgumentException("BlazeFace file missing: " + folder.resolve(r.file));
+      }
+    }
+    this.whole = new BlazeFaceModel(folder, BlazeFaceModel.Range.FULL, minScore);
+    this.closeUp = new BlazeFaceModel(folder, BlazeFaceModel.Range.SHORT, Math.min(0.3, minScore));
+    this.refine = refine;
+  }
+
+  @Override
+  public String name() {
+    return "blazeface";
+  }
+
+  @Override
+  public List<DetectedFace> detect(Mat bgr) {
+    List<DetectedFace> all = new ArrayList<>(whole.detect(bgr, new Rect(0, 0, bgr.cols(), bgr.rows())));
+    for (Rect tile : tiles(bgr.cols(), bgr.rows())) {
+      all.addAll(whole.detect(bgr, tile));
+    }
+    List<DetectedFace> faces = WeightedNms.apply(all, 0.3);
+    if (!refine) {
+      return faces;
+    }
+    List<DetectedFace> refined = new ArrayList<>(faces.size());
+    for (DetectedFace face : faces) {
+      refined.add(refine(bgr, face));
+    }
+    return refined;
+  }
+
+  /** Overlapping square tiles (half a tile apart) covering a large photo; none for small ones. */
+  static List<Rect> tiles(int width, int height) {
+    List<Rect> tiles = new ArrayList<>();
+    if (Math.max(width, height) <= TILE_ABOVE) {
+      return tiles;
+    }
+    int side = Math.max(512, Math.min(width, height) / 2);
+    int step = side / 2;
+    for (int y = 0; y < height; y += step) {
+      for (int x = 0; x < width; x += step) {
+        int x0 = Math.min(x, Math.max(0, width - side));
+        int y0 = Math.min(y, Math.max(0, height - side));
+        tiles.add(new Rect(x0, y0, Math.min(side, width), Math.min(side, height)));
+        if (x0 + side >= width) {
+          break;
+        }
+      }
+      if (Math.min(y, Math.max(0, height - side)) + side >= height) {
+        break;
+      }
+    }
+    return tiles;
+  }
+
+  /** Re-detects one face on a crop twice its size; keeps the first pass when that fails. */
+  private DetectedFace refine(Mat bgr, DetectedFace face) {
+    double side = 2.0 * Math.max(face.box().width(), face.box().height());
+    Rect crop =
+        BlazeFaceModel.clip(
+            new Rect(
+                (int) Math.round(face.box().centerX() - side / 2),
+                (int) Math.round(face.box().centerY() - side / 2),
+                (int) Math.round(side),
+                (int) Math.round(side)),
+            bgr);
+    if (crop.width < 8 || crop.height < 8) {
+      return face;
+    }
+    List<DetectedFace> found = WeightedNms.apply(closeUp.detect(bgr, crop), 0.3);
+    DetectedFace best = null;
+    double bestIou = 0.3;
+    for (DetectedFace f : found) {
+      double iou = f.box().intersectionOverUnion(face.box());
+      if (iou > bestIou) {
+        bestIou = iou;
+        best = f;
+      }
+    }
+    return best == null
+        ? face
+        : new DetectedFace(best.box(), Math.max(face.score(), best.score()), best.landmarks(), name(), 2);
+  }
+
+  @Override
+  public void close() {
+    whole.close();
+    closeUp.close();
+  }
+}
