@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
     subcommands = {
       ServicesCommand.class,
       PublishCommand.class,
+      DetectCommand.class,
+      AlignCommand.class,
       EvalCommand.class,
       CommandLine.HelpCommand.class
     })

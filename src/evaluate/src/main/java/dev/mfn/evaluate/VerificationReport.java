@@ -40,8 +40,8 @@ public record VerificationReport(
     for (Verification.Fold f : result.folds()) {
       b.append(String.format("%-6d %10.4f %9.2f%%%n", f.fold(), f.threshold(), 100 * f.accuracy()));
     }
-    b.append(String.format("accuracy %.2f%% +- %.2f (10-fold protocol: threshold from the other folds)%n",
-        100 * result.meanAccuracy(), 100 * result.stdAccuracy()));
+    b.append(String.format("accuracy %.2f%% +- %.2f (%d-fold protocol: threshold from the other folds)%n",
+        100 * result.meanAccuracy(), 100 * result.stdAccuracy(), result.folds().size()));
     b.append(String.format("best threshold on all pairs %.4f%n", result.bestThreshold()));
     b.append(String.format("TAR at FAR=1e-3: %.2f%% (threshold %.4f)%n",
         100 * result.tarAtFar1e3(), result.thresholdAtFar1e3()));

@@ -23,6 +23,8 @@ public record DetectorConfig(Path blazefaceDir, Path yunetModel, Path mtcnnDir, 
       case "blazeface-norefine" ->
           new dev.mfn.face.detect.blazeface.BlazeFaceDetector(
               require(blazefaceDir, "BlazeFace folder"), minScore, false);
+      case "mtcnn" ->
+          new dev.mfn.face.detect.mtcnn.MtcnnDetector(require(mtcnnDir, "MTCNN folder"), 20);
       case "yunet" -> new YuNetDetector(require(yunetModel, "YuNet model"), (float) minScore);
       default -> throw new IllegalArgumentException(
           "unknown detector '" + name + "' (choose blazeface, mtcnn or yunet)");

@@ -15,8 +15,10 @@ import org.opencv.core.Rect;
  * MediaPipe BlazeFace, the default detector: small, fast, Apache-2.0 weights from npm.
  *
  * <ol>
- *   <li>The whole photo, letterboxed, goes through the full-range model (faces from close-ups to a
- *       few metres away).
+ *   <li>The whole photo, letterboxed, goes through both models: the full-range one finds faces a
+ *       few metres away, the short-range one finds close-ups that fill the frame (as in CFP), which
+ *       the full-range model misses. For the short-range pass the photo gets a black margin, since
+ *       that model expects some context around a face.
  *   <li>Large photos are also cut into overlapping square tiles, so a face that is small in a big
  *       photo is still seen at a useful resolution.
  *   <li>Weighted non-maximum suppression merges the detections of all passes.
@@ -28,6 +30,9 @@ import org.opencv.core.Rect;
 public final class BlazeFaceDetector implements FaceDetector {
   /** Photos with a longer side above this are also searched tile by tile. */
   static final int TILE_ABOVE = 1024;
+
+  /** Black margin around the photo for the short-range pass, as a fraction of its longer side. */
+  static final double CLOSE_UP_MARGIN = 0.25;
 
   private final BlazeFaceModel whole;
   private final BlazeFaceModel closeUp;
@@ -52,7 +57,9 @@ public final class BlazeFaceDetector implements FaceDetector {
 
   @Override
   public List<DetectedFace> detect(Mat bgr) {
-    List<DetectedFace> all = new ArrayList<>(whole.detect(bgr, new Rect(0, 0, bgr.cols(), bgr.rows())));
+    Rect photo = new Rect(0, 0, bgr.cols(), bgr.rows());
+    List<DetectedFace> all = new ArrayList<>(whole.detect(bgr, photo));
+    all.addAll(closeUp.detect(bgr, withMargin(photo, CLOSE_UP_MARGIN)));
     for (Rect tile : tiles(bgr.cols(), bgr.rows())) {
       all.addAll(whole.detect(bgr, tile));
     }
@@ -65,6 +72,12 @@ public final class BlazeFaceDetector implements FaceDetector {
       refined.add(refine(bgr, face));
     }
     return refined;
+  }
+
+  /** A region grown by {@code margin} of its longer side on every side (may leave the image). */
+  static Rect withMargin(Rect r, double margin) {
+    int m = (int) Math.round(margin * Math.max(r.width, r.height));
+    return new Rect(r.x - m, r.y - m, r.width + 2 * m, r.height + 2 * m);
   }
 
   /** Overlapping square tiles (half a tile apart) covering a large photo; none for small ones. */
@@ -94,15 +107,14 @@ public final class BlazeFaceDetector implements FaceDetector {
   /** Re-detects one face on a crop twice its size; keeps the first pass when that fails. */
   private DetectedFace refine(Mat bgr, DetectedFace face) {
     double side = 2.0 * Math.max(face.box().width(), face.box().height());
+    // Centred on the face even at the photo's edge (the part outside is black).
     Rect crop =
-        BlazeFaceModel.clip(
-            new Rect(
-                (int) Math.round(face.box().centerX() - side / 2),
-                (int) Math.round(face.box().centerY() - side / 2),
-                (int) Math.round(side),
-                (int) Math.round(side)),
-            bgr);
-    if (crop.width < 8 || crop.height < 8) {
+        new Rect(
+            (int) Math.round(face.box().centerX() - side / 2),
+            (int) Math.round(face.box().centerY() - side / 2),
+            (int) Math.round(side),
+            (int) Math.round(side));
+    if (crop.width < 8 || BlazeFaceModel.clip(crop, bgr).area() < 64) {
       return face;
     }
     List<DetectedFace> found = WeightedNms.apply(closeUp.detect(bgr, crop), 0.3);

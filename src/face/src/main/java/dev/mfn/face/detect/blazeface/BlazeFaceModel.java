@@ -68,16 +68,24 @@ public final class BlazeFaceModel implements AutoCloseable {
     return range;
   }
 
-  /** Faces in {@code region} of {@code image}, in image pixels, before non-maximum suppression. */
+  /**
+   * Faces in {@code region} of {@code image}, in image pixels, before non-maximum suppression. The
+   * region may reach outside the image: that part is black.
+   */
   public List<DetectedFace> detect(Mat image, Rect region) {
     int side = Math.max(region.width, region.height);
     int offX = (side - region.width) / 2;
     int offY = (side - region.height) / 2;
     // Letterbox: the region centred on a black square, so the network sees undistorted faces.
     Mat square = new Mat(side, side, CvType.CV_8UC3, new Scalar(0, 0, 0));
-    Mat roi = image.submat(region);
-    roi.copyTo(square.submat(new Rect(offX, offY, region.width, region.height)));
+    Rect inside = clip(region, image);
+    Mat roi = image.submat(inside);
+    Mat target =
+        square.submat(
+            new Rect(offX + inside.x - region.x, offY + inside.y - region.y, inside.width, inside.height));
+    roi.copyTo(target);
     roi.release();
+    target.release();
     Mat resized = new Mat();
     Imgproc.resize(square, resized, new Size(range.input, range.input), 0, 0, Imgproc.INTER_AREA);
     square.release();
