@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       PublishCommand.class,
       DetectCommand.class,
       AlignCommand.class,
+      EmbedCommand.class,
       EvalCommand.class,
       CommandLine.HelpCommand.class
     })
