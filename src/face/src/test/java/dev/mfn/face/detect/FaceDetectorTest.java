@@ -21,7 +21,7 @@ class FaceDetectorTest {
   private static final String[] PEOPLE = {
     "Aaron_Eckhart/Aaron_Eckhart_0001.jpg",
     "Abdullah_Gul/Abdullah_Gul_0001.jpg",
-    "Adrien_Brody/Adrien_Brody_0001.jpg"
+    "Adrien_Brody/Adrien_Brody_0002.jpg"
   };
   private static final List<Mat> photos = new ArrayList<>();
 

@@ -26,7 +26,7 @@ class IdentityPolicyTest {
     // CFP has 14 photos a person: with thresholds 2/6/10 they land in the x4 tier, not "drop".
     IdentityPolicy cfp = new IdentityPolicy(350, 10, 6, 2);
     assertThat(cfp.decide(14).tier()).isEqualTo(Tier.KEEP);
-    assertThat(new IdentityPolicy(350, 20, 16, 4).decide(14)).isEqualTo(new IdentityPolicy.Decision(Tier.OPENING, 14, 28));
+    assertThat(new IdentityPolicy(350, 20, 12, 4).decide(14)).isEqualTo(new IdentityPolicy.Decision(Tier.OPENING, 14, 28));
     assertThat(IdentityPolicy.SEED.decide(14).tier()).isEqualTo(Tier.DROP);
   }
 
