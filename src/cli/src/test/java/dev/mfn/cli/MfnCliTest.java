@@ -43,7 +43,7 @@ class MfnCliTest {
   @ValueSource(
       strings = {
         "services", "services start", "services stop", "services status",
-        "services fetch-detector", "publish"
+        "services fetch-detector", "publish", "detect", "align", "embed", "eval"
       })
   void everyCommandHasHelp(String command) {
     String[] args = (command + " --help").split(" ");
