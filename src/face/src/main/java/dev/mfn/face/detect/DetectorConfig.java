@@ -19,10 +19,7 @@ public record DetectorConfig(Path blazefaceDir, Path yunetModel, Path mtcnnDir, 
     return switch (name) {
       case "blazeface" ->
           new dev.mfn.face.detect.blazeface.BlazeFaceDetector(
-              require(blazefaceDir, "BlazeFace folder"), minScore, true);
-      case "blazeface-norefine" ->
-          new dev.mfn.face.detect.blazeface.BlazeFaceDetector(
-              require(blazefaceDir, "BlazeFace folder"), minScore, false);
+              require(blazefaceDir, "BlazeFace folder"), minScore);
       case "mtcnn" ->
           new dev.mfn.face.detect.mtcnn.MtcnnDetector(require(mtcnnDir, "MTCNN folder"), 20);
       case "yunet" -> new YuNetDetector(require(yunetModel, "YuNet model"), (float) minScore);
