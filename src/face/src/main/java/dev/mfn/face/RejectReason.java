@@ -5,6 +5,8 @@ package dev.mfn.face;
  * CLI summaries report, so they are part of the contract: add new ones, never rename.
  */
 public enum RejectReason {
+  // fetch (photos sent by reference)
+  SOURCE_UNAVAILABLE("fetch", "the photo's external URI cannot be read"),
   // decode
   EMPTY_INPUT("decode", "no bytes"),
   TOO_MANY_BYTES("decode", "more bytes than the limit"),

@@ -1,0 +1,34 @@
+package dev.mfn.flink.ingest;
+
+import dev.mfn.records.FaceSample;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.streaming.api.functions.sink.filesystem.BucketAssigner;
+import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.SimpleVersionedStringSerializer;
+
+/**
+ * Puts each sample in {@code <split>/shard-NNN}: the shard is a hash of the sample id, so samples
+ * spread uniformly over the shards and every shard is a uniform sample of the split (a loader that
+ * shuffles shard order and keeps a buffer then yields a well-mixed order).
+ */
+public final class ShardAssigner implements BucketAssigner<FaceSample, String> {
+  private final int shards;
+
+  public ShardAssigner(int shards) {
+    this.shards = shards;
+  }
+
+  public static String bucket(FaceSample sample, int shards) {
+    int shard = (int) Math.floorMod(SampleMaker.stableHash(sample.getId()), (long) shards);
+    return sample.getSplit().name().toLowerCase() + "/shard-" + String.format("%03d", shard);
+  }
+
+  @Override
+  public String getBucketId(FaceSample sample, Context context) {
+    return bucket(sample, shards);
+  }
+
+  @Override
+  public SimpleVersionedSerializer<String> getSerializer() {
+    return SimpleVersionedStringSerializer.INSTANCE;
+  }
+}
