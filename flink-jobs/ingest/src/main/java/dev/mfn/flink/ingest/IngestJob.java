@@ -7,6 +7,7 @@ import dev.mfn.records.DeadLetter;
 import dev.mfn.records.FaceSample;
 import dev.mfn.records.RawImage;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
@@ -38,6 +39,7 @@ public final class IngestJob {
   private final Source<Either<DeadLetter, RawImage>, ?, ?> source;
   private final Sink<FaceSample> samples;
   private final Sink<DeadLetter> deadLetters;
+  private MapFunction<CroppedFace, CroppedFace> faceTap;
 
   public IngestJob(
       IngestConfig config,
@@ -48,6 +50,15 @@ public final class IngestJob {
     this.source = source;
     this.samples = samples;
     this.deadLetters = deadLetters;
+  }
+
+  /**
+   * A function applied to every aligned face before the curator; tests use it to fail the job on
+   * purpose mid-way (and to slow it so checkpoints happen first).
+   */
+  IngestJob withFaceTap(MapFunction<CroppedFace, CroppedFace> tap) {
+    this.faceTap = tap;
+    return this;
   }
 
   /** The production job: Kafka in, shards and the dead-letter topic out. */
@@ -94,8 +105,10 @@ public final class IngestJob {
             .name("split-unreadable");
     SingleOutputStreamOperator<CroppedFace> faces =
         images.process(new CropFunction(config)).returns(Types.POJO(CroppedFace.class)).name("decode-detect-align");
+    DataStream<CroppedFace> tapped =
+        faceTap == null ? faces : faces.map(faceTap).returns(Types.POJO(CroppedFace.class)).name("tap");
     SingleOutputStreamOperator<FaceSample> curated =
-        faces
+        tapped
             .keyBy(f -> f.subject, Types.STRING)
             .process(new IdentityCurator(config))
             .returns(new AvroTypeInfo<>(FaceSample.class))
