@@ -72,7 +72,7 @@ public final class DetectAlignBench {
         }
         double[] ours =
             repeat(repeats, () -> run(photos, workers, () -> {
-              FaceCropper cropper = new FaceCropper(new ImageDecoder(), config.open(name), new FaceChooser(0.5, 8));
+              FaceCropper cropper = new FaceCropper(new ImageDecoder(), config.open(name), new FaceChooser(0.5, 20));
               return bytes -> {
                 try {
                   cropper.cropChosenOrCenter(bytes).release();

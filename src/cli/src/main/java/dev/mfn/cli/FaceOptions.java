@@ -49,6 +49,6 @@ final class FaceOptions {
         openDetector(settings),
         new FaceChooser(
             minScore != null ? minScore : settings.getDouble("detector.min.score"),
-            settings.getDouble("detector.min.eye.distance")));
+            settings.getDouble("detector.min.face.size")));
   }
 }

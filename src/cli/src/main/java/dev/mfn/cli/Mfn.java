@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       AlignCommand.class,
       EmbedCommand.class,
       EvalCommand.class,
+      IngestCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Mfn implements Runnable {

@@ -40,7 +40,7 @@ public final class MfnSettings {
           // Face core. Relative paths are resolved against the repository root.
           Map.entry("detector", "blazeface"),
           Map.entry("detector.min.score", "0.5"),
-          Map.entry("detector.min.eye.distance", "8"),
+          Map.entry("detector.min.face.size", "20"),
           Map.entry("detector.yunet.model", "../shared/models/yunet/face_detection_yunet_2023mar.onnx"),
           Map.entry("detector.mtcnn.dir", "../shared/models/mtcnn"),
           Map.entry("decode.max.bytes", "67108864"),

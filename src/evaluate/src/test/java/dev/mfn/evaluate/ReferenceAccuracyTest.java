@@ -34,7 +34,7 @@ class ReferenceAccuracyTest {
             SharedData.require("models/yunet/face_detection_yunet_2023mar.onnx"),
             SharedData.require("models/mtcnn"),
             0.5);
-    try (FaceCropper cropper = new FaceCropper(new ImageDecoder(), config.open(detector), new FaceChooser(0.5, 8));
+    try (FaceCropper cropper = new FaceCropper(new ImageDecoder(), config.open(detector), new FaceChooser(0.5, 20));
         Embedder embedder = new OnnxEmbedder(model, CropTensor.REFERENCE)) {
       VerificationReport report =
           new VerificationRun(new PhotoEmbedder(cropper, embedder, true, true, 32))

@@ -46,7 +46,7 @@ public final class CropFunction extends ProcessFunction<RawImage, CroppedFace> {
             new FaceCropper(
                 new ImageDecoder(config.maxBytes(), config.maxPixels()),
                 config.detectorConfig().open(config.detector()),
-                new FaceChooser(config.minScore(), config.minEyeDistance())));
+                new FaceChooser(config.minScore(), config.minFaceSize())));
     serde = new AvroSerde<>(RawImage.class);
     var metrics = getRuntimeContext().getMetricGroup();
     recordsIn = metrics.counter("recordsIn");

@@ -22,7 +22,7 @@ public final class IngestArguments {
       --cap/--keep-above/--opening-above/--full-above   policy thresholds (default 350/200/90/30)
       --idle-ms MS               (default 60000)   --checkpoint-ms MS (default 10000)
       --detector blazeface|mtcnn|yunet (default blazeface) with --blazeface-dir DIR,
-        --yunet-model FILE or --mtcnn-dir DIR; --min-score S (0.5), --min-eye-distance PX (8)
+        --yunet-model FILE or --mtcnn-dir DIR; --min-score S (0.5), --min-face-size PX (20)
       """;
 
   public static IngestConfig parse(String[] args) {
@@ -51,7 +51,7 @@ public final class IngestArguments {
         p.get("yunet-model", null),
         p.get("mtcnn-dir", null),
         p.getDouble("min-score", 0.5),
-        p.getDouble("min-eye-distance", 8),
+        p.getDouble("min-face-size", 20),
         p.getLong("max-bytes", 64L << 20),
         p.getLong("max-pixels", 60_000_000L));
   }

@@ -31,7 +31,7 @@ public record IngestConfig(
     String yunetModel,
     String mtcnnDir,
     double minScore,
-    double minEyeDistance,
+    double minFaceSize,
     long maxBytes,
     long maxPixels)
     implements Serializable {

@@ -10,6 +10,9 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -94,10 +97,30 @@ public final class IngestJob {
         .build();
   }
 
+  /**
+   * The Flink settings the job needs; create the environment with them
+   * ({@code StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config))}).
+   * The reservoirs hold aligned crops (~20 KB each), far beyond the 5 MB a memory-backed checkpoint
+   * allows, so checkpoints go to files next to the shards. A few restarts absorb passing faults; a
+   * job that keeps failing ends with its cause instead of restarting forever.
+   */
+  public static Configuration flinkConfiguration(IngestConfig config) {
+    Configuration c = new Configuration();
+    c.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+    c.set(
+        CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+        java.nio.file.Path.of(config.outDir()).resolve("_checkpoints").toUri().toString());
+    c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+    c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+    c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofMillis(500));
+    return c;
+  }
+
   /** Adds the job's operators to {@code env}. */
   public void build(StreamExecutionEnvironment env) {
     env.setParallelism(config.parallelism());
     env.enableCheckpointing(config.checkpointMillis());
+
     SingleOutputStreamOperator<RawImage> images =
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "images")
             .process(new SplitDeadLetters<>(new AvroTypeInfo<>(RawImage.class)))
@@ -145,7 +168,8 @@ public final class IngestJob {
   /** Entry point for `flink run`: arguments as documented in the README. */
   public static void main(String[] args) throws Exception {
     IngestConfig config = IngestArguments.parse(args);
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    StreamExecutionEnvironment env =
+        StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
     fromConfig(config).build(env);
     env.execute("mfn ingest " + config.topic() + " -> " + config.outDir());
   }

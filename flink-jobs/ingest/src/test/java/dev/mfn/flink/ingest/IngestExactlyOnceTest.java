@@ -22,7 +22,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.producer.Producer;
 import org.junit.jupiter.api.Test;
@@ -75,13 +74,10 @@ class IngestExactlyOnceTest {
     IngestConfig config = new IngestConfig(
         broker.bootstrapServers(), topic, "eo-dlq", "eo-test", true, out.toString(), 2, 4, 0.1,
         12, 10, 8, 4, 60_000, 300, "blazeface", DetectorFiles.blazefaceDir().toString(), null, null,
-        0.5, 8, 64 * MIB, 60_000_000);
+        0.5, 20, 64 * MIB, 60_000_000);
     assertThat(config.policy().decide(10).tier()).isEqualTo(IdentityPolicy.Tier.OPENING);
 
-    Configuration conf = new Configuration();
-    conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-    conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
-    conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofMillis(200));
+    Configuration conf = IngestJob.flinkConfiguration(config);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
     IngestJob.fromConfig(config).withFaceTap(new FailOnce()).build(env);
     env.execute("ingest exactly-once test");

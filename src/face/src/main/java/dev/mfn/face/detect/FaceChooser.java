@@ -7,20 +7,21 @@ import java.util.List;
 /**
  * The seed's "standard face criterion": among the faces of a photo, take the largest and most
  * central one whose score passes the threshold (insightface scores each box as its area minus twice
- * the squared distance of its centre from the image centre). Faces whose eye distance is below the
- * minimum are refused: they are too small to align into a useful 112x112 crop.
+ * the squared distance of its centre from the image centre). A face whose box is smaller than the
+ * minimum (its longer side, in pixels) is refused: too small to align into a useful 112x112 crop.
+ * (The box, not the eye distance: a profile's eyes are close together however large the face.)
  */
 public final class FaceChooser {
   private final double minScore;
-  private final double minEyeDistance;
+  private final double minFaceSize;
 
   /**
    * @param minScore detection score a face needs to be chosen
-   * @param minEyeDistance minimum distance between the eyes, in source pixels
+   * @param minFaceSize minimum longer side of the face box, in source pixels
    */
-  public FaceChooser(double minScore, double minEyeDistance) {
+  public FaceChooser(double minScore, double minFaceSize) {
     this.minScore = minScore;
-    this.minEyeDistance = minEyeDistance;
+    this.minFaceSize = minFaceSize;
   }
 
   public DetectedFace choose(List<DetectedFace> faces, int imageWidth, int imageHeight)
@@ -47,11 +48,10 @@ public final class FaceChooser {
           RejectReason.LOW_SCORE,
           String.format("best score %.2f < %.2f", faces.get(0).score(), minScore));
     }
-    if (best.landmarks().eyeDistance() < minEyeDistance) {
+    double size = Math.max(best.box().width(), best.box().height());
+    if (size < minFaceSize) {
       throw new FaceRejected(
-          RejectReason.FACE_TOO_SMALL,
-          String.format(
-              "eye distance %.1f px < %.1f px", best.landmarks().eyeDistance(), minEyeDistance));
+          RejectReason.FACE_TOO_SMALL, String.format("face %.0f px < %.0f px", size, minFaceSize));
     }
     return best;
   }

@@ -63,7 +63,7 @@ class SimilarityAlignerTest {
     double worst = 0;
     double sum = 0;
     int n = 0;
-    try (FaceCropper cropper = new FaceCropper(new ImageDecoder(), config.open(detector), new FaceChooser(0.5, 8))) {
+    try (FaceCropper cropper = new FaceCropper(new ImageDecoder(), config.open(detector), new FaceChooser(0.5, 20))) {
       for (Path photo : photos) {
         FaceCrop crop = cropper.cropChosen(Files.readAllBytes(photo));
         assertThat(crop.aligned().crop().cols()).isEqualTo(112);

@@ -40,7 +40,7 @@ class FaceDetectorTest {
       for (Mat photo : photos) {
         List<DetectedFace> faces = detector.detect(photo);
         assertThat(faces).isNotEmpty();
-        DetectedFace face = new FaceChooser(0.5, 8).choose(faces, photo.cols(), photo.rows());
+        DetectedFace face = new FaceChooser(0.5, 20).choose(faces, photo.cols(), photo.rows());
         Landmarks p = face.landmarks();
         // LFW centres the face: eyes left/right of centre above nose above mouth.
         assertThat(p.x(0)).isLessThan(p.x(1));

@@ -1,0 +1,184 @@
+package dev.mfn.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mfn.config.MfnSettings;
+import dev.mfn.flink.ingest.IngestConfig;
+import dev.mfn.flink.ingest.IngestJob;
+import dev.mfn.publish.KafkaAccess;
+import dev.mfn.services.LocalServices;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import me.tongfei.progressbar.ProgressBar;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** `mfn ingest`: the ingest job on Flink's local cluster, from a topic to training shards. */
+@Command(
+    name = "ingest",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run the ingest job on Flink's local cluster: read RawImage records, detect and align the",
+      "chosen face of each, keep a uniform sample of at most CAP photos per identity, apply the",
+      "identity policy (drop / keep / +opening / x4 with noise), split 0.5% for validation by image",
+      "id, and write Avro shards (OUT/train/shard-NNN, OUT/validation/shard-NNN) with",
+      "OUT/manifest.json. Rejected records go to the dead-letter topic with their reason.",
+      "Bounded by default: reads the topic up to the offsets at start, then finishes."
+    })
+final class IngestCommand implements Callable<Integer> {
+  @Option(names = "--out", paramLabel = "DIR", required = true, description = "Folder for the shards and manifest.json.")
+  Path out;
+
+  @Option(names = "--topic", paramLabel = "T", description = "Input topic (default: setting topic.train).")
+  String topic;
+
+  @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka (default: setting kafka.bootstrap).")
+  String bootstrap;
+
+  @Option(names = "--parallelism", paramLabel = "P", defaultValue = "1", description = "Parallel tasks, one detector each (default: ${DEFAULT-VALUE}).")
+  int parallelism;
+
+  @Option(names = "--shards", paramLabel = "N", defaultValue = "16", description = "Shards per split (default: ${DEFAULT-VALUE}).")
+  int shards;
+
+  @Option(names = "--policy", paramLabel = "CAP,KEEP,OPENING,FULL", defaultValue = "350,200,90,30", split = ",",
+      description = "Identity policy thresholds (default: the seed's ${DEFAULT-VALUE}): n > KEEP keep (at most CAP), n > OPENING x2, n > FULL x4, else drop.")
+  int[] policy;
+
+  @Option(names = "--validation-fraction", paramLabel = "F", defaultValue = "0.005", description = "Share of photos held out (default: ${DEFAULT-VALUE}).")
+  double validationFraction;
+
+  @Option(names = "--unbounded", description = "Keep running; an identity is complete after --idle-ms without new photos.")
+  boolean unbounded;
+
+  @Option(names = "--idle-ms", paramLabel = "MS", defaultValue = "60000", description = "Unbounded mode: idle time that completes an identity (default: ${DEFAULT-VALUE}).")
+  long idleMillis;
+
+  @Option(names = "--no-progress", description = "No progress bar.")
+  boolean noProgress;
+
+  @Mixin FaceOptions face;
+  @Spec CommandSpec spec;
+  private final MfnSettings settings;
+
+  IngestCommand(MfnSettings settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    if (policy.length != 4) {
+      throw new IllegalArgumentException("--policy takes four numbers: CAP,KEEP,OPENING,FULL");
+    }
+    String servers = bootstrap != null ? bootstrap : settings.kafkaBootstrap();
+    String in = topic != null ? topic : settings.topics().train();
+    try {
+      KafkaAccess.prepare(servers, settings.topics().deadLetters(), settings.getInt("kafka.partitions"), 10_000);
+    } catch (KafkaAccess.BrokerUnreachableException e) {
+      spec.commandLine().getErr().println("mfn ingest: " + e.getMessage());
+      return Mfn.EXIT_USAGE;
+    }
+    String detector = face.detectorName(settings);
+    Path blazeface = detector.equals("blazeface") ? new LocalServices(settings).detector().fetch() : null;
+    String group = "mfn-ingest-" + Long.toString(System.currentTimeMillis(), 36);
+    IngestConfig config =
+        new IngestConfig(
+            servers, in, settings.topics().deadLetters(), group, !unbounded, out.toAbsolutePath().toString(),
+            parallelism, shards, validationFraction, policy[0], policy[1], policy[2], policy[3],
+            idleMillis, 10_000, detector, blazeface == null ? null : blazeface.toString(),
+            settings.getPath("detector.yunet.model").toString(), settings.getPath("detector.mtcnn.dir").toString(),
+            face.minScore != null ? face.minScore : settings.getDouble("detector.min.score"),
+            settings.getDouble("detector.min.face.size"),
+            settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"));
+    config.policy(); // refuses inconsistent thresholds before anything starts
+
+    long total = endOffsets(servers, in).values().stream().mapToLong(Long::longValue).sum();
+    StreamExecutionEnvironment env =
+        StreamExecutionEnvironment.getExecutionEnvironment(IngestJob.flinkConfiguration(config));
+    IngestJob.fromConfig(config).build(env);
+    long start = System.nanoTime();
+    JobClient job = env.executeAsync("mfn ingest " + in + " -> " + out);
+    try (ProgressBar bar = Progress.bar("ingest", total, "records", noProgress)) {
+      while (!job.getJobExecutionResult().isDone()) {
+        bar.stepTo(Math.min(total, committed(servers, group)));
+        try {
+          job.getJobExecutionResult().get(1, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException stillRunning) {
+          // keep polling
+        }
+      }
+      job.getJobExecutionResult().get(); // rethrows a job failure
+      bar.stepTo(total);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    printSummary(spec.commandLine().getOut(), out.resolve("manifest.json"), seconds);
+    return 0;
+  }
+
+  static void printSummary(PrintWriter o, Path manifestFile, double seconds) throws Exception {
+    JsonNode manifest = new ObjectMapper().readTree(manifestFile.toFile());
+    JsonNode t = manifest.get("totals");
+    long in = t.get("records_in").asLong();
+    o.printf("ingested %d records in %.1f s (%.1f records/s)%n", in, seconds, in / seconds);
+    o.printf("  photos kept:        %d (samples before augmentation)%n", t.get("photos_kept").asLong());
+    o.printf("  dropped by policy:  %d%n", t.get("dropped_by_policy").asLong());
+    o.printf("  dead letters:       %d%s%n", t.get("dead_letters").asLong(), reasons(manifest.get("dead_letters")));
+    o.printf("  samples written:    %d train, %d validation%n", t.get("train_samples").asLong(), t.get("validation_samples").asLong());
+    Map<String, Integer> tiers = new java.util.TreeMap<>();
+    manifest.get("identities").forEach(id -> tiers.merge(id.get("tier").asText(), 1, Integer::sum));
+    o.printf("  identities:         %d (%s), %d labelled%n", t.get("identities").asLong(), tiers, t.get("identities_kept").asLong());
+    o.printf("  shards and manifest: %s%n", manifestFile.getParent());
+  }
+
+  private static String reasons(JsonNode deadLetters) {
+    if (deadLetters.isEmpty()) {
+      return "";
+    }
+    StringBuilder b = new StringBuilder(" (");
+    deadLetters.fields().forEachRemaining(e -> b.append(b.length() > 2 ? ", " : "").append(e.getKey()).append(' ').append(e.getValue().asLong()));
+    return b.append(')').toString();
+  }
+
+  private static Admin admin(String servers) {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+    return Admin.create(p);
+  }
+
+  private static Map<TopicPartition, Long> endOffsets(String servers, String topic) throws Exception {
+    try (Admin admin = admin(servers)) {
+      var description = admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS).get(topic);
+      Map<TopicPartition, OffsetSpec> request = new java.util.HashMap<>();
+      description.partitions().forEach(p -> request.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+      Map<TopicPartition, Long> ends = new java.util.HashMap<>();
+      admin.listOffsets(request).all().get(10, TimeUnit.SECONDS).forEach((tp, info) -> ends.put(tp, info.offset()));
+      return ends;
+    }
+  }
+
+  /** Offsets the job's source committed (on each checkpoint): how far it has read. */
+  private static long committed(String servers, String group) {
+    try (Admin admin = admin(servers)) {
+      Map<TopicPartition, OffsetAndMetadata> offsets =
+          admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(5, TimeUnit.SECONDS);
+      return offsets.values().stream().filter(java.util.Objects::nonNull).mapToLong(OffsetAndMetadata::offset).sum();
+    } catch (Exception e) {
+      return 0;
+    }
+  }
+}
