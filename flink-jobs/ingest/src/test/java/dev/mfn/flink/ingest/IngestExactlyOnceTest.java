@@ -43,7 +43,8 @@ class IngestExactlyOnceTest {
   static final class FailOnce implements MapFunction<CroppedFace, CroppedFace> {
     @Override
     public CroppedFace map(CroppedFace face) throws Exception {
-      Thread.sleep(20);
+      // Slow the stream (not waiting for anything) so checkpoints complete before the failure.
+      java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
       if (seen.incrementAndGet() == 60 && failed.compareAndSet(false, true)) {
         throw new IllegalStateException("failure on purpose, to test recovery");
       }
