@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.testkit.LocalKafka;
-import dev.mfn.testkit.SharedData;
+import dev.mfn.testkit.PhotoFolders;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -17,15 +17,9 @@ class IngestCommandTest {
 
   @Test
   void publishThenIngestPrintsABalancedSummary(KafkaBroker broker, @TempDir Path dir) throws Exception {
-    Path cfp = SharedData.cfpImages();
     Path photos = dir.resolve("photos");
-    for (String subject : new String[] {"010", "011"}) {
-      Path dst = Files.createDirectories(photos.resolve(subject));
-      for (int i = 1; i <= 5; i++) {
-        String name = String.format("%02d.jpg", i);
-        Files.copy(cfp.resolve(subject).resolve("frontal").resolve(name), dst.resolve(name));
-      }
-    }
+    PhotoFolders.cfpFrontal(photos, "010", 5);
+    PhotoFolders.cfpFrontal(photos, "011", 5);
     // Starts like a JPEG, so the publisher sends it; the job's decoder refuses it.
     Files.write(photos.resolve("010/broken.jpg"), new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, 0x00, 0x01});
     MfnCliTest.Run publish = MfnCliTest.mfn("publish", photos.toString(), "--topic", "cli-ingest",

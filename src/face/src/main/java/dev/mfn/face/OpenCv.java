@@ -6,6 +6,19 @@ public final class OpenCv {
 
   private OpenCv() {}
 
+  /**
+   * Builds a network under one JVM-wide lock. OpenCV's model importers are not thread-safe: two
+   * Flink tasks reading a TFLite file at the same moment crashed the JVM in native code
+   * (std::_Rb_tree_insert_and_rebalance under Dnn.readNetFromTFLite). Running an already built
+   * network on several threads, one network each, is safe.
+   */
+  public static <T> T build(java.util.function.Supplier<T> importer) {
+    load();
+    synchronized (OpenCv.class) {
+      return importer.get();
+    }
+  }
+
   public static void load() {
     if (!loaded) {
       synchronized (OpenCv.class) {

@@ -34,6 +34,20 @@ public final class PhotoFolders {
     return root;
   }
 
+  /**
+   * Copies the first {@code count} frontal CFP photos of {@code subject} into {@code root/subject}
+   * (an identity folder); frontal photos are the ones every detector finds.
+   */
+  public static Path cfpFrontal(Path root, String subject, int count) throws IOException {
+    Path from = SharedData.cfpImages().resolve(subject).resolve("frontal");
+    Path to = Files.createDirectories(root.resolve(subject));
+    for (int i = 1; i <= count; i++) {
+      String name = String.format("%02d.jpg", i);
+      Files.copy(from.resolve(name), to.resolve(name));
+    }
+    return root;
+  }
+
   private static BufferedImage noise(int width, int height, long seed) {
     BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
     Random random = new Random(seed);

@@ -12,7 +12,7 @@ import dev.mfn.records.FaceSample;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.testkit.DetectorFiles;
 import dev.mfn.testkit.LocalKafka;
-import dev.mfn.testkit.SharedData;
+import dev.mfn.testkit.PhotoFolders;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -54,15 +54,9 @@ class IngestExactlyOnceTest {
 
   @Test
   void aFailureMidWayLeavesEverySampleExactlyOnce(KafkaBroker broker, @TempDir Path dir) throws Exception {
-    Path cfp = SharedData.cfpImages();
     Path photos = dir.resolve("photos");
     for (int id = 1; id <= 10; id++) {
-      String subject = String.format("%03d", id);
-      Path dst = Files.createDirectories(photos.resolve(subject));
-      for (int i = 1; i <= 10; i++) {
-        String name = String.format("%02d.jpg", i);
-        Files.copy(cfp.resolve(subject).resolve("frontal").resolve(name), dst.resolve(name));
-      }
+      PhotoFolders.cfpFrontal(photos, String.format("%03d", id), 10);
     }
     String topic = "eo-in";
     KafkaAccess.prepare(broker.bootstrapServers(), topic, 2, 30_000);

@@ -14,6 +14,7 @@ import dev.mfn.records.kafka.AvroSerde;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.testkit.DetectorFiles;
 import dev.mfn.testkit.LocalKafka;
+import dev.mfn.testkit.PhotoFolders;
 import dev.mfn.testkit.SharedData;
 import dev.mfn.testkit.TopicReader;
 import java.nio.file.Files;
@@ -47,10 +48,10 @@ class IngestJobTest {
     Path cfp = SharedData.cfpImages();
     // Frontal photos only (all detectable), 10 / 7 / 5 / 3 per identity.
     Path photos = dir.resolve("photos");
-    copyFrontal(cfp, "001", 10, photos);
-    copyFrontal(cfp, "002", 7, photos);
-    copyFrontal(cfp, "003", 5, photos);
-    copyFrontal(cfp, "004", 3, photos);
+    PhotoFolders.cfpFrontal(photos, "001", 10);
+    PhotoFolders.cfpFrontal(photos, "002", 7);
+    PhotoFolders.cfpFrontal(photos, "003", 5);
+    PhotoFolders.cfpFrontal(photos, "004", 3);
     // Bad photos that the publisher sends (they look like JPEGs) but the job must refuse.
     byte[] real = Files.readAllBytes(cfp.resolve("005/frontal/01.jpg"));
     Files.createDirectories(photos.resolve("bad"));
@@ -126,14 +127,6 @@ class IngestJobTest {
         .containsExactlyInAnyOrder("TRUNCATED", "NO_FACE", "UNDECODABLE_RECORD", "SOURCE_UNAVAILABLE");
     assertThat(dead).filteredOn(d -> d.getReason().equals("TRUNCATED"))
         .allSatisfy(d -> assertThat(d.getOriginal()).isNotNull());
-  }
-
-  private static void copyFrontal(Path cfp, String subject, int count, Path to) throws Exception {
-    Path dst = Files.createDirectories(to.resolve(subject));
-    for (int i = 1; i <= count; i++) {
-      String name = String.format("%02d.jpg", i);
-      Files.copy(cfp.resolve(subject).resolve("frontal").resolve(name), dst.resolve(name));
-    }
   }
 
   static List<FaceSample> readShards(Path out) throws Exception {

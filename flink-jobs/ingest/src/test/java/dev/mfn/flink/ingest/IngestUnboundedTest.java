@@ -11,7 +11,7 @@ import dev.mfn.records.FaceSample;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.testkit.DetectorFiles;
 import dev.mfn.testkit.LocalKafka;
-import dev.mfn.testkit.SharedData;
+import dev.mfn.testkit.PhotoFolders;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,15 +34,9 @@ class IngestUnboundedTest {
 
   @Test
   void identitiesCompleteAfterTheIdleTimeWhileTheJobRuns(KafkaBroker broker, @TempDir Path dir) throws Exception {
-    Path cfp = SharedData.cfpImages();
     Path photos = dir.resolve("photos");
-    for (String subject : List.of("006", "007")) {
-      Path dst = Files.createDirectories(photos.resolve(subject));
-      for (int i = 1; i <= 6; i++) {
-        String name = String.format("%02d.jpg", i);
-        Files.copy(cfp.resolve(subject).resolve("frontal").resolve(name), dst.resolve(name));
-      }
-    }
+    PhotoFolders.cfpFrontal(photos, "006", 6);
+    PhotoFolders.cfpFrontal(photos, "007", 6);
     String topic = "unbounded-in";
     KafkaAccess.prepare(broker.bootstrapServers(), topic, 2, 30_000);
     Path out = dir.resolve("shards");

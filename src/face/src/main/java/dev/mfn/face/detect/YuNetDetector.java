@@ -33,7 +33,9 @@ public final class YuNetDetector implements FaceDetector {
     if (!Files.isRegularFile(onnxModel)) {
       throw new IllegalArgumentException("YuNet model not found: " + onnxModel);
     }
-    this.net = FaceDetectorYN.create(onnxModel.toString(), "", new Size(320, 320), scoreThreshold, 0.3f, 5000);
+    this.net =
+        OpenCv.build(
+            () -> FaceDetectorYN.create(onnxModel.toString(), "", new Size(320, 320), scoreThreshold, 0.3f, 5000));
   }
 
   @Override

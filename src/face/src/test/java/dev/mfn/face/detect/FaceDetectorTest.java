@@ -86,4 +86,27 @@ class FaceDetectorTest {
       });
     }
   }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"blazeface", "mtcnn", "yunet"})
+  void detectorsCanBeOpenedOnManyThreadsAtOnce(String name) throws Exception {
+    // Flink opens one detector per task at the same moment; OpenCV's importers once crashed the
+    // JVM when two ran concurrently (see OpenCv.build).
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      List<java.util.concurrent.Future<Integer>> results = new ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        results.add(pool.submit(() -> {
+          try (FaceDetector detector = Detectors.open(name)) {
+            return detector.detect(photos.get(0)).size();
+          }
+        }));
+      }
+      for (java.util.concurrent.Future<Integer> r : results) {
+        assertThat(r.get()).isPositive();
+      }
+    } finally {
+      pool.shutdown();
+    }
+  }
 }

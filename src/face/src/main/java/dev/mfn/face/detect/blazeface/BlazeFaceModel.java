@@ -1,5 +1,6 @@
 package dev.mfn.face.detect.blazeface;
 
+import dev.mfn.face.OpenCv;
 import dev.mfn.face.detect.Box;
 import dev.mfn.face.detect.DetectedFace;
 import dev.mfn.face.detect.Landmarks;
@@ -58,7 +59,7 @@ public final class BlazeFaceModel implements AutoCloseable {
 
   public BlazeFaceModel(Path folder, Range range, double minScore) {
     this.range = range;
-    this.net = Dnn.readNetFromTFLite(folder.resolve(range.file).toString());
+    this.net = OpenCv.build(() -> Dnn.readNetFromTFLite(folder.resolve(range.file).toString()));
     this.outputs = net.getUnconnectedOutLayersNames();
     this.anchors = BlazeFaceAnchors.generate(range.input, range.strides, range.anchorsPerLayer);
     this.minScore = minScore;

@@ -52,7 +52,7 @@ public final class MtcnnDetector implements FaceDetector {
     if (!Files.isRegularFile(proto) || !Files.isRegularFile(model)) {
       throw new IllegalArgumentException("MTCNN file missing: " + proto + " / " + model);
     }
-    return Dnn.readNetFromCaffe(proto.toString(), model.toString());
+    return OpenCv.build(() -> Dnn.readNetFromCaffe(proto.toString(), model.toString()));
   }
 
   @Override
