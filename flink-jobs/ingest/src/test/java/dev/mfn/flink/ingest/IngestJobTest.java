@@ -131,9 +131,15 @@ class IngestJobTest {
 
   static List<FaceSample> readShards(Path out) throws Exception {
     List<FaceSample> all = new ArrayList<>();
-    List<Path> files;
-    try (Stream<Path> s = Files.walk(out)) {
-      files = s.filter(p -> p.getFileName().toString().startsWith("part") && p.toString().endsWith(".avro")).toList();
+    // Only the split folders: Flink may still be deleting old checkpoints under _checkpoints.
+    List<Path> files = new ArrayList<>();
+    for (String split : List.of("train", "validation")) {
+      if (Files.isDirectory(out.resolve(split))) {
+        try (Stream<Path> s = Files.walk(out.resolve(split))) {
+          s.filter(p -> p.getFileName().toString().startsWith("part") && p.toString().endsWith(".avro"))
+              .forEach(files::add);
+        }
+      }
     }
     for (Path f : files) {
       try (DataFileReader<FaceSample> reader = new DataFileReader<>(f.toFile(), new SpecificDatumReader<>(FaceSample.class))) {
