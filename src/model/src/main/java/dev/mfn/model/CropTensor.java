@@ -12,6 +12,9 @@ public record CropTensor(float mean, float std, boolean rgb) {
   /** The reference ONNX model's preprocessing: BGR, (x - 127.5) / 127.5. */
   public static final CropTensor REFERENCE = new CropTensor(127.5f, 127.5f, false);
 
+  /** What our trained MobileFaceNets see, in training and after: BGR, (x - 127.5) / 128. */
+  public static final CropTensor TRAINED = new CropTensor(127.5f, 128f, false);
+
   public float[] pack(List<Mat> crops, int size) {
     int plane = size * size;
     float[] out = new float[crops.size() * 3 * plane];

@@ -1,0 +1,35 @@
+package dev.mfn.model;
+
+import dev.mfn.model.store.ModelStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Opens whatever a user gives as MODEL: an .onnx file, a model-store version, or a whole store. */
+public final class EmbeddingModels {
+  private EmbeddingModels() {}
+
+  public static Embedder open(Path model) throws IOException {
+    if (!Files.exists(model)) {
+      throw new IOException("model not found: " + model);
+    }
+    if (Files.isRegularFile(model) && model.getFileName().toString().endsWith(".onnx")) {
+      // ONNX embedders of the MobileFaceNet family: BGR, (x - 127.5) / 127.5
+      return new OnnxEmbedder(model, CropTensor.REFERENCE);
+    }
+    if (Files.isDirectory(model)) {
+      return new TorchEmbedder(ModelStore.resolve(model));
+    }
+    throw new IOException(
+        "unsupported model " + model + " (expected an .onnx file or a model-store folder)");
+  }
+
+  /** A short name for reports: the version folder's name, or the file name. */
+  public static String name(Path model) throws IOException {
+    if (Files.isDirectory(model)) {
+      Path version = ModelStore.resolve(model);
+      return version.getFileName().toString();
+    }
+    return model.getFileName().toString();
+  }
+}

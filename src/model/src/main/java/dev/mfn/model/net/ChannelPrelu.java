@@ -1,0 +1,53 @@
+package dev.mfn.model.net;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.ConstantInitializer;
+import ai.djl.util.PairList;
+
+/**
+ * PReLU with one learned slope per channel, as in the MobileFaceNet paper. DJL's own {@code Prelu}
+ * learns a single slope for the whole tensor, and the PyTorch engine has no fused prelu, so this is
+ * {@code max(x, 0) + alpha * min(x, 0)} with alpha broadcast over N, H and W.
+ */
+public final class ChannelPrelu extends AbstractBlock {
+  private static final byte VERSION = 1;
+
+  private final Parameter alpha;
+
+  public ChannelPrelu() {
+    super(VERSION);
+    // Type OTHER: a trainer's WEIGHT initializer (Kaiming) must not touch the 0.25 start value
+    alpha =
+        addParameter(
+            Parameter.builder()
+                .setName("alpha")
+                .setType(Parameter.Type.OTHER)
+                .optInitializer(new ConstantInitializer(0.25f))
+                .build());
+  }
+
+  @Override
+  protected void prepare(Shape[] inputShapes) {
+    alpha.setShape(new Shape(inputShapes[0].get(1)));
+  }
+
+  @Override
+  protected NDList forwardInternal(
+      ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
+    NDArray x = inputs.singletonOrThrow();
+    NDArray slope = store.getValue(alpha, x.getDevice(), training);
+    long channels = slope.getShape().get(0);
+    NDArray broadcast = x.getShape().dimension() == 4 ? slope.reshape(1, channels, 1, 1) : slope.reshape(1, channels);
+    return new NDList(x.maximum(0f).add(x.minimum(0f).mul(broadcast)));
+  }
+
+  @Override
+  public Shape[] getOutputShapes(Shape[] inputShapes) {
+    return new Shape[] {inputShapes[0]};
+  }
+}

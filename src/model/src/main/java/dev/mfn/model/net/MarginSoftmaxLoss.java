@@ -1,0 +1,82 @@
+package dev.mfn.model.net;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
+
+/**
+ * Additive angular margin (ArcFace) and additive cosine margin (CosFace) softmax loss over the
+ * cosines of a {@link CosineClassifier}, one class for both as in insightface's arcface_torch:
+ *
+ * <pre>
+ *   target logit  = s * (cos(theta + m) - cosMargin)     for the true class
+ *   other logits  = s * cos(theta)
+ * </pre>
+ *
+ * When theta + m would pass pi, cos(theta + m) stops falling with theta and the loss would reward a
+ * worse angle, so there the target becomes cos(theta) - m * sin(m) (insightface's
+ * {@code easy_margin=False} rule). The seed project's layer had an assignment typo and trained with
+ * no margin at all; {@code MarginSoftmaxLossTest} holds this class to the formula.
+ */
+public final class MarginSoftmaxLoss extends Loss {
+  private static final float CLIP = 1e-7f;
+
+  private final float scale;
+  private final float angularMargin;
+  private final float cosineMargin;
+  private final float cosM;
+  private final float sinM;
+  private final float threshold;
+  private final float fallbackPenalty;
+  private final SoftmaxCrossEntropyLoss crossEntropy = new SoftmaxCrossEntropyLoss("ce");
+
+  /** ArcFace with scale s and angular margin m (the paper: s = 64, m = 0.5). */
+  public static MarginSoftmaxLoss arcFace(float s, float m) {
+    return new MarginSoftmaxLoss(s, m, 0f);
+  }
+
+  public MarginSoftmaxLoss(float scale, float angularMargin, float cosineMargin) {
+    super("margin-softmax");
+    if (scale <= 0 || angularMargin < 0 || angularMargin >= Math.PI / 2 || cosineMargin < 0) {
+      throw new IllegalArgumentException(
+          "need s > 0, 0 <= m < pi/2 and a cosine margin >= 0, got s=" + scale + " m=" + angularMargin);
+    }
+    this.scale = scale;
+    this.angularMargin = angularMargin;
+    this.cosineMargin = cosineMargin;
+    this.cosM = (float) Math.cos(angularMargin);
+    this.sinM = (float) Math.sin(angularMargin);
+    this.threshold = (float) Math.cos(Math.PI - angularMargin);
+    this.fallbackPenalty = (float) (Math.sin(Math.PI - angularMargin) * angularMargin);
+  }
+
+  public float scale() {
+    return scale;
+  }
+
+  public float angularMargin() {
+    return angularMargin;
+  }
+
+  /** The scaled logits with the margin applied to each row's true class. */
+  public NDArray logits(NDArray cosines, NDArray labels) {
+    NDArray cos = cosines.clip(-1 + CLIP, 1 - CLIP);
+    NDArray oneHot = labels.toType(DataType.INT64, false).oneHot((int) cos.getShape().get(1));
+    oneHot = oneHot.toType(cos.getDataType(), false);
+    NDArray target = cos.mul(oneHot).sum(new int[] {1}, true);
+    NDArray sin = target.square().neg().add(1f).maximum(0f).sqrt();
+    NDArray shifted = target.mul(cosM).sub(sin.mul(sinM));
+    NDArray marginal =
+        NDArrays.where(target.gt(threshold), shifted, target.sub(fallbackPenalty)).sub(cosineMargin);
+    return cos.add(oneHot.mul(marginal.sub(target))).mul(scale);
+  }
+
+  @Override
+  public NDArray evaluate(NDList labels, NDList predictions) {
+    NDArray logits = logits(predictions.singletonOrThrow(), labels.singletonOrThrow());
+    return crossEntropy.evaluate(labels, new NDList(logits));
+  }
+}

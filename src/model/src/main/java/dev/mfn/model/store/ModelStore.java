@@ -1,0 +1,86 @@
+package dev.mfn.model.store;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A folder of model versions {@code v1, v2, ...}, each a folder with {@code config.json}, the
+ * parameters, the model card, metrics and plots. Versions are never overwritten: a training run
+ * takes the next number.
+ */
+public final class ModelStore {
+  private static final Pattern VERSION = Pattern.compile("v(\\d+)");
+
+  private final Path root;
+
+  public ModelStore(Path root) {
+    this.root = root;
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  /** Version folders holding a config, oldest first. */
+  public List<Path> versions() throws IOException {
+    if (!Files.isDirectory(root)) {
+      return List.of();
+    }
+    try (Stream<Path> children = Files.list(root)) {
+      return children
+          .filter(p -> number(p) >= 0 && Files.isRegularFile(p.resolve(ModelConfig.FILE)))
+          .sorted(Comparator.comparingInt(ModelStore::number))
+          .toList();
+    }
+  }
+
+  public Optional<Path> latest() throws IOException {
+    List<Path> all = versions();
+    return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+  }
+
+  /** Reserves the next version folder (created, empty) and returns it. */
+  public synchronized Path reserveNext() throws IOException {
+    Files.createDirectories(root);
+    int next = 1;
+    try (Stream<Path> children = Files.list(root)) {
+      next += children.mapToInt(ModelStore::number).max().orElse(0);
+    }
+    while (true) {
+      Path folder = root.resolve("v" + next);
+      try {
+        return Files.createDirectory(folder);
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        next++;
+      }
+    }
+  }
+
+  /**
+   * The version folder a user meant: a version folder itself, or a store (its latest version).
+   */
+  public static Path resolve(Path given) throws IOException {
+    if (Files.isRegularFile(given.resolve(ModelConfig.FILE))) {
+      return given;
+    }
+    Optional<Path> latest = new ModelStore(given).latest();
+    if (latest.isPresent()) {
+      return latest.get();
+    }
+    throw new IOException(
+        "not a model: " + given + " (expected an .onnx file, a model-store version folder with "
+            + ModelConfig.FILE + ", or a model store holding v1, v2, ...)");
+  }
+
+  private static int number(Path p) {
+    Matcher m = VERSION.matcher(p.getFileName().toString());
+    return m.matches() ? Integer.parseInt(m.group(1)) : -1;
+  }
+}

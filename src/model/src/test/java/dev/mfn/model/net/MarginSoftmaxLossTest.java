@@ -1,0 +1,62 @@
+package dev.mfn.model.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import org.junit.jupiter.api.Test;
+
+class MarginSoftmaxLossTest {
+  private static final float S = 64f;
+  private static final float M = 0.5f;
+
+  @Test
+  void targetGetsTheAngularMarginAndOthersOnlyTheScale() {
+    double[] thetas = {0.3, 1.2, 2.0}; // theta + m < pi for all three
+    float[][] cos = {
+      {(float) Math.cos(thetas[0]), 0.1f, -0.4f},
+      {0.25f, (float) Math.cos(thetas[1]), 0.9f},
+      {-0.7f, 0.05f, (float) Math.cos(thetas[2])}
+    };
+    float[] logits = logits(cos, new long[] {0, 1, 2});
+    for (int row = 0; row < 3; row++) {
+      for (int c = 0; c < 3; c++) {
+        double expected = row == c ? S * Math.cos(thetas[row] + M) : S * cos[row][c];
+        assertThat((double) logits[row * 3 + c]).as("row %d class %d", row, c).isCloseTo(expected, within(1e-3));
+      }
+    }
+  }
+
+  @Test
+  void pastPiMinusMarginTheTargetFallsBackToACosinePenalty() {
+    double theta = 2.9; // theta + m > pi: cos(theta + m) would rise again
+    float[][] cos = {{(float) Math.cos(theta), 0.2f}};
+    float[] logits = logits(cos, new long[] {0});
+    double expected = S * (Math.cos(theta) - Math.sin(Math.PI - M) * M);
+    assertThat((double) logits[0]).isCloseTo(expected, within(1e-3));
+    assertThat((double) logits[1]).isCloseTo(S * 0.2, within(1e-3));
+  }
+
+  @Test
+  void theMarginMakesTheLossLargerThanPlainScaledSoftmax() {
+    try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
+      NDArray cos = manager.create(new float[] {0.8f, 0.1f, 0.3f, 0.6f}, new Shape(2, 2));
+      NDArray labels = manager.create(new long[] {0, 1});
+      float withMargin =
+          MarginSoftmaxLoss.arcFace(S, M).evaluate(new NDList(labels), new NDList(cos)).getFloat();
+      float without =
+          MarginSoftmaxLoss.arcFace(S, 0f).evaluate(new NDList(labels), new NDList(cos)).getFloat();
+      assertThat(withMargin).isGreaterThan(without + 1f);
+    }
+  }
+
+  private static float[] logits(float[][] cos, long[] labels) {
+    try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
+      NDArray c = manager.create(cos);
+      return MarginSoftmaxLoss.arcFace(S, M).logits(c, manager.create(labels)).toFloatArray();
+    }
+  }
+}

@@ -1,0 +1,277 @@
+package dev.mfn.training;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.initializer.XavierInitializer;
+import ai.djl.training.loss.Loss;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mfn.model.net.CosineClassifier;
+import dev.mfn.model.net.FaceClassifier;
+import dev.mfn.model.net.MarginSoftmaxLoss;
+import dev.mfn.model.net.MobileFaceNet;
+import dev.mfn.model.net.ParameterFiles;
+import dev.mfn.training.loader.Batch;
+import dev.mfn.training.loader.ShardLoader;
+import dev.mfn.training.loader.ShardSet;
+import dev.mfn.training.optim.GroupedSgd;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The training loop: softmax pre-training, then ArcFace resumed from it (the seed's recipe), SGD
+ * with momentum and grouped weight decay, validation and a checkpoint after every epoch.
+ *
+ * <p>A run lives in one folder (the model-store version being made): {@code checkpoint/} while it
+ * trains, {@code metrics.jsonl}, and at the end {@code mobilefacenet.params} (the body only: the
+ * embedding model). {@link #train} picks up from {@code checkpoint/} when there is one.
+ */
+public final class FaceTrainer {
+  /** Steps measured before a --minutes budget is turned into a planned step count. */
+  static final int PLAN_AFTER_STEPS = 20;
+  private static final int LOG_EVERY = 10;
+
+  private final TrainingOptions options;
+  private final ShardSet shards;
+  private final Path run;
+  private final TrainingListener listener;
+  private final Device[] devices;
+  private final LearningRateSchedule schedule;
+
+  private Model model;
+  private Trainer trainer;
+  private FaceClassifier net;
+  private GroupedSgd sgd;
+  private Loss loss;
+
+  public FaceTrainer(TrainingOptions options, Path run, TrainingListener listener) throws IOException {
+    options.validate();
+    this.options = options;
+    this.shards = ShardSet.open(options.shards());
+    this.run = run;
+    this.listener = listener;
+    this.devices = Devices.parse(options.device());
+    this.schedule = new LearningRateSchedule(options.learningRate(), options.warmupSteps());
+  }
+
+  /** Trains (or resumes) until the budget is spent; returns the final state. */
+  public TrainingResult train() throws IOException {
+    int classes = shards.classes();
+    if (classes < 2) {
+      throw new IllegalArgumentException("the shards hold " + classes + " identities; training needs >= 2");
+    }
+    TrainingState state = Checkpoint.state(run).orElse(TrainingState.start(classes));
+    if (state.classes() != classes) {
+      throw new IllegalStateException(
+          "checkpoint was made for " + state.classes() + " classes, shards have " + classes);
+    }
+    long stepsPerEpoch = Math.max(1, shards.samples(ShardSet.Split.TRAIN) / options.batchSize());
+    if (options.epochs() != null && state.plannedSteps() < 0) {
+      state = state.planned(options.epochs() * stepsPerEpoch);
+      listener.onPlanned(state.plannedSteps());
+    }
+    double budgetSeconds = options.minutes() == null ? Double.MAX_VALUE : options.minutes() * 60;
+    TrainingListener.Validation validation = null;
+    // seeded initialisation: the same options give the same run (and tests can compare runs)
+    Engine.getEngine("PyTorch").setRandomSeed((int) options.seed());
+    model = Model.newInstance("mobilefacenet-training", devices[0], "PyTorch");
+    try (MetricsLog metrics = new MetricsLog(run.resolve("metrics.jsonl"), state.step());
+        ShardLoader train =
+            new ShardLoader(
+                shards.files(ShardSet.Split.TRAIN),
+                ShardLoader.Options.training(options.batchSize(), options.loaderWorkers(), options.seed()));
+        ShardLoader valid =
+            new ShardLoader(
+                shards.files(ShardSet.Split.VALIDATION),
+                ShardLoader.Options.evaluation(options.batchSize(), options.loaderWorkers()))) {
+      build(state, Checkpoint.state(run).isPresent());
+      boolean finished = false;
+      while (!finished) {
+        long processStart = System.nanoTime();
+        long stepsAtStart = state.step();
+        try (ShardLoader.Epoch epoch = train.epoch(state.epoch() + 1)) {
+          while (epoch.hasNext()) {
+            Batch batch = epoch.next();
+            long t0 = System.nanoTime();
+            float lr = schedule.at(state);
+            float[] lossAndCorrect = step(batch, lr);
+            state = state.stepped(batch.size(), (System.nanoTime() - t0) / 1e9);
+            listener.onStep(state, lossAndCorrect[0], lr);
+            if (state.step() % LOG_EVERY == 0) {
+              ObjectNode r = metrics.record("step", state.step());
+              r.put("epoch", state.epoch() + 1).put("phase", state.phase().name()).put("lr", lr);
+              r.put("loss", lossAndCorrect[0]).put("accuracy", lossAndCorrect[1] / batch.size());
+              r.put("images_per_s", state.images() / Math.max(1e-9, state.trainingSeconds()));
+              metrics.write(r);
+            }
+            if (state.plannedSteps() < 0 && state.step() - stepsAtStart >= PLAN_AFTER_STEPS) {
+              state = plan(state, budgetSeconds, processStart, stepsAtStart);
+            }
+            if (state.step() >= state.plannedSteps() && state.plannedSteps() > 0
+                || state.trainingSeconds() >= budgetSeconds) {
+              finished = true;
+              break;
+            }
+          }
+        }
+        validation = validate(valid);
+        state = state.epochDone(validation.loss());
+        ObjectNode r = metrics.record("epoch", state.step());
+        r.put("epoch", state.epoch()).put("phase", state.phase().name());
+        r.put("validation_loss", validation.loss()).put("validation_accuracy", validation.accuracy());
+        r.put("validation_samples", validation.samples()).put("seconds", state.trainingSeconds());
+        metrics.write(r);
+        listener.onEpoch(state, validation);
+        if (options.epochs() != null && state.epoch() >= options.epochs()) {
+          finished = true;
+        }
+        if (!finished && state.phase() == Phase.SOFTMAX && timeForArcFace(state)) {
+          state = state.toArcFace();
+          listener.onPhase(Phase.ARCFACE, state.epoch());
+          build(state, false);
+        }
+        Checkpoint.save(run, state, net, sgd);
+      }
+      ParameterFiles.save(net.body(), run.resolve(dev.mfn.model.store.ModelConfig.PARAMETERS));
+      return new TrainingResult(state, validation, train.skipped() + valid.skipped(), stepsPerEpoch);
+    } finally {
+      close();
+    }
+  }
+
+  private boolean timeForArcFace(TrainingState s) {
+    if (options.arcFaceEpoch() != null) {
+      return s.epoch() >= options.arcFaceEpoch();
+    }
+    boolean plateau = s.epochsWithoutImprovement() >= options.patience();
+    boolean share = s.plannedSteps() > 0 && s.step() >= options.softmaxShare() * s.plannedSteps();
+    return plateau || share;
+  }
+
+  /** Turns the time budget into a step count from the speed measured so far (validation included). */
+  private TrainingState plan(TrainingState s, double budgetSeconds, long processStart, long stepsAtStart) {
+    double seconds = (System.nanoTime() - processStart) / 1e9;
+    double stepsPerSecond = (s.step() - stepsAtStart) / seconds;
+    double validationShare =
+        shards.samples(ShardSet.Split.VALIDATION) / (3.0 * Math.max(1, shards.samples(ShardSet.Split.TRAIN)));
+    long fromTime = s.step() + (long) ((budgetSeconds - s.trainingSeconds()) * stepsPerSecond / (1 + validationShare));
+    listener.onPlanned(fromTime);
+    return s.planned(Math.max(s.step() + 1, fromTime));
+  }
+
+  /** One optimiser step over the batch, split across the devices; returns {loss, correct}. */
+  private float[] step(Batch batch, float lr) {
+    float lossSum = 0;
+    float correct = 0;
+    try (NDManager step = trainer.getManager().newSubManager()) {
+      NDArray x = step.create(batch.pixels(), MobileFaceNet.inputShape(batch.size()));
+      NDArray y = step.create(batch.labels());
+      try (GradientCollector collector = trainer.newGradientCollector()) {
+        int parts = Math.min(devices.length, batch.size());
+        for (int i = 0; i < parts; i++) {
+          int from = batch.size() * i / parts;
+          int to = batch.size() * (i + 1) / parts;
+          NDArray xi = parts == 1 ? x : x.get(from + ":" + to).toDevice(devices[i], false);
+          NDArray yi = parts == 1 ? y : y.get(from + ":" + to).toDevice(devices[i], false);
+          NDList out = trainer.forward(new NDList(xi));
+          // each part's mean loss weighted by its share, so the parts add up to the batch mean
+          NDArray l = loss.evaluate(new NDList(yi), out).mul((float) (to - from) / batch.size());
+          collector.backward(l);
+          lossSum += l.getFloat();
+          correct += out.singletonOrThrow().argMax(1).eq(yi).sum().getLong();
+        }
+      }
+      sgd.setLearningRate(lr);
+      trainer.step();
+    }
+    return new float[] {lossSum, correct};
+  }
+
+  private TrainingListener.Validation validate(ShardLoader valid) {
+    double lossSum = 0;
+    long correct = 0;
+    long n = 0;
+    try (ShardLoader.Epoch epoch = valid.epoch(0)) {
+      while (epoch.hasNext()) {
+        Batch batch = epoch.next();
+        if (batch.size() == 0) {
+          continue;
+        }
+        try (NDManager m = trainer.getManager().newSubManager()) {
+          NDArray x = m.create(batch.pixels(), MobileFaceNet.inputShape(batch.size()));
+          NDArray y = m.create(batch.labels());
+          NDList out = trainer.evaluate(new NDList(x));
+          lossSum += loss.evaluate(new NDList(y), out).getFloat() * batch.size();
+          correct += out.singletonOrThrow().argMax(1).eq(y).sum().getLong();
+          n += batch.size();
+        }
+      }
+    }
+    return n == 0
+        ? new TrainingListener.Validation(Double.NaN, Double.NaN, 0)
+        : new TrainingListener.Validation(lossSum / n, (double) correct / n, n);
+  }
+
+  /**
+   * Builds the net for the state's phase and a trainer around it. Entering ArcFace in a live run,
+   * the class centres start from the softmax layer's weights; restoring, everything comes from the
+   * checkpoint (parameters before the trainer exists: DJL's trainer caches parameter arrays).
+   */
+  private void build(TrainingState state, boolean restore) throws IOException {
+    int classes = state.classes();
+    Block body = net == null ? MobileFaceNet.body() : net.body();
+    Block head;
+    if (state.phase() == Phase.SOFTMAX) {
+      head = Linear.builder().setUnits(classes).build();
+      loss = Loss.softmaxCrossEntropyLoss("softmax");
+    } else {
+      head = new CosineClassifier(classes);
+      loss = MarginSoftmaxLoss.arcFace(options.scale(), options.margin());
+    }
+    FaceClassifier previous = net;
+    net = new FaceClassifier(body, head);
+    net.setInitializer(
+        new XavierInitializer(XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.IN, 2),
+        Parameter.Type.WEIGHT);
+    net.initialize(model.getNDManager(), DataType.FLOAT32, MobileFaceNet.inputShape(options.batchSize()));
+    if (restore) {
+      Checkpoint.restoreParameters(run, net, model.getNDManager());
+    } else if (previous != null && head instanceof CosineClassifier centres) {
+      NDArray softmaxWeights = previous.head().getParameters().get("weight").getArray();
+      centres.weight().getArray().set(softmaxWeights.toFloatArray());
+    }
+    if (trainer != null) {
+      trainer.close();
+    }
+    sgd =
+        GroupedSgd.create(
+            net.getParameters(), FaceClassifier.HEAD, options.momentum(), options.bodyDecay(),
+            options.headDecay());
+    if (restore) {
+      Checkpoint.restoreMomentum(run, sgd, model.getNDManager());
+    }
+    model.setBlock(net);
+    trainer =
+        model.newTrainer(new DefaultTrainingConfig(loss).optOptimizer(sgd).optDevices(devices));
+    trainer.initialize(MobileFaceNet.inputShape(options.batchSize()));
+  }
+
+  private void close() {
+    if (trainer != null) {
+      trainer.close();
+    }
+    if (model != null) {
+      model.close();
+    }
+  }
+}

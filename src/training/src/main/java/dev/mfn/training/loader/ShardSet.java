@@ -1,0 +1,82 @@
+package dev.mfn.training.loader;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The ingest job's output folder: {@code manifest.json} plus {@code train/shard-NNN/} and {@code
+ * validation/shard-NNN/} folders of Avro FaceSample files. Only committed part files are read
+ * (Flink's in-progress files start with a dot).
+ */
+public final class ShardSet {
+  public enum Split {
+    TRAIN("train"),
+    VALIDATION("validation");
+
+    final String folder;
+
+    Split(String folder) {
+      this.folder = folder;
+    }
+  }
+
+  private final Path root;
+  private final JsonNode manifest;
+
+  private ShardSet(Path root, JsonNode manifest) {
+    this.root = root;
+    this.manifest = manifest;
+  }
+
+  public static ShardSet open(Path root) throws IOException {
+    Path file = root.resolve("manifest.json");
+    if (!Files.isRegularFile(file)) {
+      throw new IOException(
+          "not a shard folder (no manifest.json): " + root + " — write one with `mfn ingest --out DIR`");
+    }
+    return new ShardSet(root, new ObjectMapper().readTree(file.toFile()));
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  /** Classes = highest label in the manifest's label map + 1 (labels are never reused). */
+  public int classes() {
+    int max = -1;
+    for (Iterator<Map.Entry<String, JsonNode>> it = manifest.path("labels").fields(); it.hasNext(); ) {
+      max = Math.max(max, it.next().getValue().asInt());
+    }
+    return max + 1;
+  }
+
+  public long samples(Split split) {
+    return manifest.path("totals").path(split.folder + "_samples").asLong();
+  }
+
+  /** The manifest's totals (records in, kept, dead letters, ...) for the model card. */
+  public JsonNode totals() {
+    return manifest.path("totals");
+  }
+
+  public List<Path> files(Split split) throws IOException {
+    Path dir = root.resolve(split.folder);
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> all = Files.walk(dir)) {
+      return all.filter(Files::isRegularFile)
+          .filter(p -> !p.getFileName().toString().startsWith("."))
+          .filter(p -> p.getFileName().toString().endsWith(".avro"))
+          .sorted()
+          .toList();
+    }
+  }
+}
