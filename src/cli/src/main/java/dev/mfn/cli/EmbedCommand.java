@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
       "--fallback center embeds its central square instead. Ends with the counts."
     })
 final class EmbedCommand implements Callable<Integer> {
-  @Option(names = "--model", paramLabel = "MODEL", required = true, description = "Embedding model (.onnx file).")
+  @Option(names = "--model", paramLabel = "MODEL", description = Models.HELP)
   Path model;
 
   @Option(names = "--list", paramLabel = "LIST", required = true, description = "Text file, one image path per line.")
@@ -68,7 +68,7 @@ final class EmbedCommand implements Callable<Integer> {
     List<Path> files = lines.stream().map(base::resolve).toList();
     List<PhotoEmbedding> results;
     try (FaceCropper cropper = face.openCropper(settings);
-        Embedder embedder = Models.open(model);
+        Embedder embedder = Models.open(model, settings);
         ProgressBar bar = Progress.bar("embed", files.size(), "photos", noProgress)) {
       results =
           new PhotoEmbedder(cropper, embedder, flip, fallback != null, settings.getInt("embed.batch.size"))

@@ -45,7 +45,7 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--protocol", paramLabel = "FF|FP", description = "CFP protocol (default: ${DEFAULT-VALUE}).", defaultValue = "FP")
   PairSets.CfpProtocol protocol;
 
-  @Option(names = "--model", paramLabel = "MODEL", required = true, description = "Embedding model (.onnx file).")
+  @Option(names = "--model", paramLabel = "MODEL", description = Models.HELP)
   Path model;
 
   @Option(names = "--out", paramLabel = "FILE", description = "JSON report (default: build/eval/<dataset>-<detector>.json).")
@@ -65,6 +65,20 @@ final class EvalCommand implements Callable<Integer> {
     this.settings = settings;
   }
 
+  /** The protocol for one pairs set with an open embedder (also run by `mfn train` after training). */
+  static VerificationReport evaluate(
+      MfnSettings settings, FaceOptions face, Embedder embedder, String modelName, String name,
+      List<Pair> pairs, boolean flip, boolean noProgress) throws Exception {
+    int photos = VerificationRun.photos(pairs).size();
+    try (FaceCropper cropper = face.openCropper(settings);
+        ProgressBar bar = Progress.bar("eval " + name, photos, "photos", noProgress)) {
+      PhotoEmbedder photoEmbedder =
+          new PhotoEmbedder(cropper, embedder, flip, true, settings.getInt("embed.batch.size"));
+      return new VerificationRun(photoEmbedder)
+          .run(name, modelName, face.detectorName(settings), flip, pairs, bar::stepTo);
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
     List<Pair> pairs;
@@ -77,16 +91,9 @@ final class EvalCommand implements Callable<Integer> {
       name = "CFP-" + protocol;
     }
     String detector = face.detectorName(settings);
-    int photos = VerificationRun.photos(pairs).size();
     VerificationReport report;
-    try (FaceCropper cropper = face.openCropper(settings);
-        Embedder embedder = Models.open(model);
-        ProgressBar bar = Progress.bar("eval " + name, photos, "photos", noProgress)) {
-      PhotoEmbedder photoEmbedder =
-          new PhotoEmbedder(cropper, embedder, !noFlip, true, settings.getInt("embed.batch.size"));
-      report =
-          new VerificationRun(photoEmbedder)
-              .run(name, model.getFileName().toString(), detector, !noFlip, pairs, bar::stepTo);
+    try (Embedder embedder = Models.open(model, settings)) {
+      report = evaluate(settings, face, embedder, Models.name(model, settings), name, pairs, !noFlip, noProgress);
     }
     Path json =
         out != null

@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
     description = {
       "Run the ingest job on Flink's local cluster: read RawImage records, detect and align the",
       "chosen face of each, keep a uniform sample of at most CAP photos per identity, apply the",
-      "identity policy (drop / keep / +opening / x4 with noise), split 0.5% for validation by image",
+      "identity policy (drop / keep / +opening / x4 with noise), split 0.5%% for validation by image",
       "id, and write Avro shards (OUT/train/shard-NNN, OUT/validation/shard-NNN) with",
       "OUT/manifest.json. Rejected records go to the dead-letter topic with their reason.",
       "Bounded by default: reads the topic up to the offsets at start, then finishes."

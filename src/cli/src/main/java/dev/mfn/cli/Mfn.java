@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       EmbedCommand.class,
       EvalCommand.class,
       IngestCommand.class,
+      TrainCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Mfn implements Runnable {

@@ -45,7 +45,10 @@ public final class MfnSettings {
           Map.entry("detector.mtcnn.dir", "../shared/models/mtcnn"),
           Map.entry("decode.max.bytes", "67108864"),
           Map.entry("decode.max.pixels", "60000000"),
-          Map.entry("embed.batch.size", "32"));
+          Map.entry("embed.batch.size", "32"),
+          // the committed default model (a model-store version folder), used when --model is not given
+          Map.entry("model.default", "models/default"),
+          Map.entry("model.store", "build/model-store"));
 
   private final Properties values;
   private final Path home;

@@ -100,9 +100,13 @@ public final class FaceTrainer {
         long processStart = System.nanoTime();
         long stepsAtStart = state.step();
         try (ShardLoader.Epoch epoch = train.epoch(state.epoch() + 1)) {
-          while (epoch.hasNext()) {
-            Batch batch = epoch.next();
+          while (true) {
+            // the clock includes waiting for the loader: a slow loader must show in img/s
             long t0 = System.nanoTime();
+            if (!epoch.hasNext()) {
+              break;
+            }
+            Batch batch = epoch.next();
             float lr = schedule.at(state);
             float[] lossAndCorrect = step(batch, lr);
             state = state.stepped(batch.size(), (System.nanoTime() - t0) / 1e9);

@@ -35,7 +35,7 @@ public record TrainingOptions(
 
   public static TrainingOptions defaults(Path shards) {
     return new TrainingOptions(
-        shards, null, null, 64, 0.1f, 0.9f, 4e-5f, 4e-4f, 200, null, 1, 0.5, 64f, 0.5f, "cpu", 2, 42L);
+        shards, null, null, 32, 0.05f, 0.9f, 4e-5f, 4e-4f, 200, null, 1, 0.5, 64f, 0.5f, "cpu", 2, 42L);
   }
 
   public TrainingOptions withBudget(Integer epochs, Double minutes) {

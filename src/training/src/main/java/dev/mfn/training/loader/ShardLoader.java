@@ -58,6 +58,10 @@ public final class ShardLoader implements AutoCloseable {
       return new Options(batchSize, Math.max(4096, batchSize * 16), workers, true, true, true, seed);
     }
 
+    public Options withBuffer(int samples) {
+      return new Options(batchSize, samples, workers, shuffle, mirror, dropLast, seed);
+    }
+
     public static Options evaluation(int batchSize, int workers) {
       return new Options(batchSize, 0, workers, false, false, false, 0);
     }

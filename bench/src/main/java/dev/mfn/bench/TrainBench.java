@@ -1,0 +1,146 @@
+package dev.mfn.bench;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.initializer.XavierInitializer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import dev.mfn.model.net.FaceClassifier;
+import dev.mfn.model.net.MobileFaceNet;
+import dev.mfn.training.FaceTrainer;
+import dev.mfn.training.TrainingListener;
+import dev.mfn.training.TrainingOptions;
+import dev.mfn.training.TrainingResult;
+import dev.mfn.training.loader.Batch;
+import dev.mfn.training.loader.ShardLoader;
+import dev.mfn.training.loader.ShardSet;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Training throughput, stage by stage, in one run:
+ *
+ * <ol>
+ *   <li>the shard loader alone (read, decode, mirror, normalise), 1 and 2 worker threads;
+ *   <li>the bare DJL step: MobileFaceNet + softmax forward, backward and DJL's own SGD on one
+ *       constant batch (no data loading at all): the ceiling of this machine;
+ *   <li>our trainer ({@link FaceTrainer}: loader + grouped SGD + schedule + metrics), its img/s
+ *       counting the waits for data.
+ * </ol>
+ *
+ * Usage: {@code bench/run train --shards DIR [--seconds 60] [--repeats 3] [--batch 32]}
+ */
+public final class TrainBench {
+  public static void main(String[] args) throws Exception {
+    Path shards = null;
+    int seconds = 60;
+    int repeats = 3;
+    int batch = 32;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--shards" -> shards = Path.of(args[++i]);
+        case "--seconds" -> seconds = Integer.parseInt(args[++i]);
+        case "--repeats" -> repeats = Integer.parseInt(args[++i]);
+        case "--batch" -> batch = Integer.parseInt(args[++i]);
+        default -> throw new IllegalArgumentException("unknown option " + args[i]);
+      }
+    }
+    if (shards == null) {
+      throw new IllegalArgumentException("usage: bench/run train --shards DIR [--seconds S] [--repeats R] [--batch B]");
+    }
+    ShardSet set = ShardSet.open(shards);
+    System.out.printf("shards %s: %d training samples, %d classes; batch %d, %d s x %d repeats, %d cores%n",
+        shards, set.samples(ShardSet.Split.TRAIN), set.classes(), batch, seconds, repeats,
+        Runtime.getRuntime().availableProcessors());
+    for (int workers : new int[] {1, 2}) {
+      List<Double> rates = new ArrayList<>();
+      for (int r = 0; r < repeats; r++) {
+        rates.add(loader(set, batch, workers, seconds));
+      }
+      report("loader alone, " + workers + " worker(s)", rates);
+    }
+    List<Double> bare = new ArrayList<>();
+    List<Double> ours = new ArrayList<>();
+    for (int r = 0; r < repeats; r++) {
+      bare.add(bareStep(set.classes(), batch, seconds));
+      ours.add(trainer(shards, batch, seconds));
+    }
+    report("bare DJL step (constant batch)", bare);
+    report("FaceTrainer (loader + step)", ours);
+  }
+
+  private static double loader(ShardSet set, int batch, int workers, int seconds) throws Exception {
+    try (ShardLoader loader = new ShardLoader(set.files(ShardSet.Split.TRAIN), ShardLoader.Options.training(batch, workers, 1))) {
+      long images = 0;
+      long start = System.nanoTime();
+      long end = start + seconds * 1_000_000_000L;
+      int epoch = 1;
+      while (System.nanoTime() < end) {
+        try (ShardLoader.Epoch e = loader.epoch(epoch++)) {
+          while (e.hasNext() && System.nanoTime() < end) {
+            images += e.next().size();
+          }
+        }
+      }
+      return images / ((System.nanoTime() - start) / 1e9);
+    }
+  }
+
+  private static double bareStep(int classes, int batch, int seconds) {
+    try (Model model = Model.newInstance("bare", "PyTorch")) {
+      FaceClassifier net = new FaceClassifier(MobileFaceNet.body(), Linear.builder().setUnits(classes).build());
+      model.setBlock(net);
+      DefaultTrainingConfig config =
+          new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+              .optInitializer(new XavierInitializer(), Parameter.Type.WEIGHT)
+              .optOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.01f)).optMomentum(0.9f).build());
+      try (Trainer trainer = model.newTrainer(config)) {
+        trainer.initialize(MobileFaceNet.inputShape(batch));
+        NDManager m = trainer.getManager();
+        NDArray x = m.randomNormal(MobileFaceNet.inputShape(batch));
+        NDArray y = m.randomInteger(0, classes, new ai.djl.ndarray.types.Shape(batch), DataType.INT64);
+        long images = 0;
+        long start = System.nanoTime();
+        long end = start + seconds * 1_000_000_000L;
+        while (System.nanoTime() < end) {
+          try (NDManager step = m.newSubManager(); GradientCollector gc = trainer.newGradientCollector()) {
+            NDList out = trainer.forward(new NDList(x));
+            gc.backward(trainer.getLoss().evaluate(new NDList(y), out));
+          }
+          trainer.step();
+          images += batch;
+        }
+        return images / ((System.nanoTime() - start) / 1e9);
+      }
+    }
+  }
+
+  private static double trainer(Path shards, int batch, int seconds) throws Exception {
+    Path run = Files.createTempDirectory("train-bench");
+    TrainingOptions options =
+        TrainingOptions.defaults(shards).withBudget(null, seconds / 60.0).withBatch(batch, 0.05f, 50);
+    TrainingResult result = new FaceTrainer(options, run, new TrainingListener() {}).train();
+    return result.imagesPerSecond();
+  }
+
+  private static void report(String what, List<Double> rates) {
+    List<Double> sorted = new ArrayList<>(rates);
+    Collections.sort(sorted);
+    System.out.printf(Locale.ROOT, "%-34s img/s  min %.1f  median %.1f  max %.1f   (%s)%n", what,
+        sorted.get(0), sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1),
+        String.join(", ", rates.stream().map(r -> String.format(Locale.ROOT, "%.1f", r)).toList()));
+  }
+}

@@ -1,0 +1,118 @@
+package dev.mfn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mfn.records.ModelEvent;
+import dev.mfn.records.kafka.AvroSerde;
+import dev.mfn.services.kafka.KafkaBroker;
+import dev.mfn.testkit.LocalKafka;
+import dev.mfn.testkit.PhotoFolders;
+import dev.mfn.testkit.SharedData;
+import dev.mfn.testkit.TopicReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A newcomer's path to a model: publish photos, ingest them into shards, `mfn train` with an LFW
+ * evaluation and --publish, then use the new version with `mfn embed`. Real photos, real broker,
+ * real training (tiny: 6 people, 2 epochs).
+ */
+@ExtendWith(LocalKafka.class)
+class TrainCommandTest {
+
+  @Test
+  void trainsEvaluatesStoresAndAnnouncesAModel(KafkaBroker broker, @TempDir Path dir) throws Exception {
+    Path photos = dir.resolve("photos");
+    for (int s = 20; s < 26; s++) {
+      PhotoFolders.cfpFrontal(photos, String.format("%03d", s), 6);
+    }
+    String bootstrap = broker.bootstrapServers();
+    assertThat(MfnCliTest.mfn("publish", photos.toString(), "--topic", "cli-train", "--bootstrap", bootstrap, "--no-progress").exit()).isZero();
+    Path shards = dir.resolve("shards");
+    MfnCliTest.Run ingest = MfnCliTest.mfn("ingest", "--topic", "cli-train", "--bootstrap", bootstrap,
+        "--out", shards.toString(), "--policy", "20,8,4,2", "--validation-fraction", "0.2", "--no-progress");
+    assertThat(ingest.exit()).as(ingest.err()).isZero();
+
+    Path store = dir.resolve("store");
+    MfnCliTest.Run train = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store", store.toString(),
+        "--epochs", "2", "--batch", "8", "--warmup", "2", "--arcface-epoch", "1", "--lfw", miniLfw(dir).toString(),
+        "--publish", "--bootstrap", bootstrap, "--no-progress");
+    assertThat(train.exit()).as(train.err()).isZero();
+    assertThat(train.out()).contains("training v1: 6 identities").contains("trained 2 epochs").contains("announced v1");
+
+    Path v1 = store.resolve("v1");
+    for (String file : List.of("config.json", "mobilefacenet.params", "model-card.json", "model-card.md",
+        "metrics.jsonl", "eval-lfw.json", "plots/loss.png", "plots/accuracy.png", "plots/learning-rate.png", "plots/roc-lfw.png")) {
+      assertThat(v1.resolve(file)).as(file).isRegularFile();
+    }
+    assertThat(v1.resolve("checkpoint")).doesNotExist();
+    JsonNode card = new ObjectMapper().readTree(v1.resolve("model-card.json").toFile());
+    assertThat(card.path("training").path("epochs").asInt()).isEqualTo(2);
+    assertThat(card.path("training").path("arcface_from_epoch").asInt()).isEqualTo(1);
+    assertThat(card.path("trainable_parameters").asLong()).isBetween(950_000L, 1_050_000L);
+    assertThat(card.path("verification").get(0).path("pairs").asInt()).isEqualTo(20);
+    JsonNode config = new ObjectMapper().readTree(v1.resolve("config.json").toFile());
+    assertThat(config.path("threshold").asDouble())
+        .isEqualTo(card.path("verification").get(0).path("best_threshold").asDouble(), org.assertj.core.data.Offset.offset(1e-3));
+    assertThat(Files.readString(v1.resolve("model-card.md"))).contains("| LFW |").contains("mfn train --shards");
+
+    List<ConsumerRecord<String, byte[]>> events = TopicReader.readAll(bootstrap, "models.events");
+    ModelEvent event = new AvroSerde<>(ModelEvent.class).decode(events.get(events.size() - 1).value());
+    assertThat(event.getModelVersion()).isEqualTo("v1");
+    assertThat(event.getLocation()).isEqualTo(v1.toAbsolutePath().toUri().toString());
+    assertThat(event.getMetrics()).containsKey("lfw_accuracy");
+
+    // the store (its latest version) is a MODEL for the other commands
+    Path list = dir.resolve("list.txt");
+    Files.write(list, List.of(photos.resolve("020/01.jpg").toAbsolutePath().toString()));
+    MfnCliTest.Run embed = MfnCliTest.mfn("embed", "--model", store.toString(), "--list", list.toString(),
+        "--out", dir.resolve("e.csv").toString(), "--no-progress");
+    assertThat(embed.exit()).as(embed.err()).isZero();
+    assertThat(Files.readString(dir.resolve("e.csv")).split(",")).hasSize(129);
+  }
+
+  @Test
+  void theGpuPathOnAMachineWithoutOneIsOneClearLine(@TempDir Path dir) throws IOException {
+    Path shards = Files.createDirectories(dir.resolve("shards"));
+    Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");
+    MfnCliTest.Run run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+        dir.resolve("store").toString(), "--epochs", "1", "--device", "gpu", "--no-progress");
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err().strip().lines()).hasSize(1);
+    assertThat(run.err()).contains("GPU").contains("--device cpu");
+  }
+
+  @Test
+  void resumeWithoutAnInterruptedRunIsOneClearLine(@TempDir Path dir) throws IOException {
+    Path shards = Files.createDirectories(dir.resolve("shards"));
+    Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");
+    MfnCliTest.Run run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+        dir.resolve("store").toString(), "--minutes", "1", "--resume", "--no-progress");
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err()).contains("no interrupted run");
+  }
+
+  /** LFW's protocol shrunk to 10 folds of 1 same + 1 different pair, over the real images. */
+  private static Path miniLfw(Path dir) throws IOException {
+    Path lfw = SharedData.require("data/lfw");
+    List<String> lines = Files.readAllLines(lfw.resolve("pairs.txt"));
+    List<String> mini = new ArrayList<>(List.of("10\t1"));
+    for (int fold = 0; fold < 10; fold++) {
+      mini.add(lines.get(1 + fold * 600));
+      mini.add(lines.get(1 + fold * 600 + 300));
+    }
+    Path out = Files.createDirectories(dir.resolve("lfw"));
+    Files.write(out.resolve("pairs.txt"), mini);
+    Files.createSymbolicLink(out.resolve("images"), lfw.resolve("images").toAbsolutePath());
+    return out;
+  }
+}

@@ -1,0 +1,154 @@
+package dev.mfn.training.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mfn.evaluate.VerificationReport;
+import dev.mfn.model.store.ModelConfig;
+import dev.mfn.training.TrainingOptions;
+import dev.mfn.training.TrainingResult;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code model-card.json} and {@code model-card.md}: what the model was trained on, how, for how
+ * long, and how well it verifies faces, with the threshold to use. Written from facts the run
+ * measured, never typed in.
+ */
+public final class ModelCard {
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private ModelCard() {}
+
+  /** Facts about the machine and the run that are not in the training result. */
+  public record Context(
+      String created, String machine, String command, long peakMemoryBytes, long trainableParameters,
+      JsonNode shardTotals, int identities) {}
+
+  public static ObjectNode json(
+      ModelConfig config, TrainingOptions options, TrainingResult result, List<VerificationReport> reports,
+      Context context) {
+    ObjectNode card = JSON.createObjectNode();
+    card.put("model", config.version());
+    card.put("architecture", "MobileFaceNet (Chen et al. 2018), 112x112 BGR in, 128-d out");
+    card.put("trainable_parameters", context.trainableParameters());
+    card.put("created", context.created());
+    card.put("command", context.command());
+    ObjectNode data = card.putObject("data");
+    data.put("shards", options.shards().toString());
+    data.put("identities", context.identities());
+    data.set("totals", context.shardTotals());
+    ObjectNode training = card.putObject("training");
+    training.put("epochs", result.state().epoch());
+    training.put("steps", result.state().step());
+    training.put("images", result.state().images());
+    training.put("seconds", Math.round(result.state().trainingSeconds()));
+    training.put("images_per_s", round(result.imagesPerSecond(), 1));
+    training.put("phase_at_end", result.state().phase().name());
+    training.put("arcface_from_epoch", result.state().arcFaceStartEpoch());
+    training.put("batch_size", options.batchSize());
+    training.put("learning_rate", options.learningRate());
+    training.put("momentum", options.momentum());
+    training.put("weight_decay_body", options.bodyDecay());
+    training.put("weight_decay_head", options.headDecay());
+    training.put("arcface_scale", options.scale());
+    training.put("arcface_margin", options.margin());
+    training.put("device", options.device());
+    training.put("machine", context.machine());
+    training.put("peak_memory_mb", context.peakMemoryBytes() / (1024 * 1024));
+    training.put("records_skipped_by_loader", result.skippedRecords());
+    if (result.validation() != null) {
+      training.put("validation_loss", round(result.validation().loss(), 4));
+      training.put("validation_accuracy", round(result.validation().accuracy(), 4));
+    }
+    ArrayNode evaluations = card.putArray("verification");
+    for (VerificationReport r : reports) {
+      ObjectNode e = evaluations.addObject();
+      e.put("dataset", r.dataset());
+      e.put("pairs", r.pairs());
+      e.put("accuracy", round(r.result().meanAccuracy(), 5));
+      e.put("accuracy_std", round(r.result().stdAccuracy(), 5));
+      e.put("best_threshold", round(r.result().bestThreshold(), 4));
+      e.put("tar_at_far_1e-3", round(r.result().tarAtFar1e3(), 4));
+      e.put("threshold_at_far_1e-3", round(r.result().thresholdAtFar1e3(), 4));
+      e.put("photos_without_face", r.fallbacks());
+    }
+    if (config.threshold() != null) {
+      card.put("threshold", round(config.threshold(), 4));
+      card.put("threshold_source", reports.isEmpty() ? "" : reports.get(0).dataset() + " 10-fold best threshold");
+    }
+    return card;
+  }
+
+  public static void write(Path folder, ObjectNode card) throws IOException {
+    JSON.writeValue(folder.resolve("model-card.json").toFile(), card);
+    Files.writeString(folder.resolve("model-card.md"), markdown(card), StandardCharsets.UTF_8);
+  }
+
+  static String markdown(JsonNode c) {
+    StringBuilder md = new StringBuilder();
+    JsonNode t = c.path("training");
+    md.append("# Model card: ").append(c.path("model").asText()).append("\n\n");
+    md.append(c.path("architecture").asText()).append(", ")
+        .append(String.format(Locale.ROOT, "%,d", c.path("trainable_parameters").asLong()))
+        .append(" trainable parameters. Created ").append(c.path("created").asText()).append(".\n\n");
+    md.append("## Data\n\n");
+    md.append("- shards: `").append(c.path("data").path("shards").asText()).append("`\n");
+    md.append("- identities: ").append(c.path("data").path("identities").asInt()).append("\n");
+    JsonNode totals = c.path("data").path("totals");
+    md.append("- samples: ").append(totals.path("train_samples").asLong()).append(" training, ")
+        .append(totals.path("validation_samples").asLong()).append(" validation (from ")
+        .append(totals.path("photos_kept").asLong()).append(" photos)\n\n");
+    md.append("## Training\n\n");
+    md.append("| | |\n|---|---|\n");
+    row(md, "epochs / steps", t.path("epochs").asInt() + " / " + t.path("steps").asLong());
+    row(md, "phases", "softmax, then ArcFace (s=" + t.path("arcface_scale").asDouble() + ", m="
+        + t.path("arcface_margin").asDouble() + ") from epoch " + (t.path("arcface_from_epoch").asInt() + 1));
+    row(md, "images seen", String.valueOf(t.path("images").asLong()));
+    row(md, "time", t.path("seconds").asLong() / 60 + " min " + t.path("seconds").asLong() % 60 + " s");
+    row(md, "speed", t.path("images_per_s").asDouble() + " img/s on " + t.path("device").asText()
+        + " (" + t.path("machine").asText() + ")");
+    row(md, "batch, lr, momentum", t.path("batch_size").asInt() + ", " + t.path("learning_rate").asDouble()
+        + ", " + t.path("momentum").asDouble());
+    row(md, "weight decay body / head", t.path("weight_decay_body").asDouble() + " / " + t.path("weight_decay_head").asDouble());
+    row(md, "peak memory", t.path("peak_memory_mb").asLong() + " MB");
+    if (t.has("validation_accuracy")) {
+      row(md, "validation (closed set)", "accuracy " + t.path("validation_accuracy").asDouble()
+          + ", loss " + t.path("validation_loss").asDouble());
+    }
+    md.append("\n## Verification (10-fold)\n\n");
+    if (c.path("verification").isEmpty()) {
+      md.append("Not evaluated (no pairs set was given).\n");
+    } else {
+      md.append("| dataset | accuracy | best threshold | TAR @ FAR=1e-3 |\n|---|---|---|---|\n");
+      for (JsonNode e : c.path("verification")) {
+        md.append(String.format(Locale.ROOT, "| %s | %.2f%% +- %.2f | %.4f | %.4f |%n",
+            e.path("dataset").asText(), 100 * e.path("accuracy").asDouble(),
+            100 * e.path("accuracy_std").asDouble(), e.path("best_threshold").asDouble(),
+            e.path("tar_at_far_1e-3").asDouble()));
+      }
+    }
+    if (c.has("threshold")) {
+      md.append("\nThreshold for 1:1 verification and \"unknown\" in search: cosine similarity >= ")
+          .append(c.path("threshold").asDouble()).append(" (").append(c.path("threshold_source").asText()).append(").\n");
+    }
+    md.append("\nPlots: `plots/`. Metrics per step: `metrics.jsonl`.\n\nCommand:\n\n    ")
+        .append(c.path("command").asText()).append("\n");
+    return md.toString();
+  }
+
+  private static void row(StringBuilder md, String key, String value) {
+    md.append("| ").append(key).append(" | ").append(value).append(" |\n");
+  }
+
+  private static double round(double v, int digits) {
+    double f = Math.pow(10, digits);
+    return Math.round(v * f) / f;
+  }
+}
