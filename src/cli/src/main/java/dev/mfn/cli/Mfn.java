@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
       EvalCommand.class,
       IngestCommand.class,
       TrainCommand.class,
+      VerifyCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Mfn implements Runnable {

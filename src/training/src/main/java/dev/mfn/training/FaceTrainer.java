@@ -95,7 +95,11 @@ public final class FaceTrainer {
                 shards.files(ShardSet.Split.VALIDATION),
                 ShardLoader.Options.evaluation(options.batchSize(), options.loaderWorkers()))) {
       build(state, Checkpoint.state(run).isPresent());
-      boolean finished = false;
+      // resuming a run that had already finished (e.g. it crashed while evaluating): no more steps
+      boolean finished = budgetSpent(state, budgetSeconds);
+      if (finished) {
+        validation = validate(valid);
+      }
       while (!finished) {
         long processStart = System.nanoTime();
         long stepsAtStart = state.step();
@@ -121,8 +125,7 @@ public final class FaceTrainer {
             if (state.plannedSteps() < 0 && state.step() - stepsAtStart >= PLAN_AFTER_STEPS) {
               state = plan(state, budgetSeconds, processStart, stepsAtStart);
             }
-            if (state.step() >= state.plannedSteps() && state.plannedSteps() > 0
-                || state.trainingSeconds() >= budgetSeconds) {
+            if (budgetSpent(state, budgetSeconds)) {
               finished = true;
               break;
             }
@@ -151,6 +154,12 @@ public final class FaceTrainer {
     } finally {
       close();
     }
+  }
+
+  private boolean budgetSpent(TrainingState s, double budgetSeconds) {
+    return (options.epochs() != null && s.epoch() >= options.epochs())
+        || (s.plannedSteps() > 0 && s.step() >= s.plannedSteps())
+        || s.trainingSeconds() >= budgetSeconds;
   }
 
   private boolean timeForArcFace(TrainingState s) {

@@ -93,6 +93,19 @@ class FaceTrainerTest {
     assertThat(stepsAfterCheckpoint.get(0)).isEqualTo(saved.step() + 1);
     assertThat(resumed.state().step()).isEqualTo(Checkpoint.state(straight).orElseThrow().step());
 
+    // resuming a finished run (say it crashed while evaluating) takes no further step
+    List<Long> extra = new ArrayList<>();
+    TrainingResult again =
+        new FaceTrainer(options, crashed, new TrainingListener() {
+              @Override
+              public void onStep(TrainingState state, float loss, float lr) {
+                extra.add(state.step());
+              }
+            })
+            .train();
+    assertThat(extra).isEmpty();
+    assertThat(again.state().step()).isEqualTo(resumed.state().step());
+
     // the same batches, the same momentum, the same schedule: the same weights (up to float noise)
     assertThat(differences(straight.resolve(ModelConfig.PARAMETERS), crashed.resolve(ModelConfig.PARAMETERS)))
         .isEmpty();

@@ -1,0 +1,79 @@
+package dev.mfn.cli;
+
+import dev.mfn.config.MfnSettings;
+import dev.mfn.face.FaceRejected;
+import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.model.Embedder;
+import dev.mfn.model.PhotoEmbedder;
+import dev.mfn.model.TorchEmbedder;
+import dev.mfn.search.verify.FaceVerifier;
+import dev.mfn.search.verify.Verdict;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** `mfn verify A B`: same person or not, with the similarity and the model's threshold. */
+@Command(
+    name = "verify",
+    mixinStandardHelpOptions = true,
+    description = {
+      "1:1 verification of two photos: the chosen face of each is aligned and embedded (with its",
+      "mirror image), and the cosine similarity is compared with the threshold the model's",
+      "evaluation calibrated (config.json of the model-store version; --threshold overrides it).",
+      "Prints 'same person' or 'different people' with both numbers."
+    })
+final class VerifyCommand implements Callable<Integer> {
+  @Parameters(index = "0", paramLabel = "A", description = "First photo.")
+  Path first;
+
+  @Parameters(index = "1", paramLabel = "B", description = "Second photo.")
+  Path second;
+
+  @Option(names = "--model", paramLabel = "MODEL", description = Models.HELP)
+  Path model;
+
+  @Option(names = "--threshold", paramLabel = "T", description = "Cosine similarity from which two faces are the same person.")
+  Double threshold;
+
+  @Mixin FaceOptions face;
+  @Spec CommandSpec spec;
+  private final MfnSettings settings;
+
+  VerifyCommand(MfnSettings settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    try (FaceCropper cropper = face.openCropper(settings);
+        Embedder embedder = Models.open(model, settings)) {
+      double t = threshold != null ? threshold : calibrated(embedder);
+      PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, 2);
+      Verdict v;
+      try {
+        v = new FaceVerifier(photos, t).verify(first, second);
+      } catch (FaceRejected e) {
+        spec.commandLine().getErr().println("mfn verify: " + e.getMessage() + " (" + e.reason() + ")");
+        return Mfn.EXIT_USAGE;
+      }
+      spec.commandLine().getOut().printf(Locale.ROOT, "%s: similarity %.3f %s threshold %.3f (model %s)%n",
+          v.samePerson() ? "same person" : "different people", v.similarity(),
+          v.samePerson() ? ">=" : "<", v.threshold(), Models.name(model, settings));
+    }
+    return 0;
+  }
+
+  private static double calibrated(Embedder embedder) {
+    if (embedder instanceof TorchEmbedder torch && torch.config().threshold() != null) {
+      return torch.config().threshold();
+    }
+    throw new IllegalArgumentException(
+        "the model has no calibrated threshold (train it with --lfw, or give --threshold)");
+  }
+}

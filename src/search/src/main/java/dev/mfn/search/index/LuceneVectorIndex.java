@@ -1,0 +1,151 @@
+package dev.mfn.search.index;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.IntField;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.StoredField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.SearcherManager;
+import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.FSDirectory;
+
+/**
+ * The embedded backend: a Lucene index on local disk with the vectors in an HNSW graph (Lucene's
+ * default codec: M=16, beam 100). One folder per model version. Ids are Lucene terms, so an
+ * upsert is an {@code updateDocument} and a replay never duplicates.
+ */
+public final class LuceneVectorIndex implements VectorIndex {
+  static final String ID = "id";
+  static final String SUBJECT = "subject";
+  static final String IMAGE = "image_id";
+  static final String FACE = "face_index";
+  static final String VECTOR = "vector";
+  static final String BOX = "box";
+  static final String CROP = "crop_png";
+  static final String MODEL = "model_version";
+
+  private final Path folder;
+  private final IndexWriter writer;
+  private final SearcherManager searchers;
+
+  /** Opens (or creates) the index of one model version under {@code root}. */
+  public LuceneVectorIndex(Path root, String modelVersion) throws IOException {
+    this.folder = root.resolve(modelVersion);
+    Files.createDirectories(folder);
+    this.writer = new IndexWriter(FSDirectory.open(folder), new IndexWriterConfig());
+    this.searchers = new SearcherManager(writer, null);
+  }
+
+  public Path folder() {
+    return folder;
+  }
+
+  @Override
+  public void upsert(List<FaceDocument> documents) throws IOException {
+    for (FaceDocument d : documents) {
+      Document doc = new Document();
+      doc.add(new StringField(ID, d.id(), Field.Store.YES));
+      doc.add(new StringField(SUBJECT, d.subject() == null ? "" : d.subject(), Field.Store.YES));
+      doc.add(new StringField(IMAGE, d.imageId(), Field.Store.YES));
+      doc.add(new StringField(MODEL, d.modelVersion(), Field.Store.YES));
+      doc.add(new IntField(FACE, d.faceIndex(), Field.Store.YES));
+      // embeddings are unit vectors: the dot product is the cosine similarity
+      doc.add(new KnnFloatVectorField(VECTOR, d.vector(), VectorSimilarityFunction.DOT_PRODUCT));
+      if (d.box() != null) {
+        StringBuilder box = new StringBuilder();
+        for (float v : d.box()) {
+          box.append(box.isEmpty() ? "" : ",").append(v);
+        }
+        doc.add(new StoredField(BOX, box.toString()));
+      }
+      if (d.cropPng() != null) {
+        doc.add(new StoredField(CROP, d.cropPng()));
+      }
+      writer.updateDocument(new Term(ID, d.id()), doc);
+    }
+    writer.commit();
+    searchers.maybeRefreshBlocking();
+  }
+
+  @Override
+  public List<SearchHit> search(float[] query, int k) throws IOException {
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      // explore more candidates than asked for (like Elasticsearch's num_candidates): the HNSW
+      // search is approximate, and a wider beam buys recall for little time
+      int candidates = Math.max(100, 10 * k);
+      TopDocs top = searcher.search(new KnnFloatVectorQuery(VECTOR, query, candidates), k);
+      List<SearchHit> hits = new ArrayList<>();
+      for (ScoreDoc sd : top.scoreDocs) {
+        Document doc = searcher.storedFields().document(sd.doc);
+        // Lucene scores DOT_PRODUCT as (1 + dot) / 2; turn it back into the cosine
+        hits.add(new SearchHit(doc.get(ID), doc.get(SUBJECT), doc.get(IMAGE),
+            doc.getField(FACE).numericValue().intValue(), 2 * sd.score - 1));
+      }
+      return hits;
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
+  @Override
+  public long deleteSubject(String subject) throws IOException {
+    long before = count();
+    writer.deleteDocuments(new Term(SUBJECT, subject));
+    writer.forceMergeDeletes(true); // the vectors and crops leave the files now, not at some merge
+    writer.commit();
+    searchers.maybeRefreshBlocking();
+    return before - count();
+  }
+
+  @Override
+  public byte[] crop(String id) throws IOException {
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      TopDocs top = searcher.search(new TermQuery(new Term(ID, id)), 1);
+      if (top.scoreDocs.length == 0) {
+        return null;
+      }
+      var ref = searcher.storedFields().document(top.scoreDocs[0].doc).getBinaryValue(CROP);
+      return ref == null ? null : java.util.Arrays.copyOfRange(ref.bytes, ref.offset, ref.offset + ref.length);
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
+  @Override
+  public long count() throws IOException {
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      return searcher.getIndexReader().numDocs();
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    searchers.close();
+    writer.close();
+  }
+
+  /** True when the folder holds a Lucene index (for tests and tools). */
+  static boolean exists(Path folder) throws IOException {
+    return Files.isDirectory(folder) && DirectoryReader.indexExists(FSDirectory.open(folder));
+  }
+}

@@ -1,0 +1,27 @@
+package dev.mfn.search.index;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * A k-nearest-neighbour index of face embeddings for one model version. Two backends share it:
+ * embedded Lucene (one machine, the default) and Elasticsearch (a cluster).
+ */
+public interface VectorIndex extends AutoCloseable {
+  /** Adds or replaces documents by {@link FaceDocument#id()}; visible to search on return. */
+  void upsert(List<FaceDocument> documents) throws IOException;
+
+  /** The k most similar faces (cosine similarity of unit vectors), best first. */
+  List<SearchHit> search(float[] query, int k) throws IOException;
+
+  /** Removes every face of the subject, vectors and crops; returns how many were removed. */
+  long deleteSubject(String subject) throws IOException;
+
+  /** The aligned crop stored with a document, or null when there is no such document. */
+  byte[] crop(String id) throws IOException;
+
+  long count() throws IOException;
+
+  @Override
+  void close() throws IOException;
+}
