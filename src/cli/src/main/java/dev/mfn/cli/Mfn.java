@@ -27,6 +27,9 @@ import picocli.CommandLine.Command;
       IngestCommand.class,
       TrainCommand.class,
       VerifyCommand.class,
+      EnrollCommand.class,
+      SearchCommand.class,
+      DeleteCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Mfn implements Runnable {

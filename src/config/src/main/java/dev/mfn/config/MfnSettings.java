@@ -48,7 +48,9 @@ public final class MfnSettings {
           Map.entry("embed.batch.size", "32"),
           // the committed default model (a model-store version folder), used when --model is not given
           Map.entry("model.default", "models/default"),
-          Map.entry("model.store", "build/model-store"));
+          Map.entry("model.store", "build/model-store"),
+          // the embedded vector index (Lucene), one folder per model version
+          Map.entry("index.dir", "build/index"));
 
   private final Properties values;
   private final Path home;

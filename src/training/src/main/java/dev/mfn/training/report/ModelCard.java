@@ -108,8 +108,11 @@ public final class ModelCard {
     md.append("## Training\n\n");
     md.append("| | |\n|---|---|\n");
     row(md, "epochs / steps", t.path("epochs").asInt() + " / " + t.path("steps").asLong());
-    row(md, "phases", "softmax, then ArcFace (s=" + t.path("arcface_scale").asDouble() + ", m="
-        + t.path("arcface_margin").asDouble() + ") from epoch " + (t.path("arcface_from_epoch").asInt() + 1));
+    int arcFrom = t.path("arcface_from_epoch").asInt();
+    row(md, "phases", arcFrom < 0
+        ? "softmax only (the run ended before the ArcFace phase)"
+        : "softmax for " + arcFrom + " epoch(s), then ArcFace (s=" + t.path("arcface_scale").asDouble()
+            + ", m=" + t.path("arcface_margin").asDouble() + ") from epoch " + (arcFrom + 1));
     row(md, "images seen", String.valueOf(t.path("images").asLong()));
     row(md, "time", t.path("seconds").asLong() / 60 + " min " + t.path("seconds").asLong() % 60 + " s");
     row(md, "speed", t.path("images_per_s").asDouble() + " img/s on " + t.path("device").asText()

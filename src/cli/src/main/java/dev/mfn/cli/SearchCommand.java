@@ -1,0 +1,95 @@
+package dev.mfn.cli;
+
+import dev.mfn.config.MfnSettings;
+import dev.mfn.face.FaceRejected;
+import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.model.Embedder;
+import dev.mfn.model.TorchEmbedder;
+import dev.mfn.search.FaceSearch;
+import dev.mfn.search.enroll.FaceEmbedStage;
+import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.search.index.SearchHit;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** `mfn search IMAGE`: who is in this photo? */
+@Command(
+    name = "search",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Search the embedded index with a photo: every face in it, with its k most similar enrolled",
+      "faces (subject, cosine similarity, image), and 'unknown' when even the best is below the",
+      "model's verification threshold (config.json; --threshold overrides)."
+    })
+final class SearchCommand implements Callable<Integer> {
+  @Parameters(index = "0", paramLabel = "IMAGE", description = "The photo to search with.")
+  Path image;
+
+  @Option(names = "--k", paramLabel = "K", defaultValue = "5", description = "Matches per face (default: ${DEFAULT-VALUE}).")
+  int k;
+
+  @Option(names = "--threshold", paramLabel = "T", description = "Similarity below which a face is 'unknown'.")
+  Double threshold;
+
+  @Mixin IndexOptions indexOptions;
+  @Mixin FaceOptions face;
+  @Spec CommandSpec spec;
+  private final MfnSettings settings;
+
+  SearchCommand(MfnSettings settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    byte[] photo = Files.readAllBytes(image);
+    try (FaceCropper cropper = face.openCropper(settings);
+        Embedder embedder = Models.open(indexOptions.model, settings)) {
+      String version = IndexOptions.version(embedder, indexOptions.model, settings);
+      double t = threshold != null ? threshold : threshold(embedder);
+      try (LuceneVectorIndex index = indexOptions.openIndex(settings, version)) {
+        if (index.count() == 0) {
+          throw new IllegalStateException("the index for model " + version + " is empty (" + index.folder()
+              + "): enroll photos first with `mfn enroll DIR`");
+        }
+        FaceSearch search = new FaceSearch(IndexOptions.stage(cropper, embedder, version, FaceEmbedStage.Faces.ALL, 8), index, t);
+        List<FaceSearch.FaceMatches> faces;
+        try {
+          faces = search.search(photo, k);
+        } catch (FaceRejected e) {
+          spec.commandLine().getErr().println("mfn search: " + image + ": " + e.reason() + " (" + e.getMessage() + ")");
+          return 1;
+        }
+        out.printf(Locale.ROOT, "%s: %d face(s); index %s holds %d faces; threshold %.3f%n",
+            image, faces.size(), version, index.count(), t);
+        for (int i = 0; i < faces.size(); i++) {
+          FaceSearch.FaceMatches f = faces.get(i);
+          out.printf(Locale.ROOT, "face %d at %.0f,%.0f %.0fx%.0f: %s%n", i + 1, f.box()[0], f.box()[1], f.box()[2], f.box()[3],
+              f.unknown() ? "unknown" : f.bestSubject());
+          for (SearchHit h : f.hits()) {
+            out.printf(Locale.ROOT, "  %.3f  %s  (%s)%n", h.similarity(), h.subject(), h.imageId());
+          }
+        }
+      }
+    }
+    return 0;
+  }
+
+  private static double threshold(Embedder embedder) {
+    if (embedder instanceof TorchEmbedder t && t.config().threshold() != null) {
+      return t.config().threshold();
+    }
+    throw new IllegalArgumentException("the model has no calibrated threshold (give --threshold)");
+  }
+}

@@ -1,0 +1,69 @@
+package dev.mfn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mfn.testkit.SharedData;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** enroll, search and delete as a person runs them, on real LFW photos with the reference model. */
+class SearchCommandsTest {
+  @Test
+  void enrollSearchAndDelete(@TempDir Path dir) throws IOException {
+    Path lfw = SharedData.require("data/lfw/images");
+    String model = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx").toString();
+    String index = dir.resolve("index").toString();
+    List<Path> people;
+    try (Stream<Path> all = Files.list(lfw)) {
+      people = all.sorted().filter(p -> photos(p).size() >= 2).limit(8).toList();
+    }
+    Path gallery = dir.resolve("gallery");
+    for (Path person : people) {
+      Path first = photos(person).get(0);
+      Files.createDirectories(gallery.resolve(person.getFileName().toString()));
+      Files.createSymbolicLink(gallery.resolve(person.getFileName().toString()).resolve(first.getFileName()), first);
+    }
+    MfnCliTest.Run enroll = MfnCliTest.mfn("enroll", gallery.toString(), "--model", model, "--index", index, "--no-progress");
+    assertThat(enroll.exit()).as(enroll.err()).isZero();
+    assertThat(enroll.out()).contains("enrolled 8 faces from 8 photos").contains("index holds 8");
+    MfnCliTest.Run again = MfnCliTest.mfn("enroll", gallery.toString(), "--model", model, "--index", index, "--no-progress");
+    assertThat(again.out()).contains("index holds 8");
+
+    String who = people.get(3).getFileName().toString();
+    MfnCliTest.Run search = MfnCliTest.mfn("search", photos(people.get(3)).get(1).toString(), "--model", model,
+        "--index", index, "--threshold", "0.3", "--k", "3");
+    assertThat(search.exit()).as(search.err()).isZero();
+    assertThat(search.out()).contains("1 face(s)").containsPattern("face 1 at [0-9]+,[0-9]+ [0-9]+x[0-9]+: " + who);
+    assertThat(search.out().lines().filter(l -> l.startsWith("  "))).hasSize(3);
+
+    MfnCliTest.Run delete = MfnCliTest.mfn("delete", "--subject", who, "--index", index);
+    assertThat(delete.exit()).as(delete.err()).isZero();
+    assertThat(delete.out()).contains("removed 1 face(s) of " + who + " from 1 index version(s)");
+    MfnCliTest.Run after = MfnCliTest.mfn("search", photos(people.get(3)).get(1).toString(), "--model", model,
+        "--index", index, "--threshold", "0.3", "--k", "7");
+    assertThat(after.out()).doesNotContain("  " + who).doesNotContain(": " + who);
+  }
+
+  @Test
+  void searchingAnEmptyIndexIsOneClearLine(@TempDir Path dir) {
+    Path photo = SharedData.require("data/lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg");
+    String model = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx").toString();
+    MfnCliTest.Run run = MfnCliTest.mfn("search", photo.toString(), "--model", model, "--index", dir.toString(), "--threshold", "0.3");
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err().strip().lines()).hasSize(1);
+    assertThat(run.err()).contains("empty").contains("mfn enroll");
+  }
+
+  private static List<Path> photos(Path person) {
+    try (Stream<Path> files = Files.list(person)) {
+      return files.sorted().toList();
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+}
