@@ -1,0 +1,187 @@
+package dev.mfn.search.index;
+
+import co.elastic.clients.elasticsearch.ElasticsearchClient;
+import co.elastic.clients.elasticsearch._types.Refresh;
+import co.elastic.clients.elasticsearch._types.mapping.DenseVectorIndexOptionsType;
+import co.elastic.clients.elasticsearch._types.mapping.DenseVectorSimilarity;
+import co.elastic.clients.elasticsearch.core.BulkRequest;
+import co.elastic.clients.elasticsearch.core.BulkResponse;
+import co.elastic.clients.elasticsearch.core.GetResponse;
+import co.elastic.clients.elasticsearch.core.SearchResponse;
+import co.elastic.clients.elasticsearch.core.search.Hit;
+import co.elastic.clients.transport.TransportUtils;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The cluster backend: one Elasticsearch index per model version ({@code faces-<version>}) with a
+ * {@code dense_vector} (128-d, dot product on unit vectors, float HNSW), created with its mapping on
+ * first use; the alias {@code faces} points at the version being served. Bulk writes by document
+ * id (a replay overwrites), retried with exponential back-off; search is Elasticsearch's kNN.
+ */
+public final class ElasticsearchVectorIndex implements VectorIndex {
+  public static final String ALIAS = "faces";
+  private static final int ATTEMPTS = 5;
+
+  /** Where the cluster is and how to log in; TLS when the URL is https (with a CA file if given). */
+  public record Connection(String url, String username, String password, String apiKey, Path caCertificate) {
+    public ElasticsearchClient client() throws IOException {
+      var ssl = caCertificate == null ? null : TransportUtils.sslContextFromHttpCaCrt(caCertificate.toFile());
+      return ElasticsearchClient.of(b -> {
+        b.host(url);
+        if (apiKey != null && !apiKey.isBlank()) {
+          b.apiKey(apiKey);
+        } else if (username != null && !username.isBlank()) {
+          b.usernameAndPassword(username, password);
+        }
+        if (ssl != null) {
+          b.sslContext(ssl);
+        }
+        return b;
+      });
+    }
+  }
+
+  /** A stored face as Elasticsearch sees it (_source). */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record Source(
+      @JsonProperty("subject") String subject,
+      @JsonProperty("image_id") String imageId,
+      @JsonProperty("face_index") int faceIndex,
+      @JsonProperty("model_version") String modelVersion,
+      @JsonProperty("vector") float[] vector,
+      @JsonProperty("box") float[] box,
+      @JsonProperty("crop_png") String cropPng) {}
+
+  private final ElasticsearchClient client;
+  private final String index;
+
+  public ElasticsearchVectorIndex(ElasticsearchClient client, String modelVersion) throws IOException {
+    this.client = client;
+    this.index = indexName(modelVersion);
+    createIfMissing();
+  }
+
+  public static String indexName(String modelVersion) {
+    return "faces-" + modelVersion.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._-]", "-");
+  }
+
+  public String index() {
+    return index;
+  }
+
+  private void createIfMissing() throws IOException {
+    if (client.indices().exists(e -> e.index(index)).value()) {
+      return;
+    }
+    client.indices().create(c -> c.index(index).mappings(m -> m
+        .properties("subject", p -> p.keyword(k -> k))
+        .properties("image_id", p -> p.keyword(k -> k))
+        .properties("face_index", p -> p.integer(i -> i))
+        .properties("model_version", p -> p.keyword(k -> k))
+        .properties("vector", p -> p.denseVector(d -> d.dims(128).index(true)
+            .similarity(DenseVectorSimilarity.DotProduct)
+            .indexOptions(o -> o.type(DenseVectorIndexOptionsType.Hnsw).m(16).efConstruction(100))))
+        .properties("box", p -> p.float_(f -> f.index(false)))
+        .properties("crop_png", p -> p.binary(b -> b))));
+  }
+
+  /** Points the serving alias at this index (and away from any other), in one atomic request. */
+  public void serve() throws IOException {
+    client.indices().updateAliases(u -> u
+        .actions(a -> a.remove(r -> r.index("faces-*").alias(ALIAS).mustExist(false)))
+        .actions(a -> a.add(ad -> ad.index(index).alias(ALIAS))));
+  }
+
+  @Override
+  public void upsert(List<FaceDocument> documents) throws IOException {
+    if (documents.isEmpty()) {
+      return;
+    }
+    BulkRequest.Builder bulk = new BulkRequest.Builder().refresh(Refresh.WaitFor);
+    for (FaceDocument d : documents) {
+      Source source = new Source(d.subject(), d.imageId(), d.faceIndex(), d.modelVersion(), d.vector(), d.box(),
+          d.cropPng() == null ? null : Base64.getEncoder().encodeToString(d.cropPng()));
+      bulk.operations(op -> op.index(i -> i.index(index).id(d.id()).document(source)));
+    }
+    BulkRequest request = bulk.build();
+    IOException last = null;
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+      try {
+        BulkResponse response = client.bulk(request);
+        if (!response.errors()) {
+          return;
+        }
+        last = new IOException("bulk write to " + index + " had errors: " + response.items().stream()
+            .filter(i -> i.error() != null).findFirst().map(i -> i.error().reason()).orElse("?"));
+      } catch (IOException e) {
+        last = e;
+      }
+      sleep(200L << attempt); // 0.2, 0.4, 0.8, 1.6 s: the ids make a repeated write harmless
+    }
+    throw last;
+  }
+
+  @Override
+  public List<SearchHit> search(float[] query, int k) throws IOException {
+    List<Float> vector = new ArrayList<>(query.length);
+    for (float v : query) {
+      vector.add(v);
+    }
+    SearchResponse<Source> response = client.search(s -> s.index(index)
+        .knn(n -> n.field("vector").queryVector(vector).k(k).numCandidates(Math.max(100, 10 * k)))
+        .source(src -> src.filter(f -> f.excludes("vector", "crop_png")))
+        .size(k), Source.class);
+    List<SearchHit> hits = new ArrayList<>();
+    for (Hit<Source> h : response.hits().hits()) {
+      Source s = h.source();
+      // Elasticsearch scores dot_product as (1 + dot) / 2; turn it back into the cosine
+      hits.add(new SearchHit(h.id(), s.subject(), s.imageId(), s.faceIndex(), (float) (2 * h.score() - 1)));
+    }
+    return hits;
+  }
+
+  @Override
+  public long deleteSubject(String subject) throws IOException {
+    var response = client.deleteByQuery(d -> d.index(index).refresh(true)
+        .query(q -> q.term(t -> t.field("subject").value(subject))));
+    // deleted documents stay in their segments until a merge: expunge them now, so no vector or
+    // crop of the person is left on disk
+    client.indices().forcemerge(f -> f.index(index).onlyExpungeDeletes(true));
+    return response.deleted() == null ? 0 : response.deleted();
+  }
+
+  @Override
+  public byte[] crop(String id) throws IOException {
+    GetResponse<Source> response = client.get(g -> g.index(index).id(id), Source.class);
+    if (!response.found() || response.source().cropPng() == null) {
+      return null;
+    }
+    return Base64.getDecoder().decode(response.source().cropPng());
+  }
+
+  @Override
+  public long count() throws IOException {
+    return client.count(c -> c.index(index)).count();
+  }
+
+  @Override
+  public void close() throws IOException {
+    // the client belongs to whoever made it (one per process, shared by index versions)
+  }
+
+  private static void sleep(long millis) throws IOException {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while retrying a bulk write", e);
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package dev.mfn.search.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mfn.model.Embedder;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What every backend must do, on 2,000 seeded random unit vectors in 128-d (20 subjects): exact
+ * self-retrieval, recall@10 against exhaustive search, replay without duplicates, deletion of a
+ * subject with its crops, one index per model version.
+ */
+abstract class VectorIndexContract {
+  /** Opens the backend's index for a model version (fresh for each test). */
+  abstract VectorIndex open(Path root, String version) throws IOException;
+  private static final int N = 2000;
+
+  private static List<FaceDocument> documents(String model) {
+    Random rng = new Random(5);
+    List<FaceDocument> docs = new ArrayList<>();
+    for (int i = 0; i < N; i++) {
+      float[] v = new float[128];
+      for (int d = 0; d < v.length; d++) {
+        v[d] = (float) rng.nextGaussian();
+      }
+      docs.add(new FaceDocument("img-" + i, 0, "person-" + (i % 20), model, Embedder.normalize(v),
+          new float[] {1, 2, 30, 40}, new byte[] {(byte) i, 7, 7}));
+    }
+    return docs;
+  }
+
+  @Test
+  void findsNeighboursReplaysWithoutDuplicatesAndDeletesSubjects(@TempDir Path root) throws IOException {
+    List<FaceDocument> docs = documents("v1");
+    try (VectorIndex index = open(root, "v1")) {
+      index.upsert(docs);
+      assertThat(index.count()).isEqualTo(N);
+      index.upsert(docs.subList(0, 500)); // a replay of part of the topic
+      assertThat(index.count()).isEqualTo(N);
+
+      List<SearchHit> self = index.search(docs.get(42).vector(), 3);
+      assertThat(self.get(0).id()).isEqualTo(docs.get(42).id());
+      assertThat(self.get(0).similarity()).isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-4f));
+      assertThat(self.get(0).subject()).isEqualTo("person-2");
+
+      double recall = 0;
+      Random rng = new Random(9);
+      for (int q = 0; q < 50; q++) {
+        float[] query = docs.get(rng.nextInt(N)).vector().clone();
+        query[0] += 0.3f; // near a stored face, not on it
+        Embedder.normalize(query);
+        Set<String> exact = new HashSet<>();
+        docs.stream()
+            .sorted(Comparator.comparingDouble((FaceDocument d) -> -dot(d.vector(), query)))
+            .limit(10)
+            .forEach(d -> exact.add(d.id()));
+        recall += index.search(query, 10).stream().filter(h -> exact.contains(h.id())).count() / 10.0;
+      }
+      assertThat(recall / 50).isGreaterThanOrEqualTo(0.95);
+
+      assertThat(index.crop(docs.get(3).id())).containsExactly(3, 7, 7);
+      assertThat(index.deleteSubject("person-3")).isEqualTo(N / 20);
+      assertThat(index.count()).isEqualTo(N - N / 20);
+      assertThat(index.crop(docs.get(3).id())).isNull();
+      assertThat(index.search(docs.get(3).vector(), 50)).noneMatch(h -> h.subject().equals("person-3"));
+    }
+    // reopened: the same content
+    try (VectorIndex index = open(root, "v1")) {
+      assertThat(index.count()).isEqualTo(N - N / 20);
+    }
+  }
+
+  @Test
+  void eachModelVersionHasItsOwnIndex(@TempDir Path root) throws IOException {
+    try (VectorIndex v1 = open(root, "v1");
+        VectorIndex v2 = open(root, "v2")) {
+      v1.upsert(documents("v1").subList(0, 10));
+      v2.upsert(documents("v2").subList(0, 4));
+      assertThat(IntStream.of((int) v1.count(), (int) v2.count())).containsExactly(10, 4);
+    }
+  }
+
+  private static double dot(float[] a, float[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return s;
+  }
+}
