@@ -4,6 +4,7 @@ import dev.mfn.face.FaceRejected;
 import dev.mfn.face.crop.FaceCrop;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.face.detect.Landmarks;
+import dev.mfn.flink.common.PhotoBytes;
 import dev.mfn.records.RawImage;
 import org.opencv.core.MatOfByte;
 import org.opencv.imgcodecs.Imgcodecs;

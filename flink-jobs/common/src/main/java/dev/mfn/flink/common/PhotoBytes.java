@@ -1,4 +1,4 @@
-package dev.mfn.flink.ingest;
+package dev.mfn.flink.common;
 
 import dev.mfn.face.FaceRejected;
 import dev.mfn.face.RejectReason;

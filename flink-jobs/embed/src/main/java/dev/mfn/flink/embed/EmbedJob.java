@@ -1,0 +1,89 @@
+package dev.mfn.flink.embed;
+
+import dev.mfn.flink.common.DeadLetterSink;
+import dev.mfn.flink.common.RawImageDeserializer;
+import dev.mfn.flink.common.SplitDeadLetters;
+import dev.mfn.records.DeadLetter;
+import dev.mfn.records.RawImage;
+import dev.mfn.search.index.FaceDocument;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.types.Either;
+
+/**
+ * The embed job: images.enroll -> decode, detect, align -> embed in batches (one model per task)
+ * -> the vector index (Lucene or Elasticsearch) with deterministic ids; every refused record to
+ * the dead-letter topic. Source and sinks are injected, as in the ingest job.
+ */
+public final class EmbedJob {
+  private final EmbedConfig config;
+  private final Source<Either<DeadLetter, RawImage>, ?, ?> source;
+  private final Sink<FaceDocument> index;
+  private final Sink<DeadLetter> deadLetters;
+
+  public EmbedJob(EmbedConfig config, Source<Either<DeadLetter, RawImage>, ?, ?> source,
+      Sink<FaceDocument> index, Sink<DeadLetter> deadLetters) {
+    this.config = config;
+    this.source = source;
+    this.index = index;
+    this.deadLetters = deadLetters;
+  }
+
+  public static EmbedJob fromConfig(EmbedConfig config) {
+    return new EmbedJob(config, kafkaSource(config), new VectorIndexSink(config.index()),
+        DeadLetterSink.create(config.bootstrap(), config.deadLetterTopic()));
+  }
+
+  public static KafkaSource<Either<DeadLetter, RawImage>> kafkaSource(EmbedConfig config) {
+    var builder = KafkaSource.<Either<DeadLetter, RawImage>>builder()
+        .setBootstrapServers(config.bootstrap())
+        .setTopics(config.topic())
+        .setGroupId(config.groupId())
+        .setStartingOffsets(OffsetsInitializer.earliest())
+        .setProperty("max.partition.fetch.bytes", String.valueOf(4 << 20))
+        .setDeserializer(new RawImageDeserializer("embed"));
+    if (config.bounded()) {
+      builder.setBounded(OffsetsInitializer.latest());
+    }
+    return builder.build();
+  }
+
+  /** Checkpoints to files (the Kafka offsets), a few restarts, then the job fails with its cause. */
+  public static Configuration flinkConfiguration(EmbedConfig config) {
+    Configuration c = new Configuration();
+    c.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+    c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, java.nio.file.Path.of(config.checkpointDir()).toUri().toString());
+    c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+    c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+    c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofMillis(500));
+    return c;
+  }
+
+  public void build(StreamExecutionEnvironment env) {
+    env.setParallelism(config.parallelism());
+    env.enableCheckpointing(config.checkpointMillis());
+    SingleOutputStreamOperator<RawImage> images =
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "images")
+            .process(new SplitDeadLetters<>(new AvroTypeInfo<>(RawImage.class)))
+            .returns(new AvroTypeInfo<>(RawImage.class))
+            .name("split-unreadable");
+    SingleOutputStreamOperator<FaceDocument> faces =
+        images.transform("detect-align-embed", TypeInformation.of(FaceDocument.class), new EmbedOperator(config));
+    // one Lucene writer per index folder: the embedded index takes a single sink task
+    faces.sinkTo(index).name("vector-index").setParallelism(config.index().isLucene() ? 1 : config.parallelism());
+    images.getSideOutput(SplitDeadLetters.DEAD_LETTERS)
+        .union(faces.getSideOutput(SplitDeadLetters.DEAD_LETTERS))
+        .sinkTo(deadLetters)
+        .name("dead-letters");
+  }
+}

@@ -1,0 +1,161 @@
+package dev.mfn.flink.embed;
+
+import dev.mfn.face.FaceRejected;
+import dev.mfn.face.RejectReason;
+import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.face.decode.ImageDecoder;
+import dev.mfn.face.detect.FaceChooser;
+import dev.mfn.flink.common.PhotoBytes;
+import dev.mfn.flink.common.SplitDeadLetters;
+import dev.mfn.model.Embedder;
+import dev.mfn.model.EmbeddingModels;
+import dev.mfn.model.PhotoEmbedder;
+import dev.mfn.model.TorchEmbedder;
+import dev.mfn.records.DeadLetter;
+import dev.mfn.records.RawImage;
+import dev.mfn.records.kafka.AvroSerde;
+import dev.mfn.search.enroll.FaceEmbedStage;
+import dev.mfn.search.index.FaceDocument;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+
+/**
+ * Photos in, face documents out, embedded in batches: photos wait in a buffer until their faces
+ * fill a batch, or {@code batchMillis} pass, and the buffer is always emptied before a checkpoint
+ * barrier and at the end of input, so it never needs to be in state (nothing is lost on failure:
+ * the source replays from the last checkpoint). One detector and one model per parallel task,
+ * opened once. A photo without a usable face goes to the dead-letter side output with its reason.
+ */
+public final class EmbedOperator extends AbstractStreamOperator<FaceDocument>
+    implements OneInputStreamOperator<RawImage, FaceDocument>, BoundedOneInput {
+  private final EmbedConfig config;
+  private transient FaceCropper cropper;
+  private transient Embedder embedder;
+  private transient FaceEmbedStage stage;
+  private transient String modelVersion;
+  private transient List<RawImage> buffer;
+  private transient boolean timerSet;
+  private transient AvroSerde<RawImage> serde;
+  private transient Counter facesEmbedded;
+  private transient Histogram batchFill;
+  private transient Map<String, Counter> deadLetters;
+
+  public EmbedOperator(EmbedConfig config) {
+    this.config = config;
+  }
+
+  @Override
+  public void open() throws Exception {
+    super.open();
+    cropper = new FaceCropper(new ImageDecoder(config.maxBytes(), config.maxPixels()),
+        config.detectorConfig().open(config.detector()), new FaceChooser(config.minScore(), config.minFaceSize()));
+    embedder = EmbeddingModels.open(Path.of(config.model()));
+    modelVersion = version(embedder, Path.of(config.model()));
+    stage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, config.batchSize()),
+        modelVersion, config.allFaces() ? FaceEmbedStage.Faces.ALL : FaceEmbedStage.Faces.CHOSEN);
+    buffer = new ArrayList<>();
+    serde = new AvroSerde<>(RawImage.class);
+    var metrics = getRuntimeContext().getMetricGroup();
+    facesEmbedded = metrics.counter("facesEmbedded");
+    metrics.meter("facesEmbeddedPerSecond", new org.apache.flink.metrics.MeterView(facesEmbedded));
+    batchFill = metrics.histogram("batchFill", new DescriptiveStatisticsHistogram(1000));
+    deadLetters = new HashMap<>();
+  }
+
+  /** The version names the index: a model-store version's own name, or the model file's. */
+  static String version(Embedder embedder, Path model) throws java.io.IOException {
+    return embedder instanceof TorchEmbedder t ? t.config().version() : EmbeddingModels.name(model);
+  }
+
+  @Override
+  public void processElement(StreamRecord<RawImage> element) throws Exception {
+    buffer.add(element.getValue());
+    if (buffer.size() >= config.batchSize()) {
+      flush();
+    } else if (!timerSet) {
+      timerSet = true;
+      long due = getProcessingTimeService().getCurrentProcessingTime() + config.batchMillis();
+      getProcessingTimeService().registerTimer(due, time -> {
+        timerSet = false;
+        flush();
+      });
+    }
+  }
+
+  @Override
+  public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+    flush(); // the barrier must not overtake buffered photos
+  }
+
+  @Override
+  public void endInput() throws Exception {
+    flush();
+  }
+
+  private void flush() {
+    if (buffer.isEmpty()) {
+      return;
+    }
+    List<FaceEmbedStage.Photo> photos = new ArrayList<>(buffer.size());
+    Map<String, RawImage> byId = new HashMap<>();
+    for (RawImage image : buffer) {
+      byId.put(image.getId(), image);
+      try {
+        photos.add(new FaceEmbedStage.Photo(image.getId(), image.getSubject(), PhotoBytes.of(image)));
+      } catch (FaceRejected e) {
+        deadLetter(image, e.reason(), e.getMessage());
+      }
+    }
+    buffer.clear();
+    FaceEmbedStage.Result result = stage.embed(photos);
+    batchFill.update(result.documents().size());
+    for (FaceDocument d : result.documents()) {
+      output.collect(new StreamRecord<>(d));
+    }
+    facesEmbedded.inc(result.documents().size());
+    result.rejected().forEach((id, reason) -> deadLetter(byId.get(id), reason, "no usable face"));
+  }
+
+  private void deadLetter(RawImage image, RejectReason reason, String message) {
+    deadLetters.computeIfAbsent(reason.name(),
+        r -> getRuntimeContext().getMetricGroup().addGroup("deadLetters").counter(r)).inc();
+    byte[] original = serde.encode(image);
+    boolean carry = original.length <= 900 * 1024;
+    DeadLetter letter = DeadLetter.newBuilder()
+        .setJob("embed")
+        .setStage(reason.stage())
+        .setReason(reason.name())
+        .setMessage(message)
+        .setImageId(image.getId())
+        .setSubject(image.getSubject())
+        .setOriginalTopic(config.topic())
+        .setOriginal(carry ? ByteBuffer.wrap(original) : null)
+        .setOriginalUri(carry ? null : image.getUri())
+        .setTimestamp(Instant.now())
+        .build();
+    output.collect(SplitDeadLetters.DEAD_LETTERS, new StreamRecord<>(letter));
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (embedder != null) {
+      embedder.close();
+    }
+    if (cropper != null) {
+      cropper.close();
+    }
+    super.close();
+  }
+}
