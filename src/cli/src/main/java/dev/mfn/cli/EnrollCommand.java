@@ -3,11 +3,19 @@ package dev.mfn.cli;
 import dev.mfn.config.MfnSettings;
 import dev.mfn.face.RejectReason;
 import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.flink.embed.EmbedConfig;
+import dev.mfn.flink.embed.EmbedJob;
+import dev.mfn.flink.embed.IndexTarget;
 import dev.mfn.model.Embedder;
-import dev.mfn.publish.IdentityFolders;
+import dev.mfn.publish.ImagePublisher;
+import dev.mfn.publish.KafkaAccess;
 import dev.mfn.publish.PhotoFile;
+import dev.mfn.publish.PublishSummary;
+import dev.mfn.publish.RawImageFactory;
 import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.services.LocalServices;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +23,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import me.tongfei.progressbar.ProgressBar;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.producer.Producer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,20 +35,36 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** `mfn enroll DIR`: identity folders into the embedded index, in this process. */
+/** `mfn enroll DIR`: identity folders into the vector index, through Kafka and the embed job. */
 @Command(
     name = "enroll",
     mixinStandardHelpOptions = true,
     description = {
-      "Enroll identity folders (DIR/<subject>/<photos>) into the embedded vector index: the chosen",
-      "face of each photo is aligned, embedded (crop + mirror) in batches and stored with its",
-      "subject, box and aligned crop. Ids are image + face + model version, so enrolling again",
-      "replaces instead of duplicating. This runs the embed job's stage in-process; the streaming",
-      "path (images.enroll -> Flink embed job) comes with the embed job."
+      "Enroll identity folders (DIR/<subject>/<photos>) into the embedded vector index: the photos",
+      "are published to the enroll topic, then the Flink embed job (on the local cluster, bounded)",
+      "reads what this consumer group has not read yet, detects, aligns and embeds the faces in",
+      "batches and writes them with their subject, box and aligned crop. Ids are image + face +",
+      "model version, so enrolling again replaces instead of duplicating. Photos without a usable",
+      "face go to the dead-letter topic. --direct does the same in this process, without Kafka."
     })
 final class EnrollCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "DIR", description = "One folder per identity.")
   Path dir;
+
+  @Option(names = "--direct", description = "Embed in this process instead of Kafka + the embed job.")
+  boolean direct;
+
+  @Option(names = "--all-faces", description = "Index every face of a photo, not only the chosen one.")
+  boolean allFaces;
+
+  @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka (default: setting kafka.bootstrap).")
+  String bootstrap;
+
+  @Option(names = "--topic", paramLabel = "T", description = "Enroll topic (default: setting topic.enroll).")
+  String topic;
+
+  @Option(names = "--parallelism", paramLabel = "P", defaultValue = "1", description = "Embed tasks, one model each (default: ${DEFAULT-VALUE}).")
+  int parallelism;
 
   @Option(names = "--no-progress", description = "No progress bar.")
   boolean noProgress;
@@ -55,20 +83,84 @@ final class EnrollCommand implements Callable<Integer> {
     if (!Files.isDirectory(dir)) {
       throw new IllegalArgumentException("not a folder: " + dir);
     }
-    List<PhotoFile> photos = IdentityFolders.list(dir);
+    List<PhotoFile> photos = ImagePublisher.scan(dir);
+    return direct ? direct(photos) : streaming(photos);
+  }
+
+  private int streaming(List<PhotoFile> photos) throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    String servers = bootstrap != null ? bootstrap : settings.kafkaBootstrap();
+    String in = topic != null ? topic : settings.topics().enroll();
+    try {
+      KafkaAccess.prepare(servers, in, settings.getInt("kafka.partitions"), 10_000);
+      KafkaAccess.prepare(servers, settings.topics().deadLetters(), settings.getInt("kafka.partitions"), 10_000);
+    } catch (KafkaAccess.BrokerUnreachableException e) {
+      spec.commandLine().getErr().println("mfn enroll: " + e.getMessage() + " (or use --direct)");
+      return Mfn.EXIT_USAGE;
+    }
+    long limit = settings.getLong("publish.inline.limit.bytes");
+    PublishSummary published;
+    try (Producer<String, byte[]> producer = KafkaAccess.producer(servers, limit + 64 * 1024)) {
+      published = new ImagePublisher(producer, new RawImageFactory(limit, null), settings.getLong("publish.max.image.bytes"))
+          .publish(photos, in, f -> {});
+    }
+    Path model = Models.resolve(indexOptions.model, settings).toAbsolutePath();
+    String detector = face.detectorName(settings);
+    Path blazeface = detector.equals("blazeface") ? new LocalServices(settings).detector().fetch() : null;
+    String group = "mfn-embed-" + in;
+    EmbedConfig config = new EmbedConfig(servers, in, settings.topics().deadLetters(), group, true, parallelism,
+        model.toString(), IndexTarget.lucene(indexOptions.indexRoot(settings)), allFaces,
+        settings.getInt("embed.batch.size"), 200, 5_000, settings.home().resolve("embed-checkpoints").toAbsolutePath().toString(),
+        detector, blazeface == null ? null : blazeface.toString(),
+        settings.getPath("detector.yunet.model").toString(), settings.getPath("detector.mtcnn.dir").toString(),
+        face.minScore != null ? face.minScore : settings.getDouble("detector.min.score"),
+        settings.getDouble("detector.min.face.size"), settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"));
+    long before = IngestCommand.committed(servers, group);
+    long end = IngestCommand.endOffsets(servers, in).values().stream().mapToLong(Long::longValue).sum();
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
+    EmbedJob.fromConfig(config).build(env);
+    long start = System.nanoTime();
+    JobClient job = env.executeAsync("mfn enroll " + in);
+    try (ProgressBar bar = Progress.bar("embed", Math.max(0, end - before), "records", noProgress)) {
+      while (!job.getJobExecutionResult().isDone()) {
+        bar.stepTo(Math.max(0, Math.min(end, IngestCommand.committed(servers, group)) - before));
+        try {
+          job.getJobExecutionResult().get(1, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException stillRunning) {
+          // keep polling
+        }
+      }
+      job.getJobExecutionResult().get();
+      bar.stepTo(Math.max(0, end - before));
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    try (Embedder embedder = Models.open(indexOptions.model, settings);
+        LuceneVectorIndex index = indexOptions.openIndex(settings, IndexOptions.version(embedder, indexOptions.model, settings))) {
+      out.printf("published %d photos to %s; the embed job read %d records in %.1f s; index %s holds %d faces%n",
+          published.sent(), in, end - before, seconds, index.folder(), index.count());
+    }
+    out.printf("  photos without a usable face: see the dead-letter topic %s%n", settings.topics().deadLetters());
+    return 0;
+  }
+
+  private int direct(List<PhotoFile> photos) throws Exception {
     int batch = settings.getInt("embed.batch.size");
     long enrolled = 0;
     Map<RejectReason, Integer> rejected = new TreeMap<>();
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = Models.open(indexOptions.model, settings)) {
       String version = IndexOptions.version(embedder, indexOptions.model, settings);
-      FaceEmbedStage stage = IndexOptions.stage(cropper, embedder, version, FaceEmbedStage.Faces.CHOSEN, batch);
+      FaceEmbedStage stage = IndexOptions.stage(cropper, embedder, version,
+          allFaces ? FaceEmbedStage.Faces.ALL : FaceEmbedStage.Faces.CHOSEN, batch);
       try (LuceneVectorIndex index = indexOptions.openIndex(settings, version);
           ProgressBar bar = Progress.bar("enroll", photos.size(), "photos", noProgress)) {
         for (int from = 0; from < photos.size(); from += batch) {
           List<FaceEmbedStage.Photo> chunk = new ArrayList<>();
           for (PhotoFile p : photos.subList(from, Math.min(photos.size(), from + batch))) {
-            chunk.add(new FaceEmbedStage.Photo(p.source(), p.subject(), Files.readAllBytes(p.path())));
+            byte[] bytes = Files.readAllBytes(p.path());
+            // the same image id the publisher gives, so both paths write the same documents
+            String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+            chunk.add(new FaceEmbedStage.Photo(RawImageFactory.imageId(p.subject(), p.source(), sha), p.subject(), bytes));
           }
           FaceEmbedStage.Result result = stage.embed(chunk);
           index.upsert(result.documents());

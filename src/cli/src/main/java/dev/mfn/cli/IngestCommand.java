@@ -160,7 +160,7 @@ final class IngestCommand implements Callable<Integer> {
     return Admin.create(p);
   }
 
-  private static Map<TopicPartition, Long> endOffsets(String servers, String topic) throws Exception {
+  static Map<TopicPartition, Long> endOffsets(String servers, String topic) throws Exception {
     try (Admin admin = admin(servers)) {
       var description = admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS).get(topic);
       Map<TopicPartition, OffsetSpec> request = new java.util.HashMap<>();
@@ -172,7 +172,7 @@ final class IngestCommand implements Callable<Integer> {
   }
 
   /** Offsets the job's source committed (on each checkpoint): how far it has read. */
-  private static long committed(String servers, String group) {
+  static long committed(String servers, String group) {
     try (Admin admin = admin(servers)) {
       Map<TopicPartition, OffsetAndMetadata> offsets =
           admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(5, TimeUnit.SECONDS);

@@ -2,6 +2,8 @@ package dev.mfn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mfn.services.kafka.KafkaBroker;
+import dev.mfn.testkit.LocalKafka;
 import dev.mfn.testkit.SharedData;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,12 +11,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** enroll, search and delete as a person runs them, on real LFW photos with the reference model. */
+@ExtendWith(LocalKafka.class)
 class SearchCommandsTest {
   @Test
-  void enrollSearchAndDelete(@TempDir Path dir) throws IOException {
+  void enrollSearchAndDelete(KafkaBroker broker, @TempDir Path dir) throws IOException {
     Path lfw = SharedData.require("data/lfw/images");
     String model = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx").toString();
     String index = dir.resolve("index").toString();
@@ -28,11 +32,14 @@ class SearchCommandsTest {
       Files.createDirectories(gallery.resolve(person.getFileName().toString()));
       Files.createSymbolicLink(gallery.resolve(person.getFileName().toString()).resolve(first.getFileName()), first);
     }
-    MfnCliTest.Run enroll = MfnCliTest.mfn("enroll", gallery.toString(), "--model", model, "--index", index, "--no-progress");
+    MfnCliTest.Run enroll = MfnCliTest.mfn("enroll", gallery.toString(), "--direct", "--model", model, "--index", index, "--no-progress");
     assertThat(enroll.exit()).as(enroll.err()).isZero();
     assertThat(enroll.out()).contains("enrolled 8 faces from 8 photos").contains("index holds 8");
-    MfnCliTest.Run again = MfnCliTest.mfn("enroll", gallery.toString(), "--model", model, "--index", index, "--no-progress");
-    assertThat(again.out()).contains("index holds 8");
+    // the streaming path (Kafka + the embed job) writes the same documents: still 8
+    MfnCliTest.Run again = MfnCliTest.mfn("enroll", gallery.toString(), "--model", model, "--index", index,
+        "--bootstrap", broker.bootstrapServers(), "--topic", "enroll-cli", "--no-progress");
+    assertThat(again.exit()).as(again.err()).isZero();
+    assertThat(again.out()).contains("published 8 photos to enroll-cli").contains("read 8 records").contains("holds 8 faces");
 
     String who = people.get(3).getFileName().toString();
     MfnCliTest.Run search = MfnCliTest.mfn("search", photos(people.get(3)).get(1).toString(), "--model", model,

@@ -19,6 +19,7 @@ import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.types.Either;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
  * The embed job: images.enroll -> decode, detect, align -> embed in batches (one model per task)
@@ -49,7 +50,9 @@ public final class EmbedJob {
         .setBootstrapServers(config.bootstrap())
         .setTopics(config.topic())
         .setGroupId(config.groupId())
-        .setStartingOffsets(OffsetsInitializer.earliest())
+        // continue where this consumer group stopped (the enroll command runs the job again and
+        // again); a new group starts at the beginning, and a replay is harmless (document ids)
+        .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
         .setProperty("max.partition.fetch.bytes", String.valueOf(4 << 20))
         .setDeserializer(new RawImageDeserializer("embed"));
     if (config.bounded()) {
