@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
       EnrollCommand.class,
       SearchCommand.class,
       DeleteCommand.class,
+      ServeCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Mfn implements Runnable {

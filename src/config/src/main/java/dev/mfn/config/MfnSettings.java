@@ -50,7 +50,9 @@ public final class MfnSettings {
           Map.entry("model.default", "models/default"),
           Map.entry("model.store", "build/model-store"),
           // the embedded vector index (Lucene), one folder per model version
-          Map.entry("index.dir", "build/index"));
+          Map.entry("index.dir", "build/index"),
+          // the REST service's API key; empty: `mfn serve` generates one per run and prints it
+          Map.entry("serve.api.key", ""));
 
   private final Properties values;
   private final Path home;

@@ -1,0 +1,98 @@
+package dev.mfn.search.serve;
+
+import dev.mfn.face.FaceRejected;
+import io.javalin.Javalin;
+import io.javalin.http.ContentType;
+import io.javalin.http.Context;
+import io.javalin.http.HttpStatus;
+import io.javalin.http.UploadedFile;
+import io.javalin.http.staticfiles.Location;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The REST service and the web page (Javalin): {@code POST /search}, {@code POST /verify},
+ * {@code DELETE /subjects/{subject}}, {@code GET /faces/{id}/crop}, {@code GET /health},
+ * {@code GET /openapi.json}, and the page at {@code /}. Every API call but health and the
+ * description needs the API key in {@value ApiKey#HEADER}; uploads above {@code maxUploadBytes}
+ * get 413.
+ */
+public final class SearchServer implements AutoCloseable {
+  /** What answers without the key: the page, the health check and the API description. */
+  private static final Set<String> OPEN = Set.of("/", "/index.html", "/health", "/openapi.json");
+  private final Javalin app;
+
+  public SearchServer(SearchService service, ApiKey key, long maxUploadBytes) {
+    app = Javalin.create(cfg -> {
+      cfg.http.maxRequestSize = maxUploadBytes;
+      cfg.staticFiles.add(files -> {
+        files.hostedPath = "/";
+        files.directory = "/web";
+        files.location = Location.CLASSPATH;
+      });
+      cfg.routes.before(ctx -> {
+        if (!OPEN.contains(ctx.path()) && !key.matches(ctx.header(ApiKey.HEADER))) {
+          ctx.status(HttpStatus.UNAUTHORIZED).json(Map.of("error", "missing or wrong API key (header " + ApiKey.HEADER + ")"));
+          ctx.skipRemainingHandlers();
+        } else if (ctx.contentLength() > maxUploadBytes) {
+          // multipart bodies bypass Javalin's maxRequestSize: refuse by the declared length
+          ctx.status(HttpStatus.CONTENT_TOO_LARGE).json(Map.of("error", "upload larger than " + maxUploadBytes + " bytes"));
+          ctx.skipRemainingHandlers();
+        }
+      });
+      cfg.routes.get("/health", ctx -> ctx.json(service.health()));
+      cfg.routes.get("/openapi.json", ctx -> {
+        try (InputStream in = SearchServer.class.getResourceAsStream("/openapi.json")) {
+          ctx.contentType(ContentType.APPLICATION_JSON).result(in.readAllBytes());
+        }
+      });
+      cfg.routes.post("/search", ctx -> ctx.json(service.search(upload(ctx, "photo"), ctx.queryParamAsClass("k", Integer.class).getOrDefault(5))));
+      cfg.routes.post("/verify", ctx -> ctx.json(service.verify(upload(ctx, "a"), upload(ctx, "b"))));
+      cfg.routes.delete("/subjects/{subject}", ctx -> ctx.json(Map.of("subject", ctx.pathParam("subject"), "removed", service.delete(ctx.pathParam("subject")))));
+      cfg.routes.get("/faces/{id}/crop", ctx -> {
+        byte[] png = service.crop(ctx.pathParam("id"));
+        if (png == null) {
+          ctx.status(HttpStatus.NOT_FOUND).json(Map.of("error", "no such face"));
+        } else {
+          ctx.contentType(ContentType.IMAGE_PNG).result(png);
+        }
+      });
+      cfg.routes.exception(FaceRejected.class, (e, ctx) ->
+          ctx.status(HttpStatus.UNPROCESSABLE_CONTENT).json(Map.of("error", e.getMessage(), "reason", e.reason().name())));
+      cfg.routes.exception(BadRequest.class, (e, ctx) -> ctx.status(HttpStatus.BAD_REQUEST).json(Map.of("error", e.getMessage())));
+    });
+  }
+
+  /** Starts on 127.0.0.1 or the given host; port 0 picks a free one. */
+  public SearchServer start(String host, int port) {
+    app.start(host, port);
+    return this;
+  }
+
+  public int port() {
+    return app.port();
+  }
+
+  private static byte[] upload(Context ctx, String field) throws IOException {
+    UploadedFile file = ctx.uploadedFile(field);
+    if (file == null) {
+      throw new BadRequest("send the photo as multipart form field '" + field + "'");
+    }
+    try (InputStream in = file.content()) {
+      return in.readAllBytes();
+    }
+  }
+
+  @Override
+  public void close() {
+    app.stop();
+  }
+
+  static final class BadRequest extends RuntimeException {
+    BadRequest(String message) {
+      super(message);
+    }
+  }
+}
