@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
       SearchCommand.class,
       DeleteCommand.class,
       ServeCommand.class,
+      ReindexCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Mfn implements Runnable {

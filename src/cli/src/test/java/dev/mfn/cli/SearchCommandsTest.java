@@ -48,9 +48,14 @@ class SearchCommandsTest {
     assertThat(search.out()).contains("1 face(s)").containsPattern("face 1 at [0-9]+,[0-9]+ [0-9]+x[0-9]+: " + who);
     assertThat(search.out().lines().filter(l -> l.startsWith("  "))).hasSize(3);
 
+    // the committed default model gets its own index from the stored crops alone
+    MfnCliTest.Run reindex = MfnCliTest.mfn("reindex", "--from", "MobileFaceNet_paddlex.onnx", "--index", index, "--no-progress");
+    assertThat(reindex.exit()).as(reindex.err()).isZero();
+    assertThat(reindex.out()).contains("re-indexed 8 faces from MobileFaceNet_paddlex.onnx").contains("0 without a stored crop");
+
     MfnCliTest.Run delete = MfnCliTest.mfn("delete", "--subject", who, "--index", index);
     assertThat(delete.exit()).as(delete.err()).isZero();
-    assertThat(delete.out()).contains("removed 1 face(s) of " + who + " from 1 index version(s)");
+    assertThat(delete.out()).contains("removed 2 face(s) of " + who + " from 2 index version(s)");
     MfnCliTest.Run after = MfnCliTest.mfn("search", photos(people.get(3)).get(1).toString(), "--model", model,
         "--index", index, "--threshold", "0.3", "--k", "7");
     assertThat(after.out()).doesNotContain("  " + who).doesNotContain(": " + who);

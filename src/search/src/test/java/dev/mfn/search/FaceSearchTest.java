@@ -65,6 +65,16 @@ class FaceSearchTest {
       }
       assertThat(correct).as("rank-1 hits of %d", people.size()).isGreaterThanOrEqualTo((int) (0.9 * people.size()));
 
+      // a new index version from the stored crops alone (here with the same model: the same answers)
+      try (LuceneVectorIndex rebuilt = new LuceneVectorIndex(root, "rebuilt")) {
+        var result = new dev.mfn.search.enroll.Reindexer(photos, "rebuilt", 16).run(index, rebuilt, n -> {});
+        assertThat(result.written()).isEqualTo(index.count());
+        float[] probe = stage.embed(List.of(photo(people.get(1), 2))).documents().get(0).vector();
+        assertThat(rebuilt.search(probe, 1).get(0).subject()).isEqualTo(index.search(probe, 1).get(0).subject());
+        assertThat(rebuilt.search(probe, 1).get(0).similarity())
+            .isCloseTo(index.search(probe, 1).get(0).similarity(), org.assertj.core.data.Offset.offset(1e-4f));
+      }
+
       String gone = people.get(0).getFileName().toString();
       assertThat(index.deleteSubject(gone)).isEqualTo(1);
       List<FaceSearch.FaceMatches> after = search.search(photo(people.get(0), 2).bytes(), 5);

@@ -172,6 +172,35 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
   }
 
   @Override
+  public void forEachStored(java.util.function.Consumer<FaceDocument> action) throws IOException {
+    // pages in (image_id, face_index) order: unique per document, so search_after never skips
+    List<co.elastic.clients.elasticsearch._types.FieldValue> after = null;
+    while (true) {
+      final List<co.elastic.clients.elasticsearch._types.FieldValue> from = after;
+      SearchResponse<Source> page = client.search(s -> {
+        s.index(index).size(500)
+            .sort(o -> o.field(f -> f.field("image_id")))
+            .sort(o -> o.field(f -> f.field("face_index")))
+            .source(src -> src.filter(f -> f.excludes("vector")));
+        if (from != null) {
+          s.searchAfter(from);
+        }
+        return s;
+      }, Source.class);
+      List<Hit<Source>> hits = page.hits().hits();
+      if (hits.isEmpty()) {
+        return;
+      }
+      for (Hit<Source> h : hits) {
+        Source src = h.source();
+        action.accept(new FaceDocument(src.imageId(), src.faceIndex(), src.subject(), src.modelVersion(), null, src.box(),
+            src.cropPng() == null ? null : Base64.getDecoder().decode(src.cropPng())));
+      }
+      after = hits.get(hits.size() - 1).sort();
+    }
+  }
+
+  @Override
   public void close() throws IOException {
     // the client belongs to whoever made it (one per process, shared by index versions)
   }

@@ -129,6 +129,40 @@ public final class LuceneVectorIndex implements VectorIndex {
   }
 
   @Override
+  public void forEachStored(java.util.function.Consumer<FaceDocument> action) throws IOException {
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      var reader = searcher.getIndexReader();
+      var live = org.apache.lucene.index.MultiBits.getLiveDocs(reader);
+      var fields = searcher.storedFields();
+      for (int doc = 0; doc < reader.maxDoc(); doc++) {
+        if (live != null && !live.get(doc)) {
+          continue;
+        }
+        Document d = fields.document(doc);
+        var crop = d.getBinaryValue(CROP);
+        action.accept(new FaceDocument(d.get(IMAGE), d.getField(FACE).numericValue().intValue(),
+            d.get(SUBJECT), d.get(MODEL), null, parseBox(d.get(BOX)),
+            crop == null ? null : java.util.Arrays.copyOfRange(crop.bytes, crop.offset, crop.offset + crop.length)));
+      }
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
+  private static float[] parseBox(String box) {
+    if (box == null) {
+      return null;
+    }
+    String[] parts = box.split(",");
+    float[] values = new float[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      values[i] = Float.parseFloat(parts[i]);
+    }
+    return values;
+  }
+
+  @Override
   public long count() throws IOException {
     IndexSearcher searcher = searchers.acquire();
     try {

@@ -22,6 +22,12 @@ public interface VectorIndex extends AutoCloseable {
 
   long count() throws IOException;
 
+  /**
+   * Every stored face with its subject, box and crop (the vector is not needed and may be absent):
+   * what a re-index for a new model reads instead of the original photos.
+   */
+  void forEachStored(java.util.function.Consumer<FaceDocument> action) throws IOException;
+
   @Override
   void close() throws IOException;
 }

@@ -69,6 +69,12 @@ abstract class VectorIndexContract {
       assertThat(recall / 50).isGreaterThanOrEqualTo(0.95);
 
       assertThat(index.crop(docs.get(3).id())).containsExactly(3, 7, 7);
+      java.util.List<FaceDocument> stored = new ArrayList<>();
+      index.forEachStored(stored::add);
+      assertThat(stored).hasSize(N);
+      assertThat(stored).allSatisfy(d -> assertThat(d.cropPng()).hasSize(3));
+      assertThat(stored.stream().filter(d -> d.imageId().equals("img-7")).findFirst().orElseThrow().box())
+          .containsExactly(1, 2, 30, 40);
       assertThat(index.deleteSubject("person-3")).isEqualTo(N / 20);
       assertThat(index.count()).isEqualTo(N - N / 20);
       assertThat(index.crop(docs.get(3).id())).isNull();
