@@ -80,6 +80,16 @@ public final class TrainBench {
     }
     report("bare DJL step (constant batch)", bare);
     report("FaceTrainer (loader + step)", ours);
+    System.out.println("peak resident memory of this process (VmHWM): " + peakMb() + " MB");
+  }
+
+  private static long peakMb() {
+    try {
+      return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmHWM:"))
+          .mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024).findFirst().orElse(0);
+    } catch (java.io.IOException e) {
+      return 0;
+    }
   }
 
   private static double loader(ShardSet set, int batch, int workers, int seconds) throws Exception {
@@ -116,9 +126,14 @@ public final class TrainBench {
         long start = System.nanoTime();
         long end = start + seconds * 1_000_000_000L;
         while (System.nanoTime() < end) {
+          // the step's arrays (outputs follow their input's manager) must die with the step
           try (NDManager step = m.newSubManager(); GradientCollector gc = trainer.newGradientCollector()) {
-            NDList out = trainer.forward(new NDList(x));
-            gc.backward(trainer.getLoss().evaluate(new NDList(y), out));
+            NDArray xs = x.duplicate();
+            xs.attach(step);
+            NDArray ys = y.duplicate();
+            ys.attach(step);
+            NDList out = trainer.forward(new NDList(xs));
+            gc.backward(trainer.getLoss().evaluate(new NDList(ys), out));
           }
           trainer.step();
           images += batch;

@@ -231,7 +231,8 @@ final class TrainCommand implements Callable<Integer> {
         List<Path> candidates =
             children.filter(p -> Files.isDirectory(p.resolve("checkpoint")))
                 .filter(p -> !Files.exists(p.resolve(ModelConfig.FILE)))
-                .sorted()
+                .filter(p -> p.getFileName().toString().matches("v\\d+"))
+                .sorted(java.util.Comparator.comparingInt((Path p) -> Integer.parseInt(p.getFileName().toString().substring(1))))
                 .toList();
         if (!candidates.isEmpty()) {
           return candidates.get(candidates.size() - 1);

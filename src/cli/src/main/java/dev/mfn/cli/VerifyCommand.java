@@ -64,7 +64,7 @@ final class VerifyCommand implements Callable<Integer> {
       }
       spec.commandLine().getOut().printf(Locale.ROOT, "%s: similarity %.3f %s threshold %.3f (model %s)%n",
           v.samePerson() ? "same person" : "different people", v.similarity(),
-          v.samePerson() ? ">=" : "<", v.threshold(), Models.name(model, settings));
+          v.samePerson() ? ">=" : "<", v.threshold(), IndexOptions.version(embedder, model, settings));
     }
     return 0;
   }

@@ -146,7 +146,7 @@ public final class ShardLoader implements AutoCloseable {
     private final int epoch;
     private volatile Throwable failure;
     private Batch next;
-    private boolean done;
+    private volatile boolean done;
 
     private Epoch(int epoch) {
       this.epoch = epoch;
@@ -185,6 +185,9 @@ public final class ShardLoader implements AutoCloseable {
               chunk = add(chunk, raw, batchIndex);
             }
           } catch (IOException | RuntimeException e) {
+            if (done || Thread.currentThread().isInterrupted() || e instanceof java.nio.channels.ClosedByInterruptException) {
+              return; // the epoch was closed early (time budget): not a damaged file
+            }
             // a damaged shard file costs its remaining records, not the run
             skipped.incrementAndGet();
             LOG.warn("skipping the rest of shard file {}: {}", file, e.toString());

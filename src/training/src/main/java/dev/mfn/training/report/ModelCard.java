@@ -53,12 +53,12 @@ public final class ModelCard {
     training.put("phase_at_end", result.state().phase().name());
     training.put("arcface_from_epoch", result.state().arcFaceStartEpoch());
     training.put("batch_size", options.batchSize());
-    training.put("learning_rate", options.learningRate());
-    training.put("momentum", options.momentum());
-    training.put("weight_decay_body", options.bodyDecay());
-    training.put("weight_decay_head", options.headDecay());
-    training.put("arcface_scale", options.scale());
-    training.put("arcface_margin", options.margin());
+    training.put("learning_rate", f(options.learningRate()));
+    training.put("momentum", f(options.momentum()));
+    training.put("weight_decay_body", f(options.bodyDecay()));
+    training.put("weight_decay_head", f(options.headDecay()));
+    training.put("arcface_scale", f(options.scale()));
+    training.put("arcface_margin", f(options.margin()));
     training.put("device", options.device());
     training.put("machine", context.machine());
     training.put("peak_memory_mb", context.peakMemoryBytes() / (1024 * 1024));
@@ -148,6 +148,11 @@ public final class ModelCard {
 
   private static void row(StringBuilder md, String key, String value) {
     md.append("| ").append(key).append(" | ").append(value).append(" |\n");
+  }
+
+  /** A float as people write it (0.05, not 0.05000000074505806). */
+  private static double f(float v) {
+    return Double.parseDouble(Float.toString(v));
   }
 
   private static double round(double v, int digits) {
