@@ -149,12 +149,31 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
 
   @Override
   public long deleteSubject(String subject) throws IOException {
-    var response = client.deleteByQuery(d -> d.index(index).refresh(true)
-        .query(q -> q.term(t -> t.field("subject").value(subject))));
+    // ids by search + a bulk delete, not _delete_by_query: that lives in the reindex module,
+    // which not every distribution carries (the minimal one our tests run has none)
+    client.indices().refresh(r -> r.index(index));
+    long removed = 0;
+    while (true) {
+      SearchResponse<Void> page = client.search(s -> s.index(index).size(1000)
+          .query(q -> q.term(t -> t.field("subject").value(subject))).source(src -> src.fetch(false)), Void.class);
+      List<Hit<Void>> hits = page.hits().hits();
+      if (hits.isEmpty()) {
+        break;
+      }
+      BulkRequest.Builder bulk = new BulkRequest.Builder().refresh(Refresh.True);
+      for (Hit<Void> h : hits) {
+        bulk.operations(op -> op.delete(d -> d.index(index).id(h.id())));
+      }
+      BulkResponse response = client.bulk(bulk.build());
+      if (response.errors()) {
+        throw new IOException("deleting " + subject + " from " + index + " failed for some documents");
+      }
+      removed += hits.size();
+    }
     // deleted documents stay in their segments until a merge: expunge them now, so no vector or
     // crop of the person is left on disk
     client.indices().forcemerge(f -> f.index(index).onlyExpungeDeletes(true));
-    return response.deleted() == null ? 0 : response.deleted();
+    return removed;
   }
 
   @Override
