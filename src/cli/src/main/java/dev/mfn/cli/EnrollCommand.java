@@ -23,9 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import me.tongfei.progressbar.ProgressBar;
-import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.producer.Producer;
 import picocli.CommandLine.Command;
@@ -119,21 +117,7 @@ final class EnrollCommand implements Callable<Integer> {
     long end = IngestCommand.endOffsets(servers, in).values().stream().mapToLong(Long::longValue).sum();
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
     EmbedJob.fromConfig(config).build(env);
-    long start = System.nanoTime();
-    JobClient job = env.executeAsync("mfn enroll " + in);
-    try (ProgressBar bar = Progress.bar("embed", Math.max(0, end - before), "records", noProgress)) {
-      while (!job.getJobExecutionResult().isDone()) {
-        bar.stepTo(Math.max(0, Math.min(end, IngestCommand.committed(servers, group)) - before));
-        try {
-          job.getJobExecutionResult().get(1, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException stillRunning) {
-          // keep polling
-        }
-      }
-      job.getJobExecutionResult().get();
-      bar.stepTo(Math.max(0, end - before));
-    }
-    double seconds = (System.nanoTime() - start) / 1e9;
+    double seconds = BoundedJobRun.run(env, "mfn enroll " + in, servers, group, before, end, "embed", noProgress);
     try (Embedder embedder = Models.open(indexOptions.model, settings);
         LuceneVectorIndex index = indexOptions.openIndex(settings, IndexOptions.version(embedder, indexOptions.model, settings))) {
       out.printf("published %d photos to %s; the embed job read %d records in %.1f s; index %s holds %d faces%n",

@@ -4,7 +4,7 @@ import dev.mfn.config.MfnSettings;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.PhotoEmbedder;
-import dev.mfn.model.TorchEmbedder;
+import dev.mfn.model.EmbeddingModels;
 import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.LuceneVectorIndex;
 import java.io.IOException;
@@ -25,7 +25,7 @@ final class IndexOptions {
 
   /** The model version names the index: a model-store version's name, or the model file's name. */
   static String version(Embedder embedder, Path model, MfnSettings settings) throws IOException {
-    return embedder instanceof TorchEmbedder t ? t.config().version() : Models.name(model, settings);
+    return EmbeddingModels.version(embedder, Models.resolve(model, settings));
   }
 
   LuceneVectorIndex openIndex(MfnSettings settings, String version) throws IOException {

@@ -14,8 +14,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import me.tongfei.progressbar.ProgressBar;
-import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -111,21 +109,7 @@ final class IngestCommand implements Callable<Integer> {
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.getExecutionEnvironment(IngestJob.flinkConfiguration(config));
     IngestJob.fromConfig(config).build(env);
-    long start = System.nanoTime();
-    JobClient job = env.executeAsync("mfn ingest " + in + " -> " + out);
-    try (ProgressBar bar = Progress.bar("ingest", total, "records", noProgress)) {
-      while (!job.getJobExecutionResult().isDone()) {
-        bar.stepTo(Math.min(total, committed(servers, group)));
-        try {
-          job.getJobExecutionResult().get(1, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException stillRunning) {
-          // keep polling
-        }
-      }
-      job.getJobExecutionResult().get(); // rethrows a job failure
-      bar.stepTo(total);
-    }
-    double seconds = (System.nanoTime() - start) / 1e9;
+    double seconds = BoundedJobRun.run(env, "mfn ingest " + in + " -> " + out, servers, group, 0, total, "ingest", noProgress);
     printSummary(spec.commandLine().getOut(), out.resolve("manifest.json"), seconds);
     return 0;
   }

@@ -3,6 +3,7 @@ package dev.mfn.cli;
 import dev.mfn.config.MfnSettings;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.EmbeddingModels;
+import dev.mfn.model.TorchEmbedder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +29,21 @@ final class Models {
 
   static Embedder open(Path model, MfnSettings settings) throws IOException {
     return EmbeddingModels.open(resolve(model, settings));
+  }
+
+  /**
+   * The verification threshold to use: the override when given, else the one the model's
+   * evaluation calibrated (config.json of a model-store version).
+   */
+  static double threshold(Embedder embedder, Double override) {
+    if (override != null) {
+      return override;
+    }
+    if (embedder instanceof TorchEmbedder t && t.config().threshold() != null) {
+      return t.config().threshold();
+    }
+    throw new IllegalArgumentException(
+        "the model has no calibrated threshold (train it with --lfw, or give --threshold)");
   }
 
   static String name(Path model, MfnSettings settings) throws IOException {

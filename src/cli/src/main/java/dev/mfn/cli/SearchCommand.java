@@ -4,7 +4,6 @@ import dev.mfn.config.MfnSettings;
 import dev.mfn.face.FaceRejected;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.model.Embedder;
-import dev.mfn.model.TorchEmbedder;
 import dev.mfn.search.FaceSearch;
 import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.LuceneVectorIndex;
@@ -57,7 +56,7 @@ final class SearchCommand implements Callable<Integer> {
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = Models.open(indexOptions.model, settings)) {
       String version = IndexOptions.version(embedder, indexOptions.model, settings);
-      double t = threshold != null ? threshold : threshold(embedder);
+      double t = Models.threshold(embedder, threshold);
       try (LuceneVectorIndex index = indexOptions.openIndex(settings, version)) {
         if (index.count() == 0) {
           throw new IllegalStateException("the index for model " + version + " is empty (" + index.folder()
@@ -86,10 +85,4 @@ final class SearchCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static double threshold(Embedder embedder) {
-    if (embedder instanceof TorchEmbedder t && t.config().threshold() != null) {
-      return t.config().threshold();
-    }
-    throw new IllegalArgumentException("the model has no calibrated threshold (give --threshold)");
-  }
 }

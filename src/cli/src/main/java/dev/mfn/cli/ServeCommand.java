@@ -4,7 +4,6 @@ import dev.mfn.config.MfnSettings;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.PhotoEmbedder;
-import dev.mfn.model.TorchEmbedder;
 import dev.mfn.search.FaceSearch;
 import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.LuceneVectorIndex;
@@ -71,9 +70,7 @@ final class ServeCommand implements Callable<Integer> {
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = Models.open(indexOptions.model, settings)) {
       String version = IndexOptions.version(embedder, indexOptions.model, settings);
-      double t = threshold != null ? threshold
-          : embedder instanceof TorchEmbedder te && te.config().threshold() != null ? te.config().threshold()
-          : failNoThreshold();
+      double t = Models.threshold(embedder, threshold);
       PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, settings.getInt("embed.batch.size"));
       try (LuceneVectorIndex index = indexOptions.openIndex(settings, version)) {
         FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, photos, version, FaceEmbedStage.Faces.ALL), index, t);
@@ -94,7 +91,4 @@ final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static double failNoThreshold() {
-    throw new IllegalArgumentException("the model has no calibrated threshold (give --threshold)");
-  }
 }

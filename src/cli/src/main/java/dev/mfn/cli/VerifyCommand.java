@@ -5,7 +5,6 @@ import dev.mfn.face.FaceRejected;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.PhotoEmbedder;
-import dev.mfn.model.TorchEmbedder;
 import dev.mfn.search.verify.FaceVerifier;
 import dev.mfn.search.verify.Verdict;
 import java.nio.file.Path;
@@ -53,7 +52,7 @@ final class VerifyCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = Models.open(model, settings)) {
-      double t = threshold != null ? threshold : calibrated(embedder);
+      double t = Models.threshold(embedder, threshold);
       PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, 2);
       Verdict v;
       try {
@@ -69,11 +68,4 @@ final class VerifyCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static double calibrated(Embedder embedder) {
-    if (embedder instanceof TorchEmbedder torch && torch.config().threshold() != null) {
-      return torch.config().threshold();
-    }
-    throw new IllegalArgumentException(
-        "the model has no calibrated threshold (train it with --lfw, or give --threshold)");
-  }
 }

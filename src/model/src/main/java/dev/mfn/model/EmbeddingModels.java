@@ -32,4 +32,12 @@ public final class EmbeddingModels {
     }
     return model.getFileName().toString();
   }
+
+  /**
+   * The model version that names index versions and documents: a model-store version's own name
+   * (config.json), or the model file's name for an .onnx file.
+   */
+  public static String version(Embedder embedder, Path model) throws IOException {
+    return embedder instanceof TorchEmbedder t ? t.config().version() : name(model);
+  }
 }

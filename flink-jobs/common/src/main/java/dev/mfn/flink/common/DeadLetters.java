@@ -1,6 +1,9 @@
 package dev.mfn.flink.common;
 
+import dev.mfn.face.RejectReason;
 import dev.mfn.records.DeadLetter;
+import dev.mfn.records.RawImage;
+import dev.mfn.records.kafka.AvroSerde;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -29,6 +32,28 @@ public final class DeadLetters {
         .setOriginal(carry ? ByteBuffer.wrap(value) : null)
         .setOriginalUri(
             carry ? null : "kafka://" + r.topic() + "/" + r.partition() + "/" + r.offset())
+        .setTimestamp(Instant.now())
+        .build();
+  }
+
+  /**
+   * A decoded RawImage that a stage refused: the record itself when small, else its URI (the
+   * photo lives outside the record anyway).
+   */
+  public static DeadLetter forImage(
+      String job, String topic, RawImage image, RejectReason reason, String message, AvroSerde<RawImage> serde) {
+    byte[] original = serde.encode(image);
+    boolean carry = original.length <= MAX_CARRIED_BYTES;
+    return DeadLetter.newBuilder()
+        .setJob(job)
+        .setStage(reason.stage())
+        .setReason(reason.name())
+        .setMessage(message == null ? "" : message)
+        .setImageId(image.getId())
+        .setSubject(image.getSubject())
+        .setOriginalTopic(topic)
+        .setOriginal(carry ? ByteBuffer.wrap(original) : null)
+        .setOriginalUri(carry ? null : image.getUri())
         .setTimestamp(Instant.now())
         .build();
   }

@@ -1,6 +1,7 @@
 package dev.mfn.flink.embed;
 
 import dev.mfn.flink.common.DeadLetterSink;
+import dev.mfn.flink.common.JobSettings;
 import dev.mfn.flink.common.RawImageDeserializer;
 import dev.mfn.flink.common.SplitDeadLetters;
 import dev.mfn.records.DeadLetter;
@@ -10,9 +11,7 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
-import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
@@ -61,15 +60,9 @@ public final class EmbedJob {
     return builder.build();
   }
 
-  /** Checkpoints to files (the Kafka offsets), a few restarts, then the job fails with its cause. */
+  /** Checkpoints (the Kafka offsets) to files, a few restarts, then the job fails with its cause. */
   public static Configuration flinkConfiguration(EmbedConfig config) {
-    Configuration c = new Configuration();
-    c.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-    c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, java.nio.file.Path.of(config.checkpointDir()).toUri().toString());
-    c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-    c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
-    c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofMillis(500));
-    return c;
+    return JobSettings.checkpointedWithRestarts(java.nio.file.Path.of(config.checkpointDir()));
   }
 
   public void build(StreamExecutionEnvironment env) {

@@ -5,20 +5,18 @@ import dev.mfn.face.RejectReason;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.face.decode.ImageDecoder;
 import dev.mfn.face.detect.FaceChooser;
+import dev.mfn.flink.common.DeadLetters;
 import dev.mfn.flink.common.PhotoBytes;
 import dev.mfn.flink.common.SplitDeadLetters;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.EmbeddingModels;
 import dev.mfn.model.PhotoEmbedder;
-import dev.mfn.model.TorchEmbedder;
 import dev.mfn.records.DeadLetter;
 import dev.mfn.records.RawImage;
 import dev.mfn.records.kafka.AvroSerde;
 import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.FaceDocument;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -62,7 +60,7 @@ public final class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     cropper = new FaceCropper(new ImageDecoder(config.maxBytes(), config.maxPixels()),
         config.detectorConfig().open(config.detector()), new FaceChooser(config.minScore(), config.minFaceSize()));
     embedder = EmbeddingModels.open(Path.of(config.model()));
-    modelVersion = version(embedder, Path.of(config.model()));
+    modelVersion = EmbeddingModels.version(embedder, Path.of(config.model()));
     stage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, config.batchSize()),
         modelVersion, config.allFaces() ? FaceEmbedStage.Faces.ALL : FaceEmbedStage.Faces.CHOSEN);
     buffer = new ArrayList<>();
@@ -74,10 +72,6 @@ public final class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     deadLetters = new HashMap<>();
   }
 
-  /** The version names the index: a model-store version's own name, or the model file's. */
-  static String version(Embedder embedder, Path model) throws java.io.IOException {
-    return embedder instanceof TorchEmbedder t ? t.config().version() : EmbeddingModels.name(model);
-  }
 
   @Override
   public void processElement(StreamRecord<RawImage> element) throws Exception {
@@ -131,20 +125,7 @@ public final class EmbedOperator extends AbstractStreamOperator<FaceDocument>
   private void deadLetter(RawImage image, RejectReason reason, String message) {
     deadLetters.computeIfAbsent(reason.name(),
         r -> getRuntimeContext().getMetricGroup().addGroup("deadLetters").counter(r)).inc();
-    byte[] original = serde.encode(image);
-    boolean carry = original.length <= 900 * 1024;
-    DeadLetter letter = DeadLetter.newBuilder()
-        .setJob("embed")
-        .setStage(reason.stage())
-        .setReason(reason.name())
-        .setMessage(message)
-        .setImageId(image.getId())
-        .setSubject(image.getSubject())
-        .setOriginalTopic(config.topic())
-        .setOriginal(carry ? ByteBuffer.wrap(original) : null)
-        .setOriginalUri(carry ? null : image.getUri())
-        .setTimestamp(Instant.now())
-        .build();
+    DeadLetter letter = DeadLetters.forImage("embed", config.topic(), image, reason, message, serde);
     output.collect(SplitDeadLetters.DEAD_LETTERS, new StreamRecord<>(letter));
   }
 

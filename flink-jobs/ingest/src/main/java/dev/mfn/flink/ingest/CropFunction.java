@@ -4,12 +4,11 @@ import dev.mfn.face.FaceRejected;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.face.decode.ImageDecoder;
 import dev.mfn.face.detect.FaceChooser;
+import dev.mfn.flink.common.DeadLetters;
 import dev.mfn.flink.common.SplitDeadLetters;
 import dev.mfn.records.DeadLetter;
 import dev.mfn.records.RawImage;
 import dev.mfn.records.kafka.AvroSerde;
-import java.nio.ByteBuffer;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -25,7 +24,6 @@ import org.apache.flink.util.Collector;
  * original record; it never fails the job.
  */
 public final class CropFunction extends ProcessFunction<RawImage, CroppedFace> {
-  static final int MAX_CARRIED_BYTES = 900 * 1024;
 
   private final IngestConfig config;
   private transient FaceCropStage stage;
@@ -75,20 +73,7 @@ public final class CropFunction extends ProcessFunction<RawImage, CroppedFace> {
   }
 
   private DeadLetter deadLetter(RawImage image, FaceRejected e) {
-    byte[] original = serde.encode(image);
-    boolean carry = original.length <= MAX_CARRIED_BYTES;
-    return DeadLetter.newBuilder()
-        .setJob("ingest")
-        .setStage(e.reason().stage())
-        .setReason(e.reason().name())
-        .setMessage(e.getMessage())
-        .setImageId(image.getId())
-        .setSubject(image.getSubject())
-        .setOriginalTopic(config.topic())
-        .setOriginal(carry ? ByteBuffer.wrap(original) : null)
-        .setOriginalUri(carry ? null : image.getUri())
-        .setTimestamp(Instant.now())
-        .build();
+    return DeadLetters.forImage("ingest", config.topic(), image, e.reason(), e.getMessage(), serde);
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.mfn.flink.ingest;
 
 import dev.mfn.flink.common.DeadLetterSink;
+import dev.mfn.flink.common.JobSettings;
 import dev.mfn.flink.common.RawImageDeserializer;
 import dev.mfn.flink.common.SplitDeadLetters;
 import dev.mfn.records.DeadLetter;
@@ -10,9 +11,7 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -105,15 +104,7 @@ public final class IngestJob {
    * job that keeps failing ends with its cause instead of restarting forever.
    */
   public static Configuration flinkConfiguration(IngestConfig config) {
-    Configuration c = new Configuration();
-    c.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-    c.set(
-        CheckpointingOptions.CHECKPOINTS_DIRECTORY,
-        java.nio.file.Path.of(config.outDir()).resolve("_checkpoints").toUri().toString());
-    c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-    c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
-    c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, java.time.Duration.ofMillis(500));
-    return c;
+    return JobSettings.checkpointedWithRestarts(java.nio.file.Path.of(config.outDir()).resolve("_checkpoints"));
   }
 
   /** Adds the job's operators to {@code env}. */
