@@ -106,7 +106,7 @@ final class EnrollCommand implements Callable<Integer> {
     String detector = face.detectorName(settings);
     Path blazeface = detector.equals("blazeface") ? new LocalServices(settings).detector().fetch() : null;
     String group = "mfn-embed-" + in;
-    EmbedConfig config = new EmbedConfig(servers, in, settings.topics().deadLetters(), group, true, parallelism,
+    EmbedConfig config = new EmbedConfig(servers, in, settings.topics().deadLetters(), null, group, true, parallelism,
         model.toString(), IndexTarget.lucene(indexOptions.indexRoot(settings)), allFaces,
         settings.getInt("embed.batch.size"), 200, 5_000, settings.home().resolve("embed-checkpoints").toAbsolutePath().toString(),
         detector, blazeface == null ? null : blazeface.toString(),

@@ -40,4 +40,11 @@ public final class EmbeddingModels {
   public static String version(Embedder embedder, Path model) throws IOException {
     return embedder instanceof TorchEmbedder t ? t.config().version() : name(model);
   }
+
+  /** The same version as {@link #version(Embedder, Path)}, read without loading the model. */
+  public static String version(Path model) throws IOException {
+    return Files.isDirectory(model)
+        ? dev.mfn.model.store.ModelConfig.read(ModelStore.resolve(model)).version()
+        : name(model);
+  }
 }

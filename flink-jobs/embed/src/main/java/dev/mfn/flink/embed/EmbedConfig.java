@@ -11,11 +11,14 @@ import java.nio.file.Path;
  * @param allFaces index every face of a photo (true) or only the chosen one
  * @param batchSize faces per forward pass at most
  * @param batchMillis a partial batch waits at most this long
+ * @param modelEvents the models.events topic to follow (a new model version: embed with it, into
+ *     its own index, rebuild that index from the stored crops and then serve it), or null
  */
 public record EmbedConfig(
     String bootstrap,
     String topic,
     String deadLetterTopic,
+    String modelEvents,
     String groupId,
     boolean bounded,
     int parallelism,
@@ -35,6 +38,10 @@ public record EmbedConfig(
     long maxBytes,
     long maxPixels)
     implements Serializable {
+
+  public boolean followsModels() {
+    return modelEvents != null;
+  }
 
   public DetectorConfig detectorConfig() {
     return new DetectorConfig(path(blazefaceDir), path(yunetModel), path(mtcnnDir), minScore);

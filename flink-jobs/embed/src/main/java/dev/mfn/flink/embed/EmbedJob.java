@@ -5,6 +5,7 @@ import dev.mfn.flink.common.JobSettings;
 import dev.mfn.flink.common.RawImageDeserializer;
 import dev.mfn.flink.common.SplitDeadLetters;
 import dev.mfn.records.DeadLetter;
+import dev.mfn.records.ModelEvent;
 import dev.mfn.records.RawImage;
 import dev.mfn.search.index.FaceDocument;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -15,6 +16,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.types.Either;
@@ -23,25 +25,48 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 /**
  * The embed job: images.enroll -> decode, detect, align -> embed in batches (one model per task)
  * -> the vector index (Lucene or Elasticsearch) with deterministic ids; every refused record to
- * the dead-letter topic. Source and sinks are injected, as in the ingest job.
+ * the dead-letter topic. Source and sinks are injected, as in the ingest job. Following
+ * models.events (optional), it switches to each new model and moves searches to it once its index
+ * is complete ({@link ModelFollowingEmbedOperator}, {@link IndexMigrationSink}).
  */
 public final class EmbedJob {
   private final EmbedConfig config;
   private final Source<Either<DeadLetter, RawImage>, ?, ?> source;
   private final Sink<FaceDocument> index;
   private final Sink<DeadLetter> deadLetters;
+  private final Source<Either<DeadLetter, ModelEvent>, ?, ?> modelEvents;
 
+  /**
+   * @param modelEvents the model announcements to follow, or null for a job that keeps the
+   *     configured model
+   */
   public EmbedJob(EmbedConfig config, Source<Either<DeadLetter, RawImage>, ?, ?> source,
-      Sink<FaceDocument> index, Sink<DeadLetter> deadLetters) {
+      Sink<FaceDocument> index, Sink<DeadLetter> deadLetters, Source<Either<DeadLetter, ModelEvent>, ?, ?> modelEvents) {
     this.config = config;
     this.source = source;
     this.index = index;
     this.deadLetters = deadLetters;
+    this.modelEvents = modelEvents;
   }
 
   public static EmbedJob fromConfig(EmbedConfig config) {
     return new EmbedJob(config, kafkaSource(config), new VectorIndexSink(config.index()),
-        DeadLetterSink.create(config.bootstrap(), config.deadLetterTopic()));
+        DeadLetterSink.create(config.bootstrap(), config.deadLetterTopic()),
+        config.followsModels() ? modelEventSource(config) : null);
+  }
+
+  /**
+   * models.events from where this job's group stopped; a new group starts at the end (the
+   * configured model is the starting point, not whatever was announced before).
+   */
+  public static KafkaSource<Either<DeadLetter, ModelEvent>> modelEventSource(EmbedConfig config) {
+    return KafkaSource.<Either<DeadLetter, ModelEvent>>builder()
+        .setBootstrapServers(config.bootstrap())
+        .setTopics(config.modelEvents())
+        .setGroupId(config.groupId() + "-models")
+        .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.LATEST))
+        .setDeserializer(new ModelEventDeserializer())
+        .build();
   }
 
   public static KafkaSource<Either<DeadLetter, RawImage>> kafkaSource(EmbedConfig config) {
@@ -73,12 +98,28 @@ public final class EmbedJob {
             .process(new SplitDeadLetters<>(new AvroTypeInfo<>(RawImage.class)))
             .returns(new AvroTypeInfo<>(RawImage.class))
             .name("split-unreadable");
-    SingleOutputStreamOperator<FaceDocument> faces =
-        images.transform("detect-align-embed", TypeInformation.of(FaceDocument.class), new EmbedOperator(config));
+    SingleOutputStreamOperator<FaceDocument> faces;
+    DataStream<DeadLetter> badEvents = null;
+    if (modelEvents == null) {
+      faces = images.transform("detect-align-embed", TypeInformation.of(FaceDocument.class), new EmbedOperator(config));
+    } else {
+      // every embed task hears of a new model (broadcast); one migrator rebuilds and serves its index
+      SingleOutputStreamOperator<ModelEvent> events =
+          env.fromSource(modelEvents, WatermarkStrategy.noWatermarks(), "model-events").setParallelism(1)
+              .process(new SplitDeadLetters<>(new AvroTypeInfo<>(ModelEvent.class)))
+              .returns(new AvroTypeInfo<>(ModelEvent.class))
+              .setParallelism(1)
+              .name("split-unreadable-events");
+      faces = images.connect(events.broadcast())
+          .transform("detect-align-embed", TypeInformation.of(FaceDocument.class), new ModelFollowingEmbedOperator(config));
+      events.sinkTo(new IndexMigrationSink(config)).name("index-migration").setParallelism(1);
+      badEvents = events.getSideOutput(SplitDeadLetters.DEAD_LETTERS);
+    }
     // one Lucene writer per index folder: the embedded index takes a single sink task
     faces.sinkTo(index).name("vector-index").setParallelism(config.index().isLucene() ? 1 : config.parallelism());
-    images.getSideOutput(SplitDeadLetters.DEAD_LETTERS)
-        .union(faces.getSideOutput(SplitDeadLetters.DEAD_LETTERS))
+    DataStream<DeadLetter> refused = images.getSideOutput(SplitDeadLetters.DEAD_LETTERS)
+        .union(faces.getSideOutput(SplitDeadLetters.DEAD_LETTERS));
+    (badEvents == null ? refused : refused.union(badEvents))
         .sinkTo(deadLetters)
         .name("dead-letters");
   }

@@ -36,12 +36,13 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * the source replays from the last checkpoint). One detector and one model per parallel task,
  * opened once. A photo without a usable face goes to the dead-letter side output with its reason.
  */
-public final class EmbedOperator extends AbstractStreamOperator<FaceDocument>
+public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     implements OneInputStreamOperator<RawImage, FaceDocument>, BoundedOneInput {
-  private final EmbedConfig config;
+  protected final EmbedConfig config;
   private transient FaceCropper cropper;
   private transient Embedder embedder;
   private transient FaceEmbedStage stage;
+  private transient Path model;
   private transient String modelVersion;
   private transient List<RawImage> buffer;
   private transient boolean timerSet;
@@ -59,11 +60,8 @@ public final class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     super.open();
     cropper = new FaceCropper(new ImageDecoder(config.maxBytes(), config.maxPixels()),
         config.detectorConfig().open(config.detector()), new FaceChooser(config.minScore(), config.minFaceSize()));
-    embedder = EmbeddingModels.open(Path.of(config.model()));
-    modelVersion = EmbeddingModels.version(embedder, Path.of(config.model()));
-    stage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, config.batchSize()),
-        modelVersion, config.allFaces() ? FaceEmbedStage.Faces.ALL : FaceEmbedStage.Faces.CHOSEN);
     buffer = new ArrayList<>();
+    useModel(startingModel());
     serde = new AvroSerde<>(RawImage.class);
     var metrics = getRuntimeContext().getMetricGroup();
     facesEmbedded = metrics.counter("facesEmbedded");
@@ -72,6 +70,35 @@ public final class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     deadLetters = new HashMap<>();
   }
 
+  /** The model the task opens first: the configured one (a model follower may know a newer one). */
+  protected Path startingModel() {
+    return Path.of(config.model());
+  }
+
+  /**
+   * Embeds from now on with this model (opened once), into its version's index. Photos already
+   * buffered are embedded with the previous model first.
+   */
+  protected final void useModel(Path next) throws java.io.IOException {
+    Embedder opened = EmbeddingModels.open(next);
+    flush();
+    if (embedder != null) {
+      embedder.close();
+    }
+    embedder = opened;
+    model = next;
+    modelVersion = EmbeddingModels.version(embedder, next);
+    stage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, config.batchSize()),
+        modelVersion, config.allFaces() ? FaceEmbedStage.Faces.ALL : FaceEmbedStage.Faces.CHOSEN);
+  }
+
+  protected final Path model() {
+    return model;
+  }
+
+  protected final String modelVersion() {
+    return modelVersion;
+  }
 
   @Override
   public void processElement(StreamRecord<RawImage> element) throws Exception {
@@ -98,7 +125,7 @@ public final class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     flush();
   }
 
-  private void flush() {
+  protected final void flush() {
     if (buffer.isEmpty()) {
       return;
     }

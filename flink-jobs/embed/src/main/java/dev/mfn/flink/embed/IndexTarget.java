@@ -6,6 +6,7 @@ import dev.mfn.search.index.VectorIndex;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * Where the job writes, as a serialisable recipe the sink opens on its task: the embedded Lucene
@@ -27,13 +28,30 @@ public record IndexTarget(String luceneRoot, String esUrl, String esUser, String
     return esUrl == null;
   }
 
-  /** Opens the index of one model version. */
+  /**
+   * Opens the index of one model version. A Lucene folder takes one writer per process, and the
+   * sink and the index migrator both write to a new version, so Lucene indexes are shared within
+   * the task manager's JVM ({@link SharedLuceneIndexes}).
+   */
   public VectorIndex open(String modelVersion) throws IOException {
     if (isLucene()) {
-      return new LuceneVectorIndex(Path.of(luceneRoot), modelVersion);
+      return SharedLuceneIndexes.open(Path.of(luceneRoot), modelVersion);
     }
-    var connection = new ElasticsearchVectorIndex.Connection(esUrl, esUser, esPassword, esApiKey,
+    return new ElasticsearchVectorIndex(connection().client(), modelVersion);
+  }
+
+  /** The version searches use now: the alias (Elasticsearch) or the SERVING file (Lucene). */
+  public Optional<String> servedVersion() throws IOException {
+    if (isLucene()) {
+      return LuceneVectorIndex.servedVersion(Path.of(luceneRoot));
+    }
+    try (var client = connection().client()) {
+      return ElasticsearchVectorIndex.servedVersion(client);
+    }
+  }
+
+  private ElasticsearchVectorIndex.Connection connection() {
+    return new ElasticsearchVectorIndex.Connection(esUrl, esUser, esPassword, esApiKey,
         esCaCert == null ? null : Path.of(esCaCert));
-    return new ElasticsearchVectorIndex(connection.client(), modelVersion);
   }
 }

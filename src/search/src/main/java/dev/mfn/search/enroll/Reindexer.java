@@ -31,10 +31,19 @@ public final class Reindexer {
 
   /** Returns how many faces were written; faces without a stored crop are counted as skipped. */
   public Result run(VectorIndex from, VectorIndex to, LongConsumer progress) throws IOException {
+    return run(from, to, d -> true, progress);
+  }
+
+  /** Re-indexes only the stored faces {@code which} accepts (e.g. those the new index lacks). */
+  public Result run(VectorIndex from, VectorIndex to, java.util.function.Predicate<FaceDocument> which,
+      LongConsumer progress) throws IOException {
     List<FaceDocument> pending = new ArrayList<>();
     long[] counts = new long[2];
     try {
       from.forEachStored(d -> {
+        if (!which.test(d)) {
+          return;
+        }
         if (d.cropPng() == null) {
           counts[1]++;
           return;

@@ -27,6 +27,7 @@ import java.util.Locale;
  */
 public final class ElasticsearchVectorIndex implements VectorIndex {
   public static final String ALIAS = "faces";
+  private static final String VERSION_META = "model_version";
   private static final int ATTEMPTS = 5;
 
   /** Where the cluster is and how to log in; TLS when the URL is https (with a CA file if given). */
@@ -61,11 +62,28 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
 
   private final ElasticsearchClient client;
   private final String index;
+  private final String modelVersion;
 
   public ElasticsearchVectorIndex(ElasticsearchClient client, String modelVersion) throws IOException {
     this.client = client;
+    this.modelVersion = modelVersion;
     this.index = indexName(modelVersion);
     createIfMissing();
+  }
+
+  /** The model version the {@code faces} alias points at, if any. */
+  public static java.util.Optional<String> servedVersion(ElasticsearchClient client) throws IOException {
+    if (!client.indices().existsAlias(a -> a.name(ALIAS)).value()) {
+      return java.util.Optional.empty();
+    }
+    var name = client.indices().getAlias(a -> a.name(ALIAS)).aliases().keySet().stream().findFirst();
+    if (name.isEmpty()) {
+      return java.util.Optional.empty();
+    }
+    // index names are lower-cased: the exact version is kept in the mapping's _meta
+    var mapping = client.indices().getMapping(m -> m.index(name.get())).get(name.get()).mappings();
+    var meta = mapping.meta() == null ? null : mapping.meta().get(VERSION_META);
+    return java.util.Optional.of(meta != null ? meta.to(String.class) : name.get().substring("faces-".length()));
   }
 
   public static String indexName(String modelVersion) {
@@ -81,6 +99,7 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
       return;
     }
     client.indices().create(c -> c.index(index).mappings(m -> m
+        .meta(VERSION_META, co.elastic.clients.json.JsonData.of(modelVersion))
         .properties("subject", p -> p.keyword(k -> k))
         .properties("image_id", p -> p.keyword(k -> k))
         .properties("face_index", p -> p.integer(i -> i))
@@ -93,6 +112,7 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
   }
 
   /** Points the serving alias at this index (and away from any other), in one atomic request. */
+  @Override
   public void serve() throws IOException {
     client.indices().updateAliases(u -> u
         .actions(a -> a.remove(r -> r.index("faces-*").alias(ALIAS).mustExist(false)))

@@ -39,6 +39,9 @@ public final class LuceneVectorIndex implements VectorIndex {
   static final String CROP = "crop_png";
   static final String MODEL = "model_version";
 
+  /** The file under the index root that names the served version (the embedded index's alias). */
+  public static final String SERVING = "SERVING";
+
   private final Path folder;
   private final IndexWriter writer;
   private final SearcherManager searchers;
@@ -170,6 +173,20 @@ public final class LuceneVectorIndex implements VectorIndex {
     } finally {
       searchers.release(searcher);
     }
+  }
+
+  @Override
+  public void serve() throws IOException {
+    Path root = folder.getParent();
+    Path next = Files.writeString(root.resolve(SERVING + ".next"), folder.getFileName() + "\n");
+    Files.move(next, root.resolve(SERVING), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** The version the root's SERVING file names, if any. */
+  public static java.util.Optional<String> servedVersion(Path root) throws IOException {
+    Path file = root.resolve(SERVING);
+    return Files.isRegularFile(file) ? java.util.Optional.of(Files.readString(file).strip()) : java.util.Optional.empty();
   }
 
   @Override

@@ -23,6 +23,12 @@ public interface VectorIndex extends AutoCloseable {
   long count() throws IOException;
 
   /**
+   * Makes this version the one searches use (Elasticsearch: moves the {@code faces} alias;
+   * Lucene: records the version in the root's SERVING file), in one atomic step.
+   */
+  void serve() throws IOException;
+
+  /**
    * Every stored face with its subject, box and crop (the vector is not needed and may be absent):
    * what a re-index for a new model reads instead of the original photos.
    */

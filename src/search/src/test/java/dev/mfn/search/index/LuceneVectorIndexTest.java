@@ -9,4 +9,9 @@ class LuceneVectorIndexTest extends VectorIndexContract {
   VectorIndex open(Path root, String version) throws IOException {
     return new LuceneVectorIndex(root, version);
   }
+
+  @Override
+  java.util.Optional<String> served(Path root) throws IOException {
+    return LuceneVectorIndex.servedVersion(root);
+  }
 }

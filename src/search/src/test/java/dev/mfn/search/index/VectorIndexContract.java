@@ -23,6 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
 abstract class VectorIndexContract {
   /** Opens the backend's index for a model version (fresh for each test). */
   abstract VectorIndex open(Path root, String version) throws IOException;
+
+  /** The version searches use now (the alias, or the SERVING file), as the backend reports it. */
+  abstract java.util.Optional<String> served(Path root) throws IOException;
   private static final int N = 2000;
 
   private static List<FaceDocument> documents(String model) {
@@ -93,6 +96,18 @@ abstract class VectorIndexContract {
       v1.upsert(documents("v1").subList(0, 10));
       v2.upsert(documents("v2").subList(0, 4));
       assertThat(IntStream.of((int) v1.count(), (int) v2.count())).containsExactly(10, 4);
+    }
+  }
+
+  @Test
+  void servesOneVersionAtATime(@TempDir Path root) throws IOException {
+    try (VectorIndex a = open(root, "A1");
+        VectorIndex b = open(root, "b2")) {
+      assertThat(served(root)).isEmpty();
+      a.serve();
+      assertThat(served(root)).hasValueSatisfying(v -> assertThat(v).endsWith("A1")); // exact case kept
+      b.serve();
+      assertThat(served(root)).hasValueSatisfying(v -> assertThat(v).endsWith("b2"));
     }
   }
 

@@ -1,0 +1,80 @@
+package dev.mfn.flink.embed;
+
+import dev.mfn.model.Embedder;
+import dev.mfn.model.EmbeddingModels;
+import dev.mfn.model.PhotoEmbedder;
+import dev.mfn.search.enroll.Reindexer;
+import dev.mfn.search.index.FaceDocument;
+import dev.mfn.search.index.VectorIndex;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Moves searches to a new model version without the original photos: re-embeds the crops stored
+ * in the served version's index into the new version's index, and serves the new one only when it
+ * holds every face the old one holds.
+ *
+ * <p>Meanwhile the embed job writes new photos into the new version already, and a task that had
+ * not switched yet may still add a few to the old one; so the migration repeats passes over the
+ * faces the new index lacks until a pass finds none, and not before {@code settleMillis} (a
+ * checkpoint interval or two: the time for the last old-model documents to be written) have passed.
+ * The ids (image + face + version) make every pass idempotent, and a restarted migration cheap.
+ */
+final class IndexMigration {
+  private static final Logger LOG = LoggerFactory.getLogger(IndexMigration.class);
+  private final IndexTarget target;
+  private final int batchSize;
+  private final long settleMillis;
+
+  IndexMigration(IndexTarget target, int batchSize, long settleMillis) {
+    this.target = target;
+    this.batchSize = batchSize;
+    this.settleMillis = settleMillis;
+  }
+
+  /** Faces the migration wrote into the new version, and the number of passes it took. */
+  record Result(String from, String to, long written, int passes, boolean served) {}
+
+  Result migrate(String fromVersion, Path newModel, BooleanSupplier cancelled) throws IOException, InterruptedException {
+    long start = System.nanoTime();
+    try (Embedder embedder = EmbeddingModels.open(newModel)) {
+      String newVersion = EmbeddingModels.version(embedder, newModel);
+      // only stored crops are embedded here: no detector is needed
+      Reindexer reindexer = new Reindexer(new PhotoEmbedder(null, embedder, true, false, batchSize), newVersion, batchSize);
+      try (VectorIndex from = target.open(fromVersion);
+          VectorIndex to = target.open(newVersion)) {
+        long written = 0;
+        int passes = 0;
+        while (!cancelled.getAsBoolean()) {
+          Set<String> present = faces(to);
+          Reindexer.Result pass = reindexer.run(from, to, d -> !present.contains(face(d)), n -> {});
+          passes++;
+          written += pass.written();
+          boolean settled = (System.nanoTime() - start) / 1_000_000 >= settleMillis;
+          if (pass.written() == 0 && settled) {
+            to.serve();
+            LOG.info("index {} holds every face of {} ({} re-embedded in {} passes): now served", newVersion, fromVersion, written, passes);
+            return new Result(fromVersion, newVersion, written, passes, true);
+          }
+          Thread.sleep(Math.min(1_000, settleMillis));
+        }
+        return new Result(fromVersion, newVersion, written, passes, false);
+      }
+    }
+  }
+
+  private static Set<String> faces(VectorIndex index) throws IOException {
+    Set<String> faces = new HashSet<>();
+    index.forEachStored(d -> faces.add(face(d)));
+    return faces;
+  }
+
+  private static String face(FaceDocument d) {
+    return d.imageId() + "#" + d.faceIndex();
+  }
+}
