@@ -11,7 +11,12 @@ import dev.mfn.model.EmbeddingModels;
 import dev.mfn.model.PhotoEmbedder;
 import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.FaceDocument;
+import dev.mfn.search.index.ElasticsearchVectorIndex;
 import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.search.index.VectorIndex;
+import dev.mfn.services.elasticsearch.ElasticsearchServer;
+import dev.mfn.services.process.Ports;
+import co.elastic.clients.elasticsearch.ElasticsearchClient;
 import dev.mfn.search.index.SearchHit;
 import dev.mfn.services.LocalServices;
 import java.nio.file.Files;
@@ -38,19 +43,28 @@ import org.opencv.core.Mat;
  *       the real gallery embeddings plus Gaussian-perturbed copies of them to reach N (said so).
  * </ol>
  *
- * Usage: {@code bench/run search --model MODEL [--people 400] [--vectors 100000] [--batch 32]}
+ * <p>Both backends in the same run: the embedded Lucene index, and Elasticsearch (a local node of
+ * the pinned version, started by this benchmark with a 2 GB heap; documents bulk-loaded without a
+ * refresh per request, one refresh at the end). Scale documents carry no crop.
+ *
+ * <p>Usage: {@code bench/run search --model MODEL [--people 400] [--vectors 100000,1000000]
+ * [--batch 32] [--backend lucene|elasticsearch|both] [--skip-embedding]}
  */
 public final class SearchBench {
   public static void main(String[] args) throws Exception {
     Path model = null;
     int people = 400;
-    int vectors = 100_000;
+    List<Integer> scales = List.of(100_000);
     int batch = 32;
+    String backend = "both";
+    boolean skipEmbedding = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--model" -> model = Path.of(args[++i]);
         case "--people" -> people = Integer.parseInt(args[++i]);
-        case "--vectors" -> vectors = Integer.parseInt(args[++i]);
+        case "--vectors" -> scales = Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
+        case "--backend" -> backend = args[++i];
+        case "--skip-embedding" -> skipEmbedding = true;
         case "--batch" -> batch = Integer.parseInt(args[++i]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -67,6 +81,16 @@ public final class SearchBench {
     DetectorConfig detectors = new DetectorConfig(new LocalServices(settings).detector().fetch(),
         settings.getPath("detector.yunet.model"), settings.getPath("detector.mtcnn.dir"), 0.5);
     Path tmp = Files.createTempDirectory(Files.createDirectories(settings.home().resolve("bench")), "search-");
+    List<String> backends = backend.equals("both") ? List.of("lucene", "elasticsearch") : List.of(backend);
+    ElasticsearchServer es = null;
+    ElasticsearchClient esClient = null;
+    if (backends.contains("elasticsearch")) {
+      es = new ElasticsearchServer(MfnSettings.pinnedVersion("elasticsearch.version"), settings.home().resolve("elasticsearch"),
+          tmp.resolve("es-data"), Ports.free(), settings.get("elasticsearch.user"), "2g");
+      es.start();
+      esClient = new ElasticsearchVectorIndex.Connection(es.url(), null, null, null, null).client();
+      System.out.println("Elasticsearch " + MfnSettings.pinnedVersion("elasticsearch.version") + " started at " + es.url());
+    }
     try (FaceCropper cropper = new FaceCropper(new ImageDecoder(64L << 20, 60_000_000), detectors.open("blazeface"), new FaceChooser(0.5, 20));
         Embedder embedder = EmbeddingModels.open(model)) {
       String version = EmbeddingModels.name(model);
@@ -75,6 +99,7 @@ public final class SearchBench {
       FaceEmbedStage stage = new FaceEmbedStage(cropper, photoEmbedder, version, FaceEmbedStage.Faces.CHOSEN);
 
       // 1. throughput
+      if (!skipEmbedding) {
       List<byte[]> sample = new ArrayList<>();
       for (Path p : persons.subList(0, Math.min(persons.size(), 200))) {
         sample.add(Files.readAllBytes(photos(p).get(0)));
@@ -108,6 +133,7 @@ public final class SearchBench {
         System.out.printf(Locale.ROOT, "round %d: bare embedder %.1f crops/s | crop+mirror %.1f faces/s | FaceEmbedStage (photo in) %.1f faces/s%n",
             r + 1, bare, flip, full);
       }
+      }
 
       // 2. rank-1 identification
       List<FaceDocument> gallery = new ArrayList<>();
@@ -120,63 +146,97 @@ public final class SearchBench {
           probes.add(new FaceEmbedStage.Photo(name + "/" + i, name, Files.readAllBytes(files.get(i))));
         }
       }
-      try (LuceneVectorIndex index = new LuceneVectorIndex(tmp, "rank1")) {
-        index.upsert(gallery);
-        int correct = 0;
-        int asked = 0;
-        for (int i = 0; i < probes.size(); i += batch) {
-          for (FaceDocument d : stage.embed(probes.subList(i, Math.min(probes.size(), i + batch))).documents()) {
-            asked++;
+      List<FaceDocument> probeFaces = new ArrayList<>();
+      for (int i = 0; i < probes.size(); i += batch) {
+        probeFaces.addAll(stage.embed(probes.subList(i, Math.min(probes.size(), i + batch))).documents());
+      }
+      for (String b : backends) {
+        try (VectorIndex index = open(b, tmp, "rank1", esClient)) {
+          index.upsert(gallery);
+          int correct = 0;
+          for (FaceDocument d : probeFaces) {
             List<SearchHit> hits = index.search(d.vector(), 1);
             if (!hits.isEmpty() && hits.get(0).subject().equals(d.subject())) {
               correct++;
             }
           }
+          System.out.printf(Locale.ROOT, "rank-1 (%s): %d / %d probes = %.2f%% (gallery %d people, one photo each; %d probes without a face)%n",
+              b, correct, probeFaces.size(), 100.0 * correct / probeFaces.size(), gallery.size(), probes.size() - probeFaces.size());
         }
-        System.out.printf(Locale.ROOT, "rank-1 (Lucene): %d / %d probes = %.2f%% (gallery %d people, one photo each)%n",
-            correct, asked, 100.0 * correct / asked, gallery.size());
       }
 
       // 3. recall@10 and latency at N vectors
-      Random rng = new Random(1);
-      List<FaceDocument> many = new ArrayList<>(vectors);
-      for (int i = 0; i < vectors; i++) {
-        float[] base = gallery.get(i % gallery.size()).vector();
-        float[] v = Arrays.copyOf(base, base.length);
-        if (i >= gallery.size()) {
-          for (int d = 0; d < v.length; d++) {
-            v[d] += (float) (rng.nextGaussian() * 0.05);
+      for (int vectors : scales) {
+        Random rng = new Random(1);
+        List<FaceDocument> many = new ArrayList<>(vectors);
+        for (int i = 0; i < vectors; i++) {
+          float[] base = gallery.get(i % gallery.size()).vector();
+          float[] v = Arrays.copyOf(base, base.length);
+          if (i >= gallery.size()) {
+            for (int d = 0; d < v.length; d++) {
+              v[d] += (float) (rng.nextGaussian() * 0.05);
+            }
+            Embedder.normalize(v);
           }
-          Embedder.normalize(v);
+          many.add(new FaceDocument("v" + i, 0, "s" + (i % gallery.size()), "scale", v, null, null));
         }
-        many.add(new FaceDocument("v" + i, 0, "s" + (i % gallery.size()), "scale", v, null, null));
-      }
-      try (LuceneVectorIndex index = new LuceneVectorIndex(tmp, "scale")) {
-        long t0 = System.nanoTime();
-        for (int i = 0; i < many.size(); i += 10_000) {
-          index.upsert(many.subList(i, Math.min(many.size(), i + 10_000)));
-        }
-        System.out.printf(Locale.ROOT, "indexed %d vectors (Lucene HNSW) in %.1f s%n", vectors, (System.nanoTime() - t0) / 1e9);
         int queries = 200;
-        double recall = 0;
-        long[] latency = new long[queries];
+        List<float[]> asked = new ArrayList<>();
+        List<Set<String>> exact = new ArrayList<>();
         for (int q = 0; q < queries; q++) {
           float[] query = many.get(rng.nextInt(many.size())).vector().clone();
           for (int d = 0; d < query.length; d++) {
             query[d] += (float) (rng.nextGaussian() * 0.05);
           }
-          Embedder.normalize(query);
-          t0 = System.nanoTime();
-          List<SearchHit> hits = index.search(query, 10);
-          latency[q] = System.nanoTime() - t0;
-          Set<String> exact = exactTop10(many, query);
-          recall += hits.stream().filter(h -> exact.contains(h.id())).count() / 10.0;
+          asked.add(Embedder.normalize(query));
+          exact.add(exactTop10(many, query));
         }
-        Arrays.sort(latency);
-        System.out.printf(Locale.ROOT, "Lucene at %d vectors: recall@10 %.4f, latency p50 %.2f ms, p99 %.2f ms (%d queries)%n",
-            vectors, recall / queries, latency[queries / 2] / 1e6, latency[(int) (queries * 0.99)] / 1e6, queries);
+        for (String b : backends) {
+          try (VectorIndex index = open(b, tmp, "scale-" + vectors, esClient)) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < many.size(); i += 5_000) {
+              List<FaceDocument> part = many.subList(i, Math.min(many.size(), i + 5_000));
+              if (index instanceof ElasticsearchVectorIndex e) {
+                e.load(part);
+              } else {
+                index.upsert(part);
+              }
+            }
+            if (index instanceof ElasticsearchVectorIndex e) {
+              e.refresh();
+            }
+            System.out.printf(Locale.ROOT, "indexed %d vectors (%s) in %.1f s%n", vectors, b, (System.nanoTime() - t0) / 1e9);
+            for (int warm = 0; warm < 20; warm++) {
+              index.search(asked.get(warm), 10);
+            }
+            double recall = 0;
+            long[] latency = new long[queries];
+            for (int q = 0; q < queries; q++) {
+              t0 = System.nanoTime();
+              List<SearchHit> hits = index.search(asked.get(q), 10);
+              latency[q] = System.nanoTime() - t0;
+              Set<String> truth = exact.get(q);
+              recall += hits.stream().filter(h -> truth.contains(h.id())).count() / 10.0;
+            }
+            Arrays.sort(latency);
+            System.out.printf(Locale.ROOT, "%s at %d vectors: recall@10 %.4f, latency p50 %.2f ms, p99 %.2f ms (%d queries, 20 warm-up)%n",
+                b, vectors, recall / queries, latency[queries / 2] / 1e6, latency[(int) (queries * 0.99)] / 1e6, queries);
+          }
+        }
+      }
+    } finally {
+      if (esClient != null) {
+        esClient.close();
+      }
+      if (es != null) {
+        es.stop();
       }
     }
+  }
+
+  private static VectorIndex open(String backend, Path tmp, String name, ElasticsearchClient client) throws java.io.IOException {
+    return backend.equals("lucene") ? new LuceneVectorIndex(tmp, name)
+        : new ElasticsearchVectorIndex(client, name + "-" + Long.toString(System.currentTimeMillis(), 36));
   }
 
   private static Set<String> exactTop10(List<FaceDocument> all, float[] q) {

@@ -67,6 +67,12 @@ final class EnrollCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "No progress bar.")
   boolean noProgress;
 
+  @Option(names = "--follow", description = {
+      "Keep the embed job running after the photos of DIR: it embeds whatever arrives on the enroll",
+      "topic, and follows the model announcements (topic.models): on a new version it embeds with",
+      "it, rebuilds that version's index from the stored crops and then serves it. Ctrl-C stops."})
+  boolean follow;
+
   @Mixin IndexOptions indexOptions;
   @Mixin FaceOptions face;
   @Spec CommandSpec spec;
@@ -106,7 +112,8 @@ final class EnrollCommand implements Callable<Integer> {
     String detector = face.detectorName(settings);
     Path blazeface = detector.equals("blazeface") ? new LocalServices(settings).detector().fetch() : null;
     String group = "mfn-embed-" + in;
-    EmbedConfig config = new EmbedConfig(servers, in, settings.topics().deadLetters(), null, group, true, parallelism,
+    EmbedConfig config = new EmbedConfig(servers, in, settings.topics().deadLetters(),
+        follow ? settings.topics().models() : null, group, !follow, parallelism,
         model.toString(), IndexTarget.lucene(indexOptions.indexRoot(settings)), allFaces,
         settings.getInt("embed.batch.size"), 200, 5_000, settings.home().resolve("embed-checkpoints").toAbsolutePath().toString(),
         detector, blazeface == null ? null : blazeface.toString(),
@@ -117,6 +124,14 @@ final class EnrollCommand implements Callable<Integer> {
     long end = IngestCommand.endOffsets(servers, in).values().stream().mapToLong(Long::longValue).sum();
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
     EmbedJob.fromConfig(config).build(env);
+    if (follow) {
+      KafkaAccess.prepare(servers, settings.topics().models(), 1, 10_000);
+      out.printf("published %d photos to %s; the embed job keeps running (following %s; Ctrl-C stops)%n",
+          published.sent(), in, settings.topics().models());
+      out.flush();
+      env.execute("mfn enroll --follow " + in);
+      return 0;
+    }
     double seconds = BoundedJobRun.run(env, "mfn enroll " + in, servers, group, before, end, "embed", noProgress);
     try (Embedder embedder = Models.open(indexOptions.model, settings);
         LuceneVectorIndex index = indexOptions.openIndex(settings, IndexOptions.version(embedder, indexOptions.model, settings))) {

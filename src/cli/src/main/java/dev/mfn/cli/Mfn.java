@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       "variables and -Dmfn.* properties; run-time files live in the build folder (MFN_HOME)."
     },
     subcommands = {
+      DemoCommand.class,
       ServicesCommand.class,
       PublishCommand.class,
       DetectCommand.class,

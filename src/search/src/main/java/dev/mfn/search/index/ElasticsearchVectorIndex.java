@@ -121,10 +121,26 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
 
   @Override
   public void upsert(List<FaceDocument> documents) throws IOException {
+    write(documents, Refresh.WaitFor);
+  }
+
+  /**
+   * Bulk loading: writes without waiting for a refresh (a refresh per request would dominate a
+   * load of millions); call {@link #refresh()} once at the end to make them searchable.
+   */
+  public void load(List<FaceDocument> documents) throws IOException {
+    write(documents, Refresh.False);
+  }
+
+  public void refresh() throws IOException {
+    client.indices().refresh(r -> r.index(index));
+  }
+
+  private void write(List<FaceDocument> documents, Refresh refresh) throws IOException {
     if (documents.isEmpty()) {
       return;
     }
-    BulkRequest.Builder bulk = new BulkRequest.Builder().refresh(Refresh.WaitFor);
+    BulkRequest.Builder bulk = new BulkRequest.Builder().refresh(refresh);
     for (FaceDocument d : documents) {
       Source source = new Source(d.subject(), d.imageId(), d.faceIndex(), d.modelVersion(), d.vector(), d.box(),
           d.cropPng() == null ? null : Base64.getEncoder().encodeToString(d.cropPng()));

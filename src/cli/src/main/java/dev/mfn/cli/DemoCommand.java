@@ -1,0 +1,354 @@
+package dev.mfn.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mfn.config.MfnSettings;
+import dev.mfn.face.FaceRejected;
+import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.model.Embedder;
+import dev.mfn.model.EmbeddingModels;
+import dev.mfn.model.store.ModelStore;
+import dev.mfn.search.FaceSearch;
+import dev.mfn.search.enroll.FaceEmbedStage;
+import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.services.LocalServices;
+import dev.mfn.services.kafka.KafkaBroker;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * `mfn demo`: the whole pipeline on one machine, each stage being the command a user would run
+ * (publish, ingest, train, enroll, search), then one summary. Every run works in its own folder
+ * and its own topics, so running it twice works and its numbers are its own.
+ */
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = {
+      "The whole system end to end on this machine, nothing started by hand:",
+      "  1. starts a local Kafka broker (and stops it at the end if it started it), fetches the detector;",
+      "  2. publishes the first --people identity folders of --data to a train topic, runs the Flink",
+      "     ingest job into shards, trains MobileFaceNet for --minutes, evaluates it on LFW pairs",
+      "     (--lfw, --lfw-pairs) and announces it on the models topic;",
+      "  3. enrolls one photo of each of --enroll-people LFW people (or --data people without LFW)",
+      "     with the Flink embed job into the embedded index, searches with up to --probes other",
+      "     photos of each, and prints a summary: counts, time and throughput per stage, dead",
+      "     letters, verification accuracy, rank-1, and where everything is.",
+      "--serve then keeps the web page running on the new index until Ctrl-C.",
+      "Data: DIR/<person>/<photos> (sub-folders allowed). Default: ../shared/data/cfp/Data/Images."
+    })
+final class DemoCommand implements Callable<Integer> {
+  @Option(names = "--data", paramLabel = "DIR", description = "Training photos, one folder per person (default: ../shared/data/cfp/Data/Images when present).")
+  Path data;
+
+  @Option(names = "--lfw", paramLabel = "DIR", description = "LFW folder (pairs.txt, images/) for evaluation and enrolment (default: ../shared/data/lfw when present).")
+  Path lfw;
+
+  @Option(names = "--minutes", paramLabel = "M", defaultValue = "3", description = "Training time (default: ${DEFAULT-VALUE}).")
+  double minutes;
+
+  @Option(names = "--people", paramLabel = "N", defaultValue = "60", description = "Identity folders of --data to train on (default: ${DEFAULT-VALUE}).")
+  int people;
+
+  @Option(names = "--lfw-pairs", paramLabel = "N", defaultValue = "600", description = "LFW pairs to evaluate on, spread over the 10 folds (default: ${DEFAULT-VALUE}; 6000 = all).")
+  int lfwPairs;
+
+  @Option(names = "--enroll-people", paramLabel = "N", defaultValue = "100", description = "People to enroll, one photo each (default: ${DEFAULT-VALUE}).")
+  int enrollPeople;
+
+  @Option(names = "--probes", paramLabel = "N", defaultValue = "2", description = "Held-back photos per enrolled person to search with (default: ${DEFAULT-VALUE}).")
+  int probes;
+
+  @Option(names = "--work", paramLabel = "DIR", description = "Where runs keep their shards, models and index (default: <home>/demo).")
+  Path work;
+
+  @Option(names = "--serve", description = "Afterwards, serve the web page on the demo's index until Ctrl-C.")
+  boolean serve;
+
+  @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "Port for --serve (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--no-progress", description = "No progress bars.")
+  boolean noProgress;
+
+  @Mixin FaceOptions face;
+  @Spec CommandSpec spec;
+  private final MfnSettings settings;
+  private final Map<String, Stage> stages = new LinkedHashMap<>();
+
+  DemoCommand(MfnSettings settings) {
+    this.settings = settings;
+  }
+
+  /** One line of the summary: what went in, what came out, how long it took. */
+  private record Stage(String what, long in, long out, double seconds, String unit) {}
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    Path shared = settings.repo().resolve("../shared/data").normalize();
+    Path trainData = data != null ? data : shared.resolve("cfp/Data/Images");
+    if (!Files.isDirectory(trainData)) {
+      spec.commandLine().getErr().println("mfn demo: no training photos at " + trainData
+          + ": give --data DIR with one folder of photos per person (DIR/<person>/<photo>.jpg)");
+      return Mfn.EXIT_USAGE;
+    }
+    Path lfwDir = lfw != null ? lfw : shared.resolve("lfw");
+    boolean haveLfw = Files.isRegularFile(lfwDir.resolve("pairs.txt")) && Files.isDirectory(lfwDir.resolve("images"));
+    String run = java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    Path home = (work != null ? work : settings.home().resolve("demo")).resolve(run).toAbsolutePath();
+    Files.createDirectories(home);
+    out.printf("mfn demo %s: working in %s%n", run, home);
+
+    KafkaBroker broker = new LocalServices(settings).kafka(null);
+    boolean startedKafka = broker.start(true);
+    out.printf("Kafka %s at %s%n", startedKafka ? "started" : "already running", broker.bootstrapServers());
+    String bootstrap = broker.bootstrapServers();
+    Thread stopKafka = new Thread(() -> stopQuietly(broker));
+    if (startedKafka) {
+      Runtime.getRuntime().addShutdownHook(stopKafka); // Ctrl-C stops the broker this run started
+    }
+    try {
+      int code = pipeline(out, trainData, haveLfw ? lfwDir : null, home, run, bootstrap);
+      if (code != 0 || !serve) {
+        return code;
+      }
+      Path model = new ModelStore(home.resolve("models")).latest().orElseThrow();
+      out.printf("serving the demo index on port %d until Ctrl-C%n", port);
+      out.flush();
+      return sub("serve", "--model", model.toString(), "--index", home.resolve("index").toString(), "--port", String.valueOf(port));
+    } finally {
+      if (startedKafka) {
+        Runtime.getRuntime().removeShutdownHook(stopKafka);
+        stopQuietly(broker);
+      }
+    }
+  }
+
+  private int pipeline(PrintWriter out, Path trainData, Path lfwDir, Path home, String run, String bootstrap) throws Exception {
+    String trainTopic = settings.topics().train() + ".demo-" + run;
+    String enrollTopic = settings.topics().enroll() + ".demo-" + run;
+
+    // 1. training photos: the first --people identity folders, linked, not copied
+    Path slice = Files.createDirectories(home.resolve("train-photos"));
+    List<Path> persons = folders(trainData).stream().limit(people).toList();
+    for (Path p : persons) {
+      Files.createSymbolicLink(slice.resolve(p.getFileName().toString()), p.toAbsolutePath());
+    }
+    long photos = dev.mfn.publish.ImagePublisher.scan(slice).size();
+    out.printf("%n== 1/5 publish: %d photos of %d people from %s to %s%n", photos, persons.size(), trainData, trainTopic);
+    if (timed("publish", photos, photos, "photo", () -> sub("publish", slice.toString(), "--topic", trainTopic, "--bootstrap", bootstrap)) != 0) {
+      return 1;
+    }
+
+    Path shards = home.resolve("shards");
+    out.printf("%n== 2/5 ingest: the Flink ingest job, %s -> %s%n", trainTopic, shards);
+    if (timed("ingest", photos, 0, "record", () -> sub("ingest", "--topic", trainTopic, "--bootstrap", bootstrap,
+        "--out", shards.toString(), "--policy", "350,200,90,4", "--validation-fraction", "0.1", "--shards", "4")) != 0) {
+      return 1;
+    }
+    JsonNode manifest = new ObjectMapper().readTree(shards.resolve("manifest.json").toFile());
+    JsonNode totals = manifest.get("totals");
+    replace("ingest", totals.get("train_samples").asLong() + totals.get("validation_samples").asLong());
+
+    Path store = home.resolve("models");
+    List<String> train = new ArrayList<>(List.of("train", "--shards", shards.toString(), "--model-store", store.toString(),
+        "--minutes", String.valueOf(minutes), "--publish", "--bootstrap", bootstrap));
+    if (lfwDir != null) {
+      train.addAll(List.of("--lfw", lfwSlice(lfwDir, home.resolve("lfw-pairs")).toString()));
+    }
+    out.printf("%n== 3/5 train: MobileFaceNet for %.1f min on %d samples%s%n", minutes,
+        totals.get("train_samples").asLong(), lfwDir == null ? "" : ", then " + lfwPairs + " LFW pairs");
+    if (timed("train", totals.get("train_samples").asLong(), 0, "image", () -> sub(train.toArray(String[]::new))) != 0) {
+      return 1;
+    }
+    Path model = new ModelStore(store).latest().orElseThrow();
+    JsonNode card = new ObjectMapper().readTree(model.resolve("model-card.json").toFile());
+    replace("train", card.path("training").path("images").asLong());
+
+    // 2. enrolment: one photo per person; the others are the searches
+    Path enroll = Files.createDirectories(home.resolve("enroll-photos"));
+    Map<String, List<Path>> held = new TreeMap<>();
+    List<Path> candidates = lfwDir != null ? folders(lfwDir.resolve("images")) : persons;
+    int enrolled = 0;
+    for (Path person : candidates) {
+      List<Path> files = photosOf(person);
+      if (files.size() < 2 || enrolled >= enrollPeople) {
+        continue;
+      }
+      String name = person.getFileName().toString();
+      Path to = Files.createDirectories(enroll.resolve(name));
+      Files.createSymbolicLink(to.resolve(files.get(0).getFileName()), files.get(0).toAbsolutePath());
+      held.put(name, files.subList(1, Math.min(files.size(), 1 + probes)));
+      enrolled++;
+    }
+    Path index = home.resolve("index");
+    out.printf("%n== 4/5 enroll: %d people (one photo each, %s) with the Flink embed job into %s%n",
+        enrolled, lfwDir != null ? "LFW" : "the training people", index);
+    if (timed("enroll", enrolled, 0, "photo", () -> sub("enroll", enroll.toString(), "--model", model.toString(),
+        "--index", index.toString(), "--topic", enrollTopic, "--bootstrap", bootstrap)) != 0) {
+      return 1;
+    }
+
+    out.printf("%n== 5/5 search: %d held-back photos against the index%n", held.values().stream().mapToInt(List::size).sum());
+    SearchScore score = search(held, model, index);
+    stages.put("search", new Stage("search", score.asked, score.asked - score.noFace, score.seconds, "photo"));
+    replace("enroll", score.indexed());
+    summary(out, manifest, card, model, index, shards, score, enrolled);
+    return 0;
+  }
+
+  private record SearchScore(int asked, int noFace, int correct, int unknown, long indexed, double seconds) {}
+
+  private SearchScore search(Map<String, List<Path>> held, Path model, Path index) throws Exception {
+    long start = System.nanoTime();
+    int asked = 0;
+    int noFace = 0;
+    int correct = 0;
+    int unknown = 0;
+    try (FaceCropper cropper = face.openCropper(settings);
+        Embedder embedder = EmbeddingModels.open(model);
+        LuceneVectorIndex vectors = new LuceneVectorIndex(index, EmbeddingModels.version(embedder, model));
+        ProgressBar bar = Progress.bar("search", held.values().stream().mapToInt(List::size).sum(), "photos", noProgress)) {
+      FaceEmbedStage stage = IndexOptions.stage(cropper, embedder, EmbeddingModels.version(embedder, model), FaceEmbedStage.Faces.CHOSEN, 1);
+      FaceSearch search = new FaceSearch(stage, vectors, Models.threshold(embedder, null));
+      for (var person : held.entrySet()) {
+        for (Path photo : person.getValue()) {
+          asked++;
+          try {
+            List<FaceSearch.FaceMatches> faces = search.search(Files.readAllBytes(photo), 1);
+            if (faces.isEmpty()) {
+              noFace++;
+            } else {
+              FaceSearch.FaceMatches best = faces.get(0);
+              if (!best.hits().isEmpty() && best.hits().get(0).subject().equals(person.getKey())) {
+                correct++;
+              }
+              if (best.unknown()) {
+                unknown++;
+              }
+            }
+          } catch (FaceRejected e) {
+            noFace++;
+          }
+          bar.step();
+        }
+      }
+      return new SearchScore(asked, noFace, correct, unknown, vectors.count(), (System.nanoTime() - start) / 1e9);
+    }
+  }
+
+  private void summary(PrintWriter out, JsonNode manifest, JsonNode card, Path model, Path index, Path shards,
+      SearchScore score, int enrolled) {
+    JsonNode t = manifest.get("totals");
+    out.printf("%n== summary%n");
+    out.printf("%-8s %10s %10s %9s %10s%n", "stage", "in", "out", "seconds", "per second");
+    for (Stage s : stages.values()) {
+      // training's rate is images seen (out); every other stage's is what came in
+      long counted = s.what().equals("train") ? s.out() : s.in();
+      out.printf(Locale.ROOT, "%-8s %10d %10d %9.1f %10.1f %s/s%n", s.what(), s.in(), s.out(), s.seconds(),
+          s.seconds() > 0 ? counted / s.seconds() : 0.0, s.unit());
+    }
+    out.printf("ingest:  %d records, %d photos kept, %d dead letters %s, %d dropped by policy, %d train + %d validation samples%n",
+        t.get("records_in").asLong(), t.get("photos_kept").asLong(), t.get("dead_letters").asLong(),
+        manifest.get("dead_letters"), t.get("dropped_by_policy").asLong(), t.get("train_samples").asLong(),
+        t.get("validation_samples").asLong());
+    JsonNode training = card.path("training");
+    out.printf(Locale.ROOT, "train:   %d identities, %d epochs, %d steps, %d images at %.1f img/s%n",
+        card.path("data").path("identities").asLong(), training.path("epochs").asLong(), training.path("steps").asLong(),
+        training.path("images").asLong(), training.path("images_per_s").asDouble());
+    for (JsonNode v : card.path("verification")) {
+      out.printf(Locale.ROOT, "verify:  %s %d pairs: accuracy %.2f%% +- %.2f, threshold %.4f%n", v.path("dataset").asText(),
+          v.path("pairs").asInt(), 100 * v.path("accuracy").asDouble(), 100 * v.path("accuracy_std").asDouble(),
+          v.path("best_threshold").asDouble());
+    }
+    out.printf("enroll:  %d photos -> %d faces in the index (%d without a usable face: dead letters)%n",
+        enrolled, score.indexed(), enrolled - score.indexed());
+    out.printf(Locale.ROOT, "search:  rank-1 %d / %d = %.1f%% (%d without a face, %d below the threshold: 'unknown')%n",
+        score.correct(), score.asked(), score.asked() == 0 ? 0.0 : 100.0 * score.correct() / score.asked(), score.noFace(), score.unknown());
+    out.printf("shards:  %s%nmodel:   %s (model-card.md, plots/)%nindex:   %s%n", shards, model, index);
+    out.printf("next:    ./mfn serve --model %s --index %s   (the web page on this index)%n", model, index);
+  }
+
+  /** Runs one stage, recording its time; returns the command's exit code. */
+  private int timed(String what, long in, long out, String unit, Callable<Integer> stage) throws Exception {
+    long start = System.nanoTime();
+    int code = stage.call();
+    stages.put(what, new Stage(what, in, out, (System.nanoTime() - start) / 1e9, unit));
+    if (code != 0) {
+      spec.commandLine().getErr().println("mfn demo: the " + what + " stage failed (exit " + code + "); see above");
+    }
+    return code;
+  }
+
+  private void replace(String what, long out) {
+    Stage s = stages.get(what);
+    stages.put(what, new Stage(s.what(), s.in(), out, s.seconds(), s.unit()));
+  }
+
+  /** A subcommand, as a user would type it, with this command's output streams. */
+  private int sub(String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    if (noProgress && !args[0].equals("serve")) {
+      all.add("--no-progress");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("$ mfn " + String.join(" ", all));
+    out.flush();
+    return Mfn.run(settings, out, spec.commandLine().getErr(), all.toArray(String[]::new));
+  }
+
+  /** LFW's protocol shrunk to --lfw-pairs, the same number of same and different pairs per fold. */
+  private Path lfwSlice(Path lfwDir, Path to) throws java.io.IOException {
+    List<String> lines = Files.readAllLines(lfwDir.resolve("pairs.txt"));
+    String[] header = lines.get(0).trim().split("\\s+");
+    int folds = Integer.parseInt(header[0]);
+    int perFold = Integer.parseInt(header[1]);
+    int keep = Math.max(1, Math.min(perFold, lfwPairs / (2 * folds)));
+    List<String> slice = new ArrayList<>(List.of(folds + "\t" + keep));
+    for (int fold = 0; fold < folds; fold++) {
+      int base = 1 + fold * 2 * perFold;
+      slice.addAll(lines.subList(base, base + keep));
+      slice.addAll(lines.subList(base + perFold, base + perFold + keep));
+    }
+    Files.createDirectories(to);
+    Files.write(to.resolve("pairs.txt"), slice);
+    Files.createSymbolicLink(to.resolve("images"), lfwDir.resolve("images").toAbsolutePath());
+    return to;
+  }
+
+  private static List<Path> folders(Path dir) throws java.io.IOException {
+    try (Stream<Path> all = Files.list(dir)) {
+      return all.filter(Files::isDirectory).sorted().toList();
+    }
+  }
+
+  private static List<Path> photosOf(Path person) throws java.io.IOException {
+    try (Stream<Path> files = Files.walk(person)) {
+      return files.filter(Files::isRegularFile).sorted().toList();
+    }
+  }
+
+  private static void stopQuietly(KafkaBroker broker) {
+    try {
+      broker.stop();
+    } catch (Exception e) {
+      // the broker's own log says why; nothing more to do on the way out
+    }
+  }
+}
