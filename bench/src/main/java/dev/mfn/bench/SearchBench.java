@@ -86,7 +86,7 @@ public final class SearchBench {
     ElasticsearchClient esClient = null;
     if (backends.contains("elasticsearch")) {
       es = new ElasticsearchServer(MfnSettings.pinnedVersion("elasticsearch.version"), settings.home().resolve("elasticsearch"),
-          tmp.resolve("es-data"), Ports.free(), settings.get("elasticsearch.user"), "2g");
+          Files.createTempDirectory(settings.home().resolve("bench"), "es-"), Ports.free(), settings.get("elasticsearch.user"), "2g");
       es.start();
       esClient = new ElasticsearchVectorIndex.Connection(es.url(), null, null, null, null).client();
       System.out.println("Elasticsearch " + MfnSettings.pinnedVersion("elasticsearch.version") + " started at " + es.url());

@@ -1,12 +1,10 @@
 package dev.mfn.cli;
 
 import dev.mfn.config.MfnSettings;
-import dev.mfn.search.index.LuceneVectorIndex;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import dev.mfn.search.index.VectorIndex;
+import picocli.CommandLine.Mixin;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -17,15 +15,15 @@ import picocli.CommandLine.Spec;
     name = "delete",
     mixinStandardHelpOptions = true,
     description = {
-      "Remove a subject from every version of the embedded index: vectors, boxes and stored crops",
-      "(deleted documents are merged away at once, not at some later merge). Prints what it removed."
+      "Remove a subject from every version of the index (embedded, or Elasticsearch with --es): vectors,",
+      "boxes and stored crops; deleted documents are merged away at once, not at some later merge.",
+      "Prints what it removed from each version."
     })
 final class DeleteCommand implements Callable<Integer> {
   @Option(names = "--subject", paramLabel = "S", required = true, description = "The subject to remove.")
   String subject;
 
-  @Option(names = "--index", paramLabel = "DIR", description = "Embedded index folder (default: setting index.dir).")
-  Path index;
+  @Mixin IndexOptions indexOptions;
 
   @Spec CommandSpec spec;
   private final MfnSettings settings;
@@ -36,20 +34,17 @@ final class DeleteCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path root = index != null ? index : settings.getPath("index.dir");
-    List<Path> versions;
-    try (Stream<Path> children = Files.isDirectory(root) ? Files.list(root) : Stream.empty()) {
-      versions = children.filter(Files::isDirectory).sorted().toList();
-    }
+    List<String> versions = indexOptions.versions(settings);
     long total = 0;
-    for (Path version : versions) {
-      try (LuceneVectorIndex idx = new LuceneVectorIndex(root, version.getFileName().toString())) {
+    for (String version : versions) {
+      try (VectorIndex idx = indexOptions.openIndex(settings, version)) {
         long removed = idx.deleteSubject(subject);
         total += removed;
-        spec.commandLine().getOut().printf("%s: removed %d face(s) of %s%n", version.getFileName(), removed, subject);
+        spec.commandLine().getOut().printf("%s: removed %d face(s) of %s%n", version, removed, subject);
       }
     }
-    spec.commandLine().getOut().printf("removed %d face(s) of %s from %d index version(s) in %s%n", total, subject, versions.size(), root);
+    spec.commandLine().getOut().printf("removed %d face(s) of %s (vectors and stored crops) from %d index version(s)%n",
+        total, subject, versions.size());
     return 0;
   }
 }

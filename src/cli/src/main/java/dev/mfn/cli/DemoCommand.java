@@ -50,7 +50,9 @@ import picocli.CommandLine.Spec;
       "     photos of each, and prints a summary: counts, time and throughput per stage, dead",
       "     letters, verification accuracy, rank-1, and where everything is.",
       "--serve then keeps the web page running on the new index until Ctrl-C.",
-      "Data: DIR/<person>/<photos> (sub-folders allowed). Default: ../shared/data/cfp/Data/Images."
+      "Data: DIR/<person>/<photos> (sub-folders allowed). Default: ../shared/data/cfp/Data/Images.",
+      "With no data at all, it enrolls every face of six sample photos (npm package @vladmandic/face-api)",
+      "with the committed default model and finds them again in altered copies of the photos."
     })
 final class DemoCommand implements Callable<Integer> {
   @Option(names = "--data", paramLabel = "DIR", description = "Training photos, one folder per person (default: ../shared/data/cfp/Data/Images when present).")
@@ -103,11 +105,12 @@ final class DemoCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     Path shared = settings.repo().resolve("../shared/data").normalize();
     Path trainData = data != null ? data : shared.resolve("cfp/Data/Images");
-    if (!Files.isDirectory(trainData)) {
-      spec.commandLine().getErr().println("mfn demo: no training photos at " + trainData
-          + ": give --data DIR with one folder of photos per person (DIR/<person>/<photo>.jpg)");
+    if (data != null && !Files.isDirectory(data)) {
+      spec.commandLine().getErr().println("mfn demo: no folder " + data
+          + ": --data wants one folder of photos per person (DIR/<person>/<photo>.jpg)");
       return Mfn.EXIT_USAGE;
     }
+    boolean samplesOnly = !Files.isDirectory(trainData);
     Path lfwDir = lfw != null ? lfw : shared.resolve("lfw");
     boolean haveLfw = Files.isRegularFile(lfwDir.resolve("pairs.txt")) && Files.isDirectory(lfwDir.resolve("images"));
     String run = java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
@@ -124,11 +127,19 @@ final class DemoCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(stopKafka); // Ctrl-C stops the broker this run started
     }
     try {
-      int code = pipeline(out, trainData, haveLfw ? lfwDir : null, home, run, bootstrap);
+      Path model;
+      int code;
+      if (samplesOnly) {
+        out.printf("no training photos at %s (give --data DIR, one folder of photos per person): showing search on sample photos instead%n", trainData);
+        model = Models.resolve(null, settings).toAbsolutePath();
+        code = samples(out, model, home, run, bootstrap);
+      } else {
+        code = pipeline(out, trainData, haveLfw ? lfwDir : null, home, run, bootstrap);
+        model = new ModelStore(home.resolve("models")).latest().orElse(null);
+      }
       if (code != 0 || !serve) {
         return code;
       }
-      Path model = new ModelStore(home.resolve("models")).latest().orElseThrow();
       out.printf("serving the demo index on port %d until Ctrl-C%n", port);
       out.flush();
       return sub("serve", "--model", model.toString(), "--index", home.resolve("index").toString(), "--port", String.valueOf(port));
@@ -138,6 +149,84 @@ final class DemoCommand implements Callable<Integer> {
         stopQuietly(broker);
       }
     }
+  }
+
+  /**
+   * Without any face data: every face of the npm package's sample photos is enrolled (one subject
+   * per photo) with the committed default model, then each photo is searched again as an altered
+   * copy (mirrored, 75% size, JPEG quality 70): each face should find its own photo.
+   */
+  private int samples(PrintWriter out, Path model, Path home, String run, String bootstrap) throws Exception {
+    List<Path> photos = new LocalServices(settings).demoPhotos().fetch();
+    out.printf("%d sample photos of the npm package %s, model %s%n", photos.size(), dev.mfn.services.DemoPhotos.NPM_PACKAGE, model);
+    Path enroll = Files.createDirectories(home.resolve("enroll-photos"));
+    for (Path photo : photos) {
+      String subject = photo.getFileName().toString().replace(".jpg", "");
+      Files.createSymbolicLink(Files.createDirectories(enroll.resolve(subject)).resolve(photo.getFileName()), photo);
+    }
+    Path index = home.resolve("index");
+    out.printf("%n== 1/2 enroll: every face of %d photos with the Flink embed job into %s%n", photos.size(), index);
+    if (timed("enroll", photos.size(), 0, "photo", () -> sub("enroll", enroll.toString(), "--all-faces", "--model", model.toString(),
+        "--index", index.toString(), "--topic", settings.topics().enroll() + ".demo-" + run, "--bootstrap", bootstrap)) != 0) {
+      return 1;
+    }
+    out.printf("%n== 2/2 search: altered copies of the photos (mirrored, 75%% size, JPEG quality 70)%n");
+    long start = System.nanoTime();
+    int faces = 0;
+    int found = 0;
+    int unknown = 0;
+    long indexed;
+    try (FaceCropper cropper = face.openCropper(settings);
+        Embedder embedder = EmbeddingModels.open(model);
+        LuceneVectorIndex vectors = new LuceneVectorIndex(index, EmbeddingModels.version(embedder, model))) {
+      String version = EmbeddingModels.version(embedder, model);
+      FaceSearch search = new FaceSearch(IndexOptions.stage(cropper, embedder, version, FaceEmbedStage.Faces.ALL, 8),
+          vectors, Models.threshold(embedder, null));
+      for (Path photo : photos) {
+        String subject = photo.getFileName().toString().replace(".jpg", "");
+        List<FaceSearch.FaceMatches> matches = search.search(altered(Files.readAllBytes(photo)), 1);
+        int mine = 0;
+        for (FaceSearch.FaceMatches m : matches) {
+          faces++;
+          if (!m.hits().isEmpty() && m.hits().get(0).subject().equals(subject)) {
+            found++;
+            mine++;
+          }
+          if (m.unknown()) {
+            unknown++;
+          }
+        }
+        out.printf("  %s: %d faces in the altered copy, %d matched to %s%n", subject, matches.size(), mine, subject);
+      }
+      indexed = vectors.count();
+    }
+    stages.put("search", new Stage("search", photos.size(), faces, (System.nanoTime() - start) / 1e9, "photo"));
+    replace("enroll", indexed);
+    out.printf("%n== summary%n");
+    table(out);
+    out.printf("enroll:  %d photos -> %d faces in the index%n", photos.size(), indexed);
+    out.printf(Locale.ROOT, "search:  %d faces found in the altered copies; %d (%.1f%%) matched to their own photo first; %d below the threshold%n",
+        faces, found, faces == 0 ? 0.0 : 100.0 * found / faces, unknown);
+    out.printf("index:   %s%nnext:    ./mfn demo --data DIR (DIR/<person>/<photos>) trains a model of your own%n", index);
+    return 0;
+  }
+
+  /** The same photo, changed as a second photo of the same scene might be. */
+  private static byte[] altered(byte[] jpeg) {
+    dev.mfn.face.OpenCv.load();
+    org.opencv.core.Mat image = org.opencv.imgcodecs.Imgcodecs.imdecode(new org.opencv.core.MatOfByte(jpeg), org.opencv.imgcodecs.Imgcodecs.IMREAD_COLOR);
+    org.opencv.core.Mat mirrored = new org.opencv.core.Mat();
+    org.opencv.core.Core.flip(image, mirrored, 1);
+    org.opencv.core.Mat smaller = new org.opencv.core.Mat();
+    org.opencv.imgproc.Imgproc.resize(mirrored, smaller, new org.opencv.core.Size(), 0.75, 0.75, org.opencv.imgproc.Imgproc.INTER_AREA);
+    org.opencv.core.MatOfByte out = new org.opencv.core.MatOfByte();
+    org.opencv.imgcodecs.Imgcodecs.imencode(".jpg", smaller, out, new org.opencv.core.MatOfInt(org.opencv.imgcodecs.Imgcodecs.IMWRITE_JPEG_QUALITY, 70));
+    byte[] bytes = out.toArray();
+    image.release();
+    mirrored.release();
+    smaller.release();
+    out.release();
+    return bytes;
   }
 
   private int pipeline(PrintWriter out, Path trainData, Path lfwDir, Path home, String run, String bootstrap) throws Exception {
@@ -257,13 +346,7 @@ final class DemoCommand implements Callable<Integer> {
       SearchScore score, int enrolled) {
     JsonNode t = manifest.get("totals");
     out.printf("%n== summary%n");
-    out.printf("%-8s %10s %10s %9s %10s%n", "stage", "in", "out", "seconds", "per second");
-    for (Stage s : stages.values()) {
-      // training's rate is images seen (out); every other stage's is what came in
-      long counted = s.what().equals("train") ? s.out() : s.in();
-      out.printf(Locale.ROOT, "%-8s %10d %10d %9.1f %10.1f %s/s%n", s.what(), s.in(), s.out(), s.seconds(),
-          s.seconds() > 0 ? counted / s.seconds() : 0.0, s.unit());
-    }
+    table(out);
     out.printf("ingest:  %d records, %d photos kept, %d dead letters %s, %d dropped by policy, %d train + %d validation samples%n",
         t.get("records_in").asLong(), t.get("photos_kept").asLong(), t.get("dead_letters").asLong(),
         manifest.get("dead_letters"), t.get("dropped_by_policy").asLong(), t.get("train_samples").asLong(),
@@ -283,6 +366,16 @@ final class DemoCommand implements Callable<Integer> {
         score.correct(), score.asked(), score.asked() == 0 ? 0.0 : 100.0 * score.correct() / score.asked(), score.noFace(), score.unknown());
     out.printf("shards:  %s%nmodel:   %s (model-card.md, plots/)%nindex:   %s%n", shards, model, index);
     out.printf("next:    ./mfn serve --model %s --index %s   (the web page on this index)%n", model, index);
+  }
+
+  private void table(PrintWriter out) {
+    out.printf("%-8s %10s %10s %9s %10s%n", "stage", "in", "out", "seconds", "per second");
+    for (Stage s : stages.values()) {
+      // training's rate is images seen (out); every other stage's is what came in
+      long counted = s.what().equals("train") ? s.out() : s.in();
+      out.printf(Locale.ROOT, "%-8s %10d %10d %9.1f %10.1f %s/s%n", s.what(), s.in(), s.out(), s.seconds(),
+          s.seconds() > 0 ? counted / s.seconds() : 0.0, s.unit());
+    }
   }
 
   /** Runs one stage, recording its time; returns the command's exit code. */

@@ -5,7 +5,6 @@ import dev.mfn.face.RejectReason;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.flink.embed.EmbedConfig;
 import dev.mfn.flink.embed.EmbedJob;
-import dev.mfn.flink.embed.IndexTarget;
 import dev.mfn.model.Embedder;
 import dev.mfn.publish.ImagePublisher;
 import dev.mfn.publish.KafkaAccess;
@@ -13,7 +12,7 @@ import dev.mfn.publish.PhotoFile;
 import dev.mfn.publish.PublishSummary;
 import dev.mfn.publish.RawImageFactory;
 import dev.mfn.search.enroll.FaceEmbedStage;
-import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.search.index.VectorIndex;
 import dev.mfn.services.LocalServices;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -38,7 +37,7 @@ import picocli.CommandLine.Spec;
     name = "enroll",
     mixinStandardHelpOptions = true,
     description = {
-      "Enroll identity folders (DIR/<subject>/<photos>) into the embedded vector index: the photos",
+      "Enroll identity folders (DIR/<subject>/<photos>) into the vector index (embedded, or --es): the photos",
       "are published to the enroll topic, then the Flink embed job (on the local cluster, bounded)",
       "reads what this consumer group has not read yet, detects, aligns and embeds the faces in",
       "batches and writes them with their subject, box and aligned crop. Ids are image + face +",
@@ -114,7 +113,7 @@ final class EnrollCommand implements Callable<Integer> {
     String group = "mfn-embed-" + in;
     EmbedConfig config = new EmbedConfig(servers, in, settings.topics().deadLetters(),
         follow ? settings.topics().models() : null, group, !follow, parallelism,
-        model.toString(), IndexTarget.lucene(indexOptions.indexRoot(settings)), allFaces,
+        model.toString(), indexOptions.target(settings), allFaces,
         settings.getInt("embed.batch.size"), 200, 5_000, settings.home().resolve("embed-checkpoints").toAbsolutePath().toString(),
         detector, blazeface == null ? null : blazeface.toString(),
         settings.getPath("detector.yunet.model").toString(), settings.getPath("detector.mtcnn.dir").toString(),
@@ -134,9 +133,10 @@ final class EnrollCommand implements Callable<Integer> {
     }
     double seconds = BoundedJobRun.run(env, "mfn enroll " + in, servers, group, before, end, "embed", noProgress);
     try (Embedder embedder = Models.open(indexOptions.model, settings);
-        LuceneVectorIndex index = indexOptions.openIndex(settings, IndexOptions.version(embedder, indexOptions.model, settings))) {
+        VectorIndex index = indexOptions.openIndex(settings, IndexOptions.version(embedder, indexOptions.model, settings))) {
       out.printf("published %d photos to %s; the embed job read %d records in %.1f s; index %s holds %d faces%n",
-          published.sent(), in, end - before, seconds, index.folder(), index.count());
+          published.sent(), in, end - before, seconds,
+          indexOptions.describe(settings, IndexOptions.version(embedder, indexOptions.model, settings)), index.count());
     }
     out.printf("  photos without a usable face: see the dead-letter topic %s%n", settings.topics().deadLetters());
     return 0;
@@ -151,7 +151,7 @@ final class EnrollCommand implements Callable<Integer> {
       String version = IndexOptions.version(embedder, indexOptions.model, settings);
       FaceEmbedStage stage = IndexOptions.stage(cropper, embedder, version,
           allFaces ? FaceEmbedStage.Faces.ALL : FaceEmbedStage.Faces.CHOSEN, batch);
-      try (LuceneVectorIndex index = indexOptions.openIndex(settings, version);
+      try (VectorIndex index = indexOptions.openIndex(settings, version);
           ProgressBar bar = Progress.bar("enroll", photos.size(), "photos", noProgress)) {
         for (int from = 0; from < photos.size(); from += batch) {
           List<FaceEmbedStage.Photo> chunk = new ArrayList<>();
@@ -168,7 +168,7 @@ final class EnrollCommand implements Callable<Integer> {
           bar.stepTo(Math.min(photos.size(), from + batch));
         }
         spec.commandLine().getOut().printf("enrolled %d faces from %d photos into %s (model %s); index holds %d%n",
-            enrolled, photos.size(), index.folder(), version, index.count());
+            enrolled, photos.size(), indexOptions.describe(settings, version), version, index.count());
       }
     }
     if (!rejected.isEmpty()) {

@@ -5,9 +5,7 @@ import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.PhotoEmbedder;
 import dev.mfn.search.enroll.Reindexer;
-import dev.mfn.search.index.LuceneVectorIndex;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import dev.mfn.search.index.VectorIndex;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
@@ -44,9 +42,8 @@ final class ReindexCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path root = indexOptions.indexRoot(settings);
-    if (!Files.isDirectory(root.resolve(from))) {
-      throw new IllegalArgumentException("no index version '" + from + "' in " + root);
+    if (!indexOptions.versions(settings).contains(from)) {
+      throw new IllegalArgumentException("no index version '" + from + "' (there are: " + indexOptions.versions(settings) + ")");
     }
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = Models.open(indexOptions.model, settings)) {
@@ -55,13 +52,13 @@ final class ReindexCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--from is the model's own version (" + version + ")");
       }
       PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, settings.getInt("embed.batch.size"));
-      try (LuceneVectorIndex old = new LuceneVectorIndex(root, from);
-          LuceneVectorIndex next = indexOptions.openIndex(settings, version);
+      try (VectorIndex old = indexOptions.openIndex(settings, from);
+          VectorIndex next = indexOptions.openIndex(settings, version);
           ProgressBar bar = Progress.bar("reindex", old.count(), "faces", noProgress)) {
         Reindexer.Result result = new Reindexer(photos, version, settings.getInt("embed.batch.size")).run(old, next, bar::stepTo);
         bar.stepTo(old.count());
         spec.commandLine().getOut().printf("re-indexed %d faces from %s into %s (%s now holds %d); %d without a stored crop%n",
-            result.written(), from, version, next.folder(), next.count(), result.skipped());
+            result.written(), from, version, indexOptions.describe(settings, version), next.count(), result.skipped());
       }
     }
     return 0;

@@ -6,7 +6,7 @@ import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.model.Embedder;
 import dev.mfn.search.FaceSearch;
 import dev.mfn.search.enroll.FaceEmbedStage;
-import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.search.index.VectorIndex;
 import dev.mfn.search.index.SearchHit;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -57,9 +57,9 @@ final class SearchCommand implements Callable<Integer> {
         Embedder embedder = Models.open(indexOptions.model, settings)) {
       String version = IndexOptions.version(embedder, indexOptions.model, settings);
       double t = Models.threshold(embedder, threshold);
-      try (LuceneVectorIndex index = indexOptions.openIndex(settings, version)) {
+      try (VectorIndex index = indexOptions.openIndex(settings, version)) {
         if (index.count() == 0) {
-          throw new IllegalStateException("the index for model " + version + " is empty (" + index.folder()
+          throw new IllegalStateException("the index for model " + version + " is empty (" + indexOptions.describe(settings, version)
               + "): enroll photos first with `mfn enroll DIR`");
         }
         FaceSearch search = new FaceSearch(IndexOptions.stage(cropper, embedder, version, FaceEmbedStage.Faces.ALL, 8), index, t);

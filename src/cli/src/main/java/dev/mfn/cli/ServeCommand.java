@@ -6,7 +6,7 @@ import dev.mfn.model.Embedder;
 import dev.mfn.model.PhotoEmbedder;
 import dev.mfn.search.FaceSearch;
 import dev.mfn.search.enroll.FaceEmbedStage;
-import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.search.index.VectorIndex;
 import dev.mfn.search.serve.ApiKey;
 import dev.mfn.search.serve.SearchServer;
 import dev.mfn.search.serve.SearchService;
@@ -72,13 +72,13 @@ final class ServeCommand implements Callable<Integer> {
       String version = IndexOptions.version(embedder, indexOptions.model, settings);
       double t = Models.threshold(embedder, threshold);
       PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, settings.getInt("embed.batch.size"));
-      try (LuceneVectorIndex index = indexOptions.openIndex(settings, version)) {
+      try (VectorIndex index = indexOptions.openIndex(settings, version)) {
         FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, photos, version, FaceEmbedStage.Faces.ALL), index, t);
         SearchService service = new SearchService(search, new FaceVerifier(photos, t), index, version, t);
         try (SearchServer server = new SearchServer(service, new ApiKey(key), maxUploadMb * 1024L * 1024L).start(host, port)) {
           var out = spec.commandLine().getOut();
           out.printf(Locale.ROOT, "serving model %s (%d faces in %s, threshold %.3f) at http://%s:%d/%n",
-              version, index.count(), index.folder(), t, host, server.port());
+              version, index.count(), indexOptions.describe(settings, version), t, host, server.port());
           out.println(generated ? "API key (generated for this run): " + key : "API key: from --api-key / serve.api.key");
           out.println("Ctrl-C stops it.");
           out.flush();

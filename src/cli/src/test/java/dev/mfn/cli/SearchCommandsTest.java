@@ -55,7 +55,7 @@ class SearchCommandsTest {
 
     MfnCliTest.Run delete = MfnCliTest.mfn("delete", "--subject", who, "--index", index);
     assertThat(delete.exit()).as(delete.err()).isZero();
-    assertThat(delete.out()).contains("removed 2 face(s) of " + who + " from 2 index version(s)");
+    assertThat(delete.out()).contains("removed 2 face(s) of " + who + " (vectors and stored crops) from 2 index version(s)");
     MfnCliTest.Run after = MfnCliTest.mfn("search", photos(people.get(3)).get(1).toString(), "--model", model,
         "--index", index, "--threshold", "0.3", "--k", "7");
     assertThat(after.out()).doesNotContain("  " + who).doesNotContain(": " + who);

@@ -51,6 +51,13 @@ public final class MfnSettings {
           Map.entry("model.store", "build/model-store"),
           // the embedded vector index (Lucene), one folder per model version
           Map.entry("index.dir", "build/index"),
+          // Elasticsearch instead of the embedded index when set (https: TLS, with index.es.ca as
+          // the CA file); credentials: an API key, or a user and password (MFN_INDEX_ES_PASSWORD)
+          Map.entry("index.es.url", ""),
+          Map.entry("index.es.user", ""),
+          Map.entry("index.es.password", ""),
+          Map.entry("index.es.api.key", ""),
+          Map.entry("index.es.ca", ""),
           // the REST service's API key; empty: `mfn serve` generates one per run and prints it
           Map.entry("serve.api.key", ""));
 

@@ -33,6 +33,11 @@ public final class LocalServices {
         settings.get("elasticsearch.heap"));
   }
 
+  /** Face photos for the demo when there is no data (an npm package's samples). */
+  public DemoPhotos demoPhotos() {
+    return new DemoPhotos(MfnSettings.pinnedVersion("face-api.version"), settings.home());
+  }
+
   public DetectorFiles detector() {
     return new DetectorFiles(
         MfnSettings.pinnedVersion("mediapipe.face_detection.version"), settings.home());

@@ -37,7 +37,7 @@ public record IndexTarget(String luceneRoot, String esUrl, String esUser, String
     if (isLucene()) {
       return SharedLuceneIndexes.open(Path.of(luceneRoot), modelVersion);
     }
-    return new ElasticsearchVectorIndex(connection().client(), modelVersion);
+    return ElasticsearchVectorIndex.open(connection(), modelVersion);
   }
 
   /** The version searches use now: the alias (Elasticsearch) or the SERVING file (Lucene). */

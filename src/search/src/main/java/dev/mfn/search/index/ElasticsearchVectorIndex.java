@@ -63,12 +63,38 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
   private final ElasticsearchClient client;
   private final String index;
   private final String modelVersion;
+  private boolean ownsClient;
 
+  /** The index of one model version through a client the caller keeps (and closes). */
   public ElasticsearchVectorIndex(ElasticsearchClient client, String modelVersion) throws IOException {
     this.client = client;
     this.modelVersion = modelVersion;
     this.index = indexName(modelVersion);
     createIfMissing();
+  }
+
+  /** The index of one model version through a client of its own, closed with the index. */
+  public static ElasticsearchVectorIndex open(Connection connection, String modelVersion) throws IOException {
+    ElasticsearchClient client = connection.client();
+    try {
+      ElasticsearchVectorIndex index = new ElasticsearchVectorIndex(client, modelVersion);
+      index.ownsClient = true;
+      return index;
+    } catch (IOException | RuntimeException e) {
+      client.close();
+      throw e;
+    }
+  }
+
+  /** The model versions that have an index in the cluster (from each index's _meta). */
+  public static List<String> versions(ElasticsearchClient client) throws IOException {
+    List<String> versions = new ArrayList<>();
+    client.indices().getMapping(m -> m.index("faces-*")).mappings().forEach((name, mapping) -> {
+      var meta = mapping.mappings().meta() == null ? null : mapping.mappings().meta().get(VERSION_META);
+      versions.add(meta != null ? meta.to(String.class) : name.substring("faces-".length()));
+    });
+    versions.sort(null);
+    return versions;
   }
 
   /** The model version the {@code faces} alias points at, if any. */
@@ -257,7 +283,9 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
 
   @Override
   public void close() throws IOException {
-    // the client belongs to whoever made it (one per process, shared by index versions)
+    if (ownsClient) {
+      client.close();
+    }
   }
 
   private static void sleep(long millis) throws IOException {
