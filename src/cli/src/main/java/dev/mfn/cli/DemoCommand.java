@@ -10,7 +10,7 @@ import dev.mfn.model.EmbeddingModels;
 import dev.mfn.model.store.ModelStore;
 import dev.mfn.search.FaceSearch;
 import dev.mfn.search.enroll.FaceEmbedStage;
-import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.search.index.VectorIndex;
 import dev.mfn.services.LocalServices;
 import dev.mfn.services.kafka.KafkaBroker;
 import java.io.PrintWriter;
@@ -49,7 +49,8 @@ import picocli.CommandLine.Spec;
       "     with the Flink embed job into the embedded index, searches with up to --probes other",
       "     photos of each, and prints a summary: counts, time and throughput per stage, dead",
       "     letters, verification accuracy, rank-1, and where everything is.",
-      "--serve then keeps the web page running on the new index until Ctrl-C.",
+      "--serve then keeps the web page running on the new index until Ctrl-C. --es URL uses an",
+      "Elasticsearch cluster instead of the embedded index.",
       "Data: DIR/<person>/<photos> (sub-folders allowed). Default: ../shared/data/cfp/Data/Images.",
       "With no data at all, it enrolls every face of six sample photos (npm package @vladmandic/face-api)",
       "with the committed default model and finds them again in altered copies of the photos."
@@ -78,6 +79,9 @@ final class DemoCommand implements Callable<Integer> {
 
   @Option(names = "--work", paramLabel = "DIR", description = "Where runs keep their shards, models and index (default: <home>/demo).")
   Path work;
+
+  @Option(names = "--es", paramLabel = "URL", description = "Enroll into and search Elasticsearch at URL instead of the embedded index (credentials: the index.es.* settings).")
+  String es;
 
   @Option(names = "--serve", description = "Afterwards, serve the web page on the demo's index until Ctrl-C.")
   boolean serve;
@@ -135,14 +139,14 @@ final class DemoCommand implements Callable<Integer> {
         code = samples(out, model, home, run, bootstrap);
       } else {
         code = pipeline(out, trainData, haveLfw ? lfwDir : null, home, run, bootstrap);
-        model = new ModelStore(home.resolve("models")).latest().orElse(null);
+        model = new ModelStore(store()).latest().orElse(null);
       }
       if (code != 0 || !serve) {
         return code;
       }
       out.printf("serving the demo index on port %d until Ctrl-C%n", port);
       out.flush();
-      return sub("serve", "--model", model.toString(), "--index", home.resolve("index").toString(), "--port", String.valueOf(port));
+      return sub(withIndex(List.of("serve", "--model", model.toString(), "--port", String.valueOf(port)), home.resolve("index")));
     } finally {
       if (startedKafka) {
         Runtime.getRuntime().removeShutdownHook(stopKafka);
@@ -166,8 +170,11 @@ final class DemoCommand implements Callable<Integer> {
     }
     Path index = home.resolve("index");
     out.printf("%n== 1/2 enroll: every face of %d photos with the Flink embed job into %s%n", photos.size(), index);
-    if (timed("enroll", photos.size(), 0, "photo", () -> sub("enroll", enroll.toString(), "--all-faces", "--model", model.toString(),
-        "--index", index.toString(), "--topic", settings.topics().enroll() + ".demo-" + run, "--bootstrap", bootstrap)) != 0) {
+    if (!indexIsNew(model)) {
+      return 1;
+    }
+    if (timed("enroll", photos.size(), 0, "photo", () -> sub(withIndex(List.of("enroll", enroll.toString(), "--all-faces",
+        "--model", model.toString(), "--topic", settings.topics().enroll() + ".demo-" + run, "--bootstrap", bootstrap), index))) != 0) {
       return 1;
     }
     out.printf("%n== 2/2 search: altered copies of the photos (mirrored, 75%% size, JPEG quality 70)%n");
@@ -178,7 +185,7 @@ final class DemoCommand implements Callable<Integer> {
     long indexed;
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = EmbeddingModels.open(model);
-        LuceneVectorIndex vectors = new LuceneVectorIndex(index, EmbeddingModels.version(embedder, model))) {
+        VectorIndex vectors = indexOptions(index).openIndex(settings, EmbeddingModels.version(embedder, model))) {
       String version = EmbeddingModels.version(embedder, model);
       FaceSearch search = new FaceSearch(IndexOptions.stage(cropper, embedder, version, FaceEmbedStage.Faces.ALL, 8),
           vectors, Models.threshold(embedder, null));
@@ -207,7 +214,7 @@ final class DemoCommand implements Callable<Integer> {
     out.printf("enroll:  %d photos -> %d faces in the index%n", photos.size(), indexed);
     out.printf(Locale.ROOT, "search:  %d faces found in the altered copies; %d (%.1f%%) matched to their own photo first; %d below the threshold%n",
         faces, found, faces == 0 ? 0.0 : 100.0 * found / faces, unknown);
-    out.printf("index:   %s%nnext:    ./mfn demo --data DIR (DIR/<person>/<photos>) trains a model of your own%n", index);
+    out.printf("index:   %s%nnext:    ./mfn demo --data DIR (DIR/<person>/<photos>) trains a model of your own%n", where(index));
     return 0;
   }
 
@@ -255,7 +262,7 @@ final class DemoCommand implements Callable<Integer> {
     JsonNode totals = manifest.get("totals");
     replace("ingest", totals.get("train_samples").asLong() + totals.get("validation_samples").asLong());
 
-    Path store = home.resolve("models");
+    Path store = store();
     List<String> train = new ArrayList<>(List.of("train", "--shards", shards.toString(), "--model-store", store.toString(),
         "--minutes", String.valueOf(minutes), "--publish", "--bootstrap", bootstrap));
     if (lfwDir != null) {
@@ -263,7 +270,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     out.printf("%n== 3/5 train: MobileFaceNet for %.1f min on %d samples%s%n", minutes,
         totals.get("train_samples").asLong(), lfwDir == null ? "" : ", then " + lfwPairs + " LFW pairs");
-    if (timed("train", totals.get("train_samples").asLong(), 0, "image", () -> sub(train.toArray(String[]::new))) != 0) {
+    if (timed("train", totals.get("train_samples").asLong(), 0, "image", () -> sub(train)) != 0) {
       return 1;
     }
     Path model = new ModelStore(store).latest().orElseThrow();
@@ -289,22 +296,37 @@ final class DemoCommand implements Callable<Integer> {
     Path index = home.resolve("index");
     out.printf("%n== 4/5 enroll: %d people (one photo each, %s) with the Flink embed job into %s%n",
         enrolled, lfwDir != null ? "LFW" : "the training people", index);
-    if (timed("enroll", enrolled, 0, "photo", () -> sub("enroll", enroll.toString(), "--model", model.toString(),
-        "--index", index.toString(), "--topic", enrollTopic, "--bootstrap", bootstrap)) != 0) {
+    if (!indexIsNew(model)) {
+      return 1;
+    }
+    if (timed("enroll", enrolled, 0, "photo", () -> sub(withIndex(List.of("enroll", enroll.toString(), "--model", model.toString(),
+        "--topic", enrollTopic, "--bootstrap", bootstrap), index))) != 0) {
       return 1;
     }
 
     out.printf("%n== 5/5 search: %d held-back photos against the index%n", held.values().stream().mapToInt(List::size).sum());
-    SearchScore score = search(held, model, index);
+    SearchScore score = search(held, model, indexOptions(index), null);
     stages.put("search", new Stage("search", score.asked, score.asked - score.noFace, score.seconds, "photo"));
     replace("enroll", score.indexed());
+    // the same gallery and searches with the committed model, for scale (in-process, own index)
+    Path committed = Models.resolve(null, settings).toAbsolutePath();
+    IndexOptions baseline = new IndexOptions();
+    baseline.index = home.resolve("index-committed-model");
+    SearchScore reference = search(held, committed, baseline, enroll);
     summary(out, manifest, card, model, index, shards, score, enrolled);
+    out.printf(Locale.ROOT, "compare: the committed model %s on the same gallery and searches: rank-1 %d / %d = %.1f%%%n",
+        settings.get("model.default"), reference.correct(), reference.asked(),
+        reference.asked() == 0 ? 0.0 : 100.0 * reference.correct() / reference.asked());
     return 0;
   }
 
   private record SearchScore(int asked, int noFace, int correct, int unknown, long indexed, double seconds) {}
 
-  private SearchScore search(Map<String, List<Path>> held, Path model, Path index) throws Exception {
+  /**
+   * Searches every held-back photo; with {@code gallery} given, first enrolls its photos into the
+   * index in this process (the baseline run, which has no embed job of its own).
+   */
+  private SearchScore search(Map<String, List<Path>> held, Path model, IndexOptions where, Path gallery) throws Exception {
     long start = System.nanoTime();
     int asked = 0;
     int noFace = 0;
@@ -312,9 +334,16 @@ final class DemoCommand implements Callable<Integer> {
     int unknown = 0;
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = EmbeddingModels.open(model);
-        LuceneVectorIndex vectors = new LuceneVectorIndex(index, EmbeddingModels.version(embedder, model));
+        VectorIndex vectors = where.openIndex(settings, EmbeddingModels.version(embedder, model));
         ProgressBar bar = Progress.bar("search", held.values().stream().mapToInt(List::size).sum(), "photos", noProgress)) {
       FaceEmbedStage stage = IndexOptions.stage(cropper, embedder, EmbeddingModels.version(embedder, model), FaceEmbedStage.Faces.CHOSEN, 1);
+      if (gallery != null) {
+        List<FaceEmbedStage.Photo> photos = new ArrayList<>();
+        for (var p : dev.mfn.publish.ImagePublisher.scan(gallery)) {
+          photos.add(new FaceEmbedStage.Photo(p.source(), p.subject(), Files.readAllBytes(p.path())));
+        }
+        vectors.upsert(stage.embed(photos).documents());
+      }
       FaceSearch search = new FaceSearch(stage, vectors, Models.threshold(embedder, null));
       for (var person : held.entrySet()) {
         for (Path photo : person.getValue()) {
@@ -364,8 +393,9 @@ final class DemoCommand implements Callable<Integer> {
         enrolled, score.indexed(), enrolled - score.indexed());
     out.printf(Locale.ROOT, "search:  rank-1 %d / %d = %.1f%% (%d without a face, %d below the threshold: 'unknown')%n",
         score.correct(), score.asked(), score.asked() == 0 ? 0.0 : 100.0 * score.correct() / score.asked(), score.noFace(), score.unknown());
-    out.printf("shards:  %s%nmodel:   %s (model-card.md, plots/)%nindex:   %s%n", shards, model, index);
-    out.printf("next:    ./mfn serve --model %s --index %s   (the web page on this index)%n", model, index);
+    out.printf("shards:  %s%nmodel:   %s (model-card.md, plots/)%nindex:   %s%n", shards, model, where(index));
+    out.printf("next:    ./mfn %s   (the web page on this index)%n",
+        String.join(" ", withIndex(List.of("serve", "--model", model.toString()), index)));
   }
 
   private void table(PrintWriter out) {
@@ -376,6 +406,46 @@ final class DemoCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "%-8s %10d %10d %9.1f %10.1f %s/s%n", s.what(), s.in(), s.out(), s.seconds(),
           s.seconds() > 0 ? counted / s.seconds() : 0.0, s.unit());
     }
+  }
+
+  /** The demo's model store, kept across runs: each run's model is a new version, never reused. */
+  private Path store() {
+    return (work != null ? work : settings.home().resolve("demo")).resolve("models").toAbsolutePath();
+  }
+
+  /** The index options the stages share: the run's embedded index folder, or --es. */
+  private IndexOptions indexOptions(Path index) {
+    IndexOptions options = new IndexOptions();
+    options.index = index;
+    options.es = es;
+    return options;
+  }
+
+  private String where(Path index) {
+    return es != null ? "Elasticsearch at " + es : index.toString();
+  }
+
+  private String[] withIndex(List<String> args, Path index) {
+    List<String> all = new ArrayList<>(args);
+    all.addAll(es != null ? List.of("--es", es) : List.of("--index", index.toString()));
+    return all.toArray(String[]::new);
+  }
+
+  /**
+   * A cluster may already hold an index of the same version name made by another model (version
+   * names are per model store); the demo must not mix its vectors into it.
+   */
+  private boolean indexIsNew(Path model) throws Exception {
+    if (es == null) {
+      return true; // each run has its own index folder
+    }
+    String version = EmbeddingModels.version(model);
+    if (indexOptions(null).versions(settings).contains(version)) {
+      spec.commandLine().getErr().println("mfn demo: " + es + " already has an index for model version " + version
+          + " (" + dev.mfn.search.index.ElasticsearchVectorIndex.indexName(version) + "), made with another model: delete it or use another cluster");
+      return false;
+    }
+    return true;
   }
 
   /** Runs one stage, recording its time; returns the command's exit code. */
@@ -396,8 +466,12 @@ final class DemoCommand implements Callable<Integer> {
 
   /** A subcommand, as a user would type it, with this command's output streams. */
   private int sub(String... args) {
-    List<String> all = new ArrayList<>(List.of(args));
-    if (noProgress && !args[0].equals("serve")) {
+    return sub(List.of(args));
+  }
+
+  private int sub(List<String> args) {
+    List<String> all = new ArrayList<>(args);
+    if (noProgress && !args.get(0).equals("serve")) {
       all.add("--no-progress");
     }
     PrintWriter out = spec.commandLine().getOut();

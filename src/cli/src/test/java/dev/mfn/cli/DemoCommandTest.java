@@ -70,10 +70,12 @@ class DemoCommandTest {
     assertThat(rank1.find()).isTrue();
     assertThat(Integer.parseInt(rank1.group(2))).isEqualTo(probes);
     assertThat(Integer.parseInt(rank1.group(1))).isBetween(0, probes);
+    assertThat(out).containsPattern("compare: the committed model \\S+ on the same gallery and searches: rank-1 \\d+ / " + probes + " = ");
 
-    Path work = list(dir.resolve("work")).get(0);
-    assertThat(work.resolve("models/v1/model-card.md")).isRegularFile();
-    assertThat(work.resolve("models/v1/plots/loss.png")).isRegularFile();
+    Path work = list(dir.resolve("work")).get(0); // the run's folder (named by its start time)
+    Path store = dir.resolve("work/models"); // kept across runs: a second run's model is v2
+    assertThat(store.resolve("v1/model-card.md")).isRegularFile();
+    assertThat(store.resolve("v1/plots/loss.png")).isRegularFile();
     assertThat(work.resolve("shards/manifest.json")).isRegularFile();
     assertThat(list(work.resolve("index/v1"))).isNotEmpty();
   }

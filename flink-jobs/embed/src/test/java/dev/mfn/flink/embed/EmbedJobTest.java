@@ -7,7 +7,21 @@ import dev.mfn.publish.KafkaAccess;
 import dev.mfn.publish.RawImageFactory;
 import dev.mfn.records.DeadLetter;
 import dev.mfn.records.kafka.AvroSerde;
+import dev.mfn.config.MfnSettings;
+import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.face.decode.ImageDecoder;
+import dev.mfn.face.detect.DetectorConfig;
+import dev.mfn.face.detect.FaceChooser;
+import dev.mfn.model.Embedder;
+import dev.mfn.model.EmbeddingModels;
+import dev.mfn.model.PhotoEmbedder;
+import dev.mfn.search.FaceSearch;
+import dev.mfn.search.enroll.FaceEmbedStage;
+import dev.mfn.search.index.FaceDocument;
 import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.search.index.VectorIndex;
+import dev.mfn.services.elasticsearch.ElasticsearchServer;
+import dev.mfn.services.process.Ports;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.testkit.DetectorFiles;
 import dev.mfn.testkit.LocalKafka;
@@ -19,22 +33,51 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.producer.Producer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The embed job on the MiniCluster and the real broker: LFW photos of 10 people (2 each) and a
- * blank photo into the embedded Lucene index with the reference model; every face indexed once,
- * a replay of the topic adds nothing, the blank photo is a dead letter, and a search with one
- * person's photo finds that person.
+ * The embed job on the MiniCluster and the real broker, into both backends (embedded Lucene, and a
+ * real Elasticsearch node started for this class): one LFW photo of each of 10 people and a blank
+ * photo are enrolled; every face is indexed once, a replay of the topic adds nothing, the blank
+ * photo is a dead letter each time, other photos of the same people find them, and deleting a
+ * subject leaves no vector or crop of it.
  */
 @ExtendWith(LocalKafka.class)
 class EmbedJobTest {
   private static final long MIB = 1 << 20;
+  private static ElasticsearchServer elasticsearch;
+
+  @BeforeAll
+  static void startElasticsearch() throws java.io.IOException {
+    MfnSettings settings = MfnSettings.load();
+    Path data = Files.createTempDirectory(Files.createDirectories(settings.home()), "es-embed-test-");
+    elasticsearch = new ElasticsearchServer(MfnSettings.pinnedVersion("elasticsearch.version"),
+        settings.home().resolve("elasticsearch"), data, Ports.free(), settings.get("elasticsearch.user"), "512m");
+    elasticsearch.start();
+  }
+
+  @AfterAll
+  static void stopElasticsearch() throws java.io.IOException {
+    if (elasticsearch != null) {
+      elasticsearch.stop();
+    }
+  }
 
   @Test
-  void indexesEveryFaceOnceEvenWhenReplayed(KafkaBroker broker, @TempDir Path dir) throws Exception {
+  void intoLucene(KafkaBroker broker, @TempDir Path dir) throws Exception {
+    enrollReplaySearchDelete(broker, dir, IndexTarget.lucene(dir.resolve("index")), "lucene");
+  }
+
+  @Test
+  void intoElasticsearch(KafkaBroker broker, @TempDir Path dir) throws Exception {
+    enrollReplaySearchDelete(broker, dir, IndexTarget.elasticsearch(elasticsearch.url(), null, null, null, null), "es");
+  }
+
+  private void enrollReplaySearchDelete(KafkaBroker broker, Path dir, IndexTarget target, String name) throws Exception {
     Path lfw = SharedData.require("data/lfw/images");
     Path model = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx");
     Path photos = dir.resolve("photos");
@@ -44,47 +87,72 @@ class EmbedJobTest {
     }
     for (Path person : people) {
       Path to = Files.createDirectories(photos.resolve(person.getFileName().toString()));
-      for (Path photo : list(person).subList(0, 2)) {
-        Files.copy(photo, to.resolve(photo.getFileName()));
-      }
+      Path first = list(person).get(0);
+      Files.copy(first, to.resolve(first.getFileName()));
     }
     Files.createDirectories(photos.resolve("nobody"));
     javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(200, 200, java.awt.image.BufferedImage.TYPE_INT_RGB), "jpg",
         photos.resolve("nobody/blank.jpg").toFile());
 
-    String topic = "enroll-in";
-    String dlq = "enroll-dlq";
+    String topic = name + "-enroll-in";
+    String dlq = name + "-enroll-dlq";
     KafkaAccess.prepare(broker.bootstrapServers(), topic, 2, 30_000);
     KafkaAccess.prepare(broker.bootstrapServers(), dlq, 1, 30_000);
     try (Producer<String, byte[]> producer = KafkaAccess.producer(broker.bootstrapServers(), MIB)) {
       new ImagePublisher(producer, new RawImageFactory(MIB, null), 64 * MIB).publish(ImagePublisher.scan(photos), topic, f -> {});
     }
 
-    Path index = dir.resolve("index");
     for (int run = 0; run < 2; run++) { // the second run replays the whole topic
-      EmbedConfig config = new EmbedConfig(broker.bootstrapServers(), topic, dlq, null, "embed-test-" + run, true, 2,
-          model.toString(), IndexTarget.lucene(index), false, 8, 200, 1_000, dir.resolve("checkpoints-" + run).toString(),
+      EmbedConfig config = new EmbedConfig(broker.bootstrapServers(), topic, dlq, null, name + "-embed-test-" + run, true, 2,
+          model.toString(), target, false, 8, 200, 1_000, dir.resolve("checkpoints-" + run).toString(),
           "blazeface", DetectorFiles.blazefaceDir().toString(), null, null, 0.5, 20, 64 * MIB, 60_000_000);
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
       EmbedJob.fromConfig(config).build(env);
-      env.execute("embed test " + run);
+      env.execute("embed test " + name + " " + run);
     }
 
     String version = "MobileFaceNet_paddlex.onnx";
-    try (LuceneVectorIndex lucene = new LuceneVectorIndex(index, version)) {
-      assertThat(lucene.count()).isEqualTo(2L * people.size());
-      Path person = people.get(4);
-      Path first = list(person).get(0);
-      String sha = java.util.HexFormat.of().formatHex(
-          java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(first)));
-      String imageId = RawImageFactory.imageId(person.getFileName().toString(), person.getFileName() + "/" + first.getFileName(), sha);
-      byte[] crop = lucene.crop(dev.mfn.search.index.FaceDocument.id(imageId, 0, version));
-      assertThat(crop).isNotNull().hasSizeGreaterThan(1000); // the aligned crop travels with the vector
+    try (VectorIndex index = target.open(version);
+        FaceCropper cropper = new FaceCropper(new ImageDecoder(64 * MIB, 60_000_000),
+            new DetectorConfig(DetectorFiles.blazefaceDir(), null, null, 0.5).open("blazeface"), new FaceChooser(0.5, 20));
+        Embedder embedder = EmbeddingModels.open(model)) {
+      assertThat(index.count()).isEqualTo(people.size());
+      String imageId = imageId(people.get(4), list(people.get(4)).get(0));
+      assertThat(index.crop(FaceDocument.id(imageId, 0, version))).isNotNull().hasSizeGreaterThan(1000); // the crop travels with the vector
+
+      // other photos of the same people find them
+      FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, 8),
+          version, FaceEmbedStage.Faces.CHOSEN), index, 0.3);
+      int found = 0;
+      for (Path person : people) {
+        var faces = search.search(Files.readAllBytes(list(person).get(1)), 1);
+        if (person.getFileName().toString().equals(faces.get(0).bestSubject())) {
+          found++;
+        }
+      }
+      assertThat(found).as("rank-1 of 10 second photos").isGreaterThanOrEqualTo(9);
+
+      // deleting a subject leaves no vector or crop of it
+      String gone = people.get(4).getFileName().toString();
+      assertThat(index.deleteSubject(gone)).isEqualTo(1);
+      assertThat(index.count()).isEqualTo(people.size() - 1);
+      assertThat(index.crop(FaceDocument.id(imageId, 0, version))).isNull();
+      java.util.List<FaceDocument> stored = new java.util.ArrayList<>();
+      index.forEachStored(stored::add);
+      assertThat(stored).extracting(FaceDocument::subject).doesNotContain(gone).hasSize(people.size() - 1);
+      var again = search.search(Files.readAllBytes(list(people.get(4)).get(1)), people.size());
+      assertThat(again.get(0).hits()).extracting(dev.mfn.search.index.SearchHit::subject).doesNotContain(gone);
     }
     AvroSerde<DeadLetter> letters = new AvroSerde<>(DeadLetter.class);
     List<DeadLetter> dead = TopicReader.readAll(broker.bootstrapServers(), dlq).stream().map(r -> letters.decode(r.value())).toList();
     assertThat(dead).extracting(DeadLetter::getReason).containsExactly("NO_FACE", "NO_FACE"); // once per run
     assertThat(dead).allSatisfy(d -> assertThat(d.getJob()).isEqualTo("embed"));
+  }
+
+  private static String imageId(Path person, Path photo) throws Exception {
+    String sha = java.util.HexFormat.of().formatHex(
+        java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(photo)));
+    return RawImageFactory.imageId(person.getFileName().toString(), person.getFileName() + "/" + photo.getFileName(), sha);
   }
 
   /**
