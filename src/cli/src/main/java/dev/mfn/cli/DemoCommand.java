@@ -149,8 +149,12 @@ final class DemoCommand implements Callable<Integer> {
       return sub(withIndex(List.of("serve", "--model", model.toString(), "--port", String.valueOf(port)), home.resolve("index")));
     } finally {
       if (startedKafka) {
-        Runtime.getRuntime().removeShutdownHook(stopKafka);
-        stopQuietly(broker);
+        try {
+          Runtime.getRuntime().removeShutdownHook(stopKafka);
+          stopQuietly(broker);
+        } catch (IllegalStateException shuttingDown) {
+          // Ctrl-C: the hook is stopping the broker already
+        }
       }
     }
   }
@@ -170,9 +174,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     Path index = home.resolve("index");
     out.printf("%n== 1/2 enroll: every face of %d photos with the Flink embed job into %s%n", photos.size(), index);
-    if (!indexIsNew(model)) {
-      return 1;
-    }
+    // (no clash check here: the committed model re-enrolls the same photos under the same ids)
     if (timed("enroll", photos.size(), 0, "photo", () -> sub(withIndex(List.of("enroll", enroll.toString(), "--all-faces",
         "--model", model.toString(), "--topic", settings.topics().enroll() + ".demo-" + run, "--bootstrap", bootstrap), index))) != 0) {
       return 1;
