@@ -123,4 +123,12 @@ public final class EmbedJob {
         .sinkTo(deadLetters)
         .name("dead-letters");
   }
+
+  /** Entry point for `flink run` and the Flink Kubernetes operator: arguments in {@link EmbedArguments}. */
+  public static void main(String[] args) throws Exception {
+    EmbedConfig config = EmbedArguments.parse(args);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
+    fromConfig(config).build(env);
+    env.execute("mfn embed " + config.topic());
+  }
 }

@@ -1,0 +1,66 @@
+package dev.mfn.flink.embed;
+
+import org.apache.flink.util.ParameterTool;
+
+/**
+ * Arguments of the embed job when a Flink cluster runs it (`flink run`, or the Flink Kubernetes
+ * operator's FlinkDeployment). The `mfn enroll` command builds the same {@link EmbedConfig} from
+ * the project settings instead. Secrets never travel as arguments: the Elasticsearch password or
+ * API key come from the environment (MFN_INDEX_ES_PASSWORD, MFN_INDEX_ES_API_KEY), which the
+ * deployment fills from a Secret.
+ */
+public final class EmbedArguments {
+  private EmbedArguments() {}
+
+  public static final String USAGE =
+      """
+      --model PATH               an .onnx file or a model-store version folder (required)
+      --bootstrap HOST:PORT      Kafka (default 127.0.0.1:9092)
+      --topic T                  input topic (default images.enroll)
+      --dlq-topic T              dead-letter topic (default images.dlq)
+      --model-events T           follow this topic's model announcements (default: do not follow)
+      --group-id G               consumer group (default mfn-embed)
+      --bounded                  stop at the end of what the topic holds now (default: keep running)
+      --parallelism P            (default 1)   --batch N (default 32)   --batch-ms MS (default 200)
+      --index-dir DIR            embedded Lucene index (when no --es-url)
+      --es-url URL               Elasticsearch; --es-user U, --es-ca FILE; password/key from the environment
+      --checkpoint-ms MS         (default 10000)   --checkpoint-dir URI (default file:///tmp/mfn-embed-checkpoints)
+      --all-faces                every face of a photo, not only the chosen one
+      --detector blazeface|mtcnn|yunet (default blazeface) with --blazeface-dir DIR,
+        --yunet-model FILE or --mtcnn-dir DIR; --min-score S (0.5), --min-face-size PX (20)
+      """;
+
+  public static EmbedConfig parse(String[] args) {
+    ParameterTool p = ParameterTool.fromArgs(args);
+    if (!p.has("model") || !(p.has("index-dir") || p.has("es-url"))) {
+      throw new IllegalArgumentException("--model and one of --index-dir, --es-url are required\n" + USAGE);
+    }
+    IndexTarget index = p.has("es-url")
+        ? IndexTarget.elasticsearch(p.get("es-url"), p.get("es-user", null), System.getenv("MFN_INDEX_ES_PASSWORD"),
+            System.getenv("MFN_INDEX_ES_API_KEY"), p.get("es-ca", null))
+        : IndexTarget.lucene(java.nio.file.Path.of(p.get("index-dir")));
+    return new EmbedConfig(
+        p.get("bootstrap", "127.0.0.1:9092"),
+        p.get("topic", "images.enroll"),
+        p.get("dlq-topic", "images.dlq"),
+        p.get("model-events", null),
+        p.get("group-id", "mfn-embed"),
+        p.has("bounded"),
+        p.getInt("parallelism", 1),
+        p.get("model"),
+        index,
+        p.has("all-faces"),
+        p.getInt("batch", 32),
+        p.getLong("batch-ms", 200),
+        p.getLong("checkpoint-ms", 10_000),
+        p.get("checkpoint-dir", "/tmp/mfn-embed-checkpoints"),
+        p.get("detector", "blazeface"),
+        p.get("blazeface-dir", null),
+        p.get("yunet-model", null),
+        p.get("mtcnn-dir", null),
+        p.getDouble("min-score", 0.5),
+        p.getDouble("min-face-size", 20),
+        p.getLong("max-bytes", 64L << 20),
+        p.getLong("max-pixels", 60_000_000L));
+  }
+}

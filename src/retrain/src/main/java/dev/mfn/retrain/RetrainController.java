@@ -1,0 +1,96 @@
+package dev.mfn.retrain;
+
+import dev.mfn.records.RetrainRequest;
+import io.fabric8.kubernetes.api.model.PodTemplate;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.Comparator;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place that starts training on a cluster: every RetrainRequest (from `mfn retrain`,
+ * `POST /retrain` or the training.requests topic) comes here, and becomes a training Job, unless one
+ * still runs: then it is refused, with the name of the Job that runs. Requests are handled one at a
+ * time, so two cannot both find the cluster idle.
+ */
+public final class RetrainController {
+  private static final Logger LOG = LoggerFactory.getLogger(RetrainController.class);
+  private final KubernetesClient client;
+  private final String namespace;
+
+  public RetrainController(KubernetesClient client, String namespace) {
+    this.client = client;
+    this.namespace = namespace;
+  }
+
+  /** What became of a request. */
+  public record Outcome(Kind kind, String job, String message) {
+    public enum Kind { CREATED, REFUSED, INVALID }
+  }
+
+  /** A training Job and where it stands. */
+  public record JobState(String name, String state, String requestedBy, String reason) {}
+
+  public synchronized Outcome submit(RetrainRequest request) {
+    List<JobState> running = jobs().stream().filter(j -> j.state().equals("Running")).toList();
+    if (!running.isEmpty()) {
+      String message = "training job " + running.get(0).name() + " is still running; request " + request.getRequestId() + " refused";
+      LOG.info(message);
+      return new Outcome(Outcome.Kind.REFUSED, running.get(0).name(), message);
+    }
+    PodTemplate template = client.v1().podTemplates().inNamespace(namespace).withName(TrainingJobs.TEMPLATE).get();
+    if (template == null) {
+      return new Outcome(Outcome.Kind.INVALID, null, "no PodTemplate " + TrainingJobs.TEMPLATE + " in namespace " + namespace
+          + " (apply the k8s overlay first)");
+    }
+    Job job;
+    try {
+      job = TrainingJobs.job(request, template);
+    } catch (IllegalArgumentException e) {
+      return new Outcome(Outcome.Kind.INVALID, null, e.getMessage());
+    }
+    try {
+      client.batch().v1().jobs().inNamespace(namespace).resource(job).create();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 409) { // the same request again (a replayed record): its Job exists already
+        return new Outcome(Outcome.Kind.REFUSED, job.getMetadata().getName(), "request " + request.getRequestId() + " has a job already");
+      }
+      throw e;
+    }
+    LOG.info("created training job {} for request {}", job.getMetadata().getName(), request.getRequestId());
+    return new Outcome(Outcome.Kind.CREATED, job.getMetadata().getName(), "created training job " + job.getMetadata().getName());
+  }
+
+  /** Every training Job in the namespace, newest first, with its state. */
+  public List<JobState> jobs() {
+    return client.batch().v1().jobs().inNamespace(namespace).withLabel(TrainingJobs.COMPONENT_LABEL, TrainingJobs.COMPONENT)
+        .list().getItems().stream()
+        .sorted(Comparator.comparing((Job j) -> String.valueOf(j.getMetadata().getCreationTimestamp())).reversed())
+        .map(j -> new JobState(j.getMetadata().getName(), state(j),
+            annotation(j, "mfn.dev/requested-by"), annotation(j, "mfn.dev/reason")))
+        .toList();
+  }
+
+  /** Succeeded or Failed by the Job's conditions; anything else still holds the cluster. */
+  static String state(Job job) {
+    if (job.getStatus() != null && job.getStatus().getConditions() != null) {
+      for (var c : job.getStatus().getConditions()) {
+        if ("True".equals(c.getStatus()) && "Complete".equals(c.getType())) {
+          return "Succeeded";
+        }
+        if ("True".equals(c.getStatus()) && "Failed".equals(c.getType())) {
+          return "Failed";
+        }
+      }
+    }
+    return "Running";
+  }
+
+  private static String annotation(Job job, String key) {
+    var a = job.getMetadata().getAnnotations();
+    return a == null ? null : a.get(key);
+  }
+}
