@@ -33,6 +33,8 @@ import picocli.CommandLine.Command;
       DeleteCommand.class,
       ServeCommand.class,
       ReindexCommand.class,
+      RetrainCommand.class,
+      RetrainControllerCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Mfn implements Runnable {

@@ -75,7 +75,7 @@ final class ServeCommand implements Callable<Integer> {
       try (VectorIndex index = indexOptions.openIndex(settings, version)) {
         FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, photos, version, FaceEmbedStage.Faces.ALL), index, t);
         SearchService service = new SearchService(search, new FaceVerifier(photos, t), index, version, t);
-        try (SearchServer server = new SearchServer(service, new ApiKey(key), maxUploadMb * 1024L * 1024L).start(host, port)) {
+        try (SearchServer server = new SearchServer(service, new ApiKey(key), maxUploadMb * 1024L * 1024L, retrainTrigger()).start(host, port)) {
           var out = spec.commandLine().getOut();
           out.printf(Locale.ROOT, "serving model %s (%d faces in %s, threshold %.3f) at http://%s:%d/%n",
               version, index.count(), indexOptions.describe(settings, version), t, host, server.port());
@@ -91,4 +91,23 @@ final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * POST /retrain puts a RetrainRequest on training.requests (setting topic.retrain) for the
+   * retraining controller; the producer is made on the first request, so a service without Kafka
+   * still serves searches (and answers 503 to /retrain).
+   */
+  private dev.mfn.search.serve.RetrainTrigger retrainTrigger() {
+    return new dev.mfn.search.serve.RetrainTrigger() {
+      private dev.mfn.retrain.RetrainRequests requests;
+
+      @Override
+      public synchronized String request(Request r) throws Exception {
+        if (requests == null) {
+          requests = new dev.mfn.retrain.RetrainRequests(
+              dev.mfn.publish.KafkaAccess.producer(settings.kafkaBootstrap(), 1 << 20), settings.topics().retrain());
+        }
+        return requests.send(r.requestedBy(), r.reason(), r.epochs(), r.minutes(), r.shards(), java.util.Map.of()).getRequestId();
+      }
+    };
+  }
 }

@@ -14,7 +14,7 @@ import java.util.Set;
 
 /**
  * The REST service and the web page (Javalin): {@code POST /search}, {@code POST /verify},
- * {@code DELETE /subjects/{subject}}, {@code GET /faces/{id}/crop}, {@code GET /health},
+ * {@code DELETE /subjects/{subject}}, {@code POST /retrain}, {@code GET /faces/{id}/crop}, {@code GET /health},
  * {@code GET /openapi.json}, and the page at {@code /}. Every API call but health and the
  * description needs the API key in {@value ApiKey#HEADER}; uploads above {@code maxUploadBytes}
  * get 413.
@@ -25,6 +25,11 @@ public final class SearchServer implements AutoCloseable {
   private final Javalin app;
 
   public SearchServer(SearchService service, ApiKey key, long maxUploadBytes) {
+    this(service, key, maxUploadBytes, null);
+  }
+
+  /** @param retrain where POST /retrain queues a request, or null: that endpoint answers 503 */
+  public SearchServer(SearchService service, ApiKey key, long maxUploadBytes, RetrainTrigger retrain) {
     app = Javalin.create(cfg -> {
       cfg.http.maxRequestSize = maxUploadBytes;
       cfg.staticFiles.add(files -> {
@@ -51,6 +56,24 @@ public final class SearchServer implements AutoCloseable {
       cfg.routes.post("/search", ctx -> ctx.json(service.search(upload(ctx, "photo"), ctx.queryParamAsClass("k", Integer.class).getOrDefault(5))));
       cfg.routes.post("/verify", ctx -> ctx.json(service.verify(upload(ctx, "a"), upload(ctx, "b"))));
       cfg.routes.delete("/subjects/{subject}", ctx -> ctx.json(Map.of("subject", ctx.pathParam("subject"), "removed", service.delete(ctx.pathParam("subject")))));
+      cfg.routes.post("/retrain", ctx -> {
+        if (retrain == null) {
+          ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "retraining is not configured for this service"));
+          return;
+        }
+        var body = ctx.body().isBlank() ? Map.<String, Object>of() : ctx.bodyAsClass(Map.class);
+        var request = new RetrainTrigger.Request(text(body.get("reason")), number(body.get("epochs")),
+            number(body.get("minutes")), text(body.get("shards")), "api:" + ctx.ip());
+        String id;
+        try {
+          id = retrain.request(request);
+        } catch (Exception e) {
+          ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "could not queue the request: " + e.getMessage()));
+          return;
+        }
+        ctx.status(HttpStatus.ACCEPTED).json(Map.of("requestId", id,
+            "status", "queued for the retraining controller, which starts a training job unless one is running"));
+      });
       cfg.routes.get("/faces/{id}/crop", ctx -> {
         byte[] png = service.crop(ctx.pathParam("id"));
         if (png == null) {
@@ -63,6 +86,20 @@ public final class SearchServer implements AutoCloseable {
           ctx.status(HttpStatus.UNPROCESSABLE_CONTENT).json(Map.of("error", e.getMessage(), "reason", e.reason().name())));
       cfg.routes.exception(BadRequest.class, (e, ctx) -> ctx.status(HttpStatus.BAD_REQUEST).json(Map.of("error", e.getMessage())));
     });
+  }
+
+  private static String text(Object value) {
+    return value == null ? null : value.toString();
+  }
+
+  private static Integer number(Object value) {
+    if (value == null) {
+      return null;
+    }
+    if (value instanceof Number n && n.doubleValue() == n.intValue() && n.intValue() > 0) {
+      return n.intValue();
+    }
+    throw new BadRequest("epochs and minutes are positive whole numbers, not " + value);
   }
 
   /** Starts on 127.0.0.1 or the given host; port 0 picks a free one. */

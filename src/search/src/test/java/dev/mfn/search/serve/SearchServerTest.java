@@ -168,6 +168,46 @@ class SearchServerTest {
     }
   }
 
+  /**
+   * POST /retrain queues a RetrainRequest on the real broker's topic (what the deployed service does;
+   * the controller that reads it is tested in src/retrain), behind the key; without a trigger, 503.
+   */
+  @Test
+  @org.junit.jupiter.api.extension.ExtendWith(dev.mfn.testkit.LocalKafka.class)
+  void retrainRequestsGoToTheTopic(dev.mfn.services.kafka.KafkaBroker broker) throws Exception {
+    String topic = "retrain-api-test";
+    try (var producer = dev.mfn.publish.KafkaAccess.producer(broker.bootstrapServers(), 1 << 20)) {
+      var requests = new dev.mfn.retrain.RetrainRequests(producer, topic);
+      var service = new SearchService(null, null, index, "reference", 0.3);
+      try (SearchServer withTrigger = new SearchServer(service, new ApiKey(KEY), 200_000,
+          r -> requests.send(r.requestedBy(), r.reason(), r.epochs(), r.minutes(), r.shards(), java.util.Map.of()).getRequestId())
+          .start("127.0.0.1", 0)) {
+        String at = "http://127.0.0.1:" + withTrigger.port();
+        assertThat(json(at + "/retrain", null, "{}").statusCode()).isEqualTo(401);
+        assertThat(json(at + "/retrain", KEY, "{\"epochs\": -3}").statusCode()).isEqualTo(400);
+        HttpResponse<String> accepted = json(at + "/retrain", KEY, "{\"reason\": \"new people\", \"epochs\": 4}");
+        assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+        var records = dev.mfn.testkit.TopicReader.readAll(broker.bootstrapServers(), topic);
+        assertThat(records).hasSize(1);
+        var request = new dev.mfn.records.kafka.AvroSerde<>(dev.mfn.records.RetrainRequest.class).decode(records.get(0).value());
+        assertThat(accepted.body()).contains(request.getRequestId());
+        assertThat(request.getReason()).isEqualTo("new people");
+        assertThat(request.getEpochs()).isEqualTo(4);
+        assertThat(request.getRequestedBy()).startsWith("api:");
+      }
+    }
+    assertThat(json(base + "/retrain", KEY, "{}").statusCode()).isEqualTo(503); // this one has no trigger
+  }
+
+  private static HttpResponse<String> json(String url, String key, String body) throws Exception {
+    var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+        .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
+    if (key != null) {
+      request.header("X-API-Key", key);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   private static HttpResponse<String> get(String path, String key) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).GET();
     if (key != null) {
