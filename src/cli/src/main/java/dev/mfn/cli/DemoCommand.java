@@ -305,6 +305,7 @@ final class DemoCommand implements Callable<Integer> {
         "--topic", enrollTopic, "--bootstrap", bootstrap), index))) != 0) {
       return 1;
     }
+    enrollDeadLetters = deadLettersFrom(bootstrap, settings.topics().deadLetters(), enrollTopic);
 
     out.printf("%n== 5/5 search: %d held-back photos against the index%n", held.values().stream().mapToInt(List::size).sum());
     SearchScore score = search(held, model, indexOptions(index), null);
@@ -373,6 +374,37 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
+  /** The enroll stage's dead letters by reason (read back from the dead-letter topic). */
+  private Map<String, Integer> enrollDeadLetters = Map.of();
+
+  /**
+   * Counts the dead letters whose original record came from {@code topic}, by reason: the
+   * dead-letter topic is shared, so the demo's own topic name picks out this run's.
+   */
+  private static Map<String, Integer> deadLettersFrom(String bootstrap, String dlq, String topic) throws Exception {
+    Map<String, Integer> reasons = new TreeMap<>();
+    var end = IngestCommand.endOffsets(bootstrap, dlq);
+    java.util.Properties p = new java.util.Properties();
+    p.put("bootstrap.servers", bootstrap);
+    p.put("enable.auto.commit", "false");
+    var serde = new dev.mfn.records.kafka.AvroSerde<>(dev.mfn.records.DeadLetter.class);
+    try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(p,
+        new org.apache.kafka.common.serialization.ByteArrayDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+      consumer.assign(end.keySet());
+      consumer.seekToBeginning(end.keySet());
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (end.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue()) && System.nanoTime() < deadline) {
+        for (var record : consumer.poll(java.time.Duration.ofMillis(500))) {
+          var letter = serde.decode(record.value());
+          if (topic.equals(letter.getOriginalTopic())) {
+            reasons.merge(letter.getReason(), 1, Integer::sum);
+          }
+        }
+      }
+    }
+    return reasons;
+  }
+
   private void summary(PrintWriter out, JsonNode manifest, JsonNode card, Path model, Path index, Path shards,
       SearchScore score, int enrolled) {
     JsonNode t = manifest.get("totals");
@@ -391,8 +423,8 @@ final class DemoCommand implements Callable<Integer> {
           v.path("pairs").asInt(), 100 * v.path("accuracy").asDouble(), 100 * v.path("accuracy_std").asDouble(),
           v.path("best_threshold").asDouble());
     }
-    out.printf("enroll:  %d photos -> %d faces in the index (%d without a usable face: dead letters)%n",
-        enrolled, score.indexed(), enrolled - score.indexed());
+    out.printf("enroll:  %d photos -> %d faces in the index (%d without a usable face: dead letters %s)%n",
+        enrolled, score.indexed(), enrolled - score.indexed(), enrollDeadLetters);
     out.printf(Locale.ROOT, "search:  rank-1 %d / %d = %.1f%% (%d without a face, %d below the threshold: 'unknown')%n",
         score.correct(), score.asked(), score.asked() == 0 ? 0.0 : 100.0 * score.correct() / score.asked(), score.noFace(), score.unknown());
     out.printf("shards:  %s%nmodel:   %s (model-card.md, plots/)%nindex:   %s%n", shards, model, where(index));

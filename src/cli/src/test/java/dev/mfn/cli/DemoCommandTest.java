@@ -64,7 +64,12 @@ class DemoCommandTest {
     long[] enroll = row(out, "enroll");
     assertThat(enroll[0]).isEqualTo(enrolled);
     assertThat(out).contains("enroll:  " + enrolled + " photos -> " + enroll[1] + " faces in the index ("
-        + (enrolled - enroll[1]) + " without a usable face");
+        + (enrolled - enroll[1]) + " without a usable face: dead letters ");
+    Matcher letters = Pattern.compile("without a usable face: dead letters \\{([^}]*)\\}").matcher(out);
+    assertThat(letters.find()).isTrue();
+    int byReason = letters.group(1).isBlank() ? 0
+        : Stream.of(letters.group(1).split(", ")).mapToInt(r -> Integer.parseInt(r.split("=")[1])).sum();
+    assertThat(byReason).as("dead letters by reason add up").isEqualTo(enrolled - enroll[1]);
     assertThat(row(out, "search")[0]).isEqualTo(probes);
     Matcher rank1 = Pattern.compile("rank-1 (\\d+) / (\\d+) = ").matcher(out);
     assertThat(rank1.find()).isTrue();
