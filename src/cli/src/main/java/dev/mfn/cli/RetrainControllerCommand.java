@@ -53,7 +53,7 @@ final class RetrainControllerCommand implements Callable<Integer> {
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     // the probes look for this file: it exists while the loop runs
-    Path alive = Files.createDirectories(settings.home()).resolve("retrain-controller.alive");
+    Path alive = Path.of(System.getProperty("java.io.tmpdir"), "mfn-retrain-controller.alive");
     AtomicBoolean stop = new AtomicBoolean();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> stop.set(true)));
     try (KubernetesClient client = new KubernetesClientBuilder().build();

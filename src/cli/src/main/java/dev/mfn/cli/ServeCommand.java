@@ -74,7 +74,17 @@ final class ServeCommand implements Callable<Integer> {
       PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, settings.getInt("embed.batch.size"));
       try (VectorIndex index = indexOptions.openIndex(settings, version)) {
         FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, photos, version, FaceEmbedStage.Faces.ALL), index, t);
-        SearchService service = new SearchService(search, new FaceVerifier(photos, t), index, version, t);
+        SearchService service = new SearchService(search, new FaceVerifier(photos, t), index, version, t, subject -> {
+          long removed = 0; // DELETE /subjects/{s} removes the person from every version, as `mfn delete` does
+          for (String other : indexOptions.versions(settings)) {
+            if (!other.equals(version)) {
+              try (var older = indexOptions.openIndex(settings, other)) {
+                removed += older.deleteSubject(subject);
+              }
+            }
+          }
+          return removed;
+        });
         try (SearchServer server = new SearchServer(service, new ApiKey(key), maxUploadMb * 1024L * 1024L, retrainTrigger()).start(host, port)) {
           var out = spec.commandLine().getOut();
           out.printf(Locale.ROOT, "serving model %s (%d faces in %s, threshold %.3f) at http://%s:%d/%n",

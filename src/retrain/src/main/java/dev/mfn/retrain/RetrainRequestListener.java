@@ -43,7 +43,16 @@ public final class RetrainRequestListener {
           continue;
         }
         handled++;
-        onOutcome.accept(controller.submit(request));
+        RetrainController.Outcome outcome;
+        try {
+          outcome = controller.submit(request);
+        } catch (RuntimeException e) {
+          // the API server refused it (or is away): say so and go on; a request must not block the topic
+          LOG.warn("request {} failed", request.getRequestId(), e);
+          outcome = new RetrainController.Outcome(RetrainController.Outcome.Kind.INVALID, null,
+              "request " + request.getRequestId() + " failed: " + e.getMessage());
+        }
+        onOutcome.accept(outcome);
       }
       consumer.commitSync();
     }

@@ -27,6 +27,9 @@ public final class TrainingJobs {
   /** A Job name from the request id: lower case, [a-z0-9-], at most 63 characters. */
   public static String name(RetrainRequest request) {
     String id = request.getRequestId().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-").replaceAll("-+", "-");
+    if (id.replace("-", "").isEmpty()) { // nothing usable in the id: name it by its hash
+      id = Integer.toHexString(request.getRequestId().hashCode());
+    }
     String name = ("mfn-train-" + id).replaceAll("-$", "");
     return name.length() <= 63 ? name : name.substring(0, 63).replaceAll("-$", "");
   }
@@ -38,9 +41,10 @@ public final class TrainingJobs {
       set(args, "--shards", request.getShardsUri());
     }
     if (request.getEpochs() != null) {
-      args.removeIf("--minutes"::equals); // one of the two; the template's value follows its flag
+      remove(args, "--minutes"); // one of the two: the template's --minutes goes, with its value
       set(args, "--epochs", String.valueOf(request.getEpochs()));
     } else if (request.getMaxMinutes() != null) {
+      remove(args, "--epochs");
       set(args, "--minutes", String.valueOf(request.getMaxMinutes()));
     }
     for (Map.Entry<String, String> p : request.getParameters().entrySet()) {
@@ -50,6 +54,13 @@ public final class TrainingJobs {
       set(args, "--" + p.getKey(), p.getValue());
     }
     return args;
+  }
+
+  private static void remove(List<String> args, String flag) {
+    int at = args.indexOf(flag);
+    if (at >= 0) {
+      args.subList(at, Math.min(args.size(), at + 2)).clear();
+    }
   }
 
   private static void set(List<String> args, String flag, String value) {
@@ -79,7 +90,8 @@ public final class TrainingJobs {
             .addToLabels("app.kubernetes.io/part-of", "mfn")
             .addToLabels(REQUEST_LABEL, name(request).substring("mfn-train-".length()))
             .addToAnnotations("mfn.dev/requested-by", request.getRequestedBy())
-            .addToAnnotations("mfn.dev/reason", request.getReason())
+            .addToAnnotations("mfn.dev/reason", request.getReason().length() <= 1000 ? request.getReason()
+                : request.getReason().substring(0, 1000) + "...")
         .endMetadata()
         .withNewSpec()
             .withBackoffLimit(1)

@@ -14,7 +14,8 @@ public final class EmbedArguments {
 
   public static final String USAGE =
       """
-      --model PATH               an .onnx file or a model-store version folder (required)
+      --model PATH               an .onnx file or a model-store version folder (required; after a
+                                 switch to an announced model, a restored job keeps that one)
       --bootstrap HOST:PORT      Kafka (default 127.0.0.1:9092)
       --topic T                  input topic (default images.enroll)
       --dlq-topic T              dead-letter topic (default images.dlq)
@@ -24,7 +25,7 @@ public final class EmbedArguments {
       --parallelism P            (default 1)   --batch N (default 32)   --batch-ms MS (default 200)
       --index-dir DIR            embedded Lucene index (when no --es-url)
       --es-url URL               Elasticsearch; --es-user U, --es-ca FILE; password/key from the environment
-      --checkpoint-ms MS         (default 10000)   --checkpoint-dir URI (default file:///tmp/mfn-embed-checkpoints)
+      --checkpoint-ms MS         (default 10000)   (checkpoint storage: the cluster's configuration)
       --all-faces                every face of a photo, not only the chosen one
       --detector blazeface|mtcnn|yunet (default blazeface) with --blazeface-dir DIR,
         --yunet-model FILE or --mtcnn-dir DIR; --min-score S (0.5), --min-face-size PX (20)

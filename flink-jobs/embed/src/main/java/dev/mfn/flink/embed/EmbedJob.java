@@ -127,7 +127,9 @@ public final class EmbedJob {
   /** Entry point for `flink run` and the Flink Kubernetes operator: arguments in {@link EmbedArguments}. */
   public static void main(String[] args) throws Exception {
     EmbedConfig config = EmbedArguments.parse(args);
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
+    // on a cluster, its configuration decides checkpoint storage and restarts (the FlinkDeployment's
+    // flinkConfiguration); the local runs of the CLI set their own (flinkConfiguration(config))
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     fromConfig(config).build(env);
     env.execute("mfn embed " + config.topic());
   }

@@ -81,15 +81,25 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
    */
   protected final void useModel(Path next) throws java.io.IOException {
     Embedder opened = EmbeddingModels.open(next);
-    flush();
-    if (embedder != null) {
-      embedder.close();
+    FaceEmbedStage nextStage;
+    String nextVersion;
+    try {
+      nextVersion = EmbeddingModels.version(opened, next);
+      nextStage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, opened, true, false, config.batchSize()),
+          nextVersion, config.allFaces() ? FaceEmbedStage.Faces.ALL : FaceEmbedStage.Faces.CHOSEN);
+      flush(); // what is buffered goes out with the model it arrived under
+    } catch (RuntimeException | java.io.IOException e) {
+      opened.close();
+      throw e;
     }
+    Embedder old = embedder;
     embedder = opened;
     model = next;
-    modelVersion = EmbeddingModels.version(embedder, next);
-    stage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, config.batchSize()),
-        modelVersion, config.allFaces() ? FaceEmbedStage.Faces.ALL : FaceEmbedStage.Faces.CHOSEN);
+    modelVersion = nextVersion;
+    stage = nextStage;
+    if (old != null) {
+      old.close();
+    }
   }
 
   protected final Path model() {

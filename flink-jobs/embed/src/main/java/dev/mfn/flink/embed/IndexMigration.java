@@ -21,27 +21,27 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Meanwhile the embed job writes new photos into the new version already, and a task that had
  * not switched yet may still add a few to the old one; so the migration repeats passes over the
- * faces the new index lacks until a pass finds none, and not before {@code settleMillis} (a
- * checkpoint interval or two: the time for the last old-model documents to be written) have passed.
- * The ids (image + face + version) make every pass idempotent, and a restarted migration cheap.
+ * faces the new index lacks until a pass finds none after {@code settled} says that no old-model
+ * document can still be on its way (the caller knows: a checkpoint that followed the model event
+ * has completed, so every task switched and every sink flushed). The ids (image + face + version)
+ * make every pass idempotent, and a restarted migration cheap.
  */
 final class IndexMigration {
   private static final Logger LOG = LoggerFactory.getLogger(IndexMigration.class);
   private final IndexTarget target;
   private final int batchSize;
-  private final long settleMillis;
+  private final BooleanSupplier settled;
 
-  IndexMigration(IndexTarget target, int batchSize, long settleMillis) {
+  IndexMigration(IndexTarget target, int batchSize, BooleanSupplier settled) {
     this.target = target;
     this.batchSize = batchSize;
-    this.settleMillis = settleMillis;
+    this.settled = settled;
   }
 
   /** Faces the migration wrote into the new version, and the number of passes it took. */
   record Result(String from, String to, long written, int passes, boolean served) {}
 
   Result migrate(String fromVersion, Path newModel, BooleanSupplier cancelled) throws IOException, InterruptedException {
-    long start = System.nanoTime();
     try (Embedder embedder = EmbeddingModels.open(newModel)) {
       String newVersion = EmbeddingModels.version(embedder, newModel);
       // only stored crops are embedded here: no detector is needed
@@ -51,17 +51,17 @@ final class IndexMigration {
         long written = 0;
         int passes = 0;
         while (!cancelled.getAsBoolean()) {
+          boolean quiet = settled.getAsBoolean(); // asked before the pass: the pass then sees all
           Set<String> present = faces(to);
           Reindexer.Result pass = reindexer.run(from, to, d -> !present.contains(face(d)), n -> {});
           passes++;
           written += pass.written();
-          boolean settled = (System.nanoTime() - start) / 1_000_000 >= settleMillis;
-          if (pass.written() == 0 && settled) {
+          if (pass.written() == 0 && quiet) {
             to.serve();
             LOG.info("index {} holds every face of {} ({} re-embedded in {} passes): now served", newVersion, fromVersion, written, passes);
             return new Result(fromVersion, newVersion, written, passes, true);
           }
-          Thread.sleep(Math.min(1_000, settleMillis));
+          Thread.sleep(500);
         }
         return new Result(fromVersion, newVersion, written, passes, false);
       }

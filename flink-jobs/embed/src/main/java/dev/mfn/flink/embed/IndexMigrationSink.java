@@ -31,7 +31,6 @@ import org.slf4j.LoggerFactory;
  */
 final class IndexMigrationSink implements Sink<ModelEvent>, SupportsWriterState<ModelEvent, ModelEvent> {
   private static final Logger LOG = LoggerFactory.getLogger(IndexMigrationSink.class);
-  private static final int ATTEMPTS = 3;
   private final EmbedConfig config;
 
   IndexMigrationSink(EmbedConfig config) {
@@ -51,7 +50,7 @@ final class IndexMigrationSink implements Sink<ModelEvent>, SupportsWriterState<
         first.serve();
       }
     }
-    Writer writer = new Writer(config, context.metricGroup().counter("migrationsDone"), context.metricGroup().counter("migrationsFailed"));
+    Writer writer = new Writer(config, context.metricGroup().counter("migrationsDone"), context.metricGroup().counter("migrationAttemptsFailed"));
     pending.forEach(writer::submit);
     return writer;
   }
@@ -89,6 +88,8 @@ final class IndexMigrationSink implements Sink<ModelEvent>, SupportsWriterState<
     });
     private final List<ModelEvent> pending = new ArrayList<>();
     private volatile boolean closing;
+    /** Checkpoint barriers this writer has seen (its snapshots), counted. */
+    private final java.util.concurrent.atomic.AtomicLong snapshots = new java.util.concurrent.atomic.AtomicLong();
 
     Writer(EmbedConfig config, Counter done, Counter failed) {
       this.config = config;
@@ -111,36 +112,48 @@ final class IndexMigrationSink implements Sink<ModelEvent>, SupportsWriterState<
     }
 
     private void migrate(ModelEvent event) {
-      // settle: the last old-model documents reach the index within a checkpoint or two
-      IndexMigration migration = new IndexMigration(config.index(), config.batchSize(), 2 * config.checkpointMillis() + config.batchMillis() + 1_000);
-      for (int attempt = 1; attempt <= ATTEMPTS && !closing; attempt++) {
+      // Old-model documents can be on their way until a checkpoint that followed the event has
+      // completed: its barrier passed every embed task after that task switched, and every sink
+      // flushed before acknowledging it. With one checkpoint at a time (the default), this
+      // writer's second snapshot after the event means the first one completed.
+      long seen = snapshots.get();
+      IndexMigration migration = new IndexMigration(config.index(), config.batchSize(), () -> snapshots.get() >= seen + 2);
+      long backoff = 5_000;
+      for (int attempt = 1; !closing; attempt++) {
         try {
           String from = config.index().servedVersion().orElse(EmbeddingModels.version(Path.of(config.model())));
-          if (from.equals(event.getModelVersion())) {
-            break; // already served (a replayed event)
-          }
-          IndexMigration.Result result = migration.migrate(from, Path.of(URI.create(event.getLocation())), () -> closing);
-          if (result.served()) {
-            done.inc();
+          if (!from.equals(event.getModelVersion())) { // else: already served (a replayed event)
+            IndexMigration.Result result = migration.migrate(from, Path.of(URI.create(event.getLocation())), () -> closing);
+            if (result.served()) {
+              done.inc();
+            }
           }
           break;
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           return;
         } catch (Exception e) {
-          LOG.warn("migration to model {} failed (attempt {} of {})", event.getModelVersion(), attempt, ATTEMPTS, e);
-          if (attempt == ATTEMPTS) {
-            failed.inc();
+          // keep trying: until it succeeds, searches stay on the old index and nothing is lost
+          failed.inc();
+          LOG.warn("migration to model {} failed (attempt {}), next try in {} s", event.getModelVersion(), attempt, backoff / 1000, e);
+          try {
+            Thread.sleep(backoff);
+          } catch (InterruptedException stop) {
+            return;
           }
+          backoff = Math.min(backoff * 2, 300_000);
         }
       }
-      synchronized (pending) {
-        pending.remove(event);
+      if (!closing) {
+        synchronized (pending) {
+          pending.remove(event);
+        }
       }
     }
 
     @Override
     public List<ModelEvent> snapshotState(long checkpointId) {
+      snapshots.incrementAndGet();
       synchronized (pending) {
         return new ArrayList<>(pending);
       }
@@ -151,9 +164,9 @@ final class IndexMigrationSink implements Sink<ModelEvent>, SupportsWriterState<
 
     @Override
     public void close() throws Exception {
-      closing = true;
-      worker.shutdownNow();
-      worker.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+      closing = true; // the migration stops between batches; no interrupt in the middle of Lucene I/O
+      worker.shutdown();
+      worker.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
     }
   }
 }

@@ -159,8 +159,9 @@ public final class IngestJob {
   /** Entry point for `flink run`: arguments as documented in the README. */
   public static void main(String[] args) throws Exception {
     IngestConfig config = IngestArguments.parse(args);
-    StreamExecutionEnvironment env =
-        StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
+    // on a cluster, its configuration decides checkpoint storage and restarts (the FlinkDeployment's
+    // flinkConfiguration); the local runs of the CLI set their own (flinkConfiguration(config))
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     fromConfig(config).build(env);
     env.execute("mfn ingest " + config.topic() + " -> " + config.outDir());
   }

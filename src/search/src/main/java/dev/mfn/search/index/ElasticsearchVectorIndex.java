@@ -124,6 +124,17 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
     if (client.indices().exists(e -> e.index(index)).value()) {
       return;
     }
+    try {
+      create();
+    } catch (co.elastic.clients.elasticsearch._types.ElasticsearchException e) {
+      // another writer (a parallel sink task) created it between our check and our request
+      if (e.error() == null || !"resource_already_exists_exception".equals(e.error().type())) {
+        throw e;
+      }
+    }
+  }
+
+  private void create() throws IOException {
     client.indices().create(c -> c.index(index).mappings(m -> m
         .meta(VERSION_META, co.elastic.clients.json.JsonData.of(modelVersion))
         .properties("subject", p -> p.keyword(k -> k))

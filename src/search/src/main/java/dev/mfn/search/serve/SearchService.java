@@ -25,13 +25,27 @@ public final class SearchService {
   private final VectorIndex index;
   private final String modelVersion;
   private final double threshold;
+  private final OtherVersions others;
+
+  /** The index versions other than the served one, for deletions: a person leaves all of them. */
+  @FunctionalInterface
+  public interface OtherVersions {
+    /** Removes the subject from every other version; returns how many faces went. */
+    long deleteSubject(String subject) throws IOException;
+  }
 
   public SearchService(FaceSearch search, FaceVerifier verifier, VectorIndex index, String modelVersion, double threshold) {
+    this(search, verifier, index, modelVersion, threshold, subject -> 0);
+  }
+
+  public SearchService(FaceSearch search, FaceVerifier verifier, VectorIndex index, String modelVersion, double threshold,
+      OtherVersions others) {
     this.search = search;
     this.verifier = verifier;
     this.index = index;
     this.modelVersion = modelVersion;
     this.threshold = threshold;
+    this.others = others;
   }
 
   public synchronized Map<String, Object> search(byte[] photo, int k) throws IOException, FaceRejected {
@@ -70,8 +84,9 @@ public final class SearchService {
     }
   }
 
+  /** Removes the subject from the served index and from every other version of it. */
   public synchronized long delete(String subject) throws IOException {
-    return index.deleteSubject(subject);
+    return index.deleteSubject(subject) + others.deleteSubject(subject);
   }
 
   public synchronized byte[] crop(String id) throws IOException {
