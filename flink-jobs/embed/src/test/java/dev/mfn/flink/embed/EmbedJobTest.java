@@ -28,11 +28,13 @@ import dev.mfn.testkit.LocalKafka;
 import dev.mfn.testkit.SharedData;
 import dev.mfn.testkit.TopicReader;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.producer.Producer;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -195,12 +197,9 @@ class EmbedJobTest {
           new AvroSerde<>(dev.mfn.records.ModelEvent.class).encode(event))).get();
       publish(producer, people, 1, dir.resolve("second"), topic);
 
-      long deadline = System.nanoTime() + 240_000_000_000L;
-      while (!LuceneVectorIndex.servedVersion(index).orElse("").equals("v1")) {
-        assertThat(System.nanoTime()).as("v1 served in time").isLessThan(deadline);
-        assertThat(job.getJobStatus().get().isTerminalState()).as("job still running").isFalse();
-        Thread.sleep(500);
-      }
+      Awaitility.await("v1 served").atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(300))
+          .failFast("the job ended", () -> job.getJobStatus().get().isTerminalState())
+          .until(() -> LuceneVectorIndex.servedVersion(index).orElse("").equals("v1"));
       awaitCount(index.resolve("v1"), 12, job);
     } finally {
       job.cancel().get();
@@ -228,18 +227,18 @@ class EmbedJobTest {
   }
 
   /** Waits until the Lucene folder's last commit holds n faces (read-only: the job holds the writer). */
-  private static void awaitCount(Path folder, int n, org.apache.flink.core.execution.JobClient job) throws Exception {
-    long deadline = System.nanoTime() + 240_000_000_000L;
-    int count = -1;
-    while (count != n) {
-      assertThat(System.nanoTime()).as("%d faces in %s in time (have %d)", n, folder, count).isLessThan(deadline);
-      assertThat(job.getJobStatus().get().isTerminalState()).as("job still running").isFalse();
-      if (Files.isDirectory(folder) && org.apache.lucene.index.DirectoryReader.indexExists(org.apache.lucene.store.FSDirectory.open(folder))) {
-        try (var reader = org.apache.lucene.index.DirectoryReader.open(org.apache.lucene.store.FSDirectory.open(folder))) {
-          count = reader.numDocs();
-        }
-      }
-      Thread.sleep(300);
+  private static void awaitCount(Path folder, int n, org.apache.flink.core.execution.JobClient job) {
+    Awaitility.await(n + " faces in " + folder).atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(300))
+        .failFast("the job ended", () -> job.getJobStatus().get().isTerminalState())
+        .until(() -> committedFaces(folder) == n);
+  }
+
+  private static int committedFaces(Path folder) throws java.io.IOException {
+    if (!Files.isDirectory(folder) || !org.apache.lucene.index.DirectoryReader.indexExists(org.apache.lucene.store.FSDirectory.open(folder))) {
+      return 0;
+    }
+    try (var reader = org.apache.lucene.index.DirectoryReader.open(org.apache.lucene.store.FSDirectory.open(folder))) {
+      return reader.numDocs();
     }
   }
 
