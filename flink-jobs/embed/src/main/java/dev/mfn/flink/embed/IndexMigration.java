@@ -20,8 +20,9 @@ import org.slf4j.LoggerFactory;
  * holds every face the old one holds.
  *
  * <p>Meanwhile the embed job writes new photos into the new version already, and a task that had
- * not switched yet may still add a few to the old one; so the migration repeats passes over the
- * faces the new index lacks until a pass finds none after {@code settled} says that no old-model
+ * not switched yet may still add a few to the old one; so the migration makes a first pass, waits
+ * for the settle point, and repeats passes over the faces the new index lacks until a pass finds
+ * none after {@code settled} says that no old-model
  * document can still be on its way (the caller knows: a checkpoint that followed the model event
  * has completed, so every task switched and every sink flushed). The ids (image + face + version)
  * make every pass idempotent, and a restarted migration cheap.
@@ -61,7 +62,11 @@ final class IndexMigration {
             LOG.info("index {} holds every face of {} ({} re-embedded in {} passes): now served", newVersion, fromVersion, written, passes);
             return new Result(fromVersion, newVersion, written, passes, true);
           }
-          Thread.sleep(500);
+          // a pass reads every stored face of both indexes: wait for the settle point instead of
+          // repeating it, so a migration takes two passes unless old-model faces keep arriving
+          while (!settled.getAsBoolean() && !cancelled.getAsBoolean()) {
+            Thread.sleep(200);
+          }
         }
         return new Result(fromVersion, newVersion, written, passes, false);
       }
