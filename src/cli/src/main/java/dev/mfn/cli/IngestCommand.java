@@ -98,11 +98,11 @@ final class IngestCommand implements Callable<Integer> {
         new IngestConfig(
             servers, in, settings.topics().deadLetters(), group, !unbounded, out.toAbsolutePath().toString(),
             parallelism, shards, validationFraction, policy[0], policy[1], policy[2], policy[3],
-            idleMillis, 10_000, detector, blazeface == null ? null : blazeface.toString(),
+            null, null, 10_000, detector, blazeface == null ? null : blazeface.toString(),
             settings.getPath("detector.yunet.model").toString(), settings.getPath("detector.mtcnn.dir").toString(),
             face.minScore != null ? face.minScore : settings.getDouble("detector.min.score"),
             settings.getDouble("detector.min.face.size"),
-            settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"));
+            settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"), false);
     config.policy(); // refuses inconsistent thresholds before anything starts
 
     long total = endOffsets(servers, in).values().stream().mapToLong(Long::longValue).sum();

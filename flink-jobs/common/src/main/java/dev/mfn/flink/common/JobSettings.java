@@ -8,7 +8,30 @@ import org.apache.flink.configuration.RestartStrategyOptions;
 
 /** The Flink settings every job of ours runs with. */
 public final class JobSettings {
+  /**
+   * Key groups of every job: the most parallel tasks a savepoint can be restored into. Fixed, so
+   * rescaling (2 -> 3 -> 1 ...) always finds the same key groups.
+   */
+  public static final int MAX_PARALLELISM = 128;
+
+  /** Global job parameters naming the main class and its arguments (Flink's REST API shows them). */
+  public static final String MAIN_KEY = "mfn.main";
+  public static final String ARGS_KEY = "mfn.args";
+
   private JobSettings() {}
+
+  /**
+   * The job's own submission, kept in its global job parameters, so `mfn jobs stop/resume` can
+   * submit it again from a savepoint (with another parallelism) without the user repeating it.
+   */
+  public static org.apache.flink.util.ParameterTool submission(Class<?> main, String[] args) {
+    try {
+      String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(args);
+      return org.apache.flink.util.ParameterTool.fromMap(java.util.Map.of(MAIN_KEY, main.getName(), ARGS_KEY, json));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   /**
    * Checkpoints to files under {@code checkpointDir} (state beyond the 5 MB a memory-backed

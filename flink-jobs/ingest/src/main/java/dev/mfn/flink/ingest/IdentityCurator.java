@@ -7,37 +7,51 @@ import dev.mfn.records.Split;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ListState;
-import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Per identity (keyed by subject): counts its usable photos and keeps a uniform random sample of at
- * most the cap (a reservoir, in keyed state). When the identity is complete it applies the seed's
- * policy and emits the samples of its tier, plus its decision for the manifest.
+ * Per identity (keyed by subject), for as long as the identity exists: the count n of its usable
+ * photos and a uniform random sample of at most the cap (a reservoir, MapState slot -> crop, so a
+ * photo past the cap costs one put, not a rewrite of the list).
  *
- * <p>Complete means: bounded mode, the end of the input (an event-time timer at the end of time,
- * which the final watermark fires); unbounded mode, no new photo for {@code idleMillis}.
+ * <p>The policy is applied to an identity as it stands when a shard set is cut:
+ * <ul>
+ *   <li>bounded mode: once, at the end of the input (an event-time timer at the end of time, which
+ *       the final watermark fires), into the output's root;
+ *   <li>unbounded mode: at every cut (a record on the cuts topic, broadcast to every task), for
+ *       every identity this task holds, into {@code cuts/<name>/}; the state is kept, so the tier
+ *       is decided again at the next cut from the grown count. Arrival timing plays no part: the
+ *       cap and the tiers hold per identity however its photos trickle in.
+ * </ul>
+ * Each cut ends with a CUT_DONE mark per task, from which the manifest writer knows it is whole.
  */
-public final class IdentityCurator extends KeyedProcessFunction<String, CroppedFace, FaceSample> {
+public final class IdentityCurator extends KeyedBroadcastProcessFunction<String, CroppedFace, String, CutSample> {
   public static final OutputTag<ManifestEntry> DECISIONS =
       new OutputTag<>("decisions", Types.POJO(ManifestEntry.class));
+  /** Broadcast state: the cuts already made (name -> when), so a repeated name is not cut twice. */
+  public static final MapStateDescriptor<String, Long> CUTS =
+      new MapStateDescriptor<>("cuts", Types.STRING, Types.LONG);
+
+  private static final ValueStateDescriptor<Long> COUNT = new ValueStateDescriptor<>("count", Types.LONG);
 
   private final IngestConfig config;
   private transient ValueState<Long> count;
-  private transient ListState<CroppedFace> reservoir;
-  private transient ValueState<Long> idleTimer;
+  private transient MapState<Integer, CroppedFace> reservoir;
   private transient SampleMaker maker;
   private transient IdentityPolicy policy;
-  private transient java.util.Map<String, Counter> samplesPerTier;
+  private transient Map<String, Counter> samplesPerTier;
 
   public IdentityCurator(IngestConfig config) {
     this.config = config;
@@ -46,54 +60,58 @@ public final class IdentityCurator extends KeyedProcessFunction<String, CroppedF
   @Override
   public void open(OpenContext context) {
     OpenCv.load();
-    count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
-    reservoir =
-        getRuntimeContext().getListState(new ListStateDescriptor<>("reservoir", Types.POJO(CroppedFace.class)));
-    idleTimer = getRuntimeContext().getState(new ValueStateDescriptor<>("idle-timer", Types.LONG));
+    count = getRuntimeContext().getState(COUNT);
+    reservoir = getRuntimeContext().getMapState(
+        new MapStateDescriptor<>("reservoir", Types.INT, Types.POJO(CroppedFace.class)));
     maker = new SampleMaker(config.validationFraction());
     policy = config.policy();
-    samplesPerTier = new java.util.HashMap<>();
+    samplesPerTier = new HashMap<>();
   }
 
   @Override
-  public void processElement(CroppedFace face, Context ctx, Collector<FaceSample> out) throws Exception {
+  public void processElement(CroppedFace face, ReadOnlyContext ctx, Collector<CutSample> out) throws Exception {
     long n = count.value() == null ? 1 : count.value() + 1;
     count.update(n);
     int slot = IdentityReservoir.slotFor(face.subject, n, policy.cap());
     if (slot >= 0) {
-      if (n <= policy.cap()) {
-        reservoir.add(face);
-      } else {
-        List<CroppedFace> kept = new ArrayList<>();
-        reservoir.get().forEach(kept::add);
-        kept.set(slot, face);
-        reservoir.update(kept);
-      }
+      reservoir.put(slot, face);
     }
-    if (config.bounded()) {
-      if (n == 1) {
-        ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
-      }
-    } else {
-      Long previous = idleTimer.value();
-      if (previous != null) {
-        ctx.timerService().deleteProcessingTimeTimer(previous);
-      }
-      long at = ctx.timerService().currentProcessingTime() + config.idleMillis();
-      ctx.timerService().registerProcessingTimeTimer(at);
-      idleTimer.update(at);
+    if (config.bounded() && n == 1) {
+      ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
     }
   }
 
+  /** Bounded mode: the input has ended; the identity is final. */
   @Override
-  public void onTimer(long timestamp, OnTimerContext ctx, Collector<FaceSample> out) throws Exception {
+  public void onTimer(long timestamp, OnTimerContext ctx, Collector<CutSample> out) throws Exception {
+    emit(CutSample.END_OF_INPUT, ctx.getCurrentKey(), out, e -> ctx.output(DECISIONS, e));
+    count.clear();
+    reservoir.clear();
+  }
+
+  /** Unbounded mode: a cut; every identity of this task as it stands now. */
+  @Override
+  public void processBroadcastElement(String cut, Context ctx, Collector<CutSample> out) throws Exception {
+    if (ctx.getBroadcastState(CUTS).contains(cut)) {
+      return; // this name was cut already: writing its folder twice would duplicate samples
+    }
+    ctx.getBroadcastState(CUTS).put(cut, System.currentTimeMillis());
+    ctx.applyToKeyedState(COUNT, (subject, n) -> emit(cut, subject, out, e -> ctx.output(DECISIONS, e)));
+    ctx.output(DECISIONS, ManifestEntry.cutDone(cut,
+        getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
+        getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks()));
+  }
+
+  /** The policy on the identity's current count and reservoir (the key context is the subject). */
+  private void emit(String cut, String subject, Collector<CutSample> out,
+      java.util.function.Consumer<ManifestEntry> decisions) throws Exception {
     Long n = count.value();
     if (n == null) {
       return;
     }
     IdentityPolicy.Decision decision = policy.decide((int) Math.min(Integer.MAX_VALUE, n));
     List<CroppedFace> kept = new ArrayList<>();
-    reservoir.get().forEach(kept::add);
+    reservoir.values().forEach(kept::add);
     kept.sort(Comparator.comparing(f -> f.imageId));
     long train = 0;
     long validation = 0;
@@ -106,19 +124,13 @@ public final class IdentityCurator extends KeyedProcessFunction<String, CroppedF
           } else {
             train++;
           }
-          out.collect(sample);
+          out.collect(new CutSample(cut, sample));
         }
       }
       samplesPerTier
           .computeIfAbsent(decision.tier().name(), t -> getRuntimeContext().getMetricGroup().addGroup("samplesOut").counter(t))
           .inc(train + validation);
     }
-    ctx.output(
-        DECISIONS,
-        ManifestEntry.decision(
-            ctx.getCurrentKey(), n, decision.photosKept(), decision.tier().name(), train, validation));
-    count.clear();
-    reservoir.clear();
-    idleTimer.clear();
+    decisions.accept(ManifestEntry.decision(cut, subject, n, decision.photosKept(), decision.tier().name(), train, validation));
   }
 }

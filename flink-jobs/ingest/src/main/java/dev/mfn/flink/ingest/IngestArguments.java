@@ -16,14 +16,48 @@ public final class IngestArguments {
       --topic T                  input topic (default images.train)
       --dlq-topic T              dead-letter topic (default images.dlq)
       --group-id G               consumer group (default mfn-ingest)
-      --unbounded                keep running; an identity is complete after --idle-ms without photos
+      --unbounded                keep running; shard sets are cut on request (a record on the cuts topic)
+      --labels-topic T           subject -> label registry, compacted (default: <topic>.labels)
+      --cuts-topic T             unbounded: cut requests (default: <topic>.cuts)
+      --resume                   --out belongs to this job: continue into it (a restore does so anyway)
       --parallelism P            (default 1)       --shards N      shards per split (default 16)
       --validation-fraction F    (default 0.005)
       --cap/--keep-above/--opening-above/--full-above   policy thresholds (default 350/200/90/30)
-      --idle-ms MS               (default 60000)   --checkpoint-ms MS (default 10000)
+      --checkpoint-ms MS         (default 10000)
       --detector blazeface|mtcnn|yunet (default blazeface) with --blazeface-dir DIR,
         --yunet-model FILE or --mtcnn-dir DIR; --min-score S (0.5), --min-face-size PX (20)
       """;
+
+  /** The arguments that {@link #parse} turns back into {@code c}: how the CLI submits to a cluster. */
+  public static java.util.List<String> of(IngestConfig c) {
+    java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of(
+        "--out", c.outDir(), "--bootstrap", c.bootstrap(), "--topic", c.topic(), "--dlq-topic", c.deadLetterTopic(),
+        "--group-id", c.groupId(), "--parallelism", String.valueOf(c.parallelism()),
+        "--shards", String.valueOf(c.shards()), "--validation-fraction", String.valueOf(c.validationFraction()),
+        "--cap", String.valueOf(c.cap()), "--keep-above", String.valueOf(c.keepAbove()),
+        "--opening-above", String.valueOf(c.openingAbove()), "--full-above", String.valueOf(c.fullAbove()),
+        "--labels-topic", c.labelRegistryTopic(), "--cuts-topic", c.cutRequestTopic(),
+        "--checkpoint-ms", String.valueOf(c.checkpointMillis()), "--detector", c.detector(),
+        "--min-score", String.valueOf(c.minScore()), "--min-face-size", String.valueOf(c.minFaceSize()),
+        "--max-bytes", String.valueOf(c.maxBytes()), "--max-pixels", String.valueOf(c.maxPixels())));
+    optional(a, "--blazeface-dir", c.blazefaceDir());
+    optional(a, "--yunet-model", c.yunetModel());
+    optional(a, "--mtcnn-dir", c.mtcnnDir());
+    if (!c.bounded()) {
+      a.add("--unbounded");
+    }
+    if (c.resume()) {
+      a.add("--resume");
+    }
+    return a;
+  }
+
+  private static void optional(java.util.List<String> args, String name, String value) {
+    if (value != null) {
+      args.add(name);
+      args.add(value);
+    }
+  }
 
   public static IngestConfig parse(String[] args) {
     ParameterTool p = ParameterTool.fromArgs(args);
@@ -44,7 +78,8 @@ public final class IngestArguments {
         p.getInt("keep-above", 200),
         p.getInt("opening-above", 90),
         p.getInt("full-above", 30),
-        p.getLong("idle-ms", 60_000),
+        p.get("labels-topic", null),
+        p.get("cuts-topic", null),
         p.getLong("checkpoint-ms", 10_000),
         p.get("detector", "blazeface"),
         p.get("blazeface-dir", null),
@@ -53,6 +88,7 @@ public final class IngestArguments {
         p.getDouble("min-score", 0.5),
         p.getDouble("min-face-size", 20),
         p.getLong("max-bytes", 64L << 20),
-        p.getLong("max-pixels", 60_000_000L));
+        p.getLong("max-pixels", 60_000_000L),
+        p.has("resume"));
   }
 }

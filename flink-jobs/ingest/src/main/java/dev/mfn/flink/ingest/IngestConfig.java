@@ -8,7 +8,10 @@ import java.nio.file.Path;
 /**
  * Everything the ingest job needs, in one typed, serialisable object (Flink ships it to every
  * task). Paths are strings because java.nio.file.Path is not serialisable. The CLI builds it from
- * the settings and flags; {@link IngestJob#main} from arguments.
+ * the settings and flags; {@link IngestJob#main} from arguments ({@link IngestArguments}).
+ *
+ * <p>{@code resume}: the output folder already belongs to this job (it continues from its own
+ * checkpoint or savepoint); without it, a run refuses an output folder that holds a shard set.
  */
 public record IngestConfig(
     String bootstrap,
@@ -24,7 +27,8 @@ public record IngestConfig(
     int keepAbove,
     int openingAbove,
     int fullAbove,
-    long idleMillis,
+    String labelsTopic,
+    String cutsTopic,
     long checkpointMillis,
     String detector,
     String blazefaceDir,
@@ -33,8 +37,19 @@ public record IngestConfig(
     double minScore,
     double minFaceSize,
     long maxBytes,
-    long maxPixels)
+    long maxPixels,
+    boolean resume)
     implements Serializable {
+
+  /** The subject -> label registry (a compacted topic): given, or the input topic + ".labels". */
+  public String labelRegistryTopic() {
+    return labelsTopic != null ? labelsTopic : topic + ".labels";
+  }
+
+  /** Unbounded mode: where cut requests arrive; given, or the input topic + ".cuts". */
+  public String cutRequestTopic() {
+    return cutsTopic != null ? cutsTopic : topic + ".cuts";
+  }
 
   public IdentityPolicy policy() {
     return new IdentityPolicy(cap, keepAbove, openingAbove, fullAbove);

@@ -5,7 +5,6 @@ import dev.mfn.flink.common.JobSettings;
 import dev.mfn.flink.common.RawImageDeserializer;
 import dev.mfn.flink.common.SplitDeadLetters;
 import dev.mfn.records.DeadLetter;
-import dev.mfn.records.FaceSample;
 import dev.mfn.records.RawImage;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;
@@ -17,36 +16,55 @@ import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.fs.Path;
-import org.apache.flink.formats.avro.AvroWriters;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
 import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
+import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.api.common.serialization.SimpleStringSchema;
+import java.nio.file.Files;
+import java.util.stream.Stream;
 import org.apache.flink.types.Either;
 
 /**
- * The ingest job: images.train -> decode, detect, align -> per identity: reservoir, policy,
- * augmentations -> labels -> training shards (Avro, exactly-once through FileSink and checkpoints)
- * and manifest.json; every rejected record to the dead-letter topic.
+ * The ingest job: images.train -> decode, detect, align -> per identity: count and reservoir,
+ * kept as long as the identity -> at the end of the input (bounded) or at each cut (unbounded):
+ * policy, augmentations -> labels from the persistent registry -> training shards (Avro,
+ * exactly-once through FileSink and checkpoints) and the shard set's manifest.json; every rejected
+ * record to the dead-letter topic.
+ *
+ * <p>Every stateful operator has a fixed uid and the job a fixed max parallelism, so a savepoint
+ * restores into a rescaled or changed job.
  *
  * <p>Like the flink-training exercises, the source and the two sinks are injected, so a test can
  * hand in its own; {@link #kafkaSource}, {@link #shardSink} and {@link DeadLetterSink} are the
  * production ones.
  */
 public final class IngestJob {
+  /** Operator uids: savepoints map state by them; never change one. */
+  public static final String UID_SOURCE = "images-source";
+  public static final String UID_CUTS = "cut-requests-source";
+  public static final String UID_CURATOR = "identity-curator";
+  public static final String UID_LABELS = "labels";
+  public static final String UID_SHARDS = "shards-sink";
+  public static final String UID_DEAD_LETTERS = "dead-letters-sink";
+  public static final String UID_MANIFEST = "manifest-writer";
+
   private final IngestConfig config;
   private final Source<Either<DeadLetter, RawImage>, ?, ?> source;
-  private final Sink<FaceSample> samples;
+  private final Sink<CutSample> samples;
   private final Sink<DeadLetter> deadLetters;
   private MapFunction<CroppedFace, CroppedFace> faceTap;
 
   public IngestJob(
       IngestConfig config,
       Source<Either<DeadLetter, RawImage>, ?, ?> source,
-      Sink<FaceSample> samples,
+      Sink<CutSample> samples,
       Sink<DeadLetter> deadLetters) {
     this.config = config;
     this.source = source;
@@ -88,8 +106,22 @@ public final class IngestJob {
     return builder.build();
   }
 
-  public static FileSink<FaceSample> shardSink(IngestConfig config) {
-    return FileSink.forBulkFormat(new Path(config.outDir()), AvroWriters.forSpecificRecord(FaceSample.class))
+  /**
+   * Unbounded mode: cut requests (the record's value is the cut's name) made from now on; a
+   * restored job continues from its checkpointed offsets, so a cut is never lost or made twice.
+   */
+  public static KafkaSource<String> cutSource(IngestConfig config) {
+    return KafkaSource.<String>builder()
+        .setBootstrapServers(config.bootstrap())
+        .setTopics(config.cutRequestTopic())
+        .setGroupId(config.groupId())
+        .setStartingOffsets(OffsetsInitializer.timestamp(System.currentTimeMillis()))
+        .setDeserializer(KafkaRecordDeserializationSchema.valueOnly(new SimpleStringSchema()))
+        .build();
+  }
+
+  public static FileSink<CutSample> shardSink(IngestConfig config) {
+    return FileSink.forBulkFormat(new Path(config.outDir()), new CutSampleWriter())
         .withBucketAssigner(new ShardAssigner(config.shards()))
         .withRollingPolicy(OnCheckpointRollingPolicy.build())
         .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".avro").build())
@@ -97,7 +129,7 @@ public final class IngestJob {
   }
 
   /**
-   * The Flink settings the job needs; create the environment with them
+   * The Flink settings the job needs on the local cluster; create the environment with them
    * ({@code StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config))}).
    * The reservoirs hold aligned crops (~20 KB each), far beyond the 5 MB a memory-backed checkpoint
    * allows, so checkpoints go to files next to the shards. A few restarts absorb passing faults; a
@@ -109,59 +141,95 @@ public final class IngestJob {
 
   /** Adds the job's operators to {@code env}. */
   public void build(StreamExecutionEnvironment env) {
+    refuseForeignOutput(env);
     env.setParallelism(config.parallelism());
+    env.setMaxParallelism(JobSettings.MAX_PARALLELISM);
     env.enableCheckpointing(config.checkpointMillis());
+    // the same cut stream shape in both modes (the operator is one); bounded runs get no cuts
+    DataStream<String> cutRequests = config.bounded()
+        ? env.fromData("").filter(s -> !s.isEmpty()).name("no-cuts")
+        : env.fromSource(cutSource(config), WatermarkStrategy.noWatermarks(), "cut-requests").uid(UID_CUTS)
+            .setParallelism(1);
+    BroadcastStream<String> cuts = cutRequests.broadcast(IdentityCurator.CUTS);
 
     SingleOutputStreamOperator<RawImage> images =
-        env.fromSource(source, WatermarkStrategy.noWatermarks(), "images")
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "images").uid(UID_SOURCE)
             .process(new SplitDeadLetters<>(new AvroTypeInfo<>(RawImage.class)))
             .returns(new AvroTypeInfo<>(RawImage.class))
-            .name("split-unreadable");
+            .name("split-unreadable").uid("split-unreadable");
     SingleOutputStreamOperator<CroppedFace> faces =
-        images.process(new CropFunction(config)).returns(Types.POJO(CroppedFace.class)).name("decode-detect-align");
+        images.process(new CropFunction(config)).returns(Types.POJO(CroppedFace.class))
+            .name("decode-detect-align").uid("decode-detect-align");
     DataStream<CroppedFace> tapped =
         faceTap == null ? faces : faces.map(faceTap).returns(Types.POJO(CroppedFace.class)).name("tap");
-    SingleOutputStreamOperator<FaceSample> curated =
+    SingleOutputStreamOperator<CutSample> curated =
         tapped
             .keyBy(f -> f.subject, Types.STRING)
+            .connect(cuts)
             .process(new IdentityCurator(config))
-            .returns(new AvroTypeInfo<>(FaceSample.class))
-            .name("identity-policy-augment");
-    SingleOutputStreamOperator<FaceSample> labelled =
+            .returns(Types.POJO(CutSample.class))
+            .name("identity-policy-augment").uid(UID_CURATOR);
+    SingleOutputStreamOperator<CutSample> labelled =
         curated
-            .keyBy(s -> 0, Types.INT)
-            .process(new LabelAssigner())
-            .returns(new AvroTypeInfo<>(FaceSample.class))
+            .process(new LabelAssigner(config.bootstrap(), config.labelRegistryTopic()))
+            .returns(Types.POJO(CutSample.class))
             .setParallelism(1)
-            .name("labels");
-    labelled.sinkTo(samples).name("shards");
+            .name("labels").uid(UID_LABELS);
+    labelled.sinkTo(samples).name("shards").uid(UID_SHARDS);
 
     DataStream<DeadLetter> allDeadLetters =
         images.getSideOutput(SplitDeadLetters.DEAD_LETTERS).union(faces.getSideOutput(SplitDeadLetters.DEAD_LETTERS));
-    allDeadLetters.sinkTo(deadLetters).name("dead-letters");
+    allDeadLetters.sinkTo(deadLetters).name("dead-letters").uid(UID_DEAD_LETTERS);
 
     DataStream<ManifestEntry> manifest =
         curated.getSideOutput(IdentityCurator.DECISIONS)
             .union(
-                labelled.getSideOutput(LabelAssigner.LABELS),
                 allDeadLetters
-                    .map(d -> ManifestEntry.deadLetter(d.getReason()))
-                    .returns(Types.POJO(ManifestEntry.class)));
+                    .map(d -> ManifestEntry.deadLetter(d.getReason(), 1))
+                    .returns(Types.POJO(ManifestEntry.class))
+                    .name("dead-letter-counts").uid("dead-letter-counts"));
     manifest
-        .keyBy(e -> 0, Types.INT)
-        .process(new ManifestWriter(config))
-        .returns(Types.VOID)
+        .transform("manifest", Types.VOID, new ManifestWriter(config))
         .setParallelism(1)
-        .name("manifest")
-        .sinkTo(new DiscardingSink<>());
+        .setMaxParallelism(1)
+        .uid(UID_MANIFEST)
+        .sinkTo(new DiscardingSink<>()).name("manifest-done").uid("manifest-done");
   }
 
-  /** Entry point for `flink run`: arguments as documented in the README. */
+  /**
+   * A run into a folder that already holds a shard set would renumber nothing (labels come from the
+   * registry) but would mix its samples and manifest with another run's: refused, unless this job
+   * continues its own (a restore from a checkpoint or savepoint, or {@code --resume}).
+   */
+  private void refuseForeignOutput(StreamExecutionEnvironment env) {
+    boolean restoring = env.getConfiguration().getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent();
+    if (config.resume() || restoring || !holdsShardSet(config.outDir())) {
+      return;
+    }
+    throw new ExistingShardSetException(config.outDir());
+  }
+
+  /** True when the folder has a manifest, a split or a cut (local paths; others are not checked). */
+  static boolean holdsShardSet(String outDir) {
+    if (outDir.contains("://") && !outDir.startsWith("file:")) {
+      return false;
+    }
+    java.nio.file.Path dir = java.nio.file.Path.of(outDir.startsWith("file:") ? java.net.URI.create(outDir).getPath() : outDir);
+    for (String entry : new String[] {"manifest.json", "train", "validation", "cuts"}) {
+      if (Files.exists(dir.resolve(entry))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Entry point for `flink run`: arguments as documented in {@link IngestArguments}. */
   public static void main(String[] args) throws Exception {
     IngestConfig config = IngestArguments.parse(args);
-    // on a cluster, its configuration decides checkpoint storage and restarts (the FlinkDeployment's
-    // flinkConfiguration); the local runs of the CLI set their own (flinkConfiguration(config))
+    // on a cluster, its configuration decides checkpoint storage, state backend and restarts
+    // (config.yaml, the FlinkDeployment's flinkConfiguration); the CLI's local runs set their own
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.getConfig().setGlobalJobParameters(JobSettings.submission(IngestJob.class, args));
     fromConfig(config).build(env);
     env.execute("mfn ingest " + config.topic() + " -> " + config.outDir());
   }

@@ -1,44 +1,41 @@
 package dev.mfn.flink.ingest;
 
-import dev.mfn.records.FaceSample;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
-import org.apache.flink.util.OutputTag;
 
 /**
- * Gives each subject a class index, 0, 1, 2... in the order identities complete, and stamps it on
- * its samples. One instance (all samples share one key), its map in checkpointed state: once
- * given, a label never changes, across failures and restarts; the manifest records the map.
+ * Stamps each sample with its subject's class label from the {@link LabelRegistry} (a new subject
+ * is registered first, then labelled). It holds no Flink state: the registry is the state, so a
+ * restore, a rescale or a restart without state all see the same labels. One task (parallelism 1)
+ * so that new labels are handed out by one writer; it does a map lookup per sample, far from the
+ * job's bottleneck (see bench/RESULTS.md).
  */
-public final class LabelAssigner extends KeyedProcessFunction<Integer, FaceSample, FaceSample> {
-  public static final OutputTag<ManifestEntry> LABELS =
-      new OutputTag<>("labels", Types.POJO(ManifestEntry.class));
+public final class LabelAssigner extends ProcessFunction<CutSample, CutSample> {
+  private final String bootstrap;
+  private final String registryTopic;
+  private transient LabelRegistry registry;
 
-  private transient MapState<String, Integer> labels;
-  private transient ValueState<Integer> next;
-
-  @Override
-  public void open(OpenContext context) {
-    labels = getRuntimeContext().getMapState(new MapStateDescriptor<>("labels", Types.STRING, Types.INT));
-    next = getRuntimeContext().getState(new ValueStateDescriptor<>("next", Types.INT));
+  public LabelAssigner(String bootstrap, String registryTopic) {
+    this.bootstrap = bootstrap;
+    this.registryTopic = registryTopic;
   }
 
   @Override
-  public void processElement(FaceSample sample, Context ctx, Collector<FaceSample> out) throws Exception {
-    Integer label = labels.get(sample.getSubject());
-    if (label == null) {
-      label = next.value() == null ? 0 : next.value();
-      labels.put(sample.getSubject(), label);
-      next.update(label + 1);
-      ctx.output(LABELS, ManifestEntry.label(sample.getSubject(), label));
+  public void open(OpenContext context) {
+    registry = LabelRegistry.open(bootstrap, registryTopic);
+  }
+
+  @Override
+  public void processElement(CutSample element, Context ctx, Collector<CutSample> out) {
+    element.sample.setLabel(registry.labelOf(element.sample.getSubject()));
+    out.collect(element);
+  }
+
+  @Override
+  public void close() {
+    if (registry != null) {
+      registry.close();
     }
-    sample.setLabel(label);
-    out.collect(sample);
   }
 }

@@ -1,17 +1,19 @@
 package dev.mfn.flink.ingest;
 
 /**
- * One fact for the manifest, from any operator: an identity's decision, a label assignment, or a
- * dead letter. A Flink POJO; the manifest writer folds them together.
+ * One fact for the manifest: an identity's decision in a cut, a curator task's "cut done" mark,
+ * or a dead letter. A Flink POJO; the manifest writer folds them together.
  */
 public class ManifestEntry {
   public enum Kind {
     DECISION,
-    LABEL,
+    CUT_DONE,
     DEAD_LETTER
   }
 
   public Kind kind;
+  /** DECISION and CUT_DONE: the shard set ({@link CutSample#END_OF_INPUT} for a bounded run). */
+  public String cut;
   public String subject;
   /** DECISION: usable photos, photos kept, samples written in each split, tier. */
   public long n;
@@ -19,16 +21,19 @@ public class ManifestEntry {
   public long trainSamples;
   public long validationSamples;
   public String tier;
-  /** LABEL: the subject's class index. */
-  public int label;
-  /** DEAD_LETTER: its reason code. */
+  /** CUT_DONE: which curator task finished the cut, of how many. */
+  public int subtask;
+  public int parallelism;
+  /** DEAD_LETTER: its reason code (n = how many, when the writer keeps a total). */
   public String reason;
 
   public ManifestEntry() {}
 
-  public static ManifestEntry decision(String subject, long n, long kept, String tier, long train, long validation) {
+  public static ManifestEntry decision(
+      String cut, String subject, long n, long kept, String tier, long train, long validation) {
     ManifestEntry e = new ManifestEntry();
     e.kind = Kind.DECISION;
+    e.cut = cut;
     e.subject = subject;
     e.n = n;
     e.kept = kept;
@@ -38,18 +43,20 @@ public class ManifestEntry {
     return e;
   }
 
-  public static ManifestEntry label(String subject, int label) {
+  public static ManifestEntry cutDone(String cut, int subtask, int parallelism) {
     ManifestEntry e = new ManifestEntry();
-    e.kind = Kind.LABEL;
-    e.subject = subject;
-    e.label = label;
+    e.kind = Kind.CUT_DONE;
+    e.cut = cut;
+    e.subtask = subtask;
+    e.parallelism = parallelism;
     return e;
   }
 
-  public static ManifestEntry deadLetter(String reason) {
+  public static ManifestEntry deadLetter(String reason, long n) {
     ManifestEntry e = new ManifestEntry();
     e.kind = Kind.DEAD_LETTER;
     e.reason = reason;
+    e.n = n;
     return e;
   }
 }

@@ -1,111 +1,133 @@
 package dev.mfn.flink.ingest;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.time.Instant;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.util.Collector;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
- * Folds the decisions, label assignments and dead letters into manifest.json next to the shards:
- * the label map, per-identity n and tier, totals, dead letters by reason, dropped by policy. One
- * instance; its entries live in checkpointed state. Written at the end of a bounded run (the final
- * watermark fires its timer) and, in unbounded mode, every {@code idleMillis}.
+ * Writes each shard set's manifest.json, whole, from its decisions (never merged into an older
+ * file). One task. Its state: the dead-letter totals and the decisions of cuts not written yet.
+ *
+ * <ul>
+ *   <li>bounded mode: at the end of the input, into the output's root;
+ *   <li>unbounded mode: a cut is whole when every curator task has sent its CUT_DONE mark; its
+ *       manifest is written once a checkpoint after the one that holds the cut completes (that one
+ *       commits the cut's shard files), so a manifest never names samples that are not on disk.
+ * </ul>
  */
-public final class ManifestWriter extends KeyedProcessFunction<Integer, ManifestEntry, Void> {
+public final class ManifestWriter extends AbstractStreamOperator<Void>
+    implements OneInputStreamOperator<ManifestEntry, Void>, BoundedOneInput {
   private final IngestConfig config;
-  private transient ListState<ManifestEntry> entries;
+  private transient ListState<ManifestEntry> stored;
+  private transient Map<String, Long> deadLetters;
+  /** Decisions and CUT_DONE marks by cut, until the cut's manifest is written. */
+  private transient Map<String, List<ManifestEntry>> pending;
+  /** Whole cuts -> the first checkpoint that holds all of them (-1: none taken yet). */
+  private transient Map<String, Long> whole;
 
   public ManifestWriter(IngestConfig config) {
     this.config = config;
   }
 
   @Override
-  public void open(OpenContext context) {
-    entries = getRuntimeContext().getListState(new ListStateDescriptor<>("entries", Types.POJO(ManifestEntry.class)));
-  }
-
-  @Override
-  public void processElement(ManifestEntry entry, Context ctx, Collector<Void> out) throws Exception {
-    entries.add(entry);
-    if (config.bounded()) {
-      ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
-    } else {
-      long now = ctx.timerService().currentProcessingTime();
-      ctx.timerService().registerProcessingTimeTimer(now - now % config.idleMillis() + config.idleMillis());
+  public void initializeState(StateInitializationContext context) throws Exception {
+    super.initializeState(context);
+    stored = context.getOperatorStateStore().getListState(
+        new ListStateDescriptor<>("manifest-entries", Types.POJO(ManifestEntry.class)));
+    deadLetters = new TreeMap<>();
+    pending = new TreeMap<>();
+    whole = new TreeMap<>();
+    for (ManifestEntry e : stored.get()) {
+      add(e);
     }
   }
 
   @Override
-  public void onTimer(long timestamp, OnTimerContext ctx, Collector<Void> out) throws Exception {
-    write(Path.of(config.outDir()).resolve("manifest.json"), entries.get(), config);
+  public void processElement(StreamRecord<ManifestEntry> record) {
+    add(record.getValue());
   }
 
-  /** Writes the manifest atomically (temp file, then rename). */
-  static void write(Path file, Iterable<ManifestEntry> all, IngestConfig config) throws Exception {
-    Map<String, Integer> labels = new TreeMap<>();
-    Map<String, Map<String, Object>> identities = new TreeMap<>();
-    Map<String, Long> deadLetters = new TreeMap<>();
-    long recordsIn = 0, kept = 0, dropped = 0, train = 0, validation = 0, dead = 0;
-    for (ManifestEntry e : all) {
-      switch (e.kind) {
-        case LABEL -> labels.put(e.subject, e.label);
-        case DEAD_LETTER -> {
-          deadLetters.merge(e.reason, 1L, Long::sum);
-          dead++;
-          recordsIn++;
-        }
-        case DECISION -> {
-          Map<String, Object> id = new LinkedHashMap<>();
-          id.put("n", e.n);
-          id.put("tier", e.tier);
-          id.put("kept", e.kept);
-          id.put("train_samples", e.trainSamples);
-          id.put("validation_samples", e.validationSamples);
-          identities.put(e.subject, id);
-          recordsIn += e.n;
-          kept += e.kept;
-          dropped += e.n - e.kept;
-          train += e.trainSamples;
-          validation += e.validationSamples;
+  private void add(ManifestEntry e) {
+    switch (e.kind) {
+      case DEAD_LETTER -> deadLetters.merge(e.reason, Math.max(1, e.n), Long::sum);
+      case DECISION, CUT_DONE -> {
+        List<ManifestEntry> entries = pending.computeIfAbsent(e.cut, c -> new ArrayList<>());
+        entries.add(e);
+        if (e.kind == ManifestEntry.Kind.CUT_DONE && isWhole(entries)) {
+          whole.putIfAbsent(e.cut, -1L);
         }
       }
     }
-    identities.forEach((subject, id) -> id.put("label", labels.getOrDefault(subject, -1)));
-    Map<String, Object> totals = new LinkedHashMap<>();
-    totals.put("records_in", recordsIn);
-    totals.put("photos_kept", kept);
-    totals.put("dead_letters", dead);
-    totals.put("dropped_by_policy", dropped);
-    totals.put("train_samples", train);
-    totals.put("validation_samples", validation);
-    totals.put("identities", identities.size());
-    totals.put("identities_kept", labels.size());
-    Map<String, Object> doc = new LinkedHashMap<>();
-    doc.put("written", Instant.now().toString());
-    doc.put("source", Map.of("bootstrap", config.bootstrap(), "topic", config.topic(), "bounded", config.bounded()));
-    doc.put("shards_per_split", config.shards());
-    doc.put("validation_fraction", config.validationFraction());
-    doc.put("policy", Map.of("cap", config.cap(), "keep_above", config.keepAbove(),
-        "opening_above", config.openingAbove(), "full_above", config.fullAbove()));
-    doc.put("detector", config.detector());
-    doc.put("totals", totals);
-    doc.put("dead_letters", deadLetters);
-    doc.put("labels", labels);
-    doc.put("identities", identities);
-    Files.createDirectories(file.getParent());
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), doc);
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static boolean isWhole(List<ManifestEntry> entries) {
+    Set<Integer> done = new HashSet<>();
+    int parallelism = Integer.MAX_VALUE;
+    for (ManifestEntry e : entries) {
+      if (e.kind == ManifestEntry.Kind.CUT_DONE) {
+        done.add(e.subtask);
+        parallelism = e.parallelism;
+      }
+    }
+    return done.size() >= parallelism;
+  }
+
+  @Override
+  public void snapshotState(StateSnapshotContext context) throws Exception {
+    super.snapshotState(context);
+    List<ManifestEntry> all = new ArrayList<>();
+    deadLetters.forEach((reason, n) -> all.add(ManifestEntry.deadLetter(reason, n)));
+    pending.values().forEach(all::addAll);
+    stored.update(all);
+    whole.replaceAll((cut, at) -> at < 0 ? context.getCheckpointId() : at);
+  }
+
+  @Override
+  public void notifyCheckpointComplete(long checkpointId) throws Exception {
+    super.notifyCheckpointComplete(checkpointId);
+    // The checkpoint that holds the cut commits its shard files; once a later one completes too,
+    // those files are on disk and the manifest may name them.
+    for (String cut : new ArrayList<>(whole.keySet())) {
+      long at = whole.get(cut);
+      if (at >= 0 && checkpointId > at) {
+        writeCut(cut);
+        whole.remove(cut);
+        pending.remove(cut);
+      }
+    }
+  }
+
+  /** Bounded mode: every identity has been decided; the one shard set is final. */
+  @Override
+  public void endInput() throws Exception {
+    if (config.bounded()) {
+      writeCut(CutSample.END_OF_INPUT);
+    }
+  }
+
+  private void writeCut(String cut) throws Exception {
+    List<ManifestEntry> decisions = new ArrayList<>();
+    for (ManifestEntry e : pending.getOrDefault(cut, List.of())) {
+      if (e.kind == ManifestEntry.Kind.DECISION) {
+        decisions.add(e);
+      }
+    }
+    Map<String, Integer> labels = LabelRegistry.read(config.bootstrap(), config.labelRegistryTopic());
+    Path file = Path.of(config.outDir()).resolve(CutSample.folder(cut)).resolve("manifest.json");
+    ManifestDocument.write(file, ManifestDocument.build(cut, decisions, new HashMap<>(deadLetters), labels, config));
   }
 }

@@ -6,11 +6,11 @@ import org.apache.flink.streaming.api.functions.sink.filesystem.BucketAssigner;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.SimpleVersionedStringSerializer;
 
 /**
- * Puts each sample in {@code <split>/shard-NNN}: the shard is a hash of the sample id, so samples
- * spread uniformly over the shards and every shard is a uniform sample of the split (a loader that
- * shuffles shard order and keeps a buffer then yields a well-mixed order).
+ * Puts each sample in {@code [cuts/<cut>/]<split>/shard-NNN}: the shard is a hash of the sample id,
+ * so samples spread uniformly over the shards and every shard is a uniform sample of the split (a
+ * loader that shuffles shard order and keeps a buffer then yields a well-mixed order).
  */
-public final class ShardAssigner implements BucketAssigner<FaceSample, String> {
+public final class ShardAssigner implements BucketAssigner<CutSample, String> {
   private final int shards;
 
   public ShardAssigner(int shards) {
@@ -23,8 +23,8 @@ public final class ShardAssigner implements BucketAssigner<FaceSample, String> {
   }
 
   @Override
-  public String getBucketId(FaceSample sample, Context context) {
-    return bucket(sample, shards);
+  public String getBucketId(CutSample element, Context context) {
+    return CutSample.folder(element.cut) + bucket(element.sample, shards);
   }
 
   @Override

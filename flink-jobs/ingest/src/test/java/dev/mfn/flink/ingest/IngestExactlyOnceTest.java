@@ -68,8 +68,8 @@ class IngestExactlyOnceTest {
     // 10 photos each: with cap 12, keep above 10, opening above 8, full above 4 -> opening tier, x2.
     IngestConfig config = new IngestConfig(
         broker.bootstrapServers(), topic, "eo-dlq", "eo-test", true, out.toString(), 2, 4, 0.1,
-        12, 10, 8, 4, 60_000, 300, "blazeface", DetectorFiles.blazefaceDir().toString(), null, null,
-        0.5, 20, 64 * MIB, 60_000_000);
+        12, 10, 8, 4, null, null, 300, "blazeface", DetectorFiles.blazefaceDir().toString(), null, null,
+        0.5, 20, 64 * MIB, 60_000_000, false);
     assertThat(config.policy().decide(10).tier()).isEqualTo(IdentityPolicy.Tier.OPENING);
 
     Configuration conf = IngestJob.flinkConfiguration(config);

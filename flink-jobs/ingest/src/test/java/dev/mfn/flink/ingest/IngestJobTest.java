@@ -78,8 +78,8 @@ class IngestJobTest {
     Path out = dir.resolve("shards");
     IngestConfig config = new IngestConfig(
         broker.bootstrapServers(), topic, dlq, "ingest-test", true, out.toString(), 2, 4, 0.1,
-        8, 7, 5, 3, 60_000, 1_000, "blazeface", DetectorFiles.blazefaceDir().toString(), null, null,
-        0.5, 20, 64 * MIB, 60_000_000);
+        8, 7, 5, 3, "ingest-in.labels", null, 1_000, "blazeface", DetectorFiles.blazefaceDir().toString(), null, null,
+        0.5, 20, 64 * MIB, 60_000_000, false);
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.getExecutionEnvironment(IngestJob.flinkConfiguration(config));
     IngestJob.fromConfig(config).build(env);

@@ -1,0 +1,73 @@
+package dev.mfn.services.flink;
+
+import dev.mfn.services.process.Ports;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * conf/config.yaml of the local cluster: loopback addresses, memory, slots, and the settings both
+ * jobs run with on any cluster of ours (the Kubernetes FlinkDeployments carry the same):
+ * RocksDB state with incremental checkpoints, checkpoints retained on cancel (a job can be
+ * resumed from its last one), savepoints folder, restarts with back-off, native-code packages
+ * loaded parent-first.
+ */
+final class ClusterConfigFile {
+  /** Packages whose classes (and native libraries) come from the cluster's class path only. */
+  static final String PARENT_FIRST = "nu.pattern.;org.opencv.;ai.djl.;com.microsoft.onnxruntime.";
+
+  private ClusterConfigFile() {}
+
+  static void write(Path dir, ClusterOptions o) throws IOException {
+    Path conf = Files.createDirectories(dir.resolve("conf"));
+    String yaml = """
+        # written by mfn services start flink: a standalone session cluster on loopback
+        jobmanager.rpc.address: 127.0.0.1
+        jobmanager.rpc.port: %d
+        jobmanager.bind-host: 127.0.0.1
+        jobmanager.memory.process.size: %dm
+        taskmanager.bind-host: 127.0.0.1
+        taskmanager.host: 127.0.0.1
+        taskmanager.memory.process.size: %dm
+        taskmanager.numberOfTaskSlots: %d
+        taskmanager.load-balance.mode: SLOTS
+        rest.address: 127.0.0.1
+        rest.bind-address: 127.0.0.1
+        rest.port: %d
+        parallelism.default: 1
+        heartbeat.timeout: 20000
+        io.tmp.dirs: %s
+        state.backend.type: rocksdb
+        execution.checkpointing.incremental: true
+        execution.checkpointing.dir: %s
+        execution.checkpointing.savepoint-dir: %s
+        execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
+        restart-strategy.type: exponential-delay
+        restart-strategy.exponential-delay.initial-backoff: 1 s
+        restart-strategy.exponential-delay.max-backoff: 30 s
+        restart-strategy.exponential-delay.attempts-before-reset-backoff: 20
+        classloader.parent-first-patterns.additional: "%s"
+        web.submit.enable: true
+        """.formatted(
+            Ports.free(), o.jobManagerMb(), o.taskManagerMb(), o.slots(), o.restPort(),
+            Files.createDirectories(dir.resolve("tmp")),
+            dir.resolve("checkpoints").toUri(), dir.resolve("savepoints").toUri(), PARENT_FIRST);
+    Files.writeString(conf.resolve("config.yaml"), yaml);
+    Files.writeString(logback(dir), """
+        <configuration>
+          <appender name="FILE" class="ch.qos.logback.core.FileAppender">
+            <file>${log.file}</file>
+            <encoder><pattern>%d{ISO8601} %-5level [%thread] [%logger{30}] %msg%n</pattern></encoder>
+          </appender>
+          <logger name="org.apache.flink" level="INFO"/>
+          <logger name="org.apache.kafka" level="WARN"/>
+          <logger name="org.apache.pekko" level="WARN"/>
+          <root level="INFO"><appender-ref ref="FILE"/></root>
+        </configuration>
+        """);
+  }
+
+  static Path logback(Path dir) {
+    return dir.resolve("conf").resolve("logback.xml");
+  }
+}
