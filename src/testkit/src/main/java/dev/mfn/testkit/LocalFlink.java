@@ -38,7 +38,7 @@ public final class LocalFlink implements ParameterResolver {
 
     RunningCluster() {
       try {
-        Path dir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "mfn-flink-test-");
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"))), "mfn-flink-test-");
         cluster = new LocalFlinkCluster(dir, ClusterOptions.of(TASK_MANAGERS, SLOTS, Ports.free()));
         cluster.start(false);
       } catch (IOException e) {

@@ -184,6 +184,7 @@ public final class IngestJob {
     DataStream<ManifestEntry> manifest =
         curated.getSideOutput(IdentityCurator.DECISIONS)
             .union(
+                labelled.getSideOutput(LabelAssigner.LABELS),
                 allDeadLetters
                     .map(d -> ManifestEntry.deadLetter(d.getReason(), 1))
                     .returns(Types.POJO(ManifestEntry.class))

@@ -1,6 +1,12 @@
 package dev.mfn.flink.ingest;
 
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.util.OutputTag;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
@@ -12,9 +18,15 @@ import org.apache.flink.util.Collector;
  * job's bottleneck (see bench/RESULTS.md).
  */
 public final class LabelAssigner extends ProcessFunction<CutSample, CutSample> {
+  /** The label of each subject in each cut, once, for the cut's manifest. */
+  public static final OutputTag<ManifestEntry> LABELS = new OutputTag<>("labels", Types.POJO(ManifestEntry.class));
+  private static final int CUTS_REMEMBERED = 4;
+
   private final String bootstrap;
   private final String registryTopic;
   private transient LabelRegistry registry;
+  /** Subjects already reported per recent cut (a repeat after a restart is harmless). */
+  private transient Map<String, Set<String>> reported;
 
   public LabelAssigner(String bootstrap, String registryTopic) {
     this.bootstrap = bootstrap;
@@ -24,11 +36,22 @@ public final class LabelAssigner extends ProcessFunction<CutSample, CutSample> {
   @Override
   public void open(OpenContext context) {
     registry = LabelRegistry.open(bootstrap, registryTopic);
+    reported = new LinkedHashMap<>() {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, Set<String>> eldest) {
+        return size() > CUTS_REMEMBERED;
+      }
+    };
   }
 
   @Override
   public void processElement(CutSample element, Context ctx, Collector<CutSample> out) {
-    element.sample.setLabel(registry.labelOf(element.sample.getSubject()));
+    String subject = element.sample.getSubject();
+    int label = registry.labelOf(subject);
+    element.sample.setLabel(label);
+    if (reported.computeIfAbsent(element.cut, c -> new HashSet<>()).add(subject)) {
+      ctx.output(LABELS, ManifestEntry.label(element.cut, subject, label));
+    }
     out.collect(element);
   }
 

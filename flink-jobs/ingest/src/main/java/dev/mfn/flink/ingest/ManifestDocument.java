@@ -13,14 +13,14 @@ import java.util.TreeMap;
 
 /**
  * manifest.json of one shard set, built whole from the cut's decisions (one per identity), the
- * dead-letter totals and the label registry: label map, per-identity n / tier / kept / samples /
+ * dead-letter totals and the labels its samples carry (from the registry): label map, per-identity n / tier / kept / samples /
  * label, totals with {@code records_in = photos_kept + dead_letters + dropped_by_policy}.
  */
 final class ManifestDocument {
   private ManifestDocument() {}
 
   static Map<String, Object> build(String cut, Iterable<ManifestEntry> decisions, Map<String, Long> deadLetters,
-      Map<String, Integer> registry, IngestConfig config) {
+      Map<String, Integer> sampleLabels, IngestConfig config) {
     Map<String, Integer> labels = new TreeMap<>();
     Map<String, Map<String, Object>> identities = new TreeMap<>();
     long recordsIn = 0, kept = 0, dropped = 0, train = 0, validation = 0;
@@ -31,7 +31,7 @@ final class ManifestDocument {
       id.put("kept", e.kept);
       id.put("train_samples", e.trainSamples);
       id.put("validation_samples", e.validationSamples);
-      int label = e.kept > 0 ? registry.getOrDefault(e.subject, -1) : -1;
+      int label = sampleLabels.getOrDefault(e.subject, -1);
       id.put("label", label);
       if (label >= 0) {
         labels.put(e.subject, label);

@@ -2,12 +2,13 @@ package dev.mfn.flink.ingest;
 
 /**
  * One fact for the manifest: an identity's decision in a cut, a curator task's "cut done" mark,
- * or a dead letter. A Flink POJO; the manifest writer folds them together.
+ * the label its samples carry, or a dead letter. A Flink POJO; the manifest writer folds them together.
  */
 public class ManifestEntry {
   public enum Kind {
     DECISION,
     CUT_DONE,
+    LABEL,
     DEAD_LETTER
   }
 
@@ -21,6 +22,8 @@ public class ManifestEntry {
   public long trainSamples;
   public long validationSamples;
   public String tier;
+  /** LABEL: the subject's class label, as stamped on its samples of the cut. */
+  public int label;
   /** CUT_DONE: which curator task finished the cut, of how many. */
   public int subtask;
   public int parallelism;
@@ -49,6 +52,15 @@ public class ManifestEntry {
     e.cut = cut;
     e.subtask = subtask;
     e.parallelism = parallelism;
+    return e;
+  }
+
+  public static ManifestEntry label(String cut, String subject, int label) {
+    ManifestEntry e = new ManifestEntry();
+    e.kind = Kind.LABEL;
+    e.cut = cut;
+    e.subject = subject;
+    e.label = label;
     return e;
   }
 

@@ -19,7 +19,8 @@ import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
- * Writes each shard set's manifest.json, whole, from its decisions (never merged into an older
+ * Writes each shard set's manifest.json, whole, from its decisions and the labels its samples
+ * carry (never merged into an older
  * file). One task. Its state: the dead-letter totals and the decisions of cuts not written yet.
  *
  * <ul>
@@ -64,26 +65,38 @@ public final class ManifestWriter extends AbstractStreamOperator<Void>
   private void add(ManifestEntry e) {
     switch (e.kind) {
       case DEAD_LETTER -> deadLetters.merge(e.reason, Math.max(1, e.n), Long::sum);
-      case DECISION, CUT_DONE -> {
+      case DECISION, CUT_DONE, LABEL -> {
         List<ManifestEntry> entries = pending.computeIfAbsent(e.cut, c -> new ArrayList<>());
         entries.add(e);
-        if (e.kind == ManifestEntry.Kind.CUT_DONE && isWhole(entries)) {
+        if (isWhole(entries)) {
           whole.putIfAbsent(e.cut, -1L);
         }
       }
     }
   }
 
+  /** Every curator task has finished the cut, and every kept identity's label has come. */
   private static boolean isWhole(List<ManifestEntry> entries) {
     Set<Integer> done = new HashSet<>();
+    Set<String> kept = new HashSet<>();
+    Set<String> labelled = new HashSet<>();
     int parallelism = Integer.MAX_VALUE;
     for (ManifestEntry e : entries) {
-      if (e.kind == ManifestEntry.Kind.CUT_DONE) {
-        done.add(e.subtask);
-        parallelism = e.parallelism;
+      switch (e.kind) {
+        case CUT_DONE -> {
+          done.add(e.subtask);
+          parallelism = e.parallelism;
+        }
+        case DECISION -> {
+          if (e.trainSamples + e.validationSamples > 0) {
+            kept.add(e.subject);
+          }
+        }
+        case LABEL -> labelled.add(e.subject);
+        default -> { }
       }
     }
-    return done.size() >= parallelism;
+    return done.size() >= parallelism && labelled.containsAll(kept);
   }
 
   @Override
@@ -121,12 +134,14 @@ public final class ManifestWriter extends AbstractStreamOperator<Void>
 
   private void writeCut(String cut) throws Exception {
     List<ManifestEntry> decisions = new ArrayList<>();
+    Map<String, Integer> labels = new HashMap<>();
     for (ManifestEntry e : pending.getOrDefault(cut, List.of())) {
       if (e.kind == ManifestEntry.Kind.DECISION) {
         decisions.add(e);
+      } else if (e.kind == ManifestEntry.Kind.LABEL) {
+        labels.put(e.subject, e.label);
       }
     }
-    Map<String, Integer> labels = LabelRegistry.read(config.bootstrap(), config.labelRegistryTopic());
     Path file = Path.of(config.outDir()).resolve(CutSample.folder(cut)).resolve("manifest.json");
     ManifestDocument.write(file, ManifestDocument.build(cut, decisions, new HashMap<>(deadLetters), labels, config));
   }
