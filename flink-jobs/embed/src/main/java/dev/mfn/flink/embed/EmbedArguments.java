@@ -31,6 +31,48 @@ public final class EmbedArguments {
         --yunet-model FILE or --mtcnn-dir DIR; --min-score S (0.5), --min-face-size PX (20)
       """;
 
+  /**
+   * The arguments that {@link #parse} turns back into {@code c} (how the CLI submits to a cluster).
+   * Elasticsearch secrets never travel as arguments: the TaskManagers read them from their
+   * environment (MFN_INDEX_ES_PASSWORD, MFN_INDEX_ES_API_KEY).
+   */
+  public static java.util.List<String> of(EmbedConfig c) {
+    java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of(
+        "--model", c.model(), "--bootstrap", c.bootstrap(), "--topic", c.topic(), "--dlq-topic", c.deadLetterTopic(),
+        "--group-id", c.groupId(), "--parallelism", String.valueOf(c.parallelism()),
+        "--batch", String.valueOf(c.batchSize()), "--batch-ms", String.valueOf(c.batchMillis()),
+        "--checkpoint-ms", String.valueOf(c.checkpointMillis()), "--checkpoint-dir", c.checkpointDir(),
+        "--detector", c.detector(), "--min-score", String.valueOf(c.minScore()),
+        "--min-face-size", String.valueOf(c.minFaceSize()), "--max-bytes", String.valueOf(c.maxBytes()),
+        "--max-pixels", String.valueOf(c.maxPixels())));
+    IndexTarget index = c.index();
+    if (index.isLucene()) {
+      a.addAll(java.util.List.of("--index-dir", index.luceneRoot()));
+    } else {
+      a.addAll(java.util.List.of("--es-url", index.esUrl()));
+      optional(a, "--es-user", index.esUser());
+      optional(a, "--es-ca", index.esCaCert());
+    }
+    optional(a, "--model-events", c.modelEvents());
+    optional(a, "--blazeface-dir", c.blazefaceDir());
+    optional(a, "--yunet-model", c.yunetModel());
+    optional(a, "--mtcnn-dir", c.mtcnnDir());
+    if (c.bounded()) {
+      a.add("--bounded");
+    }
+    if (c.allFaces()) {
+      a.add("--all-faces");
+    }
+    return a;
+  }
+
+  private static void optional(java.util.List<String> args, String name, String value) {
+    if (value != null) {
+      args.add(name);
+      args.add(value);
+    }
+  }
+
   public static EmbedConfig parse(String[] args) {
     ParameterTool p = ParameterTool.fromArgs(args);
     if (!p.has("model") || !(p.has("index-dir") || p.has("es-url"))) {

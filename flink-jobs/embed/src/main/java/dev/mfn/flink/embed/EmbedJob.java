@@ -30,6 +30,14 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  * is complete ({@link ModelFollowingEmbedOperator}, {@link IndexMigrationSink}).
  */
 public final class EmbedJob {
+  /** Operator uids: savepoints map state by them; never change one. */
+  public static final String UID_SOURCE = "images-source";
+  public static final String UID_MODEL_EVENTS = "model-events-source";
+  public static final String UID_EMBED = "detect-align-embed";
+  public static final String UID_MIGRATION = "index-migration";
+  public static final String UID_INDEX = "vector-index-sink";
+  public static final String UID_DEAD_LETTERS = "dead-letters-sink";
+
   private final EmbedConfig config;
   private final Source<Either<DeadLetter, RawImage>, ?, ?> source;
   private final Sink<FaceDocument> index;
@@ -92,36 +100,41 @@ public final class EmbedJob {
 
   public void build(StreamExecutionEnvironment env) {
     env.setParallelism(config.parallelism());
+    env.setMaxParallelism(JobSettings.MAX_PARALLELISM);
     env.enableCheckpointing(config.checkpointMillis());
     SingleOutputStreamOperator<RawImage> images =
-        env.fromSource(source, WatermarkStrategy.noWatermarks(), "images")
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "images").uid(UID_SOURCE)
             .process(new SplitDeadLetters<>(new AvroTypeInfo<>(RawImage.class)))
             .returns(new AvroTypeInfo<>(RawImage.class))
-            .name("split-unreadable");
+            .name("split-unreadable").uid("split-unreadable");
     SingleOutputStreamOperator<FaceDocument> faces;
     DataStream<DeadLetter> badEvents = null;
     if (modelEvents == null) {
-      faces = images.transform("detect-align-embed", TypeInformation.of(FaceDocument.class), new EmbedOperator(config));
+      faces = images.transform("detect-align-embed", TypeInformation.of(FaceDocument.class), new EmbedOperator(config))
+          .uid(UID_EMBED);
     } else {
       // every embed task hears of a new model (broadcast); one migrator rebuilds and serves its index
       SingleOutputStreamOperator<ModelEvent> events =
           env.fromSource(modelEvents, WatermarkStrategy.noWatermarks(), "model-events").setParallelism(1)
+              .uid(UID_MODEL_EVENTS)
               .process(new SplitDeadLetters<>(new AvroTypeInfo<>(ModelEvent.class)))
               .returns(new AvroTypeInfo<>(ModelEvent.class))
               .setParallelism(1)
-              .name("split-unreadable-events");
+              .name("split-unreadable-events").uid("split-unreadable-events");
       faces = images.connect(events.broadcast())
-          .transform("detect-align-embed", TypeInformation.of(FaceDocument.class), new ModelFollowingEmbedOperator(config));
-      events.sinkTo(new IndexMigrationSink(config)).name("index-migration").setParallelism(1);
+          .transform("detect-align-embed", TypeInformation.of(FaceDocument.class), new ModelFollowingEmbedOperator(config))
+          .uid(UID_EMBED);
+      events.sinkTo(new IndexMigrationSink(config)).name("index-migration").uid(UID_MIGRATION).setParallelism(1);
       badEvents = events.getSideOutput(SplitDeadLetters.DEAD_LETTERS);
     }
     // one Lucene writer per index folder: the embedded index takes a single sink task
-    faces.sinkTo(index).name("vector-index").setParallelism(config.index().isLucene() ? 1 : config.parallelism());
+    faces.sinkTo(index).name("vector-index").uid(UID_INDEX)
+        .setParallelism(config.index().isLucene() ? 1 : config.parallelism());
     DataStream<DeadLetter> refused = images.getSideOutput(SplitDeadLetters.DEAD_LETTERS)
         .union(faces.getSideOutput(SplitDeadLetters.DEAD_LETTERS));
     (badEvents == null ? refused : refused.union(badEvents))
         .sinkTo(deadLetters)
-        .name("dead-letters");
+        .name("dead-letters").uid(UID_DEAD_LETTERS);
   }
 
   /** Entry point for `flink run` and the Flink Kubernetes operator: arguments in {@link EmbedArguments}. */
@@ -130,6 +143,7 @@ public final class EmbedJob {
     // on a cluster, its configuration decides checkpoint storage and restarts (the FlinkDeployment's
     // flinkConfiguration); the local runs of the CLI set their own (flinkConfiguration(config))
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.getConfig().setGlobalJobParameters(JobSettings.submission(EmbedJob.class, args));
     fromConfig(config).build(env);
     env.execute("mfn embed " + config.topic());
   }

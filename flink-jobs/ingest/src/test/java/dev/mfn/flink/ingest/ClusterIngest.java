@@ -11,24 +11,18 @@ import dev.mfn.records.RawImage;
 import dev.mfn.records.kafka.AvroSerde;
 import dev.mfn.services.flink.ClusterJobs;
 import dev.mfn.services.flink.JobSubmission;
+import dev.mfn.testkit.Await;
 import dev.mfn.testkit.DetectorFiles;
 import dev.mfn.testkit.TopicReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.apache.avro.file.DataFileReader;
 import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -69,51 +63,9 @@ final class ClusterIngest {
     }
   }
 
-  /**
-   * Waits until the job's source has committed {@code records} offsets: offsets are committed when
-   * a checkpoint completes, and its barrier passed every operator after those records, so they
-   * have all reached the curator.
-   */
-  static void awaitConsumed(String bootstrap, String group, long records, Duration timeout) {
-    await("the job to consume " + records + " records", timeout, () -> committed(bootstrap, group) >= records);
-  }
-
-  static long committed(String bootstrap, String group) {
-    Properties p = new Properties();
-    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    try (Admin admin = Admin.create(p)) {
-      Map<?, OffsetAndMetadata> offsets =
-          admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(5, TimeUnit.SECONDS);
-      return offsets.values().stream().filter(java.util.Objects::nonNull).mapToLong(OffsetAndMetadata::offset).sum();
-    } catch (Exception e) {
-      return 0;
-    }
-  }
-
   static JsonNode awaitManifest(Path file, Duration timeout) throws Exception {
-    await(file + " to be written", timeout, () -> Files.isRegularFile(file));
+    Await.until(file + " to be written", timeout, () -> Files.isRegularFile(file));
     return new ObjectMapper().readTree(file.toFile());
-  }
-
-  static void awaitRunning(ClusterJobs jobs, org.apache.flink.api.common.JobID id, Duration timeout) {
-    await("job " + id + " to run with a completed checkpoint", timeout, () -> {
-      try {
-        return jobs.status(id) == org.apache.flink.api.common.JobStatus.RUNNING && jobs.completedCheckpoints(id) > 0;
-      } catch (Exception e) {
-        return false;
-      }
-    });
-  }
-
-  static void await(String what, Duration timeout, BooleanSupplier condition) {
-    Instant deadline = Instant.now().plus(timeout);
-    while (Instant.now().isBefore(deadline)) {
-      if (condition.getAsBoolean()) {
-        return;
-      }
-      java.util.concurrent.locks.LockSupport.parkNanos(250_000_000L);
-    }
-    throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what);
   }
 
   /** Every sample in the committed part files under {@code dir} (a shard set's root). */

@@ -1,8 +1,6 @@
 package dev.mfn.flink.ingest;
 
-import static dev.mfn.flink.ingest.ClusterIngest.awaitConsumed;
 import static dev.mfn.flink.ingest.ClusterIngest.awaitManifest;
-import static dev.mfn.flink.ingest.ClusterIngest.awaitRunning;
 import static dev.mfn.flink.ingest.ClusterIngest.job;
 import static dev.mfn.flink.ingest.ClusterIngest.samples;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -15,6 +13,7 @@ import dev.mfn.records.FaceSample;
 import dev.mfn.services.flink.ClusterJobs;
 import dev.mfn.services.flink.LocalFlinkCluster;
 import dev.mfn.services.kafka.KafkaBroker;
+import dev.mfn.testkit.Await;
 import dev.mfn.testkit.LocalFlink;
 import dev.mfn.testkit.LocalKafka;
 import dev.mfn.testkit.PhotoFolders;
@@ -67,17 +66,17 @@ class IngestClusterTest {
     try (ClusterJobs jobs = new ClusterJobs(cluster.restAddress(), dir)) {
       // the seed's thresholds: n > 350 keep 350; n > 200 keep; n > 90 x2; n > 30 x4; else drop
       JobID id = jobs.submit(job(bootstrap, topic, "bursts-job", out, 2, true, 350, 200, 90, 30));
-      awaitRunning(jobs, id, WAIT);
+      Await.running(jobs, id, 1, WAIT);
       for (int burst = 0; burst < 40; burst++) {
         ClusterIngest.publish(bootstrap, topic, many.subList(burst * 10, burst * 10 + 10));
         if (burst == 19) {
           ClusterIngest.publish(bootstrap, topic, few);
-          awaitConsumed(bootstrap, "bursts-job", 210, WAIT);
+          Await.consumed(bootstrap, "bursts-job", 210, WAIT);
           ClusterIngest.cut(bootstrap, topic + ".cuts", "half");
         }
         Thread.sleep(250);
       }
-      awaitConsumed(bootstrap, "bursts-job", 410, WAIT);
+      Await.consumed(bootstrap, "bursts-job", 410, WAIT);
       ClusterIngest.cut(bootstrap, topic + ".cuts", "all");
       JsonNode half = awaitManifest(out.resolve("cuts/half/manifest.json"), WAIT);
       JsonNode all = awaitManifest(out.resolve("cuts/all/manifest.json"), WAIT);
@@ -177,9 +176,9 @@ class IngestClusterTest {
     try (ClusterJobs jobs = new ClusterJobs(cluster.restAddress(), dir)) {
       // cap 6: 10 photos each -> 6 kept by the reservoir; keep above 5: tier KEEP (one sample each)
       JobID id = jobs.submit(job(bootstrap, topic, "rescale", out, 2, true, 6, 5, 4, 2));
-      awaitRunning(jobs, id, WAIT);
+      Await.running(jobs, id, 1, WAIT);
       ClusterIngest.publish(bootstrap, topic, early);
-      awaitConsumed(bootstrap, "rescale", 20, WAIT);
+      Await.consumed(bootstrap, "rescale", 20, WAIT);
       ClusterIngest.cut(bootstrap, topic + ".cuts", "before");
       JsonNode before = awaitManifest(out.resolve("cuts/before/manifest.json"), WAIT);
       String savepoint = jobs.stopWithSavepoint(id, dir.resolve("savepoints").toUri().toString());
@@ -187,10 +186,10 @@ class IngestClusterTest {
 
       ClusterIngest.publish(bootstrap, topic, late);
       JobID resumed = jobs.submit(ClusterJobs.savedSubmission(Path.of(java.net.URI.create(savepoint))).withParallelism(3));
-      awaitRunning(jobs, resumed, WAIT);
+      Await.running(jobs, resumed, 1, WAIT);
       assertThat(jobs.details(resumed).get("vertices")).anySatisfy(v ->
           assertThat(v.get("parallelism").asInt()).isEqualTo(3));
-      awaitConsumed(bootstrap, "rescale", 40, WAIT);
+      Await.consumed(bootstrap, "rescale", 40, WAIT);
       ClusterIngest.cut(bootstrap, topic + ".cuts", "after");
       JsonNode after = awaitManifest(out.resolve("cuts/after/manifest.json"), WAIT);
       jobs.cancel(resumed);
@@ -228,8 +227,8 @@ class IngestClusterTest {
     try (ClusterJobs jobs = new ClusterJobs(cluster.restAddress(), dir)) {
       // 10 photos each: cap 12, keep above 10, opening above 8 -> x2, 20 samples a person
       JobID id = jobs.submit(job(bootstrap, topic, "failover", out, 2, false, 12, 10, 8, 4));
-      awaitRunning(jobs, id, WAIT);
-      assertThat(ClusterIngest.committed(bootstrap, "failover")).as("still running when killed").isLessThan(300);
+      Await.running(jobs, id, 1, WAIT);
+      assertThat(Await.committed(bootstrap, "failover")).as("still running when killed").isLessThan(300);
       cluster.killTaskManager(1);
       cluster.startTaskManager(1, false);
       assertThat(jobs.await(id, WAIT).isSuccess()).isTrue();

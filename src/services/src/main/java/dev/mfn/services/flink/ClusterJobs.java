@@ -159,9 +159,29 @@ public final class ClusterJobs implements AutoCloseable {
     return latest.isMissingNode() || latest.isNull() ? null : latest.path("external_path").asText(null);
   }
 
-  /** Restarts of the job so far (REST /jobs/:id, numRestarts is not kept: counted from the exceptions). */
+  /** The job's details (REST /jobs/:id: state, vertices with their parallelism, ...). */
   public JsonNode details(JobID job) throws IOException {
     return get("/jobs/" + job);
+  }
+
+  /**
+   * Triggers a checkpoint now (REST POST /jobs/:id/checkpoints), for a job whose periodic interval
+   * is long; returns at once, the checkpoint completes on its own.
+   */
+  public void triggerCheckpoint(JobID job) throws IOException {
+    try {
+      HttpResponse<String> r = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://" + rest + "/jobs/" + job + "/checkpoints"))
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString("{}")).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() / 100 != 2) {
+        throw new IOException("Flink REST: checkpoint trigger: HTTP " + r.statusCode() + " " + r.body());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
   }
 
   public JsonNode get(String path) throws IOException {

@@ -19,13 +19,18 @@ public record JobSubmission(String mainClass, List<String> args, String savepoin
 
   /** The same job with {@code --parallelism P} (replaced, or added). */
   public JobSubmission withParallelism(int parallelism) {
+    return withArg("--parallelism", Integer.toString(parallelism));
+  }
+
+  /** The same job with the argument {@code name} set to {@code value} (replaced, or added). */
+  public JobSubmission withArg(String name, String value) {
     List<String> a = new ArrayList<>(args);
-    int i = a.indexOf("--parallelism");
+    int i = a.indexOf(name);
     if (i >= 0 && i + 1 < a.size()) {
-      a.set(i + 1, Integer.toString(parallelism));
+      a.set(i + 1, value);
     } else {
-      a.add("--parallelism");
-      a.add(Integer.toString(parallelism));
+      a.add(name);
+      a.add(value);
     }
     return new JobSubmission(mainClass, a, savepoint);
   }

@@ -227,6 +227,12 @@ public final class LocalFlinkCluster {
         "-Dlogback.configurationFile=" + ClusterConfigFile.logback(dir),
         "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")),
         "-cp", ClusterClasspath.withoutJobCode()));
+    // where DJL unpacks its natives (~430 MB) and where the repository is: as this JVM has them
+    for (String property : List.of("DJL_CACHE_DIR", "ENGINE_CACHE_DIR", "mfn.repo")) {
+      if (System.getProperty(property) != null) {
+        command.add("-D" + property + "=" + System.getProperty(property));
+      }
+    }
     command.add(mainClass);
     command.addAll(args);
     Process process = new ProcessBuilder(command)

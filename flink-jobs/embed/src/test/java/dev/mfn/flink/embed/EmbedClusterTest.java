@@ -1,0 +1,229 @@
+package dev.mfn.flink.embed;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mfn.publish.ImagePublisher;
+import dev.mfn.publish.KafkaAccess;
+import dev.mfn.publish.RawImageFactory;
+import dev.mfn.records.DeadLetter;
+import dev.mfn.records.ModelEvent;
+import dev.mfn.records.ModelEventKind;
+import dev.mfn.records.kafka.AvroSerde;
+import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.services.flink.ClusterJobs;
+import dev.mfn.services.flink.JobSubmission;
+import dev.mfn.services.flink.LocalFlinkCluster;
+import dev.mfn.services.kafka.KafkaBroker;
+import dev.mfn.testkit.Await;
+import dev.mfn.testkit.DetectorFiles;
+import dev.mfn.testkit.LocalFlink;
+import dev.mfn.testkit.LocalKafka;
+import dev.mfn.testkit.SharedData;
+import dev.mfn.testkit.TopicReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.apache.flink.api.common.JobID;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.store.FSDirectory;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The embed job on a real Flink session cluster (a JobManager and two TaskManager JVMs) and the
+ * real broker: a savepoint taken while a model migration is pending, resumed at a lower
+ * parallelism, and a TaskManager killed in the middle of a run.
+ */
+@Tag("cluster")
+@ExtendWith({LocalKafka.class, LocalFlink.class})
+class EmbedClusterTest {
+  private static final long MIB = 1 << 20;
+  private static final Duration WAIT = Duration.ofMinutes(4);
+  private static final String OLD = "MobileFaceNet_paddlex.onnx";
+
+  /**
+   * 6 people enrolled with the reference model at parallelism 2; our model is announced and the job
+   * is stopped with a savepoint before the migration can serve (it waits for two checkpoints after
+   * the event; periodic checkpoints are off). Resumed at parallelism 1: the restored tasks embed new
+   * photos with the new model (the model in use is state), and the restored migration serves the
+   * new index once it holds all 12 faces; the old index keeps its 6.
+   */
+  @Test
+  void aSavepointWithAPendingMigrationResumesAtParallelismOne(KafkaBroker broker, LocalFlinkCluster cluster,
+      @TempDir Path dir) throws Exception {
+    String bootstrap = broker.bootstrapServers();
+    String topic = "embed-rescale";
+    String events = "embed-rescale-models";
+    for (String t : List.of(topic, events, topic + ".dlq")) {
+      KafkaAccess.prepare(bootstrap, t, t.equals(topic) ? 2 : 1, 30_000);
+    }
+    List<Path> people = lfwPeople(20, 6);
+    Path index = dir.resolve("index");
+    Path ours = Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize();
+    try (ClusterJobs jobs = new ClusterJobs(cluster.restAddress(), dir);
+        Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 8 * MIB)) {
+      // periodic checkpoints every 10 minutes: in effect, only the ones this test triggers
+      JobID id = jobs.submit(job(bootstrap, topic, events, "embed-rescale", index, 2, false, 600_000));
+      Await.until("job running", WAIT, () -> running(jobs, id));
+      publish(producer, people, 0, dir.resolve("first"), topic);
+      Await.until("6 faces in the old index", WAIT, () -> {
+        trigger(jobs, id);
+        return committedFaces(index.resolve(OLD)) == 6;
+      });
+      assertThat(LuceneVectorIndex.servedVersion(index)).contains(OLD);
+
+      ModelEvent event = ModelEvent.newBuilder().setKind(ModelEventKind.PUBLISHED).setModelVersion("v1")
+          .setLocation(ours.toUri().toString()).setTimestamp(Instant.now()).build();
+      producer.send(new ProducerRecord<>(events, "v1", new AvroSerde<>(ModelEvent.class).encode(event))).get();
+      // the migrator's first pass starts filling the new index: the event has reached it
+      Await.until("the migration to start", WAIT, () -> Files.isDirectory(index.resolve("v1")));
+      String savepoint = jobs.stopWithSavepoint(id, dir.resolve("savepoints").toUri().toString());
+      assertThat(LuceneVectorIndex.servedVersion(index)).as("not served before the stop").contains(OLD);
+
+      JobSubmission resume = ClusterJobs.savedSubmission(Path.of(java.net.URI.create(savepoint)))
+          .withParallelism(1).withArg("--checkpoint-ms", "1000");
+      JobID resumed = jobs.submit(resume);
+      Await.running(jobs, resumed, 1, WAIT);
+      assertThat(jobs.details(resumed).get("vertices")).allSatisfy(v -> assertThat(v.get("parallelism").asInt()).isEqualTo(1));
+      publish(producer, people, 1, dir.resolve("second"), topic);
+      Await.until("v1 served with 12 faces", WAIT, () -> servedVersion(index).equals("v1")
+          && committedFaces(index.resolve("v1")) == 12);
+      Await.consumed(bootstrap, "embed-rescale", 12, WAIT);
+      jobs.cancel(resumed);
+    }
+    assertThat(committedFaces(index.resolve(OLD))).as("new photos went to the new model's index only").isEqualTo(6);
+  }
+
+  /**
+   * kill -9 of a TaskManager during a run, after a checkpoint: the job recovers (native ONNX
+   * Runtime and OpenCV load again in the new class loader), a replacement joins, and the index
+   * holds every face exactly once (deterministic document ids) next to the dead letters.
+   */
+  @Test
+  void aTaskManagerKilledMidRunLeavesEveryFaceOnce(KafkaBroker broker, LocalFlinkCluster cluster, @TempDir Path dir)
+      throws Exception {
+    String bootstrap = broker.bootstrapServers();
+    String topic = "embed-failover";
+    KafkaAccess.prepare(bootstrap, topic, 4, 30_000);
+    KafkaAccess.prepare(bootstrap, topic + ".dlq", 1, 30_000);
+    List<Path> people = lfwPeople(100, 160);
+    Path index = dir.resolve("index");
+    try (ClusterJobs jobs = new ClusterJobs(cluster.restAddress(), dir);
+        Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 8 * MIB)) {
+      publish(producer, people, 0, dir.resolve("photos"), topic);
+      JobID id = jobs.submit(job(bootstrap, topic, null, "embed-failover", index, 2, true, 1000));
+      Await.running(jobs, id, 1, WAIT);
+      assertThat(Await.committed(bootstrap, "embed-failover")).as("still running when killed").isLessThan(160);
+      cluster.killTaskManager(2);
+      cluster.startTaskManager(2, false);
+      assertThat(jobs.await(id, WAIT).isSuccess()).isTrue();
+      assertThat(jobs.get("/jobs/" + id + "/exceptions").path("exceptionHistory").path("entries").size())
+          .as("the job failed over").isGreaterThan(0);
+      cluster.awaitTaskManagers(LocalFlink.TASK_MANAGERS);
+    }
+    AvroSerde<DeadLetter> letters = new AvroSerde<>(DeadLetter.class);
+    long dead = TopicReader.readAll(bootstrap, topic + ".dlq").stream().map(r -> letters.decode(r.value())).count();
+    Set<String> faces = new HashSet<>();
+    int documents;
+    try (var reader = DirectoryReader.open(FSDirectory.open(index.resolve(OLD)))) {
+      documents = reader.numDocs();
+    }
+    try (var stored = IndexTarget.lucene(index).open(OLD)) {
+      stored.forEachStored(d -> faces.add(d.imageId() + "#" + d.faceIndex()));
+    }
+    assertThat(documents).isEqualTo(faces.size());
+    assertThat(faces.size() + dead).as("every photo: a face in the index or a dead letter").isEqualTo(160);
+    assertThat(faces.size()).isGreaterThan(150);
+  }
+
+  private static JobSubmission job(String bootstrap, String topic, String events, String group, Path index,
+      int parallelism, boolean bounded, long checkpointMillis) throws Exception {
+    Path reference = SharedData.require("models/reference/" + OLD);
+    List<String> args = new ArrayList<>(List.of("--model", reference.toString(), "--bootstrap", bootstrap,
+        "--topic", topic, "--dlq-topic", topic + ".dlq", "--group-id", group, "--parallelism", String.valueOf(parallelism),
+        "--index-dir", index.toString(), "--batch", "8", "--checkpoint-ms", String.valueOf(checkpointMillis),
+        "--blazeface-dir", DetectorFiles.blazefaceDir().toString()));
+    if (events != null) {
+      args.addAll(List.of("--model-events", events));
+    }
+    if (bounded) {
+      args.add("--bounded");
+    }
+    return new JobSubmission(EmbedJob.class.getName(), args, null);
+  }
+
+  private static boolean running(ClusterJobs jobs, JobID id) {
+    try {
+      return jobs.status(id) == org.apache.flink.api.common.JobStatus.RUNNING
+          && jobs.details(id).get("vertices").findValues("status").stream().allMatch(s -> s.asText().equals("RUNNING"));
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private static void trigger(ClusterJobs jobs, JobID id) {
+    try {
+      jobs.triggerCheckpoint(id);
+      Thread.sleep(1000);
+    } catch (Exception e) {
+      // a checkpoint still running refuses another: the next poll tries again
+    }
+  }
+
+  private static String servedVersion(Path index) {
+    try {
+      return LuceneVectorIndex.servedVersion(index).orElse("");
+    } catch (Exception e) {
+      return "";
+    }
+  }
+
+  /** {@code count} LFW people with at least two photos, after skipping {@code skip}. */
+  private static List<Path> lfwPeople(int skip, int count) throws Exception {
+    try (Stream<Path> all = Files.list(SharedData.require("data/lfw/images"))) {
+      return all.sorted().filter(p -> list(p).size() >= 2).skip(skip).limit(count).toList();
+    }
+  }
+
+  private static void publish(Producer<String, byte[]> producer, List<Path> people, int photo, Path folder, String topic)
+      throws Exception {
+    for (Path person : people) {
+      Path to = Files.createDirectories(folder.resolve(person.getFileName().toString()));
+      Path from = list(person).get(photo);
+      Files.copy(from, to.resolve(from.getFileName()));
+    }
+    new ImagePublisher(producer, new RawImageFactory(MIB, null), 64 * MIB).publish(ImagePublisher.scan(folder), topic, f -> {});
+  }
+
+  /** Faces in the Lucene folder's last commit (read-only: the job holds the writer). */
+  private static int committedFaces(Path folder) {
+    try {
+      if (!Files.isDirectory(folder) || !DirectoryReader.indexExists(FSDirectory.open(folder))) {
+        return 0;
+      }
+      try (var reader = DirectoryReader.open(FSDirectory.open(folder))) {
+        return reader.numDocs();
+      }
+    } catch (java.io.IOException e) {
+      return 0;
+    }
+  }
+
+  private static List<Path> list(Path folder) {
+    try (Stream<Path> files = Files.list(folder)) {
+      return files.sorted().toList();
+    } catch (java.io.IOException e) {
+      return List.of();
+    }
+  }
+}
