@@ -5,6 +5,10 @@ import dev.mfn.face.RejectReason;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.flink.embed.EmbedConfig;
 import dev.mfn.flink.embed.EmbedJob;
+import dev.mfn.flink.embed.EmbedArguments;
+import dev.mfn.services.flink.ClusterJobs;
+import dev.mfn.services.flink.JobSubmission;
+import org.apache.flink.api.common.JobID;
 import dev.mfn.model.Embedder;
 import dev.mfn.publish.ImagePublisher;
 import dev.mfn.publish.KafkaAccess;
@@ -66,6 +70,8 @@ final class EnrollCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "No progress bar.")
   boolean noProgress;
 
+  @Mixin FlinkOption flink;
+
   @Option(names = "--follow", description = {
       "Keep the embed job running after the photos of DIR: it embeds whatever arrives on the enroll",
       "topic, and follows the model announcements (topic.models): on a new version it embeds with",
@@ -121,6 +127,26 @@ final class EnrollCommand implements Callable<Integer> {
         settings.getDouble("detector.min.face.size"), settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"));
     long before = IngestCommand.committed(servers, group);
     long end = IngestCommand.endOffsets(servers, in).values().stream().mapToLong(Long::longValue).sum();
+    String cluster = flink.address(settings);
+    if (cluster != null && follow) {
+      KafkaAccess.prepare(servers, settings.topics().models(), 1, 10_000);
+      try (ClusterJobs jobs = FlinkOption.connect(cluster, settings)) {
+        JobID id = BoundedJobRun.submit(jobs, new JobSubmission(EmbedJob.class.getName(), EmbedArguments.of(config), null));
+        out.printf("published %d photos to %s; submitted the embed job %s to %s, following %s%n",
+            published.sent(), in, id, cluster, settings.topics().models());
+        out.printf("  stop, resume: ./mfn jobs stop %s --savepoint DIR; ./mfn jobs resume --from SAVEPOINT%n", id);
+      }
+      return 0;
+    }
+    double seconds;
+    if (cluster != null) {
+      try (ClusterJobs jobs = FlinkOption.connect(cluster, settings)) {
+        seconds = BoundedJobRun.runOnCluster(jobs, new JobSubmission(EmbedJob.class.getName(), EmbedArguments.of(config), null),
+            servers, group, before, end, "embed", noProgress);
+      }
+      report(out, published, in, end - before, seconds);
+      return 0;
+    }
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
     EmbedJob.fromConfig(config).build(env);
     if (follow) {
@@ -131,15 +157,19 @@ final class EnrollCommand implements Callable<Integer> {
       env.execute("mfn enroll --follow " + in);
       return 0;
     }
-    double seconds = BoundedJobRun.run(env, "mfn enroll " + in, servers, group, before, end, "embed", noProgress);
+    seconds = BoundedJobRun.run(env, "mfn enroll " + in, servers, group, before, end, "embed", noProgress);
+    report(out, published, in, end - before, seconds);
+    return 0;
+  }
+
+  private void report(PrintWriter out, PublishSummary published, String in, long records, double seconds) throws Exception {
     try (Embedder embedder = Models.open(indexOptions.model, settings);
         VectorIndex index = indexOptions.openIndex(settings, IndexOptions.version(embedder, indexOptions.model, settings))) {
       out.printf("published %d photos to %s; the embed job read %d records in %.1f s; index %s holds %d faces%n",
-          published.sent(), in, end - before, seconds,
+          published.sent(), in, records, seconds,
           indexOptions.describe(settings, IndexOptions.version(embedder, indexOptions.model, settings)), index.count());
     }
     out.printf("  photos without a usable face: see the dead-letter topic %s%n", settings.topics().deadLetters());
-    return 0;
   }
 
   private int direct(List<PhotoFile> photos) throws Exception {

@@ -7,6 +7,10 @@ import dev.mfn.flink.ingest.IngestConfig;
 import dev.mfn.flink.ingest.IngestJob;
 import dev.mfn.publish.KafkaAccess;
 import dev.mfn.services.LocalServices;
+import dev.mfn.services.flink.ClusterJobs;
+import dev.mfn.services.flink.JobSubmission;
+import dev.mfn.flink.ingest.IngestArguments;
+import org.apache.flink.api.common.JobID;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,7 +40,12 @@ import picocli.CommandLine.Spec;
       "identity policy (drop / keep / +opening / x4 with noise), split 0.5%% for validation by image",
       "id, and write Avro shards (OUT/train/shard-NNN, OUT/validation/shard-NNN) with",
       "OUT/manifest.json. Rejected records go to the dead-letter topic with their reason.",
-      "Bounded by default: reads the topic up to the offsets at start, then finishes."
+      "Bounded by default: reads the topic up to the offsets at start, then finishes.",
+      "--unbounded: keeps running and keeps every identity's count and reservoir; `mfn shards cut`",
+      "writes a shard set of the identities as they stand into OUT/cuts/NAME/.",
+      "Labels come from a registry (the compacted topic <topic>.labels): a subject keeps its label",
+      "in every run. A folder that holds another run's shard set is refused.",
+      "--flink HOST:PORT runs the job on a Flink session cluster instead of inside this command."
     })
 final class IngestCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", required = true, description = "Folder for the shards and manifest.json.")
@@ -61,11 +70,13 @@ final class IngestCommand implements Callable<Integer> {
   @Option(names = "--validation-fraction", paramLabel = "F", defaultValue = "0.005", description = "Share of photos held out (default: ${DEFAULT-VALUE}).")
   double validationFraction;
 
-  @Option(names = "--unbounded", description = "Keep running; an identity is complete after --idle-ms without new photos.")
+  @Option(names = "--unbounded", description = "Keep running; shard sets are cut on request (`mfn shards cut --topic T`).")
   boolean unbounded;
 
-  @Option(names = "--idle-ms", paramLabel = "MS", defaultValue = "60000", description = "Unbounded mode: idle time that completes an identity (default: ${DEFAULT-VALUE}).")
-  long idleMillis;
+  @Option(names = "--labels-topic", paramLabel = "T", description = "The subject -> label registry (default: <topic>.labels).")
+  String labelsTopic;
+
+  @Mixin FlinkOption flink;
 
   @Option(names = "--no-progress", description = "No progress bar.")
   boolean noProgress;
@@ -98,20 +109,44 @@ final class IngestCommand implements Callable<Integer> {
         new IngestConfig(
             servers, in, settings.topics().deadLetters(), group, !unbounded, out.toAbsolutePath().toString(),
             parallelism, shards, validationFraction, policy[0], policy[1], policy[2], policy[3],
-            null, null, 10_000, detector, blazeface == null ? null : blazeface.toString(),
+            labelsTopic, null, 10_000, detector, blazeface == null ? null : blazeface.toString(),
             settings.getPath("detector.yunet.model").toString(), settings.getPath("detector.mtcnn.dir").toString(),
             face.minScore != null ? face.minScore : settings.getDouble("detector.min.score"),
             settings.getDouble("detector.min.face.size"),
             settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"), false);
     config.policy(); // refuses inconsistent thresholds before anything starts
 
+    if (unbounded) {
+      KafkaAccess.prepare(servers, config.cutRequestTopic(), 1, 10_000);
+    }
     long total = endOffsets(servers, in).values().stream().mapToLong(Long::longValue).sum();
+    String cluster = flink.address(settings);
+    if (cluster != null) {
+      return onCluster(cluster, config, servers, group, total);
+    }
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.getExecutionEnvironment(IngestJob.flinkConfiguration(config));
     IngestJob.fromConfig(config).build(env);
     double seconds = BoundedJobRun.run(env, "mfn ingest " + in + " -> " + out, servers, group, 0, total, "ingest", noProgress);
     printSummary(spec.commandLine().getOut(), out.resolve("manifest.json"), seconds);
     return 0;
+  }
+
+  private int onCluster(String cluster, IngestConfig config, String servers, String group, long total) throws Exception {
+    PrintWriter o = spec.commandLine().getOut();
+    JobSubmission job = new JobSubmission(IngestJob.class.getName(), IngestArguments.of(config), null);
+    try (ClusterJobs jobs = FlinkOption.connect(cluster, settings)) {
+      if (unbounded) {
+        JobID id = BoundedJobRun.submit(jobs, job);
+        o.printf("submitted the unbounded ingest job %s to %s (web UI http://%s/)%n", id, cluster, cluster);
+        o.printf("  cut a shard set:   ./mfn shards cut --topic %s --out %s%n", config.topic(), out);
+        o.printf("  stop, resume:      ./mfn jobs stop %s --savepoint DIR; ./mfn jobs resume --from SAVEPOINT%n", id);
+        return 0;
+      }
+      double seconds = BoundedJobRun.runOnCluster(jobs, job, servers, group, 0, total, "ingest", noProgress);
+      printSummary(o, out.resolve("manifest.json"), seconds);
+      return 0;
+    }
   }
 
   static void printSummary(PrintWriter o, Path manifestFile, double seconds) throws Exception {

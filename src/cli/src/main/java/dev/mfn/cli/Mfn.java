@@ -26,6 +26,8 @@ import picocli.CommandLine.Command;
       EmbedCommand.class,
       EvalCommand.class,
       IngestCommand.class,
+      ShardsCommand.class,
+      JobsCommand.class,
       TrainCommand.class,
       VerifyCommand.class,
       EnrollCommand.class,

@@ -4,6 +4,7 @@ import dev.mfn.config.MfnSettings;
 import dev.mfn.services.LocalServices;
 import dev.mfn.services.detector.DetectorFiles;
 import dev.mfn.services.elasticsearch.ElasticsearchServer;
+import dev.mfn.services.flink.LocalFlinkCluster;
 import dev.mfn.services.kafka.KafkaBroker;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -22,6 +23,8 @@ import picocli.CommandLine.Model.CommandSpec;
       "Start, stop and inspect the services a single machine runs, without Docker:",
       "  kafka          a single-node KRaft broker (child JVM from Maven artifacts) on 127.0.0.1",
       "  elasticsearch  the Elasticsearch distribution from Maven Central, as a non-root user",
+      "  flink          a Flink session cluster: a JobManager and N TaskManagers, each a JVM, built",
+      "                 from the Maven artifacts; REST and web UI on 127.0.0.1 (default port 8081)",
       "They keep running after the command returns; `stop` ends them."
     },
     subcommands = {
@@ -41,12 +44,13 @@ final class ServicesCommand implements Runnable {
   /** The services that `start` and `stop` know. */
   enum Service {
     kafka,
-    elasticsearch
+    elasticsearch,
+    flink
   }
 
   /** Options shared by start and stop. */
   abstract static class ServiceOptions {
-    @Parameters(index = "0", paramLabel = "SERVICE", description = "kafka or elasticsearch")
+    @Parameters(index = "0", paramLabel = "SERVICE", description = "kafka, elasticsearch or flink")
     Service service;
 
     @Option(
@@ -57,8 +61,14 @@ final class ServicesCommand implements Runnable {
 
     @Option(
         names = "--port",
-        description = "Port on 127.0.0.1 (default: kafka.port / elasticsearch.port settings).")
+        description = "Port on 127.0.0.1 (default: kafka.port / elasticsearch.port / flink.port settings).")
     Integer port;
+
+    @Option(names = "--taskmanagers", paramLabel = "N", description = "flink: TaskManager JVMs (default: setting flink.taskmanagers, 2).")
+    Integer taskManagers;
+
+    @Option(names = "--slots", paramLabel = "S", description = "flink: slots per TaskManager (default: setting flink.slots, 2).")
+    Integer slots;
 
     @Spec CommandSpec spec;
     final MfnSettings settings;
@@ -76,6 +86,11 @@ final class ServicesCommand implements Runnable {
           data != null ? data : settings.home().resolve("kafka"),
           port,
           settings.getInt("kafka.controller.port"));
+    }
+
+    LocalFlinkCluster flink() {
+      LocalServices local = new LocalServices(settings);
+      return local.flink(data, local.flinkOptions(taskManagers, slots, port));
     }
 
     ElasticsearchServer elasticsearch() {
@@ -118,6 +133,14 @@ final class ServicesCommand implements Runnable {
                   + es.logDir()
                   + ")");
         }
+        case flink -> {
+          LocalFlinkCluster flink = flink();
+          out().println("starting Flink (a JobManager and TaskManagers, files in " + flink.dir() + ") ...");
+          boolean started = flink.start(true);
+          out().println((started ? "Flink is ready at " : "Flink was already running at ") + flink.restAddress()
+              + " with " + flink.registeredTaskManagers() + " TaskManagers (web UI http://" + flink.restAddress()
+              + "/, logs " + flink.logDir() + "); submit with --flink " + flink.restAddress());
+        }
       }
       return 0;
     }
@@ -135,6 +158,7 @@ final class ServicesCommand implements Runnable {
           switch (service) {
             case kafka -> kafka().stop();
             case elasticsearch -> elasticsearch().stop();
+            case flink -> flink().stop();
           };
       out().println(service + (stopped ? " stopped" : " was not running"));
       return 0;
@@ -166,6 +190,13 @@ final class ServicesCommand implements Runnable {
           es.process()
               .map(p -> "running at " + es.url() + " (pid " + p.pid() + ", cluster "
                   + es.health().orElse("not answering") + ")")
+              .orElse("stopped"));
+      LocalFlinkCluster flink = local.flink(null, local.flinkOptions(null, null, null));
+      out.printf(
+          "flink          %s%n",
+          flink.jobManager()
+              .map(p -> "running at " + flink.restAddress() + " (JobManager pid " + p.pid() + ", "
+                  + Math.max(0, flink.registeredTaskManagers()) + " TaskManagers registered)")
               .orElse("stopped"));
       DetectorFiles detector = local.detector();
       out.printf(

@@ -34,6 +34,14 @@ public final class MfnSettings {
           Map.entry("publish.inline.limit.bytes", "1048576"),
           // Photos larger than this are refused outright (reason OVER_SIZE_LIMIT).
           Map.entry("publish.max.image.bytes", "67108864"),
+          // a Flink session cluster's REST address (HOST:PORT) for ingest/enroll/jobs; empty: the
+          // jobs run on Flink's local MiniCluster inside the command
+          Map.entry("flink.rest", ""),
+          // the local session cluster of `mfn services start flink`
+          Map.entry("flink.port", "8081"),
+          Map.entry("flink.taskmanagers", "2"),
+          Map.entry("flink.slots", "2"),
+          Map.entry("flink.taskmanager.mb", "2048"),
           Map.entry("elasticsearch.port", "9200"),
           Map.entry("elasticsearch.user", "mfn-es"),
           Map.entry("elasticsearch.heap", "512m"),

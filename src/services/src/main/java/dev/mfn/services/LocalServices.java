@@ -3,6 +3,8 @@ package dev.mfn.services;
 import dev.mfn.config.MfnSettings;
 import dev.mfn.services.detector.DetectorFiles;
 import dev.mfn.services.elasticsearch.ElasticsearchServer;
+import dev.mfn.services.flink.ClusterOptions;
+import dev.mfn.services.flink.LocalFlinkCluster;
 import dev.mfn.services.kafka.KafkaBroker;
 import java.nio.file.Path;
 
@@ -31,6 +33,21 @@ public final class LocalServices {
         port != null ? port : settings.getInt("elasticsearch.port"),
         settings.get("elasticsearch.user"),
         settings.get("elasticsearch.heap"));
+  }
+
+  /** The local Flink session cluster, its files in {@code dataDir} (build/flink when null). */
+  public LocalFlinkCluster flink(Path dataDir, ClusterOptions options) {
+    return new LocalFlinkCluster(dataDir != null ? dataDir : settings.home().resolve("flink"), options);
+  }
+
+  /** The cluster's shape from the settings, with the given overrides (null: the setting). */
+  public ClusterOptions flinkOptions(Integer taskManagers, Integer slots, Integer port) {
+    return new ClusterOptions(
+        taskManagers != null ? taskManagers : settings.getInt("flink.taskmanagers"),
+        slots != null ? slots : settings.getInt("flink.slots"),
+        port != null ? port : settings.getInt("flink.port"),
+        1024,
+        settings.getInt("flink.taskmanager.mb"));
   }
 
   /** Face photos for the demo when there is no data (an npm package's samples). */

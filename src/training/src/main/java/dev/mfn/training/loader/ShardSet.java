@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The ingest job's output folder: {@code manifest.json} plus {@code train/shard-NNN/} and {@code
+ * A shard set written by the ingest job: {@code manifest.json} plus {@code train/shard-NNN/} and {@code
  * validation/shard-NNN/} folders of Avro FaceSample files. Only committed part files are read
  * (Flink's in-progress files start with a dot).
  */
@@ -35,7 +35,26 @@ public final class ShardSet {
     this.manifest = manifest;
   }
 
+  /**
+   * The shard set at {@code root}: a bounded ingest run's output, one cut of an unbounded run
+   * ({@code OUT/cuts/NAME}), or an unbounded run's output folder, which means its newest cut.
+   */
   public static ShardSet open(Path root) throws IOException {
+    if (!Files.isRegularFile(root.resolve("manifest.json")) && Files.isDirectory(root.resolve("cuts"))) {
+      try (Stream<Path> cuts = Files.list(root.resolve("cuts"))) {
+        var newest = cuts.filter(c -> Files.isRegularFile(c.resolve("manifest.json")))
+            .max(java.util.Comparator.comparing(c -> {
+              try {
+                return Files.getLastModifiedTime(c.resolve("manifest.json"));
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            }));
+        if (newest.isPresent()) {
+          root = newest.get();
+        }
+      }
+    }
     Path file = root.resolve("manifest.json");
     if (!Files.isRegularFile(file)) {
       throw new IOException(
@@ -48,7 +67,11 @@ public final class ShardSet {
     return root;
   }
 
-  /** Classes = highest label in the manifest's label map + 1 (labels are never reused). */
+  /**
+   * Classes = highest label in the manifest's label map + 1. Labels come from a registry shared by
+   * every run over a topic and are never reused, so a shard set may leave some classes empty
+   * (subjects another run kept): their weights simply go unused.
+   */
   public int classes() {
     int max = -1;
     for (Iterator<Map.Entry<String, JsonNode>> it = manifest.path("labels").fields(); it.hasNext(); ) {
