@@ -29,6 +29,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.flink.kubernetes.operator.api.FlinkDeployment;
+import org.apache.flink.kubernetes.operator.api.spec.UpgradeMode;
+import dev.mfn.services.flink.ClusterConfigFile;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -135,10 +137,18 @@ class K8sManifestsTest {
   private static void flink(FlinkDeployment f, List<String> docs) throws IOException {
     String name = f.getMetadata().getName();
     Map<String, String> conf = f.getSpec().getFlinkConfiguration();
-    for (String key : List.of("state.checkpoints.dir", "high-availability.storageDir", "state.savepoints.dir")) {
+    for (String key : List.of("execution.checkpointing.dir", "high-availability.storageDir",
+        "execution.checkpointing.savepoint-dir")) {
       assertThat(conf.get(key)).as(name + " " + key + " on the shared volume").startsWith("file:///flink-data/");
     }
     assertThat(conf).containsEntry("high-availability.type", "kubernetes");
+    // the settings the local cluster runs with (ClusterConfigFile), so what the tests prove holds here
+    assertThat(conf).containsEntry("state.backend.type", "rocksdb")
+        .containsEntry("execution.checkpointing.incremental", "true")
+        .containsEntry("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+        .containsEntry("classloader.parent-first-patterns.additional", ClusterConfigFile.PARENT_FIRST);
+    assertThat(f.getSpec().getJob().getUpgradeMode()).isEqualTo(UpgradeMode.SAVEPOINT);
+    // the jobs these args build carry their uids and max parallelism: FlinkDeploymentJobsTest (cli)
     assertThat(f.getSpec().getJob().getParallelism()).isPositive();
     assertThat(f.getSpec().getJob().getJarURI()).startsWith("local:///opt/flink/usrlib/");
     assertThat(f.getSpec().getJobManager().getResource().getMemory()).isNotBlank();
@@ -170,7 +180,10 @@ class K8sManifestsTest {
     var t = settings.topics();
     List<KafkaTopic> topics = objects.stream().filter(KafkaTopic.class::isInstance).map(KafkaTopic.class::cast).toList();
     assertThat(topics).extracting(k -> k.getMetadata().getName())
-        .containsExactlyInAnyOrder(t.train(), t.enroll(), t.deadLetters(), t.models(), t.retrain());
+        .containsExactlyInAnyOrder(t.train(), t.enroll(), t.deadLetters(), t.models(), t.retrain(),
+            t.train() + ".labels", t.train() + ".cuts");
+    assertThat(topics).filteredOn(k -> k.getMetadata().getName().equals(t.train() + ".labels"))
+        .allSatisfy(k -> assertThat(k.getSpec().getConfig()).containsEntry("cleanup.policy", "compact"));
     Kafka kafka = objects.stream().filter(Kafka.class::isInstance).map(Kafka.class::cast).findFirst().orElseThrow();
     for (KafkaTopic topic : topics) {
       assertThat(topic.getMetadata().getLabels()).containsEntry("strimzi.io/cluster", kafka.getMetadata().getName());

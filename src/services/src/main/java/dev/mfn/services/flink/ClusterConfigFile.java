@@ -12,9 +12,9 @@ import java.nio.file.Path;
  * resumed from its last one), savepoints folder, restarts with back-off, native-code packages
  * loaded parent-first.
  */
-final class ClusterConfigFile {
+public final class ClusterConfigFile {
   /** Packages whose classes (and native libraries) come from the cluster's class path only. */
-  static final String PARENT_FIRST = "nu.pattern.;org.opencv.;ai.djl.;com.microsoft.onnxruntime.";
+  public static final String PARENT_FIRST = "nu.pattern.;org.opencv.;ai.djl.;com.microsoft.onnxruntime.";
 
   private ClusterConfigFile() {}
 
