@@ -192,12 +192,7 @@ final class IngestCommand implements Callable<Integer> {
 
   /** Offsets the job's source committed (on each checkpoint): how far it has read. */
   static long committed(String servers, String group) {
-    try (Admin admin = admin(servers)) {
-      Map<TopicPartition, OffsetAndMetadata> offsets =
-          admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(5, TimeUnit.SECONDS);
-      return offsets.values().stream().filter(java.util.Objects::nonNull).mapToLong(OffsetAndMetadata::offset).sum();
-    } catch (Exception e) {
-      return 0;
-    }
+    return KafkaAccess.committed(servers, group);
   }
+
 }

@@ -65,6 +65,23 @@ public final class KafkaAccess {
   }
 
   /**
+   * Offsets the consumer group has committed, summed over its partitions (0 when unknown). Flink's
+   * Kafka source commits when a checkpoint completes: how far a job has durably read.
+   */
+  public static long committed(String bootstrap, String group) {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    try (Admin admin = Admin.create(p)) {
+      Map<?, org.apache.kafka.clients.consumer.OffsetAndMetadata> offsets =
+          admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(5, TimeUnit.SECONDS);
+      return offsets.values().stream().filter(java.util.Objects::nonNull)
+          .mapToLong(org.apache.kafka.clients.consumer.OffsetAndMetadata::offset).sum();
+    } catch (Exception e) {
+      return 0;
+    }
+  }
+
+  /**
    * An idempotent producer (acks=all, no duplicates on retry) for records up to
    * {@code maxRecordBytes}.
    */

@@ -2,6 +2,7 @@ package dev.mfn.flink.ingest;
 
 import dev.mfn.flink.common.DeadLetterSink;
 import dev.mfn.flink.common.JobSettings;
+import dev.mfn.flink.common.KafkaTopics;
 import dev.mfn.flink.common.RawImageDeserializer;
 import dev.mfn.flink.common.SplitDeadLetters;
 import dev.mfn.records.DeadLetter;
@@ -229,6 +230,10 @@ public final class IngestJob {
     IngestConfig config = IngestArguments.parse(args);
     // on a cluster, its configuration decides checkpoint storage, state backend and restarts
     // (config.yaml, the FlinkDeployment's flinkConfiguration); the CLI's local runs set their own
+    if (!config.bounded()) {
+      // a source subscribed to a missing topic fails the job over and over: create it first
+      KafkaTopics.ensure(config.bootstrap(), config.cutRequestTopic(), 1, java.util.Map.of());
+    }
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.getConfig().setGlobalJobParameters(JobSettings.submission(IngestJob.class, args));
     fromConfig(config).build(env);

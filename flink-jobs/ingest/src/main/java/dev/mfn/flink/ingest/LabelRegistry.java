@@ -8,9 +8,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
+import dev.mfn.flink.common.KafkaTopics;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -18,7 +16,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -117,21 +114,7 @@ public final class LabelRegistry implements AutoCloseable {
   }
 
   private static void ensureTopic(String bootstrap, String topic) {
-    Properties p = new Properties();
-    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    try (Admin admin = Admin.create(p)) {
-      if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
-        return;
-      }
-      NewTopic compacted = new NewTopic(topic, 1, (short) -1)
-          .configs(Map.of("cleanup.policy", "compact", "retention.ms", "-1"));
-      admin.createTopics(List.of(compacted)).all().get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      if (!(e.getCause() instanceof TopicExistsException)) {
-        throw new IllegalStateException("could not create the label registry topic " + topic + ": " + e.getCause().getMessage(), e);
-      }
-    } catch (Exception e) {
-      throw new IllegalStateException("could not reach Kafka for the label registry " + topic + ": " + e.getMessage(), e);
-    }
+    KafkaTopics.ensure(bootstrap, topic, 1, Map.of("cleanup.policy", "compact", "retention.ms", "-1"));
   }
+
 }
