@@ -48,14 +48,15 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * whole topic is in, and for a synthetic set of identities.
  *
  * <p>Needs a running broker ({@code ./mfn services start kafka}); starts and stops its own cluster.
- * Usage: {@code bench/run cluster [--people 350] [--embed-photos 500] [--rounds 2]
- * [--synthetic 10000] [--synthetic-photos 14]}
+ * Usage: {@code bench/run cluster [--people 100] [--embed-photos 500] [--rounds 2]
+ * [--state-people 350] [--synthetic 10000] [--synthetic-photos 14]}
  */
 public final class ClusterBench {
   private static final Duration WAIT = Duration.ofMinutes(30);
 
   public static void main(String[] args) throws Exception {
-    int people = 350;
+    int people = 100;
+    int statePeople = 350;
     int embedPhotos = 500;
     int rounds = 2;
     int synthetic = 10_000;
@@ -63,6 +64,7 @@ public final class ClusterBench {
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--people" -> people = Integer.parseInt(args[++i]);
+        case "--state-people" -> statePeople = Integer.parseInt(args[++i]);
         case "--embed-photos" -> embedPhotos = Integer.parseInt(args[++i]);
         case "--rounds" -> rounds = Integer.parseInt(args[++i]);
         case "--synthetic" -> synthetic = Integer.parseInt(args[++i]);
@@ -77,24 +79,28 @@ public final class ClusterBench {
     Path blazeface = new LocalServices(settings).detector().fetch();
     Path shared = settings.repo().resolve("../shared/data").normalize();
 
+    List<PhotoFile> all = ImagePublisher.scan(shared.resolve("cfp/Data/Images"));
     int maxPerson = people;
-    List<PhotoFile> cfp = ImagePublisher.scan(shared.resolve("cfp/Data/Images")).stream()
-        .filter(p -> Integer.parseInt(p.subject()) <= maxPerson)
-        .toList();
+    List<PhotoFile> cfp = all.stream().filter(p -> Integer.parseInt(p.subject()) <= maxPerson).toList();
+    int maxStatePerson = statePeople;
+    List<PhotoFile> stateCfp = all.stream().filter(p -> Integer.parseInt(p.subject()) <= maxStatePerson).toList();
     List<PhotoFile> lfw = ImagePublisher.scan(shared.resolve("lfw/images")).stream()
         .sorted(java.util.Comparator.comparing(p -> p.path().toString())).limit(embedPhotos).toList();
     String train = "bench-cluster-train-" + run;
     String enroll = "bench-cluster-enroll-" + run;
-    for (String t : List.of(train, enroll, train + ".dlq", enroll + ".dlq")) {
+    String stateTopic = "bench-cluster-state-" + run;
+    for (String t : List.of(train, enroll, stateTopic, train + ".dlq", enroll + ".dlq", stateTopic + ".dlq")) {
       KafkaAccess.prepare(bootstrap, t, 4, 10_000);
     }
     try (Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 8L << 20)) {
       RawImageFactory factory = new RawImageFactory(8L << 20, null);
       new ImagePublisher(producer, factory, 64L << 20).publish(cfp, train, f -> {});
       new ImagePublisher(producer, factory, 64L << 20).publish(lfw, enroll, f -> {});
+      new ImagePublisher(producer, factory, 64L << 20).publish(stateCfp, stateTopic, f -> {});
     }
-    System.out.printf(Locale.ROOT, "%d cores; ingest: %d CFP photos of %d people; embed: %d LFW photos, model %s%n",
-        Runtime.getRuntime().availableProcessors(), cfp.size(), people, lfw.size(), settings.getPath("model.default"));
+    System.out.printf(Locale.ROOT, "%d cores; ingest: %d CFP photos of %d people; embed: %d LFW photos, model %s; state: %d photos of %d people%n",
+        Runtime.getRuntime().availableProcessors(), cfp.size(), people, lfw.size(), settings.getPath("model.default"),
+        stateCfp.size(), statePeople);
 
     DetectorConfig detectors = new DetectorConfig(blazeface, null, null, 0.5);
     try (FaceCropper cropper = new FaceCropper(new ImageDecoder(64L << 20, 60_000_000), detectors.open("blazeface"),
@@ -107,6 +113,9 @@ public final class ClusterBench {
           p -> stage.embed(List.of(new FaceEmbedStage.Photo(p.source(), p.subject(), Files.readAllBytes(p.path())))));
       System.out.printf(Locale.ROOT, "stage in one thread: detect+align %.1f photos/s; detect+align+embed %.1f photos/s%n", crop, embed);
     }
+
+    double labels = LabelThroughput.measure(bootstrap, "bench-labels-" + run, 40_000, 10_000);
+    System.out.printf(Locale.ROOT, "label task alone (parallelism 1, 20 KB samples, 10,000 subjects): %.0f samples/s%n", labels);
 
     LocalFlinkCluster cluster = new LocalFlinkCluster(work.resolve("flink"), new ClusterOptions(2, 1, Ports.free(), 1024, 2048));
     cluster.start(false);
@@ -138,10 +147,12 @@ public final class ClusterBench {
       }
 
       // the real state: every CFP photo in the unbounded job's reservoirs, then checkpoints of it
-      IngestConfig state = ingest(bootstrap, train, work.resolve("state"), "bench-state-" + run, false, blazeface);
-      JobID id = jobs.submit(new JobSubmission(IngestJob.class.getName(), IngestArguments.of(state), null));
-      await("the unbounded job to hold all " + cfp.size() + " photos", () -> KafkaAccess.committed(bootstrap, state.groupId()) >= cfp.size());
-      report(jobs, id, people + " CFP people x 14 photos");
+      // (periodic checkpoints off: the triggered one writes the whole state)
+      IngestConfig state = ingest(bootstrap, stateTopic, work.resolve("state"), "bench-state-" + run, false, blazeface);
+      JobID id = jobs.submit(new JobSubmission(IngestJob.class.getName(), IngestArguments.of(state), null)
+          .withArg("--checkpoint-ms", "3600000"));
+      awaitCuratorSettled(jobs, id, (long) (0.9 * stateCfp.size()));
+      report(jobs, id, statePeople + " CFP people x 14 photos (" + curatorRecordsIn(jobs, id) + " faces)");
       jobs.cancel(id);
 
       String trigger = "bench-synthetic-" + run;
@@ -149,7 +160,8 @@ public final class ClusterBench {
       IngestConfig synth = ingest(bootstrap, trigger, work.resolve("synthetic"), "bench-synth-" + run, false, blazeface);
       List<String> synthArgs = new ArrayList<>(IngestArguments.of(synth));
       synthArgs.addAll(List.of("--trigger", trigger, "--identities", String.valueOf(synthetic), "--photos", String.valueOf(syntheticPhotos)));
-      JobID sid = jobs.submit(new JobSubmission(SyntheticIdentitiesJob.class.getName(), synthArgs, null));
+      JobID sid = jobs.submit(new JobSubmission(SyntheticIdentitiesJob.class.getName(), synthArgs, null)
+          .withArg("--checkpoint-ms", "3600000"));
       await("the synthetic job to run", () -> running(jobs, sid));
       try (Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 1 << 20)) {
         producer.send(new ProducerRecord<>(trigger, "go", "go".getBytes())).get();
@@ -182,6 +194,24 @@ public final class ClusterBench {
     }
   }
 
+  /** Until the curator has read at least {@code atLeast} faces and no more arrive for 10 s. */
+  private static void awaitCuratorSettled(ClusterJobs jobs, JobID id, long atLeast) throws InterruptedException {
+    long last = -1;
+    long since = System.nanoTime();
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (System.nanoTime() < deadline) {
+      long n = curatorRecordsIn(jobs, id);
+      if (n != last) {
+        last = n;
+        since = System.nanoTime();
+      } else if (n >= atLeast && System.nanoTime() - since > 10_000_000_000L) {
+        return;
+      }
+      TimeUnit.MILLISECONDS.sleep(500);
+    }
+    throw new IllegalStateException("the curator did not settle at >= " + atLeast + " faces");
+  }
+
   private static long curatorRecordsIn(ClusterJobs jobs, JobID id) {
     try {
       for (JsonNode v : jobs.details(id).path("vertices")) {
@@ -197,7 +227,9 @@ public final class ClusterBench {
 
   private static boolean running(ClusterJobs jobs, JobID id) {
     try {
-      return jobs.details(id).path("vertices").findValues("status").stream().allMatch(s -> s.asText().equals("RUNNING"));
+      // every task has started (the empty cut stream's tasks may have finished already)
+      return jobs.details(id).path("vertices").findValues("status").stream()
+          .allMatch(s -> s.asText().equals("RUNNING") || s.asText().equals("FINISHED"));
     } catch (Exception e) {
       return false;
     }

@@ -27,7 +27,8 @@ import picocli.CommandLine.Spec;
       "  list                                    every job: id, state, start, name",
       "  stop JOB --savepoint DIR                stop with a savepoint (state, offsets, labels, the",
       "                                          model in use); prints the savepoint's path",
-      "  resume --from SAVEPOINT [--parallelism P]  the same job again from that savepoint, rescaled",
+      "  resume --from SAVEPOINT [--parallelism P]  the same job again from that savepoint, or from a",
+      "                                          retained checkpoint (.../JOB/chk-N), rescaled",
       "  cancel JOB                              cancel without a savepoint (its last checkpoint stays)"
     },
     subcommands = {JobsCommand.ListJobs.class, JobsCommand.Stop.class, JobsCommand.Resume.class, JobsCommand.Cancel.class})
@@ -106,9 +107,9 @@ final class JobsCommand implements Runnable {
   }
 
   @Command(name = "resume", mixinStandardHelpOptions = true,
-      description = "Submit a stopped job again from its savepoint (or a retained checkpoint folder), optionally rescaled.")
+      description = "Submit a stopped job again from its savepoint, or a crashed/cancelled one from its retained checkpoint (.../JOB_ID/chk-N), optionally rescaled.")
   static final class Resume extends OnCluster {
-    @Option(names = "--from", paramLabel = "SAVEPOINT", required = true, description = "The savepoint folder `mfn jobs stop` printed.")
+    @Option(names = "--from", paramLabel = "SAVEPOINT", required = true, description = "The savepoint folder `mfn jobs stop` printed, or a retained checkpoint folder chk-N.")
     Path from;
 
     @Option(names = "--parallelism", paramLabel = "P", description = "New parallelism (default: the job's own).")
@@ -120,7 +121,7 @@ final class JobsCommand implements Runnable {
 
     @Override
     int call(ClusterJobs jobs, PrintWriter out, String address) throws Exception {
-      JobSubmission job = ClusterJobs.savedSubmission(from.toAbsolutePath());
+      JobSubmission job = jobs.savedSubmission(from.toAbsolutePath());
       if (parallelism != null) {
         job = job.withParallelism(parallelism);
       }
@@ -141,8 +142,11 @@ final class JobsCommand implements Runnable {
 
     @Override
     int call(ClusterJobs jobs, PrintWriter out, String address) throws Exception {
-      jobs.cancel(JobID.fromHexString(job));
-      out.println("cancelled " + job);
+      JobID id = JobID.fromHexString(job);
+      String checkpoint = jobs.latestCheckpoint(id);
+      jobs.cancel(id);
+      out.println("cancelled " + job + (checkpoint == null ? " (no completed checkpoint)"
+          : "; its last checkpoint is kept: ./mfn jobs resume --from " + checkpoint.replaceFirst("^file:", "")));
       return 0;
     }
   }

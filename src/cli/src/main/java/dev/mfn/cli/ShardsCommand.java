@@ -70,7 +70,7 @@ final class ShardsCommand implements Runnable {
       String servers = bootstrap != null ? bootstrap : settings.kafkaBootstrap();
       String cuts = (topic != null ? topic : settings.topics().train()) + ".cuts";
       String cut = name != null ? name : DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
-      if (!cut.matches("[A-Za-z0-9._-]+")) {
+      if (!dev.mfn.flink.ingest.CutSample.validName(cut)) {
         throw new IllegalArgumentException("a cut's name is a folder name: letters, digits, '.', '_' or '-'");
       }
       try {

@@ -146,6 +146,8 @@ class K8sManifestsTest {
     assertThat(conf).containsEntry("state.backend.type", "rocksdb")
         .containsEntry("execution.checkpointing.incremental", "true")
         .containsEntry("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+        .containsEntry("execution.checkpointing.timeout", "30 min")
+        .containsEntry("execution.checkpointing.tolerable-failed-checkpoints", "3")
         .containsEntry("classloader.parent-first-patterns.additional", ClusterConfigFile.PARENT_FIRST);
     assertThat(f.getSpec().getJob().getUpgradeMode()).isEqualTo(UpgradeMode.SAVEPOINT);
     // the jobs these args build carry their uids and max parallelism: FlinkDeploymentJobsTest (cli)

@@ -90,7 +90,7 @@ class EmbedClusterTest {
       String savepoint = jobs.stopWithSavepoint(id, dir.resolve("savepoints").toUri().toString());
       assertThat(LuceneVectorIndex.servedVersion(index)).as("not served before the stop").contains(OLD);
 
-      JobSubmission resume = ClusterJobs.savedSubmission(Path.of(java.net.URI.create(savepoint)))
+      JobSubmission resume = jobs.savedSubmission(Path.of(java.net.URI.create(savepoint)))
           .withParallelism(1).withArg("--checkpoint-ms", "1000");
       JobID resumed = jobs.submit(resume);
       Await.running(jobs, resumed, 1, WAIT);

@@ -20,6 +20,11 @@ public class CutSample {
     this.sample = sample;
   }
 
+  /** A cut's name is a folder name: letters, digits, '.', '_' and '-', not "." or "..". */
+  public static boolean validName(String name) {
+    return name != null && name.matches("[A-Za-z0-9._-]{1,100}") && !name.equals(".") && !name.equals("..");
+  }
+
   /** The folder of the cut under the output folder: "" (the root) or "cuts/NAME/". */
   public static String folder(String cut) {
     return cut == null || cut.isEmpty() ? "" : "cuts/" + cut + "/";

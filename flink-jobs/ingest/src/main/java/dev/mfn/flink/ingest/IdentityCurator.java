@@ -38,6 +38,7 @@ import org.apache.flink.util.OutputTag;
  * Each cut ends with a CUT_DONE mark per task, from which the manifest writer knows it is whole.
  */
 public final class IdentityCurator extends KeyedBroadcastProcessFunction<String, CroppedFace, String, CutSample> {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IdentityCurator.class);
   public static final OutputTag<ManifestEntry> DECISIONS =
       new OutputTag<>("decisions", Types.POJO(ManifestEntry.class));
   /** Broadcast state: the cuts already made (name -> when), so a repeated name is not cut twice. */
@@ -92,8 +93,15 @@ public final class IdentityCurator extends KeyedBroadcastProcessFunction<String,
   /** Unbounded mode: a cut; every identity of this task as it stands now. */
   @Override
   public void processBroadcastElement(String cut, Context ctx, Collector<CutSample> out) throws Exception {
-    if (ctx.getBroadcastState(CUTS).contains(cut)) {
-      return; // this name was cut already: writing its folder twice would duplicate samples
+    if (!CutSample.validName(cut)) {
+      LOG.warn("cut request {} ignored: a cut's name is a folder name (letters, digits, '.', '_', '-')", cut);
+      return;
+    }
+    if (ctx.getBroadcastState(CUTS).contains(cut) || IngestJob.holdsShardSet(config.outDir() + "/" + CutSample.folder(cut))) {
+      // this name was cut already (by this job, or before a restart without state): writing its
+      // folder twice would duplicate samples
+      LOG.warn("cut request {} ignored: that cut exists already", cut);
+      return;
     }
     ctx.getBroadcastState(CUTS).put(cut, System.currentTimeMillis());
     ctx.applyToKeyedState(COUNT, (subject, n) -> emit(cut, subject, out, e -> ctx.output(DECISIONS, e)));

@@ -26,8 +26,6 @@ import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.
 import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.configuration.StateRecoveryOptions;
-import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
-import org.apache.flink.api.common.serialization.SimpleStringSchema;
 import java.nio.file.Files;
 import java.util.stream.Stream;
 import org.apache.flink.types.Either;
@@ -115,9 +113,9 @@ public final class IngestJob {
     return KafkaSource.<String>builder()
         .setBootstrapServers(config.bootstrap())
         .setTopics(config.cutRequestTopic())
-        .setGroupId(config.groupId())
+        .setGroupId(config.groupId() + "-cuts")
         .setStartingOffsets(OffsetsInitializer.timestamp(System.currentTimeMillis()))
-        .setDeserializer(KafkaRecordDeserializationSchema.valueOnly(new SimpleStringSchema()))
+        .setDeserializer(new CutRequestDeserializer())
         .build();
   }
 
@@ -172,8 +170,8 @@ public final class IngestJob {
             .name("identity-policy-augment").uid(UID_CURATOR);
     SingleOutputStreamOperator<CutSample> labelled =
         curated
-            .process(new LabelAssigner(config.bootstrap(), config.labelRegistryTopic()))
-            .returns(Types.POJO(CutSample.class))
+            .transform("labels", Types.POJO(CutSample.class),
+                new LabelAssigner(config.bootstrap(), config.labelRegistryTopic()))
             .setParallelism(1)
             .name("labels").uid(UID_LABELS);
     labelled.sinkTo(samples).name("shards").uid(UID_SHARDS);
@@ -213,10 +211,12 @@ public final class IngestJob {
 
   /** True when the folder has a manifest, a split or a cut (local paths; others are not checked). */
   static boolean holdsShardSet(String outDir) {
-    if (outDir.contains("://") && !outDir.startsWith("file:")) {
+    Path path = new Path(outDir);
+    String scheme = path.toUri().getScheme();
+    if (scheme != null && !scheme.equals("file")) {
       return false;
     }
-    java.nio.file.Path dir = java.nio.file.Path.of(outDir.startsWith("file:") ? java.net.URI.create(outDir).getPath() : outDir);
+    java.nio.file.Path dir = java.nio.file.Path.of(path.toUri().getPath());
     for (String entry : new String[] {"manifest.json", "train", "validation", "cuts"}) {
       if (Files.exists(dir.resolve(entry))) {
         return true;

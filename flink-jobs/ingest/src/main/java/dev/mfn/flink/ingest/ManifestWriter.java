@@ -20,14 +20,15 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
  * Writes each shard set's manifest.json, whole, from its decisions and the labels its samples
- * carry (never merged into an older
- * file). One task. Its state: the dead-letter totals and the decisions of cuts not written yet.
+ * carry (never merged into an older file). One task. Its state: the dead-letter totals and the
+ * entries of cuts not written yet.
  *
  * <ul>
  *   <li>bounded mode: at the end of the input, into the output's root;
- *   <li>unbounded mode: a cut is whole when every curator task has sent its CUT_DONE mark; its
- *       manifest is written once a checkpoint after the one that holds the cut completes (that one
- *       commits the cut's shard files), so a manifest never names samples that are not on disk.
+ *   <li>unbounded mode: a cut is whole when every curator task has sent its CUT_DONE mark and
+ *       every kept identity's label has come; the dead-letter totals are taken at that moment. Its
+ *       manifest is written once a checkpoint after the one that holds the cut completes (that
+ *       one commits the cut's shard files), so a manifest never names samples that are not on disk.
  * </ul>
  */
 public final class ManifestWriter extends AbstractStreamOperator<Void>
@@ -35,10 +36,24 @@ public final class ManifestWriter extends AbstractStreamOperator<Void>
   private final IngestConfig config;
   private transient ListState<ManifestEntry> stored;
   private transient Map<String, Long> deadLetters;
-  /** Decisions and CUT_DONE marks by cut, until the cut's manifest is written. */
-  private transient Map<String, List<ManifestEntry>> pending;
-  /** Whole cuts -> the first checkpoint that holds all of them (-1: none taken yet). */
-  private transient Map<String, Long> whole;
+  private transient Map<String, PendingCut> pending;
+
+  /** A cut on its way to its manifest. */
+  private static final class PendingCut {
+    final List<ManifestEntry> decisions = new ArrayList<>();
+    final Map<String, Integer> labels = new HashMap<>();
+    final Set<Integer> done = new HashSet<>();
+    final Set<String> kept = new HashSet<>();
+    int parallelism = Integer.MAX_VALUE;
+    /** Dead letters by reason when the cut became whole; null until then. */
+    Map<String, Long> deadLetters;
+    /** The first checkpoint that holds the whole cut (-1: none yet). */
+    long checkpoint = -1;
+
+    boolean whole() {
+      return done.size() >= parallelism && labels.keySet().containsAll(kept);
+    }
+  }
 
   public ManifestWriter(IngestConfig config) {
     this.config = config;
@@ -51,9 +66,18 @@ public final class ManifestWriter extends AbstractStreamOperator<Void>
         new ListStateDescriptor<>("manifest-entries", Types.POJO(ManifestEntry.class)));
     deadLetters = new TreeMap<>();
     pending = new TreeMap<>();
-    whole = new TreeMap<>();
     for (ManifestEntry e : stored.get()) {
-      add(e);
+      if (e.kind == ManifestEntry.Kind.DEAD_LETTER && e.cut != null) {
+        // a whole cut's dead-letter totals, as they were when it became whole
+        pending.computeIfAbsent(e.cut, c -> new PendingCut()).deadLetters = new TreeMap<>();
+      }
+    }
+    for (ManifestEntry e : stored.get()) {
+      if (e.kind == ManifestEntry.Kind.DEAD_LETTER && e.cut != null) {
+        pending.get(e.cut).deadLetters.put(e.reason, e.n);
+      } else {
+        add(e);
+      }
     }
   }
 
@@ -63,40 +87,28 @@ public final class ManifestWriter extends AbstractStreamOperator<Void>
   }
 
   private void add(ManifestEntry e) {
+    if (e.kind == ManifestEntry.Kind.DEAD_LETTER) {
+      deadLetters.merge(e.reason, Math.max(1, e.n), Long::sum);
+      return;
+    }
+    PendingCut cut = pending.computeIfAbsent(e.cut, c -> new PendingCut());
     switch (e.kind) {
-      case DEAD_LETTER -> deadLetters.merge(e.reason, Math.max(1, e.n), Long::sum);
-      case DECISION, CUT_DONE, LABEL -> {
-        List<ManifestEntry> entries = pending.computeIfAbsent(e.cut, c -> new ArrayList<>());
-        entries.add(e);
-        if (isWhole(entries)) {
-          whole.putIfAbsent(e.cut, -1L);
+      case DECISION -> {
+        cut.decisions.add(e);
+        if (e.trainSamples + e.validationSamples > 0) {
+          cut.kept.add(e.subject);
         }
       }
-    }
-  }
-
-  /** Every curator task has finished the cut, and every kept identity's label has come. */
-  private static boolean isWhole(List<ManifestEntry> entries) {
-    Set<Integer> done = new HashSet<>();
-    Set<String> kept = new HashSet<>();
-    Set<String> labelled = new HashSet<>();
-    int parallelism = Integer.MAX_VALUE;
-    for (ManifestEntry e : entries) {
-      switch (e.kind) {
-        case CUT_DONE -> {
-          done.add(e.subtask);
-          parallelism = e.parallelism;
-        }
-        case DECISION -> {
-          if (e.trainSamples + e.validationSamples > 0) {
-            kept.add(e.subject);
-          }
-        }
-        case LABEL -> labelled.add(e.subject);
-        default -> { }
+      case LABEL -> cut.labels.put(e.subject, e.label);
+      case CUT_DONE -> {
+        cut.done.add(e.subtask);
+        cut.parallelism = e.parallelism;
       }
+      default -> throw new IllegalStateException("unexpected " + e.kind);
     }
-    return done.size() >= parallelism && labelled.containsAll(kept);
+    if (cut.deadLetters == null && cut.whole()) {
+      cut.deadLetters = new TreeMap<>(deadLetters);
+    }
   }
 
   @Override
@@ -104,9 +116,23 @@ public final class ManifestWriter extends AbstractStreamOperator<Void>
     super.snapshotState(context);
     List<ManifestEntry> all = new ArrayList<>();
     deadLetters.forEach((reason, n) -> all.add(ManifestEntry.deadLetter(reason, n)));
-    pending.values().forEach(all::addAll);
+    pending.forEach((name, cut) -> {
+      all.addAll(cut.decisions);
+      cut.labels.forEach((subject, label) -> all.add(ManifestEntry.label(name, subject, label)));
+      int parallelism = cut.parallelism;
+      cut.done.forEach(subtask -> all.add(ManifestEntry.cutDone(name, subtask, parallelism)));
+      if (cut.deadLetters != null) {
+        cut.deadLetters.forEach((reason, n) -> {
+          ManifestEntry d = ManifestEntry.deadLetter(reason, n);
+          d.cut = name;
+          all.add(d);
+        });
+        if (cut.checkpoint < 0) {
+          cut.checkpoint = context.getCheckpointId();
+        }
+      }
+    });
     stored.update(all);
-    whole.replaceAll((cut, at) -> at < 0 ? context.getCheckpointId() : at);
   }
 
   @Override
@@ -114,12 +140,11 @@ public final class ManifestWriter extends AbstractStreamOperator<Void>
     super.notifyCheckpointComplete(checkpointId);
     // The checkpoint that holds the cut commits its shard files; once a later one completes too,
     // those files are on disk and the manifest may name them.
-    for (String cut : new ArrayList<>(whole.keySet())) {
-      long at = whole.get(cut);
-      if (at >= 0 && checkpointId > at) {
-        writeCut(cut);
-        whole.remove(cut);
-        pending.remove(cut);
+    for (String name : new ArrayList<>(pending.keySet())) {
+      PendingCut cut = pending.get(name);
+      if (cut.deadLetters != null && cut.checkpoint >= 0 && checkpointId > cut.checkpoint) {
+        write(name, cut, cut.deadLetters);
+        pending.remove(name);
       }
     }
   }
@@ -128,21 +153,12 @@ public final class ManifestWriter extends AbstractStreamOperator<Void>
   @Override
   public void endInput() throws Exception {
     if (config.bounded()) {
-      writeCut(CutSample.END_OF_INPUT);
+      write(CutSample.END_OF_INPUT, pending.getOrDefault(CutSample.END_OF_INPUT, new PendingCut()), deadLetters);
     }
   }
 
-  private void writeCut(String cut) throws Exception {
-    List<ManifestEntry> decisions = new ArrayList<>();
-    Map<String, Integer> labels = new HashMap<>();
-    for (ManifestEntry e : pending.getOrDefault(cut, List.of())) {
-      if (e.kind == ManifestEntry.Kind.DECISION) {
-        decisions.add(e);
-      } else if (e.kind == ManifestEntry.Kind.LABEL) {
-        labels.put(e.subject, e.label);
-      }
-    }
-    Path file = Path.of(config.outDir()).resolve(CutSample.folder(cut)).resolve("manifest.json");
-    ManifestDocument.write(file, ManifestDocument.build(cut, decisions, new HashMap<>(deadLetters), labels, config));
+  private void write(String name, PendingCut cut, Map<String, Long> dead) throws Exception {
+    Path file = Path.of(config.outDir()).resolve(CutSample.folder(name)).resolve("manifest.json");
+    ManifestDocument.write(file, ManifestDocument.build(name, cut.decisions, dead, cut.labels, config));
   }
 }

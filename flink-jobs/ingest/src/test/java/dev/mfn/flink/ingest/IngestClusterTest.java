@@ -73,13 +73,17 @@ class IngestClusterTest {
           ClusterIngest.publish(bootstrap, topic, few);
           Await.consumed(bootstrap, "bursts-job", 210, WAIT);
           ClusterIngest.cut(bootstrap, topic + ".cuts", "half");
+          // the cut is decided when it reaches the curator: the next burst only after it is written
+          awaitManifest(out.resolve("cuts/half/manifest.json"), WAIT);
         }
         Thread.sleep(250);
       }
       Await.consumed(bootstrap, "bursts-job", 410, WAIT);
       ClusterIngest.cut(bootstrap, topic + ".cuts", "all");
-      JsonNode half = awaitManifest(out.resolve("cuts/half/manifest.json"), WAIT);
+      ClusterIngest.cut(bootstrap, topic + ".cuts", "half"); // a name made already: ignored
+      ClusterIngest.cut(bootstrap, topic + ".cuts", "../escape"); // not a folder name: ignored
       JsonNode all = awaitManifest(out.resolve("cuts/all/manifest.json"), WAIT);
+      JsonNode half = awaitManifest(out.resolve("cuts/half/manifest.json"), WAIT);
       assertThat(jobs.status(id)).isEqualTo(JobStatus.RUNNING);
       jobs.cancel(id);
 
@@ -97,6 +101,7 @@ class IngestClusterTest {
               + all.at("/totals/dropped_by_policy").asLong())
           .isEqualTo(410);
 
+      assertThat(Files.exists(out.resolve("escape"))).isFalse();
       List<FaceSample> halfSamples = samples(out.resolve("cuts/half"));
       List<FaceSample> allSamples = samples(out.resolve("cuts/all"));
       assertThat(halfSamples).hasSize(400).extracting(FaceSample::getId).doesNotHaveDuplicates();
@@ -185,7 +190,7 @@ class IngestClusterTest {
       assertThat(jobs.await(id, WAIT).getApplicationStatus().name()).isEqualTo("SUCCEEDED");
 
       ClusterIngest.publish(bootstrap, topic, late);
-      JobID resumed = jobs.submit(ClusterJobs.savedSubmission(Path.of(java.net.URI.create(savepoint))).withParallelism(3));
+      JobID resumed = jobs.submit(jobs.savedSubmission(Path.of(java.net.URI.create(savepoint))).withParallelism(3));
       Await.running(jobs, resumed, 1, WAIT);
       assertThat(jobs.details(resumed).get("vertices")).anySatisfy(v ->
           assertThat(v.get("parallelism").asInt()).isEqualTo(3));

@@ -27,6 +27,43 @@ public final class ClusterClasspath {
 
   private ClusterClasspath() {}
 
+  /**
+   * The libraries (the class path without our own code) as hard links in {@code lib} (copies
+   * where links cannot be made): the cluster runs from there, so rebuilding the project, which
+   * replaces the jars under target/, leaves a running cluster's jars alone.
+   */
+  public static void linkLibraries(Path lib) throws IOException {
+    if (Files.isDirectory(lib)) {
+      try (Stream<Path> old = Files.list(lib)) {
+        for (Path f : old.toList()) {
+          Files.delete(f);
+        }
+      }
+    }
+    Files.createDirectories(lib);
+    int index = 0;
+    for (String entry : withoutJobCode().split(File.pathSeparator)) {
+      Path jar = Path.of(entry);
+      if (!Files.isRegularFile(jar) || !entry.endsWith(".jar")) {
+        continue; // a classes folder of a library: none in practice
+      }
+      // numbered: the class path keeps this JVM's order (it decides between duplicate classes)
+      Path target = lib.resolve(String.format("%04d-%s", index++, jar.getFileName()));
+      try {
+        Files.createLink(target, jar);
+      } catch (IOException | UnsupportedOperationException e) {
+        Files.copy(jar, target);
+      }
+    }
+  }
+
+  /** The linked libraries in {@code lib}, in their class path order. */
+  public static String linked(Path lib) throws IOException {
+    try (Stream<Path> jars = Files.list(lib)) {
+      return String.join(File.pathSeparator, jars.map(Path::toString).filter(n -> n.endsWith(".jar")).sorted().toList());
+    }
+  }
+
   /** The class path without our own code. */
   public static String withoutJobCode() {
     List<String> kept = new ArrayList<>();

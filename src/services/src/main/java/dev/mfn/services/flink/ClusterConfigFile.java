@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * jobs run with on any cluster of ours (the Kubernetes FlinkDeployments carry the same):
  * RocksDB state with incremental checkpoints, checkpoints retained on cancel (a job can be
  * resumed from its last one), savepoints folder, restarts with back-off, native-code packages
- * loaded parent-first.
+ * loaded parent-first, and a checkpoint timeout that a long cut (every identity's samples written
+ * in one go) stays within, with a few failed checkpoints tolerated rather than a restart.
  */
 public final class ClusterConfigFile {
   /** Packages whose classes (and native libraries) come from the cluster's class path only. */
@@ -42,6 +43,8 @@ public final class ClusterConfigFile {
         execution.checkpointing.dir: %s
         execution.checkpointing.savepoint-dir: %s
         execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
+        execution.checkpointing.timeout: 30 min
+        execution.checkpointing.tolerable-failed-checkpoints: 3
         restart-strategy.type: exponential-delay
         restart-strategy.exponential-delay.initial-backoff: 1 s
         restart-strategy.exponential-delay.max-backoff: 30 s

@@ -42,12 +42,14 @@ public final class ClusterJobs implements AutoCloseable {
 
   private final String rest;
   private final Path jarDir;
+  private final Path submissions;
   private final RestClusterClient<StandaloneClusterId> client;
 
   /** @param rest host:port of the JobManager's REST API; {@code workDir} holds the job jar */
   public ClusterJobs(String rest, Path workDir) throws Exception {
     this.rest = rest;
     this.jarDir = workDir.resolve("jobs");
+    this.submissions = workDir.resolve("submissions");
     int colon = rest.lastIndexOf(':');
     if (colon < 0) {
       throw new IllegalArgumentException("--flink takes HOST:PORT, not " + rest);
@@ -87,7 +89,11 @@ public final class ClusterJobs implements AutoCloseable {
     PackagedProgram program = builder.build();
     try {
       JobGraph graph = PackagedProgramUtils.createJobGraph(program, conf, 1, true);
-      return client.submitJob(graph).get(120, TimeUnit.SECONDS);
+      JobID id = client.submitJob(graph).get(120, TimeUnit.SECONDS);
+      // kept here too, so the job can be resumed from a retained checkpoint after a crash
+      Files.createDirectories(submissions);
+      JSON.writeValue(submissions.resolve(id + ".json").toFile(), job.restoredFrom(null));
+      return id;
     } finally {
       program.close();
     }
@@ -138,14 +144,23 @@ public final class ClusterJobs implements AutoCloseable {
     return path;
   }
 
-  /** The submission saved with a savepoint, to resume from it. */
-  public static JobSubmission savedSubmission(Path savepoint) throws IOException {
-    Path file = savepoint.resolve(SUBMISSION_FILE);
-    if (!Files.isRegularFile(file)) {
-      throw new IOException(savepoint + " has no " + SUBMISSION_FILE + " (was it written by `mfn jobs stop`?)");
+  /**
+   * The submission to resume from {@code path}: a savepoint written by {@link #stopWithSavepoint}
+   * (it holds mfn-job.json), or a retained checkpoint {@code <checkpoints>/<job id>/chk-N} of a job
+   * submitted from this machine (its submission was kept at submit time).
+   */
+  public JobSubmission savedSubmission(Path path) throws IOException {
+    Path file = path.resolve(SUBMISSION_FILE);
+    String name = path.getFileName().toString();
+    String job = path.getParent() == null ? "" : path.getParent().getFileName().toString();
+    if (!Files.isRegularFile(file) && name.matches("chk-\\d+") && job.matches("[0-9a-f]{32}")) {
+      file = submissions.resolve(job + ".json");
     }
-    JobSubmission saved = JSON.readValue(file.toFile(), JobSubmission.class);
-    return saved.restoredFrom(savepoint.toUri().toString());
+    if (!Files.isRegularFile(file)) {
+      throw new IOException(path + " is neither a savepoint of `mfn jobs stop` (no " + SUBMISSION_FILE
+          + ") nor a retained checkpoint (.../<job id>/chk-N) of a job submitted from here");
+    }
+    return JSON.readValue(file.toFile(), JobSubmission.class).restoredFrom(path.toUri().toString());
   }
 
   /** Completed checkpoints of the job so far (REST /jobs/:id/checkpoints). */

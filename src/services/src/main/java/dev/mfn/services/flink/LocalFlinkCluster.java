@@ -62,6 +62,9 @@ public final class LocalFlinkCluster {
       "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
       "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED");
 
+  private static final String JOB_MANAGER = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
+  private static final String TASK_MANAGER = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner";
+
   private final Path dir;
   private final ClusterOptions options;
 
@@ -125,11 +128,17 @@ public final class LocalFlinkCluster {
     List<String> jvm = new ArrayList<>(split(JobManagerProcessUtils.generateJvmParametersStr(jm, conf)));
     List<String> args = new ArrayList<>(List.of("--configDir", confDir().toString()));
     args.addAll(split(JobManagerProcessUtils.generateDynamicConfigsStr(jm)));
-    launch("jobmanager", jvm, "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", args, detached);
-    for (int i = 1; i <= options.taskManagers(); i++) {
-      startTaskManager(i, detached);
+    ClusterClasspath.linkLibraries(dir.resolve("lib"));
+    try {
+      launch("jobmanager", jvm, JOB_MANAGER, args, detached);
+      for (int i = 1; i <= options.taskManagers(); i++) {
+        startTaskManager(i, detached);
+      }
+      awaitTaskManagers(options.taskManagers());
+    } catch (IOException | RuntimeException e) {
+      stop(); // no half-started cluster left behind
+      throw e;
     }
-    awaitTaskManagers(options.taskManagers());
     return true;
   }
 
@@ -140,7 +149,7 @@ public final class LocalFlinkCluster {
     List<String> jvm = new ArrayList<>(split(ProcessMemoryUtils.generateJvmParametersStr(spec)));
     List<String> args = new ArrayList<>(List.of("--configDir", confDir().toString()));
     args.addAll(split(TaskExecutorProcessUtils.generateDynamicConfigsStr(spec)));
-    launch("taskmanager-" + index, jvm, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", args, detached);
+    launch("taskmanager-" + index, jvm, TASK_MANAGER, args, detached);
   }
 
   /** kill -9 of TaskManager {@code index}: a machine that dies, for failover tests. */
@@ -226,7 +235,7 @@ public final class LocalFlinkCluster {
         "-Dlog.file=" + log,
         "-Dlogback.configurationFile=" + ClusterConfigFile.logback(dir),
         "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")),
-        "-cp", ClusterClasspath.withoutJobCode()));
+        "-cp", ClusterClasspath.linked(dir.resolve("lib"))));
     // where DJL unpacks its natives (~430 MB) and where the repository is: as this JVM has them
     for (String property : List.of("DJL_CACHE_DIR", "ENGINE_CACHE_DIR", "mfn.repo")) {
       if (System.getProperty(property) != null) {

@@ -12,14 +12,21 @@ import java.util.Optional;
  */
 public record PidFile(Path path) {
 
-  /** The live process recorded in the file, if the file exists and the process still runs. */
+  /**
+   * The live process recorded in the file, if the file exists, the process still runs and it is
+   * the one that was recorded (it did not start after the file was written).
+   */
   public Optional<ProcessHandle> process() {
     try {
       if (!Files.isRegularFile(path)) {
         return Optional.empty();
       }
       long pid = Long.parseLong(Files.readString(path).trim());
-      return ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+      // the file is written just after the process starts; a process that started later only
+      // reuses the number (after a reboot) and is not ours to report or stop
+      java.time.Instant written = Files.getLastModifiedTime(path).toInstant().plusSeconds(5);
+      return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+          .filter(p -> p.info().startInstant().map(started -> !started.isAfter(written)).orElse(true));
     } catch (IOException | NumberFormatException e) {
       return Optional.empty();
     }
