@@ -9,7 +9,9 @@ public class ManifestEntry {
     DECISION,
     CUT_DONE,
     LABEL,
-    DEAD_LETTER
+    DEAD_LETTER,
+    /** The manifest writer's own: the checkpoint (n) that first held a whole cut. */
+    HELD
   }
 
   public Kind kind;
@@ -61,6 +63,14 @@ public class ManifestEntry {
     e.cut = cut;
     e.subject = subject;
     e.label = label;
+    return e;
+  }
+
+  public static ManifestEntry held(String cut, long checkpoint) {
+    ManifestEntry e = new ManifestEntry();
+    e.kind = Kind.HELD;
+    e.cut = cut;
+    e.n = checkpoint;
     return e;
   }
 

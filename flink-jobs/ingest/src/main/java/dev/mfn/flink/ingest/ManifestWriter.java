@@ -75,6 +75,9 @@ public final class ManifestWriter extends AbstractStreamOperator<Void>
     for (ManifestEntry e : stored.get()) {
       if (e.kind == ManifestEntry.Kind.DEAD_LETTER && e.cut != null) {
         pending.get(e.cut).deadLetters.put(e.reason, e.n);
+      } else if (e.kind == ManifestEntry.Kind.HELD) {
+        // restored from a checkpoint that held the cut: its shard files are committed on restore
+        pending.computeIfAbsent(e.cut, c -> new PendingCut()).checkpoint = e.n;
       } else {
         add(e);
       }
@@ -130,6 +133,7 @@ public final class ManifestWriter extends AbstractStreamOperator<Void>
         if (cut.checkpoint < 0) {
           cut.checkpoint = context.getCheckpointId();
         }
+        all.add(ManifestEntry.held(name, cut.checkpoint));
       }
     });
     stored.update(all);
