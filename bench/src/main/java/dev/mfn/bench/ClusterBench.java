@@ -120,6 +120,31 @@ public final class ClusterBench {
     LocalFlinkCluster cluster = new LocalFlinkCluster(work.resolve("flink"), new ClusterOptions(2, 1, Ports.free(), 1024, 2048));
     cluster.start(false);
     try (ClusterJobs jobs = new ClusterJobs(cluster.restAddress(), work)) {
+      // the real state: every CFP photo in the unbounded job's reservoirs, then checkpoints of it
+      // (periodic checkpoints off: the triggered one writes the whole state)
+      IngestConfig state = ingest(bootstrap, stateTopic, work.resolve("state"), "bench-state-" + run, false, blazeface);
+      JobID id = jobs.submit(new JobSubmission(IngestJob.class.getName(), IngestArguments.of(state), null)
+          .withArg("--checkpoint-ms", "3600000"));
+      awaitCuratorSettled(jobs, id, (long) (0.9 * stateCfp.size()));
+      report(jobs, id, statePeople + " CFP people x 14 photos (" + curatorRecordsIn(jobs, id) + " faces)");
+      jobs.cancel(id);
+
+      String trigger = "bench-synthetic-" + run;
+      KafkaAccess.prepare(bootstrap, trigger, 1, 10_000);
+      IngestConfig synth = ingest(bootstrap, trigger, work.resolve("synthetic"), "bench-synth-" + run, false, blazeface);
+      List<String> synthArgs = new ArrayList<>(IngestArguments.of(synth));
+      synthArgs.addAll(List.of("--trigger", trigger, "--identities", String.valueOf(synthetic), "--photos", String.valueOf(syntheticPhotos)));
+      JobID sid = jobs.submit(new JobSubmission(SyntheticIdentitiesJob.class.getName(), synthArgs, null)
+          .withArg("--checkpoint-ms", "3600000"));
+      await("the synthetic job to run", () -> running(jobs, sid));
+      try (Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 1 << 20)) {
+        producer.send(new ProducerRecord<>(trigger, "go", "go".getBytes())).get();
+      }
+      long expected = (long) synthetic * syntheticPhotos;
+      await("the curator to read " + expected + " faces", () -> curatorRecordsIn(jobs, sid) >= expected);
+      report(jobs, sid, synthetic + " synthetic identities x " + syntheticPhotos + " crops");
+      jobs.cancel(sid);
+
       for (int r = 1; r <= rounds; r++) {
         IngestConfig mini = ingest(bootstrap, train, work.resolve("mini-" + r), "bench-mini-" + run + r, true, blazeface);
         double miniS = timed(() -> {
@@ -145,31 +170,6 @@ public final class ClusterBench {
         System.out.printf(Locale.ROOT, "round %d embed (p=2, bounded, submit to end): MiniCluster %.1f photos/s (%.1f s) | cluster %.1f photos/s (%.1f s)%n",
             r, lfw.size() / eMini, eMini, lfw.size() / eCluster, eCluster);
       }
-
-      // the real state: every CFP photo in the unbounded job's reservoirs, then checkpoints of it
-      // (periodic checkpoints off: the triggered one writes the whole state)
-      IngestConfig state = ingest(bootstrap, stateTopic, work.resolve("state"), "bench-state-" + run, false, blazeface);
-      JobID id = jobs.submit(new JobSubmission(IngestJob.class.getName(), IngestArguments.of(state), null)
-          .withArg("--checkpoint-ms", "3600000"));
-      awaitCuratorSettled(jobs, id, (long) (0.9 * stateCfp.size()));
-      report(jobs, id, statePeople + " CFP people x 14 photos (" + curatorRecordsIn(jobs, id) + " faces)");
-      jobs.cancel(id);
-
-      String trigger = "bench-synthetic-" + run;
-      KafkaAccess.prepare(bootstrap, trigger, 1, 10_000);
-      IngestConfig synth = ingest(bootstrap, trigger, work.resolve("synthetic"), "bench-synth-" + run, false, blazeface);
-      List<String> synthArgs = new ArrayList<>(IngestArguments.of(synth));
-      synthArgs.addAll(List.of("--trigger", trigger, "--identities", String.valueOf(synthetic), "--photos", String.valueOf(syntheticPhotos)));
-      JobID sid = jobs.submit(new JobSubmission(SyntheticIdentitiesJob.class.getName(), synthArgs, null)
-          .withArg("--checkpoint-ms", "3600000"));
-      await("the synthetic job to run", () -> running(jobs, sid));
-      try (Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 1 << 20)) {
-        producer.send(new ProducerRecord<>(trigger, "go", "go".getBytes())).get();
-      }
-      long expected = (long) synthetic * syntheticPhotos;
-      await("the curator to read " + expected + " faces", () -> curatorRecordsIn(jobs, sid) >= expected);
-      report(jobs, sid, synthetic + " synthetic identities x " + syntheticPhotos + " crops");
-      jobs.cancel(sid);
     } finally {
       cluster.stop();
     }

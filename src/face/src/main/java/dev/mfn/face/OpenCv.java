@@ -14,7 +14,9 @@ public final class OpenCv {
    */
   public static <T> T build(java.util.function.Supplier<T> importer) {
     load();
-    synchronized (OpenCv.class) {
+    // the lock must be one per JVM: this class is loaded again by every Flink job's user-code
+    // class loader, nu.pattern.OpenCV only once (the cluster loads it parent-first)
+    synchronized (nu.pattern.OpenCV.class) {
       return importer.get();
     }
   }

@@ -24,6 +24,14 @@ public final class JobSettings {
    * The job's own submission, kept in its global job parameters, so `mfn jobs stop/resume` can
    * submit it again from a savepoint (with another parallelism) without the user repeating it.
    */
+  /** Adds {@code name value} to a job's arguments when the value is set. */
+  public static void optionalArg(java.util.List<String> args, String name, String value) {
+    if (value != null) {
+      args.add(name);
+      args.add(value);
+    }
+  }
+
   public static org.apache.flink.util.ParameterTool submission(Class<?> main, String[] args) {
     try {
       String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(args);

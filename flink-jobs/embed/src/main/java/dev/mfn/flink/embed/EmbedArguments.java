@@ -1,5 +1,7 @@
 package dev.mfn.flink.embed;
 
+import static dev.mfn.flink.common.JobSettings.optionalArg;
+
 import org.apache.flink.util.ParameterTool;
 
 /**
@@ -50,13 +52,13 @@ public final class EmbedArguments {
       a.addAll(java.util.List.of("--index-dir", index.luceneRoot()));
     } else {
       a.addAll(java.util.List.of("--es-url", index.esUrl()));
-      optional(a, "--es-user", index.esUser());
-      optional(a, "--es-ca", index.esCaCert());
+      optionalArg(a, "--es-user", index.esUser());
+      optionalArg(a, "--es-ca", index.esCaCert());
     }
-    optional(a, "--model-events", c.modelEvents());
-    optional(a, "--blazeface-dir", c.blazefaceDir());
-    optional(a, "--yunet-model", c.yunetModel());
-    optional(a, "--mtcnn-dir", c.mtcnnDir());
+    optionalArg(a, "--model-events", c.modelEvents());
+    optionalArg(a, "--blazeface-dir", c.blazefaceDir());
+    optionalArg(a, "--yunet-model", c.yunetModel());
+    optionalArg(a, "--mtcnn-dir", c.mtcnnDir());
     if (c.bounded()) {
       a.add("--bounded");
     }
@@ -64,13 +66,6 @@ public final class EmbedArguments {
       a.add("--all-faces");
     }
     return a;
-  }
-
-  private static void optional(java.util.List<String> args, String name, String value) {
-    if (value != null) {
-      args.add(name);
-      args.add(value);
-    }
   }
 
   public static EmbedConfig parse(String[] args) {

@@ -75,10 +75,10 @@ class EmbedClusterTest {
       // periodic checkpoints every 10 minutes: in effect, only the ones this test triggers
       JobID id = jobs.submit(job(bootstrap, topic, events, "embed-rescale", index, 2, false, 600_000));
       Await.until("job running", WAIT, () -> running(jobs, id));
-      publish(producer, people, 0, dir.resolve("first"), topic);
+      EnrollPhotos.publish(producer, people, 0, dir.resolve("first"), topic);
       Await.until("6 faces in the old index", WAIT, () -> {
         trigger(jobs, id);
-        return committedFaces(index.resolve(OLD)) == 6;
+        return EnrollPhotos.committedFaces(index.resolve(OLD)) == 6;
       });
       assertThat(LuceneVectorIndex.servedVersion(index)).contains(OLD);
 
@@ -95,13 +95,13 @@ class EmbedClusterTest {
       JobID resumed = jobs.submit(resume);
       Await.running(jobs, resumed, 1, WAIT);
       assertThat(jobs.details(resumed).get("vertices")).allSatisfy(v -> assertThat(v.get("parallelism").asInt()).isEqualTo(1));
-      publish(producer, people, 1, dir.resolve("second"), topic);
+      EnrollPhotos.publish(producer, people, 1, dir.resolve("second"), topic);
       Await.until("v1 served with 12 faces", WAIT, () -> servedVersion(index).equals("v1")
-          && committedFaces(index.resolve("v1")) == 12);
+          && EnrollPhotos.committedFaces(index.resolve("v1")) == 12);
       Await.consumed(bootstrap, "embed-rescale", 12, WAIT);
       jobs.cancel(resumed);
     }
-    assertThat(committedFaces(index.resolve(OLD))).as("new photos went to the new model's index only").isEqualTo(6);
+    assertThat(EnrollPhotos.committedFaces(index.resolve(OLD))).as("new photos went to the new model's index only").isEqualTo(6);
   }
 
   /**
@@ -120,7 +120,7 @@ class EmbedClusterTest {
     Path index = dir.resolve("index");
     try (ClusterJobs jobs = new ClusterJobs(cluster.restAddress(), dir);
         Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 8 * MIB)) {
-      publish(producer, people, 0, dir.resolve("photos"), topic);
+      EnrollPhotos.publish(producer, people, 0, dir.resolve("photos"), topic);
       JobID id = jobs.submit(job(bootstrap, topic, null, "embed-failover", index, 2, true, 1000));
       Await.running(jobs, id, 1, WAIT);
       assertThat(Await.committed(bootstrap, "embed-failover")).as("still running when killed").isLessThan(160);
@@ -191,39 +191,10 @@ class EmbedClusterTest {
   /** {@code count} LFW people with at least two photos, after skipping {@code skip}. */
   private static List<Path> lfwPeople(int skip, int count) throws Exception {
     try (Stream<Path> all = Files.list(SharedData.require("data/lfw/images"))) {
-      return all.sorted().filter(p -> list(p).size() >= 2).skip(skip).limit(count).toList();
+      return all.sorted().filter(p -> EnrollPhotos.list(p).size() >= 2).skip(skip).limit(count).toList();
     }
   }
 
-  private static void publish(Producer<String, byte[]> producer, List<Path> people, int photo, Path folder, String topic)
-      throws Exception {
-    for (Path person : people) {
-      Path to = Files.createDirectories(folder.resolve(person.getFileName().toString()));
-      Path from = list(person).get(photo);
-      Files.copy(from, to.resolve(from.getFileName()));
-    }
-    new ImagePublisher(producer, new RawImageFactory(MIB, null), 64 * MIB).publish(ImagePublisher.scan(folder), topic, f -> {});
-  }
 
-  /** Faces in the Lucene folder's last commit (read-only: the job holds the writer). */
-  private static int committedFaces(Path folder) {
-    try {
-      if (!Files.isDirectory(folder) || !DirectoryReader.indexExists(FSDirectory.open(folder))) {
-        return 0;
-      }
-      try (var reader = DirectoryReader.open(FSDirectory.open(folder))) {
-        return reader.numDocs();
-      }
-    } catch (java.io.IOException e) {
-      return 0;
-    }
-  }
 
-  private static List<Path> list(Path folder) {
-    try (Stream<Path> files = Files.list(folder)) {
-      return files.sorted().toList();
-    } catch (java.io.IOException e) {
-      return List.of();
-    }
-  }
 }

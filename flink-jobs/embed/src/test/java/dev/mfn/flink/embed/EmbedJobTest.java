@@ -85,11 +85,11 @@ class EmbedJobTest {
     Path photos = dir.resolve("photos");
     List<Path> people;
     try (Stream<Path> all = Files.list(lfw)) {
-      people = all.sorted().filter(p -> list(p).size() >= 2).limit(10).toList();
+      people = all.sorted().filter(p -> EnrollPhotos.list(p).size() >= 2).limit(10).toList();
     }
     for (Path person : people) {
       Path to = Files.createDirectories(photos.resolve(person.getFileName().toString()));
-      Path first = list(person).get(0);
+      Path first = EnrollPhotos.list(person).get(0);
       Files.copy(first, to.resolve(first.getFileName()));
     }
     Files.createDirectories(photos.resolve("nobody"));
@@ -119,7 +119,7 @@ class EmbedJobTest {
             new DetectorConfig(DetectorFiles.blazefaceDir(), null, null, 0.5).open("blazeface"), new FaceChooser(0.5, 20));
         Embedder embedder = EmbeddingModels.open(model)) {
       assertThat(index.count()).isEqualTo(people.size());
-      String imageId = imageId(people.get(4), list(people.get(4)).get(0));
+      String imageId = imageId(people.get(4), EnrollPhotos.list(people.get(4)).get(0));
       assertThat(index.crop(FaceDocument.id(imageId, 0, version))).isNotNull().hasSizeGreaterThan(1000); // the crop travels with the vector
 
       // other photos of the same people find them
@@ -127,7 +127,7 @@ class EmbedJobTest {
           version, FaceEmbedStage.Faces.CHOSEN), index, 0.3);
       int found = 0;
       for (Path person : people) {
-        var faces = search.search(Files.readAllBytes(list(person).get(1)), 1);
+        var faces = search.search(Files.readAllBytes(EnrollPhotos.list(person).get(1)), 1);
         if (person.getFileName().toString().equals(faces.get(0).bestSubject())) {
           found++;
         }
@@ -142,7 +142,7 @@ class EmbedJobTest {
       java.util.List<FaceDocument> stored = new java.util.ArrayList<>();
       index.forEachStored(stored::add);
       assertThat(stored).extracting(FaceDocument::subject).doesNotContain(gone).hasSize(people.size() - 1);
-      var again = search.search(Files.readAllBytes(list(people.get(4)).get(1)), people.size());
+      var again = search.search(Files.readAllBytes(EnrollPhotos.list(people.get(4)).get(1)), people.size());
       assertThat(again.get(0).hits()).extracting(dev.mfn.search.index.SearchHit::subject).doesNotContain(gone);
     }
     AvroSerde<DeadLetter> letters = new AvroSerde<>(DeadLetter.class);
@@ -170,7 +170,7 @@ class EmbedJobTest {
     Path ours = Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize();
     List<Path> people;
     try (Stream<Path> all = Files.list(lfw)) {
-      people = all.sorted().filter(p -> list(p).size() >= 2).skip(20).limit(6).toList();
+      people = all.sorted().filter(p -> EnrollPhotos.list(p).size() >= 2).skip(20).limit(6).toList();
     }
     String topic = "follow-in";
     String events = "follow-models";
@@ -186,7 +186,7 @@ class EmbedJobTest {
     org.apache.flink.core.execution.JobClient job = env.executeAsync("follow test");
     String old = "MobileFaceNet_paddlex.onnx";
     try (Producer<String, byte[]> producer = KafkaAccess.producer(broker.bootstrapServers(), 8 * MIB)) {
-      publish(producer, people, 0, dir.resolve("first"), topic);
+      EnrollPhotos.publish(producer, people, 0, dir.resolve("first"), topic);
       awaitCount(index.resolve(old), 6, job);
       assertThat(LuceneVectorIndex.servedVersion(index)).contains(old); // served from the first start
 
@@ -195,7 +195,7 @@ class EmbedJobTest {
           .setLocation(ours.toUri().toString()).setTimestamp(java.time.Instant.now()).build();
       producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(events, "v1",
           new AvroSerde<>(dev.mfn.records.ModelEvent.class).encode(event))).get();
-      publish(producer, people, 1, dir.resolve("second"), topic);
+      EnrollPhotos.publish(producer, people, 1, dir.resolve("second"), topic);
 
       Awaitility.await("v1 served").atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(300))
           .failFast("the job ended", () -> job.getJobStatus().get().isTerminalState())
@@ -216,37 +216,13 @@ class EmbedJobTest {
     }
   }
 
-  private static void publish(Producer<String, byte[]> producer, List<Path> people, int photo, Path folder, String topic)
-      throws Exception {
-    for (Path person : people) {
-      Path to = Files.createDirectories(folder.resolve(person.getFileName().toString()));
-      Path from = list(person).get(photo);
-      Files.copy(from, to.resolve(from.getFileName()));
-    }
-    new ImagePublisher(producer, new RawImageFactory(MIB, null), 64 * MIB).publish(ImagePublisher.scan(folder), topic, f -> {});
-  }
 
   /** Waits until the Lucene folder's last commit holds n faces (read-only: the job holds the writer). */
   private static void awaitCount(Path folder, int n, org.apache.flink.core.execution.JobClient job) {
     Awaitility.await(n + " faces in " + folder).atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(300))
         .failFast("the job ended", () -> job.getJobStatus().get().isTerminalState())
-        .until(() -> committedFaces(folder) == n);
+        .until(() -> EnrollPhotos.committedFaces(folder) == n);
   }
 
-  private static int committedFaces(Path folder) throws java.io.IOException {
-    if (!Files.isDirectory(folder) || !org.apache.lucene.index.DirectoryReader.indexExists(org.apache.lucene.store.FSDirectory.open(folder))) {
-      return 0;
-    }
-    try (var reader = org.apache.lucene.index.DirectoryReader.open(org.apache.lucene.store.FSDirectory.open(folder))) {
-      return reader.numDocs();
-    }
-  }
 
-  private static List<Path> list(Path folder) {
-    try (Stream<Path> files = Files.list(folder)) {
-      return files.sorted().toList();
-    } catch (java.io.IOException e) {
-      return List.of();
-    }
-  }
 }

@@ -1,5 +1,7 @@
 package dev.mfn.flink.ingest;
 
+import static dev.mfn.flink.common.JobSettings.optionalArg;
+
 import org.apache.flink.util.ParameterTool;
 
 /**
@@ -40,9 +42,9 @@ public final class IngestArguments {
         "--checkpoint-ms", String.valueOf(c.checkpointMillis()), "--detector", c.detector(),
         "--min-score", String.valueOf(c.minScore()), "--min-face-size", String.valueOf(c.minFaceSize()),
         "--max-bytes", String.valueOf(c.maxBytes()), "--max-pixels", String.valueOf(c.maxPixels())));
-    optional(a, "--blazeface-dir", c.blazefaceDir());
-    optional(a, "--yunet-model", c.yunetModel());
-    optional(a, "--mtcnn-dir", c.mtcnnDir());
+    optionalArg(a, "--blazeface-dir", c.blazefaceDir());
+    optionalArg(a, "--yunet-model", c.yunetModel());
+    optionalArg(a, "--mtcnn-dir", c.mtcnnDir());
     if (!c.bounded()) {
       a.add("--unbounded");
     }
@@ -50,13 +52,6 @@ public final class IngestArguments {
       a.add("--resume");
     }
     return a;
-  }
-
-  private static void optional(java.util.List<String> args, String name, String value) {
-    if (value != null) {
-      args.add(name);
-      args.add(value);
-    }
   }
 
   public static IngestConfig parse(String[] args) {

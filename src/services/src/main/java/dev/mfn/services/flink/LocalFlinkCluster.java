@@ -244,7 +244,15 @@ public final class LocalFlinkCluster {
     }
     command.add(mainClass);
     command.addAll(args);
-    Process process = new ProcessBuilder(command)
+    ProcessBuilder builder = new ProcessBuilder(command);
+    // glibc tuning for PyTorch training (mfn, surefire) keeps freed memory forever: a TaskManager
+    // that embeds would grow far past its process size, so it gets glibc's defaults
+    builder.environment().remove("MALLOC_MMAP_MAX_");
+    builder.environment().remove("MALLOC_TRIM_THRESHOLD_");
+    // and few malloc arenas: PyTorch, ONNX Runtime and RocksDB allocate natively from many
+    // threads, and glibc's default of 8 arenas a core let a TaskManager reach ~7 GB (measured)
+    builder.environment().putIfAbsent("MALLOC_ARENA_MAX", "2");
+    Process process = builder
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir().resolve(name + ".out").toFile()))
         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
