@@ -35,6 +35,8 @@ final class FlinkOption {
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
     }
-    return t.getMessage() != null ? t.getMessage() : t.toString();
+    String message = t.getMessage() != null ? t.getMessage() : t.toString();
+    // Flink's REST errors arrive as "[org.apache...SomeException: what happened\n]"
+    return message.replaceAll("^\\[?(?:[\\w$]+\\.)+[\\w$]*Exception: ", "").replaceAll("\\s*]\\s*$", "").strip();
   }
 }

@@ -58,6 +58,10 @@ final class JobsCommand implements Runnable {
       }
       try (ClusterJobs jobs = FlinkOption.connect(address, settings)) {
         return call(jobs, spec.commandLine().getOut(), address);
+      } catch (IllegalStateException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException(FlinkOption.rootMessage(e), e);
       }
     }
 

@@ -63,7 +63,7 @@ public final class Mfn implements Runnable {
     // A person at the CLI gets one clear line, not a stack trace (MFN_DEBUG=1 shows it).
     cli.setExecutionExceptionHandler(
         (e, commandLine, parseResult) -> {
-          commandLine.getErr().println("mfn " + commandLine.getCommandName() + ": " + oneLine(e));
+          commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": " + oneLine(e));
           if (System.getenv("MFN_DEBUG") != null) {
             e.printStackTrace(commandLine.getErr());
           }

@@ -65,7 +65,7 @@ class FlinkDeploymentJobsTest {
       if (node.getTransformationUID() != null) {
         uids.add(node.getTransformationUID());
       }
-      assertThat(node.getMaxParallelism()).as(entry + " " + node.getOperatorName()).isIn(1, JobSettings.MAX_PARALLELISM);
+      assertThat(node.getMaxParallelism()).as(entry + " " + node.getOperatorName()).isEqualTo(JobSettings.MAX_PARALLELISM);
     }
     List<String> declared = new ArrayList<>();
     for (var f : job.getFields()) {

@@ -191,7 +191,8 @@ public final class IngestJob {
     manifest
         .transform("manifest", Types.VOID, new ManifestWriter(config))
         .setParallelism(1)
-        .setMaxParallelism(1)
+        // (max parallelism stays the job's: at parallelism 1 the sink after it is chained to it,
+        // and a chain takes its head's max parallelism, which must match the savepoint's)
         .uid(UID_MANIFEST)
         .sinkTo(new DiscardingSink<>()).name("manifest-done").uid("manifest-done");
   }
