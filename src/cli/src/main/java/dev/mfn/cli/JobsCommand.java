@@ -147,8 +147,10 @@ final class JobsCommand implements Runnable {
     @Override
     int call(ClusterJobs jobs, PrintWriter out, String address) throws Exception {
       JobID id = JobID.fromHexString(job);
-      String checkpoint = jobs.latestCheckpoint(id);
       jobs.cancel(id);
+      jobs.await(id, java.time.Duration.ofMinutes(2));
+      // read after the job has ended: a checkpoint completed meanwhile replaces the one before
+      String checkpoint = jobs.latestCheckpoint(id);
       out.println("cancelled " + job + (checkpoint == null ? " (no completed checkpoint)"
           : "; its last checkpoint is kept: ./mfn jobs resume --from " + checkpoint.replaceFirst("^file:", "")));
       return 0;

@@ -80,9 +80,22 @@ class ClusterCommandsTest {
     assertThat(resume.exit()).as(resume.err()).isZero();
     assertThat(resume.out()).contains("(parallelism 1)");
     String resumed = jobId(resume.out());
+    try (ClusterJobs jobs = new ClusterJobs(flink, dir)) {
+      Await.running(jobs, JobID.fromHexString(resumed), 1, Duration.ofMinutes(3)); // a checkpoint to keep
+    }
     MfnCliTest.Run cancel = MfnCliTest.mfn("jobs", "cancel", resumed, "--flink", flink);
     assertThat(cancel.exit()).as(cancel.err()).isZero();
     assertThat(cancel.out()).contains("cancelled " + resumed);
+    // its retained checkpoint resumes it (a crash or a cancel is not the end of a job's state)
+    Matcher retained = Pattern.compile("--from (\\S+chk-\\d+)").matcher(cancel.out());
+    assertThat(retained.find()).as(cancel.out()).isTrue();
+    MfnCliTest.Run again2 = MfnCliTest.mfn("jobs", "resume", "--from", retained.group(1), "--flink", flink);
+    assertThat(again2.exit()).as(again2.err()).isZero();
+    String fromCheckpoint = jobId(again2.out());
+    try (ClusterJobs jobs = new ClusterJobs(flink, dir)) {
+      Await.running(jobs, JobID.fromHexString(fromCheckpoint), 1, Duration.ofMinutes(3));
+      jobs.cancel(JobID.fromHexString(fromCheckpoint));
+    }
   }
 
   private static long curatorRecordsIn(ClusterJobs jobs, JobID id) {

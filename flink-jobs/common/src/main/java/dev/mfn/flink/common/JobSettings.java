@@ -24,6 +24,22 @@ public final class JobSettings {
    * The job's own submission, kept in its global job parameters, so `mfn jobs stop/resume` can
    * submit it again from a savepoint (with another parallelism) without the user repeating it.
    */
+  /**
+   * Checkpointing every {@code millis}, with the policy both jobs need wherever they run. These are
+   * job settings, fixed in the job graph by the client that builds it (a cluster's config.yaml does
+   * not reach them): checkpoints kept when the job is cancelled or fails for good (it can be
+   * resumed from its last one), a timeout that a long cut stays within, and a few failed
+   * checkpoints tolerated before the job restarts.
+   */
+  public static void checkpointing(org.apache.flink.streaming.api.environment.StreamExecutionEnvironment env,
+      long millis) {
+    env.enableCheckpointing(millis);
+    env.getCheckpointConfig().setExternalizedCheckpointRetention(
+        org.apache.flink.configuration.ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+    env.getCheckpointConfig().setCheckpointTimeout(Duration.ofMinutes(30).toMillis());
+    env.getCheckpointConfig().setTolerableCheckpointFailureNumber(3);
+  }
+
   /** Adds {@code name value} to a job's arguments when the value is set. */
   public static void optionalArg(java.util.List<String> args, String name, String value) {
     if (value != null) {

@@ -101,7 +101,7 @@ public final class EmbedJob {
   public void build(StreamExecutionEnvironment env) {
     env.setParallelism(config.parallelism());
     env.setMaxParallelism(JobSettings.MAX_PARALLELISM);
-    env.enableCheckpointing(config.checkpointMillis());
+    JobSettings.checkpointing(env, config.checkpointMillis());
     SingleOutputStreamOperator<RawImage> images =
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "images").uid(UID_SOURCE)
             .process(new SplitDeadLetters<>(new AvroTypeInfo<>(RawImage.class)))

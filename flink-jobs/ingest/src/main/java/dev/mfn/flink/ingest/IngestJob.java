@@ -143,7 +143,7 @@ public final class IngestJob {
     refuseForeignOutput(env);
     env.setParallelism(config.parallelism());
     env.setMaxParallelism(JobSettings.MAX_PARALLELISM);
-    env.enableCheckpointing(config.checkpointMillis());
+    JobSettings.checkpointing(env, config.checkpointMillis());
     // the same cut stream shape in both modes (the operator is one); bounded runs get no cuts
     DataStream<String> cutRequests = config.bounded()
         ? env.fromData("").filter(s -> !s.isEmpty()).name("no-cuts")

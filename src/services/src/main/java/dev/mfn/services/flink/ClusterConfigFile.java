@@ -11,7 +11,9 @@ import java.nio.file.Path;
  * RocksDB state with incremental checkpoints, checkpoints retained on cancel (a job can be
  * resumed from its last one), savepoints folder, restarts with back-off, native-code packages
  * loaded parent-first, and a checkpoint timeout that a long cut (every identity's samples written
- * in one go) stays within, with a few failed checkpoints tolerated rather than a restart.
+ * in one go) stays within, with a few failed checkpoints tolerated rather than a restart. (Our jobs
+ * also set the checkpoint policy themselves, JobSettings.checkpointing: the client fixes it in the
+ * job graph, where this file does not reach; these lines serve other jobs.)
  */
 public final class ClusterConfigFile {
   /** Packages whose classes (and native libraries) come from the cluster's class path only. */
