@@ -171,14 +171,23 @@ class EmbedClusterTest {
     }
   }
 
+  /** Triggers a checkpoint and waits until it (or a later one) has completed. */
   private static void trigger(ClusterJobs jobs, JobID id) {
     try {
+      long before = jobs.completedCheckpoints(id);
       jobs.triggerCheckpoint(id);
-      Thread.sleep(1000);
-    } catch (Exception e) {
+      Await.until("a checkpoint of " + id, WAIT, () -> {
+        try {
+          return jobs.completedCheckpoints(id) > before;
+        } catch (java.io.IOException e) {
+          return false;
+        }
+      });
+    } catch (java.io.IOException e) {
       // a checkpoint still running refuses another: the next poll tries again
     }
   }
+
 
   private static String servedVersion(Path index) {
     try {

@@ -76,7 +76,7 @@ class IngestClusterTest {
           // the cut is decided when it reaches the curator: the next burst only after it is written
           awaitManifest(out.resolve("cuts/half/manifest.json"), WAIT);
         }
-        Thread.sleep(250);
+        Thread.sleep(250); // the pause between bursts is the stimulus under test, not a wait
       }
       Await.consumed(bootstrap, "bursts-job", 410, WAIT);
       ClusterIngest.cut(bootstrap, topic + ".cuts", "all");
