@@ -190,7 +190,7 @@ final class DemoCommand implements Callable<Integer> {
         VectorIndex vectors = indexOptions(index).openIndex(settings, EmbeddingModels.version(embedder, model))) {
       String version = EmbeddingModels.version(embedder, model);
       FaceSearch search = new FaceSearch(IndexOptions.stage(cropper, embedder, version, FaceEmbedStage.Faces.ALL, 8),
-          vectors, Models.threshold(embedder, null));
+          vectors, Models.searchThreshold(embedder, null).value());
       for (Path photo : photos) {
         String subject = photo.getFileName().toString().replace(".jpg", "");
         List<FaceSearch.FaceMatches> matches = search.search(altered(Files.readAllBytes(photo)), 1);
@@ -347,7 +347,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         vectors.upsert(stage.embed(photos).documents());
       }
-      FaceSearch search = new FaceSearch(stage, vectors, Models.threshold(embedder, null));
+      FaceSearch search = new FaceSearch(stage, vectors, Models.searchThreshold(embedder, null).value());
       for (var person : held.entrySet()) {
         for (Path photo : person.getValue()) {
           asked++;
@@ -516,21 +516,7 @@ final class DemoCommand implements Callable<Integer> {
 
   /** LFW's protocol shrunk to --lfw-pairs, the same number of same and different pairs per fold. */
   private Path lfwSlice(Path lfwDir, Path to) throws java.io.IOException {
-    List<String> lines = Files.readAllLines(lfwDir.resolve("pairs.txt"));
-    String[] header = lines.get(0).trim().split("\\s+");
-    int folds = Integer.parseInt(header[0]);
-    int perFold = Integer.parseInt(header[1]);
-    int keep = Math.max(1, Math.min(perFold, lfwPairs / (2 * folds)));
-    List<String> slice = new ArrayList<>(List.of(folds + "\t" + keep));
-    for (int fold = 0; fold < folds; fold++) {
-      int base = 1 + fold * 2 * perFold;
-      slice.addAll(lines.subList(base, base + keep));
-      slice.addAll(lines.subList(base + perFold, base + perFold + keep));
-    }
-    Files.createDirectories(to);
-    Files.write(to.resolve("pairs.txt"), slice);
-    Files.createSymbolicLink(to.resolve("images"), lfwDir.resolve("images").toAbsolutePath());
-    return to;
+    return dev.mfn.evaluate.PairSets.lfwSlice(lfwDir, to, lfwPairs);
   }
 
   private static List<Path> folders(Path dir) throws java.io.IOException {

@@ -78,6 +78,14 @@ final class EnrollCommand implements Callable<Integer> {
       "it, rebuilds that version's index from the stored crops and then serves it. Ctrl-C stops."})
   boolean follow;
 
+  @Option(names = "--gate-pairs", paramLabel = "DIR", description = {
+      "With --follow: the pairs (LFW layout) an announced model must verify on, against the model",
+      "serving, before the job switches to it (default: the pairs its training evaluated)."})
+  Path gatePairs;
+
+  @Option(names = "--gate-tolerance", paramLabel = "F", defaultValue = "0.01", description = "With --follow: accuracy an announced model may lose against the serving one (default: ${DEFAULT-VALUE}).")
+  double gateTolerance;
+
   @Mixin IndexOptions indexOptions;
   @Mixin FaceOptions face;
   @Spec CommandSpec spec;
@@ -124,7 +132,9 @@ final class EnrollCommand implements Callable<Integer> {
         detector, blazeface == null ? null : blazeface.toString(),
         settings.getPath("detector.yunet.model").toString(), settings.getPath("detector.mtcnn.dir").toString(),
         face.minScore != null ? face.minScore : settings.getDouble("detector.min.score"),
-        settings.getDouble("detector.min.face.size"), settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"));
+        settings.getDouble("detector.min.face.size"), settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"))
+        .withGate(new EmbedConfig.GateSettings(gatePairs == null ? null : gatePairs.toAbsolutePath().toString(), gateTolerance))
+        .withErasures(settings.topics().deleted());
     long before = IngestCommand.committed(servers, group);
     long end = IngestCommand.endOffsets(servers, in).values().stream().mapToLong(Long::longValue).sum();
     String cluster = flink.address(settings);

@@ -88,6 +88,26 @@ final class IndexOptions {
     return c == null ? new LuceneVectorIndex(indexRoot(settings), version) : ElasticsearchVectorIndex.open(c, version);
   }
 
+  /**
+   * A version's index as the search service opens it: Elasticsearch as always; the embedded index
+   * read-only (the embed job may hold its writer), reopened when a newer commit appears.
+   */
+  VectorIndex openForServing(MfnSettings settings, String version) throws IOException {
+    var c = elasticsearch(settings);
+    return c == null ? LuceneVectorIndex.readOnly(indexRoot(settings), version) : ElasticsearchVectorIndex.open(c, version);
+  }
+
+  /** The version the index serves now, with its model's location when recorded. */
+  java.util.Optional<dev.mfn.search.index.ServedVersion> served(MfnSettings settings) throws IOException {
+    var c = elasticsearch(settings);
+    if (c == null) {
+      return LuceneVectorIndex.served(indexRoot(settings));
+    }
+    try (var client = c.client()) {
+      return ElasticsearchVectorIndex.served(client);
+    }
+  }
+
   static FaceEmbedStage stage(FaceCropper cropper, Embedder embedder, String version, FaceEmbedStage.Faces faces, int batch) {
     return new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, batch), version, faces);
   }

@@ -35,6 +35,7 @@ import picocli.CommandLine.Command;
       DeleteCommand.class,
       ServeCommand.class,
       ReindexCommand.class,
+      ModelsCommand.class,
       RetrainCommand.class,
       RetrainControllerCommand.class,
       CommandLine.HelpCommand.class

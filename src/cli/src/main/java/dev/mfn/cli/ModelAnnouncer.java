@@ -1,14 +1,16 @@
 package dev.mfn.cli;
 
 import dev.mfn.evaluate.VerificationReport;
+import dev.mfn.flink.embed.ModelTimeline;
 import dev.mfn.model.store.ModelConfig;
 import dev.mfn.publish.KafkaAccess;
 import dev.mfn.records.ModelEvent;
 import dev.mfn.records.ModelEventKind;
 import dev.mfn.records.kafka.AvroSerde;
-import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -16,11 +18,57 @@ import java.util.Map;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
-/** Sends a ModelEvent for a new model-store version to the models topic (the embed job follows it). */
+/**
+ * The models topic as the CLI sees it: its history (every event, in order), the model it makes
+ * serve (the same {@link ModelTimeline} rule the embed job follows), and new events, numbered one
+ * above the largest sequence on the topic so that followers apply them and ignore replays.
+ */
 final class ModelAnnouncer {
-  private ModelAnnouncer() {}
+  private static final AvroSerde<ModelEvent> SERDE = new AvroSerde<>(ModelEvent.class);
 
-  static ModelEvent event(Path run, ModelConfig config, List<VerificationReport> reports) {
+  private final String bootstrap;
+  private final String topic;
+
+  ModelAnnouncer(String bootstrap, String topic) {
+    this.bootstrap = bootstrap;
+    this.topic = topic;
+  }
+
+  String topic() {
+    return topic;
+  }
+
+  /** Every decodable event on the topic, oldest first (the topic is created when missing). */
+  List<ModelEvent> history() throws Exception {
+    KafkaAccess.prepare(bootstrap, topic, 1, 10_000);
+    List<ModelEvent> events = new ArrayList<>();
+    for (var record : KafkaAccess.readAll(bootstrap, topic, Duration.ofSeconds(30))) {
+      if (record.value() != null) {
+        try {
+          events.add(SERDE.decode(record.value()));
+        } catch (RuntimeException e) {
+          // not an event: the embed job dead-letters it; here it simply does not count
+        }
+      }
+    }
+    return events;
+  }
+
+  /** The timeline the topic's events make (checksums as announced). */
+  static ModelTimeline timeline(List<ModelEvent> history) {
+    ModelTimeline timeline = ModelTimeline.empty();
+    for (ModelEvent e : history) {
+      timeline.apply(e, ModelTimeline.TRUSTED);
+    }
+    return timeline;
+  }
+
+  static long nextSequence(List<ModelEvent> history) {
+    return history.stream().mapToLong(ModelEvent::getSequence).max().orElse(0) + 1;
+  }
+
+  /** A PUBLISHED event for a new model-store version, with its metrics and checksum. */
+  static ModelEvent published(Path run, ModelConfig config, List<VerificationReport> reports, long sequence, String reason) {
     Map<String, Double> metrics = new LinkedHashMap<>();
     for (VerificationReport r : reports) {
       String key = r.dataset().toLowerCase(Locale.ROOT).replace('-', '_');
@@ -37,17 +85,29 @@ final class ModelAnnouncer {
         .setModelCardUri(run.resolve("model-card.json").toAbsolutePath().toUri().toString())
         .setParentVersion(config.parent())
         .setTimestamp(Instant.now())
+        .setSequence(sequence)
+        .setChecksum(config.checksum())
+        .setReason(reason)
         .build();
   }
 
-  static void announce(
-      String bootstrap, String topic, Path run, ModelConfig config, List<VerificationReport> reports, PrintWriter out)
-      throws Exception {
+  /** An event about a version announced before (PROMOTED again, or RETIRED), numbered next. */
+  static ModelEvent about(ModelEventKind kind, String version, String location, String checksum, long sequence, String reason) {
+    return ModelEvent.newBuilder()
+        .setKind(kind)
+        .setModelVersion(version)
+        .setLocation(location)
+        .setTimestamp(Instant.now())
+        .setSequence(sequence)
+        .setChecksum(checksum)
+        .setReason(reason)
+        .build();
+  }
+
+  void send(ModelEvent event) throws Exception {
     KafkaAccess.prepare(bootstrap, topic, 1, 10_000);
-    ModelEvent event = event(run, config, reports);
     try (Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 1 << 20)) {
-      producer.send(new ProducerRecord<>(topic, config.version(), new AvroSerde<>(ModelEvent.class).encode(event))).get();
+      producer.send(new ProducerRecord<>(topic, event.getModelVersion(), SERDE.encode(event))).get();
     }
-    out.printf("announced %s on %s%n", config.version(), topic);
   }
 }

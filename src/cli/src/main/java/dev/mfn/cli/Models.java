@@ -46,6 +46,25 @@ final class Models {
         "the model has no calibrated threshold (train it with --lfw, or give --threshold)");
   }
 
+  /** A threshold and where it came from, for the line a command prints. */
+  record Threshold(double value, String source) {}
+
+  /**
+   * The 1:N "unknown" cutoff: the override, else the model's threshold at its target false-accept
+   * rate (false matches grow with the gallery, so the 1:1 best-accuracy threshold is too lenient),
+   * else, for a model evaluated before FAR thresholds existed, its 1:1 threshold (and it says so).
+   */
+  static Threshold searchThreshold(Embedder embedder, Double override) {
+    if (override != null) {
+      return new Threshold(override, "given");
+    }
+    if (embedder instanceof TorchEmbedder t && t.config().thresholdAtFar() != null) {
+      return new Threshold(t.config().thresholdAtFar(),
+          String.format(java.util.Locale.ROOT, "the model's threshold at FAR %.0e", t.config().targetFar()));
+    }
+    return new Threshold(threshold(embedder, null), "the model's 1:1 best-accuracy threshold (no FAR threshold recorded)");
+  }
+
   static String name(Path model, MfnSettings settings) throws IOException {
     return EmbeddingModels.name(resolve(model, settings));
   }

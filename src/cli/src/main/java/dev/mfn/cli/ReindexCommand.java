@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
       "Build the embedded index of a model version (--model) from the aligned crops stored in the",
       "index of another version (--from), without the original photos: every crop is embedded by",
       "the new model and stored with the same subject, image and box. The old index stays as it is",
-      "until you delete its folder, so searches with the old model keep working meanwhile."
+      "until you delete its folder, so searches with the old model keep working meanwhile. Subjects",
+      "erased with `mfn delete` (tombstones on topic.deleted, read from Kafka) are never copied."
     })
 final class ReindexCommand implements Callable<Integer> {
   @Option(names = "--from", paramLabel = "VERSION", required = true, description = "Index version to read the crops from (a folder name under the index folder).")
@@ -55,7 +56,15 @@ final class ReindexCommand implements Callable<Integer> {
       try (VectorIndex old = indexOptions.openIndex(settings, from);
           VectorIndex next = indexOptions.openIndex(settings, version);
           ProgressBar bar = Progress.bar("reindex", old.count(), "faces", noProgress)) {
-        Reindexer.Result result = new Reindexer(photos, version, settings.getInt("embed.batch.size")).run(old, next, bar::stepTo);
+        Reindexer.Result result;
+        // erased subjects are never copied forward (subjects.deleted, followed up to now)
+        dev.mfn.publish.KafkaAccess.prepare(settings.kafkaBootstrap(), settings.topics().deleted(), 1, 10_000,
+            java.util.Map.of("cleanup.policy", "compact", "retention.ms", "-1"));
+        try (var erasures = dev.mfn.flink.embed.Erasures.open(settings.kafkaBootstrap(), settings.topics().deleted())) {
+          erasures.catchUp(java.time.Duration.ofSeconds(30));
+          result = new Reindexer(photos, version, settings.getInt("embed.batch.size"))
+              .run(old, next, d -> !erasures.erased(d.subject()), bar::stepTo);
+        }
         bar.stepTo(old.count());
         spec.commandLine().getOut().printf("re-indexed %d faces from %s into %s (%s now holds %d); %d without a stored crop%n",
             result.written(), from, version, indexOptions.describe(settings, version), next.count(), result.skipped());

@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
     description = {
       "Search the embedded index with a photo: every face in it, with its k most similar enrolled",
       "faces (subject, cosine similarity, image), and 'unknown' when even the best is below the",
-      "model's verification threshold (config.json; --threshold overrides)."
+      "model's 1:N threshold at its target false-accept rate (config.json threshold_far; --threshold overrides)."
     })
 final class SearchCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "IMAGE", description = "The photo to search with.")
@@ -56,7 +56,8 @@ final class SearchCommand implements Callable<Integer> {
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = Models.open(indexOptions.model, settings)) {
       String version = IndexOptions.version(embedder, indexOptions.model, settings);
-      double t = Models.threshold(embedder, threshold);
+      Models.Threshold cutoff = Models.searchThreshold(embedder, threshold);
+      double t = cutoff.value();
       try (VectorIndex index = indexOptions.openIndex(settings, version)) {
         if (index.count() == 0) {
           throw new IllegalStateException("the index for model " + version + " is empty (" + indexOptions.describe(settings, version)
@@ -70,8 +71,8 @@ final class SearchCommand implements Callable<Integer> {
           spec.commandLine().getErr().println("mfn search: " + image + ": " + e.reason() + " (" + e.getMessage() + ")");
           return 1;
         }
-        out.printf(Locale.ROOT, "%s: %d face(s); index %s holds %d faces; threshold %.3f%n",
-            image, faces.size(), version, index.count(), t);
+        out.printf(Locale.ROOT, "%s: %d face(s); index %s holds %d faces; unknown below %.3f (%s)%n",
+            image, faces.size(), version, index.count(), t, cutoff.source());
         for (int i = 0; i < faces.size(); i++) {
           FaceSearch.FaceMatches f = faces.get(i);
           out.printf(Locale.ROOT, "face %d at %.0f,%.0f %.0fx%.0f: %s%n", i + 1, f.box()[0], f.box()[1], f.box()[2], f.box()[3],

@@ -11,7 +11,14 @@ import dev.mfn.search.serve.ApiKey;
 import dev.mfn.search.serve.SearchServer;
 import dev.mfn.search.serve.SearchService;
 import dev.mfn.search.verify.FaceVerifier;
+import dev.mfn.model.EmbeddingModels;
+import dev.mfn.search.index.ServedVersion;
+import dev.mfn.search.serve.ServingFollower;
+import java.net.URI;
+import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -31,6 +38,9 @@ import picocli.CommandLine.Spec;
       "GET /faces/{id}/crop, GET /health, GET /openapi.json, and a web page at / (drop a photo, see",
       "the faces boxed and their matches). Calls need the API key in the X-API-Key header: --api-key,",
       "else the setting serve.api.key (MFN_SERVE_API_KEY), else a random key printed at start.",
+      "It serves the version the index serves (Elasticsearch alias / the embedded index's SERVING file,",
+      "with the model recorded there; --model when none is recorded) and switches model and index",
+      "together when the embed job serves a new version, without a restart or a failed request.",
       "Runs until Ctrl-C."
     })
 final class ServeCommand implements Callable<Integer> {
@@ -46,8 +56,14 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--max-upload-mb", paramLabel = "MB", defaultValue = "16", description = "Largest upload (default: ${DEFAULT-VALUE} MB; larger gets 413).")
   int maxUploadMb;
 
-  @Option(names = "--threshold", paramLabel = "T", description = "Similarity below which a face is 'unknown' (default: the model's).")
+  @Option(names = "--threshold", paramLabel = "T", description = "Similarity below which a face is 'unknown' and two photos differ (default: the model's: its 1:N threshold at its target FAR for search, its 1:1 one for verify).")
   Double threshold;
+
+  @Option(names = "--no-follow", description = "Keep --model (or the default model) instead of following the version the index serves.")
+  boolean noFollow;
+
+  @Option(names = "--follow-ms", paramLabel = "MS", defaultValue = "2000", hidden = true, description = "How often to check the served version.")
+  long followMillis;
 
   @Mixin IndexOptions indexOptions;
   @Mixin FaceOptions face;
@@ -67,38 +83,94 @@ final class ServeCommand implements Callable<Integer> {
       new SecureRandom().nextBytes(random);
       key = HexFormat.of().formatHex(random);
     }
-    try (FaceCropper cropper = face.openCropper(settings);
-        Embedder embedder = Models.open(indexOptions.model, settings)) {
-      String version = IndexOptions.version(embedder, indexOptions.model, settings);
-      double t = Models.threshold(embedder, threshold);
-      PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, settings.getInt("embed.batch.size"));
-      try (VectorIndex index = indexOptions.openIndex(settings, version)) {
-        FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, photos, version, FaceEmbedStage.Faces.ALL), index, t);
-        SearchService service = new SearchService(search, new FaceVerifier(photos, t), index, version, t, subject -> {
-          long removed = 0; // DELETE /subjects/{s} removes the person from every version, as `mfn delete` does
-          for (String other : indexOptions.versions(settings)) {
-            if (!other.equals(version)) {
-              try (var older = indexOptions.openIndex(settings, other)) {
-                removed += older.deleteSubject(subject);
-              }
+    try (FaceCropper cropper = face.openCropper(settings)) {
+      Optional<ServedVersion> servedNow = noFollow ? Optional.empty() : indexOptions.served(settings);
+      SearchService.Served first = servedNow.isPresent() && knowsModel(servedNow.get())
+          ? open(cropper, servedNow.get())
+          : open(cropper, null);
+      SearchService service = new SearchService(first, (subject, current) -> {
+        long removed = 0; // DELETE /subjects/{s} removes the person from every version, as `mfn delete` does
+        for (String other : indexOptions.versions(settings)) {
+          if (!other.equals(current)) {
+            try (var older = indexOptions.openForServing(settings, other)) {
+              removed += older.deleteSubject(subject);
             }
           }
-          return removed;
-        });
-        try (SearchServer server = new SearchServer(service, new ApiKey(key), maxUploadMb * 1024L * 1024L, retrainTrigger()).start(host, port)) {
-          var out = spec.commandLine().getOut();
-          out.printf(Locale.ROOT, "serving model %s (%d faces in %s, threshold %.3f) at http://%s:%d/%n",
-              version, index.count(), indexOptions.describe(settings, version), t, host, server.port());
-          out.println(generated ? "API key (generated for this run): " + key : "API key: from --api-key / serve.api.key");
-          out.println("Ctrl-C stops it.");
-          out.flush();
-          CountDownLatch stop = new CountDownLatch(1);
-          Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
-          stop.await();
         }
+        return removed;
+      }, subject -> new Tombstones(settings.kafkaBootstrap(), settings.topics().deleted()).erase(subject, "DELETE /subjects", "api"));
+      ServingFollower follower = noFollow ? null
+          : new ServingFollower(service, () -> indexOptions.served(settings), v -> open(cropper, v), Duration.ofSeconds(60))
+              .start(Duration.ofMillis(followMillis));
+      try (SearchServer server = new SearchServer(service, new ApiKey(key), maxUploadMb * 1024L * 1024L, retrainTrigger()).start(host, port)) {
+        var out = spec.commandLine().getOut();
+        out.printf(Locale.ROOT, "serving model %s (%d faces in %s; unknown below %.3f: %s; verify at %.3f) at http://%s:%d/%n",
+            first.version(), first.index().count(), indexOptions.describe(settings, first.version()), first.searchThreshold(),
+            first.searchThresholdSource(), first.verifyThreshold(), host, server.port());
+        out.println(noFollow ? "pinned to this model (--no-follow)"
+            : "following the served version: when the embed job serves a new model's index, this service switches to it");
+        out.println(generated ? "API key (generated for this run): " + key : "API key: from --api-key / serve.api.key");
+        out.println("Ctrl-C stops it.");
+        out.flush();
+        CountDownLatch stop = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+        stop.await();
+      } finally {
+        if (follower != null) {
+          follower.close();
+        }
+        service.switchTo(first).close(); // whatever is served last
       }
     }
     return 0;
+  }
+
+  /** True when the served version's model can be found: its location is recorded, or it is --model's. */
+  private boolean knowsModel(ServedVersion served) throws Exception {
+    if (served.modelLocation() != null) {
+      return true;
+    }
+    return served.version().equals(EmbeddingModels.version(Models.resolve(indexOptions.model, settings)));
+  }
+
+  /**
+   * Opens one version's model and index together: the served version's recorded model, or (null)
+   * the --model / default model and its version's index.
+   */
+  private SearchService.Served open(FaceCropper cropper, ServedVersion served) throws Exception {
+    Path model = served == null || served.modelLocation() == null
+        ? Models.resolve(indexOptions.model, settings)
+        : location(served.modelLocation());
+    Embedder embedder = EmbeddingModels.open(model);
+    VectorIndex index = null;
+    try {
+      String version = EmbeddingModels.version(embedder, model);
+      if (served != null && !served.version().equals(version)) {
+        throw new IllegalStateException("the index serves " + served.version() + " but the model at " + model + " is " + version);
+      }
+      Models.Threshold cutoff = Models.searchThreshold(embedder, threshold);
+      double verifyAt = threshold != null ? threshold : Models.threshold(embedder, null);
+      PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, settings.getInt("embed.batch.size"));
+      index = indexOptions.openForServing(settings, version);
+      VectorIndex opened = index;
+      FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, photos, version, FaceEmbedStage.Faces.ALL), index, cutoff.value());
+      return new SearchService.Served(version, search, new FaceVerifier(photos, verifyAt), index, cutoff.value(),
+          cutoff.source(), verifyAt, () -> {
+            try (embedder) {
+              opened.close();
+            }
+          });
+    } catch (Exception | Error e) {
+      if (index != null) {
+        index.close();
+      }
+      embedder.close();
+      throw e;
+    }
+  }
+
+  private static Path location(String uriOrPath) {
+    return uriOrPath.startsWith("file:") ? Path.of(URI.create(uriOrPath)) : Path.of(uriOrPath);
   }
 
   /**

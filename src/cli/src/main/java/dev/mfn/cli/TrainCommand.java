@@ -6,7 +6,12 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mfn.config.MfnSettings;
+import dev.mfn.evaluate.ModelGate;
 import dev.mfn.evaluate.PairSets;
+import dev.mfn.evaluate.Verification;
+import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.model.Embedder;
+import dev.mfn.model.EmbeddingModels;
 import dev.mfn.evaluate.VerificationReport;
 import dev.mfn.model.TorchEmbedder;
 import dev.mfn.model.net.MobileFaceNet;
@@ -32,6 +37,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.ArgGroup;
@@ -52,7 +58,10 @@ import picocli.CommandLine.Spec;
       "4e-5 on the body and 4e-4 on the classifier. A checkpoint after every epoch; --resume picks up",
       "an interrupted run. Then 10-fold verification on the pairs sets given (--lfw, --cfp), a",
       "threshold, a model card (JSON + Markdown), plots (PNG) and metrics (JSON lines) in the new",
-      "version folder of the model store. --publish announces it on the models topic."
+      "version folder of the model store. --publish announces it on the models topic, once it passes the",
+      "model gate: sane embeddings and verification accuracy on the gate's pairs (--gate-pairs, else --lfw)",
+      "at least the serving model's minus --gate-tolerance. A refused model is recorded on the topic",
+      "(RETIRED, with the reason), never served, and the command exits with status 3; --force overrides."
     })
 final class TrainCommand implements Callable<Integer> {
   static final class Budget {
@@ -108,8 +117,20 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--cfp", paramLabel = "DIR", description = "Evaluate on CFP frontal-profile pairs afterwards.")
   Path cfp;
 
+  @Option(names = "--target-far", paramLabel = "FAR", description = "False-accept rate the 1:N search threshold is chosen for (default: setting search.target.far, 1e-4).")
+  Double targetFar;
+
   @Option(names = "--publish", description = "Announce the new version on the models topic (setting topic.models).")
   boolean publish;
+
+  @Option(names = "--gate-pairs", paramLabel = "DIR", description = "Pairs (LFW layout: pairs.txt, images/) the model must verify on before --publish announces it (default: the --lfw pairs).")
+  Path gatePairs;
+
+  @Option(names = "--gate-tolerance", paramLabel = "F", defaultValue = "0.01", description = "Accuracy (fraction) the new model may lose against the one serving (default: ${DEFAULT-VALUE}).")
+  double gateTolerance;
+
+  @Option(names = "--force", description = "Announce even if the gate refuses the model (operators only: it is recorded as forced).")
+  boolean force;
 
   @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka for --publish (default: setting kafka.bootstrap).")
   String bootstrap;
@@ -158,6 +179,7 @@ final class TrainCommand implements Callable<Integer> {
         result.validation() == null ? Double.NaN : result.validation().accuracy());
 
     ModelConfig config = ModelConfig.mobileFaceNet(version, Instant.now().toString(), null);
+    config = config.withChecksum(ModelStore.checksum(run.resolve(config.parameters())));
     config.write(run); // the embedder reads it; the threshold is added below
     List<VerificationReport> reports = new ArrayList<>();
     try (TorchEmbedder embedder = new TorchEmbedder(run)) {
@@ -169,9 +191,17 @@ final class TrainCommand implements Callable<Integer> {
             PairSets.cfp(cfp, PairSets.CfpProtocol.FP), true, noProgress));
       }
     }
+    if (lfw != null) {
+      config = config.withEvalPairs(lfw.toAbsolutePath().toString());
+    }
     if (!reports.isEmpty()) {
-      config = config.withThreshold((float) reports.get(0).result().bestThreshold());
+      var first = reports.get(0).result();
+      double far = targetFar != null ? targetFar : settings.getDouble("search.target.far");
+      config = config.withThreshold((float) first.bestThreshold())
+          .withThresholdAtFar((float) Verification.thresholdAtFar(first.roc(), far), far);
       config.write(run);
+      out.printf(Locale.ROOT, "thresholds: %.4f for 1:1 verification (best accuracy), %.4f for 1:N search (FAR %.0e on %s)%n",
+          config.threshold(), config.thresholdAtFar(), far, reports.get(0).dataset());
     }
     for (VerificationReport r : reports) {
       r.writeJson(run.resolve("eval-" + r.dataset().toLowerCase(Locale.ROOT) + ".json"));
@@ -184,16 +214,78 @@ final class TrainCommand implements Callable<Integer> {
                 Machine.peakResidentBytes(), trainableParameters(), shardSet.totals(), shardSet.classes()));
     ModelCard.write(run, card);
     Checkpoint.delete(run);
+    int status = 0;
     if (publish) {
-      ModelAnnouncer.announce(
-          bootstrap != null ? bootstrap : settings.kafkaBootstrap(), settings.topics().models(), run, config, reports, out);
+      status = gateAndAnnounce(run, config, reports, out);
     }
     out.printf("model %s: %s (model-card.md, plots/ with %d charts, metrics.jsonl); peak memory %d MB%n",
         version, run, plots.size(), Machine.peakResidentBytes() / (1024 * 1024));
     if (reports.isEmpty()) {
       out.println("no pairs set given (--lfw, --cfp): the model has no verification threshold yet");
     }
+    return status;
+  }
+
+  /** Exit status of a run whose model was trained but refused by the gate (not announced). */
+  static final int REFUSED = 3;
+
+  /**
+   * The model gate, then the announcement: the new version must verify on the gate's pairs (--gate-pairs,
+   * else the --lfw pairs it was evaluated on) at least as well as the model the topic makes serve,
+   * minus --gate-tolerance, with sane embeddings. Passed: a PUBLISHED event. Refused: a RETIRED
+   * event with the reason (so the refusal is on record where the followers look), nothing served.
+   */
+  private int gateAndAnnounce(Path run, ModelConfig config, List<VerificationReport> reports, PrintWriter out) throws Exception {
+    ModelAnnouncer topic = new ModelAnnouncer(bootstrap != null ? bootstrap : settings.kafkaBootstrap(), settings.topics().models());
+    List<dev.mfn.records.ModelEvent> history = topic.history();
+    var serving = ModelAnnouncer.timeline(history);
+    ModelGate.Verdict verdict;
+    if (force) {
+      verdict = new ModelGate.Verdict(true, "forced by the operator (--force): the gate was not run", Double.NaN, null, 0);
+    } else {
+      verdict = gate(run, serving.serving() ? serving.current() : null);
+    }
+    Files.writeString(run.resolve("gate.json"), new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+        .writeValueAsString(Map.of("passed", verdict.passed(), "reason", verdict.reason(),
+            "served", serving.serving() ? serving.current().version() : "")));
+    long sequence = ModelAnnouncer.nextSequence(history);
+    if (!verdict.passed()) {
+      topic.send(ModelAnnouncer.about(dev.mfn.records.ModelEventKind.RETIRED, config.version(),
+          run.toAbsolutePath().toUri().toString(), config.checksum(), sequence, "refused by the gate: " + verdict.reason()));
+      out.printf("model %s NOT announced: refused by the gate: %s (recorded on %s; --force announces it anyway)%n",
+          config.version(), verdict.reason(), topic.topic());
+      return REFUSED;
+    }
+    dev.mfn.records.ModelEvent event = ModelAnnouncer.published(run, config, reports, sequence, "gate " + verdict.line());
+    event.setForced(force);
+    topic.send(event);
+    out.printf("gate %s%n", verdict.line());
+    out.printf("announced %s on %s (sequence %d)%n", config.version(), topic.topic(), sequence);
     return 0;
+  }
+
+  private ModelGate.Verdict gate(Path run, dev.mfn.flink.embed.ModelTimeline.Model served) throws Exception {
+    Path pairs = gatePairs != null ? gatePairs : lfw;
+    if (pairs == null) {
+      return new ModelGate.Verdict(false, "no pair set to check it on (give --gate-pairs DIR or --lfw DIR)", Double.NaN, null, 0);
+    }
+    ModelGate.Options options = new ModelGate.Options(PairSets.lfw(pairs), pairs.toString(), gateTolerance, 32);
+    try (FaceCropper cropper = face.openCropper(settings);
+        TorchEmbedder candidate = new TorchEmbedder(run)) {
+      if (served == null) {
+        return new ModelGate(cropper, options).check(candidate, null);
+      }
+      Embedder current;
+      try {
+        current = EmbeddingModels.open(served.path());
+      } catch (Exception e) {
+        return new ModelGate.Verdict(false, "the serving model " + served.version() + " cannot be opened here to compare with: "
+            + e.getMessage(), Double.NaN, null, 0);
+      }
+      try (current) {
+        return new ModelGate(cropper, options).check(candidate, current);
+      }
+    }
   }
 
   private TrainingListener listener(ProgressBar bar, PrintWriter out) {

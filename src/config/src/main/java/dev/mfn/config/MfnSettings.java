@@ -30,6 +30,8 @@ public final class MfnSettings {
           Map.entry("topic.dlq", "images.dlq"),
           Map.entry("topic.models", "models.events"),
           Map.entry("topic.retrain", "training.requests"),
+          // tombstones of deleted subjects (compacted): the embed job and re-indexing honour them
+          Map.entry("topic.deleted", "subjects.deleted"),
           // Kafka's default message size: a RawImage whose encoded record is larger goes by URI.
           Map.entry("publish.inline.limit.bytes", "1048576"),
           // Photos larger than this are refused outright (reason OVER_SIZE_LIMIT).
@@ -54,6 +56,8 @@ public final class MfnSettings {
           Map.entry("decode.max.bytes", "67108864"),
           Map.entry("decode.max.pixels", "60000000"),
           Map.entry("embed.batch.size", "32"),
+          // the false-accept rate a trained model's 1:N "unknown" threshold is chosen for
+          Map.entry("search.target.far", "1e-4"),
           // the committed default model (a model-store version folder), used when --model is not given
           Map.entry("model.default", "models/default"),
           Map.entry("model.store", "build/model-store"),
@@ -166,7 +170,8 @@ public final class MfnSettings {
         get("topic.enroll"),
         get("topic.dlq"),
         get("topic.models"),
-        get("topic.retrain"));
+        get("topic.retrain"),
+        get("topic.deleted"));
   }
 
   /** Version of a service or model file we fetch, pinned in the parent pom (versions.properties). */
@@ -185,5 +190,5 @@ public final class MfnSettings {
   }
 
   /** Kafka topic names. */
-  public record Topics(String train, String enroll, String deadLetters, String models, String retrain) {}
+  public record Topics(String train, String enroll, String deadLetters, String models, String retrain, String deleted) {}
 }

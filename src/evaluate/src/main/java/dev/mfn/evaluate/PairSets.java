@@ -47,6 +47,29 @@ public final class PairSets {
     return pairs;
   }
 
+  /**
+   * LFW's protocol shrunk to about {@code pairs} pairs, the same number of same and different pairs
+   * per fold, written as an LFW-layout folder (pairs.txt and a link to the images) that
+   * {@link #lfw(Path)} reads.
+   */
+  public static Path lfwSlice(Path lfwDir, Path to, int pairs) throws IOException {
+    List<String> lines = Files.readAllLines(lfwDir.resolve("pairs.txt"));
+    String[] header = lines.get(0).trim().split("\\s+");
+    int folds = Integer.parseInt(header[0]);
+    int perFold = Integer.parseInt(header[1]);
+    int keep = Math.max(1, Math.min(perFold, pairs / (2 * folds)));
+    List<String> slice = new ArrayList<>(List.of(folds + "\t" + keep));
+    for (int fold = 0; fold < folds; fold++) {
+      int base = 1 + fold * 2 * perFold;
+      slice.addAll(lines.subList(base, base + keep));
+      slice.addAll(lines.subList(base + perFold, base + perFold + keep));
+    }
+    Files.createDirectories(to);
+    Files.write(to.resolve("pairs.txt"), slice);
+    Files.createSymbolicLink(to.resolve("images"), lfwDir.resolve("images").toAbsolutePath());
+    return to;
+  }
+
   private static Path lfwImage(Path dir, String name, String index) {
     return dir.resolve("images").resolve(name).resolve(String.format("%s_%04d.jpg", name, Integer.parseInt(index)));
   }

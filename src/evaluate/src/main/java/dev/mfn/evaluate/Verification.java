@@ -120,8 +120,19 @@ public final class Verification {
     return points;
   }
 
+  /**
+   * The 1:N threshold for a target false-accept rate: the most lenient threshold whose FAR on the
+   * impostor pairs does not exceed {@code far} (1.0 when even the strictest one does). With n
+   * impostor pairs a FAR below 1/n cannot be measured: the threshold is then the one that accepts
+   * none of them, which is the best estimate the pairs allow.
+   */
+  public static double thresholdAtFar(List<RocPoint> roc, double far) {
+    RocPoint p = tarAtFar(roc, far);
+    return Double.isInfinite(p.threshold()) ? 1.0 : p.threshold();
+  }
+
   /** The best TAR among thresholds whose FAR does not exceed {@code far}. */
-  static RocPoint tarAtFar(List<RocPoint> roc, double far) {
+  public static RocPoint tarAtFar(List<RocPoint> roc, double far) {
     RocPoint best = roc.get(0);
     for (RocPoint p : roc) {
       if (p.far() <= far && p.tar() >= best.tar()) {

@@ -34,6 +34,12 @@ public final class KafkaAccess {
    */
   public static void prepare(String bootstrap, String topic, int partitions, long timeoutMillis)
       throws BrokerUnreachableException, InterruptedException {
+    prepare(bootstrap, topic, partitions, timeoutMillis, Map.of());
+  }
+
+  /** {@link #prepare(String, String, int, long)} with topic configs (e.g. a compacted topic) for a new topic. */
+  public static void prepare(String bootstrap, String topic, int partitions, long timeoutMillis, Map<String, String> configs)
+      throws BrokerUnreachableException, InterruptedException {
     Properties props = new Properties();
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeoutMillis);
@@ -50,7 +56,7 @@ public final class KafkaAccess {
       }
       try {
         admin
-            .createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
+            .createTopics(List.of(new NewTopic(topic, partitions, (short) 1).configs(configs)))
             .all()
             .get(timeoutMillis, TimeUnit.MILLISECONDS);
       } catch (ExecutionException e) {
@@ -99,5 +105,38 @@ public final class KafkaAccess {
             ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
             ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     return new KafkaProducer<>(config);
+  }
+
+  /**
+   * Every record of a (small) topic, each partition from its beginning to its end as of now: how
+   * the CLI reads the model events and the tombstones of deleted subjects.
+   */
+  public static java.util.List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> readAll(
+      String bootstrap, String topic, java.time.Duration timeout) throws BrokerUnreachableException {
+    Map<String, Object> config =
+        Map.of(
+            org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+            org.apache.kafka.clients.consumer.ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+            org.apache.kafka.common.serialization.StringDeserializer.class,
+            org.apache.kafka.clients.consumer.ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+            org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+    java.util.List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> records = new java.util.ArrayList<>();
+    try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(config)) {
+      var partitions = consumer.partitionsFor(topic, timeout).stream()
+          .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      var end = consumer.endOffsets(partitions, timeout);
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+        if (System.nanoTime() > deadline) {
+          throw new BrokerUnreachableException("timed out reading " + topic + " at " + bootstrap);
+        }
+        consumer.poll(java.time.Duration.ofMillis(200)).forEach(records::add);
+      }
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      throw new BrokerUnreachableException("timed out reading " + topic + " at " + bootstrap);
+    }
+    return records;
   }
 }

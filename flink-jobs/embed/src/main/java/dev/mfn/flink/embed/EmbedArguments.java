@@ -22,6 +22,12 @@ public final class EmbedArguments {
       --topic T                  input topic (default images.enroll)
       --dlq-topic T              dead-letter topic (default images.dlq)
       --model-events T           follow this topic's model announcements (default: do not follow)
+      --gate-pairs DIR           LFW-layout pair set (pairs.txt, images/) an announced model must verify
+                                 on before the job switches to it (default: the pairs its training
+                                 evaluated, when still there); --gate-tolerance F (default 0.01):
+                                 accuracy it may lose against the model serving
+      --erasures-topic T         tombstones of deleted subjects to honour (default subjects.deleted;
+                                 "none": do not follow deletions)
       --group-id G               consumer group (default mfn-embed)
       --bounded                  stop at the end of what the topic holds now (default: keep running)
       --parallelism P            (default 1)   --batch N (default 32)   --batch-ms MS (default 200)
@@ -56,6 +62,9 @@ public final class EmbedArguments {
       optionalArg(a, "--es-ca", index.esCaCert());
     }
     optionalArg(a, "--model-events", c.modelEvents());
+    optionalArg(a, "--gate-pairs", c.gate().pairs());
+    a.addAll(java.util.List.of("--erasures-topic", c.erasures() == null ? "none" : c.erasures()));
+    a.addAll(java.util.List.of("--gate-tolerance", String.valueOf(c.gate().tolerance())));
     optionalArg(a, "--blazeface-dir", c.blazefaceDir());
     optionalArg(a, "--yunet-model", c.yunetModel());
     optionalArg(a, "--mtcnn-dir", c.mtcnnDir());
@@ -99,6 +108,8 @@ public final class EmbedArguments {
         p.getDouble("min-score", 0.5),
         p.getDouble("min-face-size", 20),
         p.getLong("max-bytes", 64L << 20),
-        p.getLong("max-pixels", 60_000_000L));
+        p.getLong("max-pixels", 60_000_000L),
+        new EmbedConfig.GateSettings(p.get("gate-pairs", null), p.getDouble("gate-tolerance", 0.01)),
+        "none".equals(p.get("erasures-topic", "subjects.deleted")) ? null : p.get("erasures-topic", "subjects.deleted"));
   }
 }

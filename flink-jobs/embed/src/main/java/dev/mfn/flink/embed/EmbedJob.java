@@ -8,7 +8,14 @@ import dev.mfn.records.DeadLetter;
 import dev.mfn.records.ModelEvent;
 import dev.mfn.records.RawImage;
 import dev.mfn.search.index.FaceDocument;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.BasicTypeInfo;
+import org.apache.flink.api.java.typeutils.EitherTypeInfo;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.streaming.api.transformations.PartitionTransformation;
+import org.apache.flink.streaming.runtime.partitioner.RebalancePartitioner;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
@@ -35,6 +42,7 @@ public final class EmbedJob {
   public static final String UID_MODEL_EVENTS = "model-events-source";
   public static final String UID_EMBED = "detect-align-embed";
   public static final String UID_MIGRATION = "index-migration";
+  public static final String UID_GATE = "model-gate";
   public static final String UID_INDEX = "vector-index-sink";
   public static final String UID_DEAD_LETTERS = "dead-letters-sink";
 
@@ -58,7 +66,7 @@ public final class EmbedJob {
   }
 
   public static EmbedJob fromConfig(EmbedConfig config) {
-    return new EmbedJob(config, kafkaSource(config), new VectorIndexSink(config.index()),
+    return new EmbedJob(config, kafkaSource(config), new VectorIndexSink(config.index(), config.bootstrap(), config.erasures()),
         DeadLetterSink.create(config.bootstrap(), config.deadLetterTopic()),
         config.followsModels() ? modelEventSource(config) : null);
   }
@@ -113,22 +121,41 @@ public final class EmbedJob {
       faces = images.transform("detect-align-embed", TypeInformation.of(FaceDocument.class), new EmbedOperator(config))
           .uid(UID_EMBED);
     } else {
-      // every embed task hears of a new model (broadcast); one migrator rebuilds and serves its index
-      SingleOutputStreamOperator<ModelEvent> events =
+      // the gate (one task, asynchronous) lets through only models that pass the canary; every
+      // embed task hears of them (broadcast); one migrator rebuilds and serves their index
+      SingleOutputStreamOperator<ModelEvent> announced =
           env.fromSource(modelEvents, WatermarkStrategy.noWatermarks(), "model-events").setParallelism(1)
               .uid(UID_MODEL_EVENTS)
               .process(new SplitDeadLetters<>(new AvroTypeInfo<>(ModelEvent.class)))
               .returns(new AvroTypeInfo<>(ModelEvent.class))
               .setParallelism(1)
               .name("split-unreadable-events").uid("split-unreadable-events");
+      SingleOutputStreamOperator<ModelEvent> events =
+          AsyncDataStream.orderedWait(announced, new ModelGateFunction(config), 30, TimeUnit.MINUTES, 1)
+              .returns(new EitherTypeInfo<>(new AvroTypeInfo<>(DeadLetter.class), new AvroTypeInfo<>(ModelEvent.class)))
+              .setParallelism(1).name("model-gate").uid(UID_GATE)
+              .process(new SplitDeadLetters<>(new AvroTypeInfo<>(ModelEvent.class)))
+              .returns(new AvroTypeInfo<>(ModelEvent.class))
+              .setParallelism(1)
+              .name("split-refused-models").uid("split-refused-models");
       faces = images.connect(events.broadcast())
           .transform("detect-align-embed", TypeInformation.of(FaceDocument.class), new ModelFollowingEmbedOperator(config))
           .uid(UID_EMBED);
-      events.sinkTo(new IndexMigrationSink(config)).name("index-migration").uid(UID_MIGRATION).setParallelism(1);
-      badEvents = events.getSideOutput(SplitDeadLetters.DEAD_LETTERS);
+      events.transform("index-migration", BasicTypeInfo.VOID_TYPE_INFO, new IndexMigrator(config))
+          .uid(UID_MIGRATION).setParallelism(1)
+          .sinkTo(new DiscardingSink<>()).name("index-migration-end").uid("index-migration-end").setParallelism(1);
+      badEvents = announced.getSideOutput(SplitDeadLetters.DEAD_LETTERS).union(events.getSideOutput(SplitDeadLetters.DEAD_LETTERS));
     }
-    // one Lucene writer per index folder: the embedded index takes a single sink task
-    faces.sinkTo(index).name("vector-index").uid(UID_INDEX)
+    // one Lucene writer per index folder: the embedded index takes a single sink task. The edge to
+    // it stays aligned even with unaligned checkpoints: the migrator's commit point (a completed
+    // checkpoint after a switch) needs every old-model document written before that checkpoint
+    DataStream<FaceDocument> toIndex = faces;
+    if (config.index().isLucene()) {
+      RebalancePartitioner<FaceDocument> oneWriter = new RebalancePartitioner<>();
+      oneWriter.disableUnalignedCheckpoints();
+      toIndex = new DataStream<>(env, new PartitionTransformation<>(faces.getTransformation(), oneWriter));
+    }
+    toIndex.sinkTo(index).name("vector-index").uid(UID_INDEX)
         .setParallelism(config.index().isLucene() ? 1 : config.parallelism());
     DataStream<DeadLetter> refused = images.getSideOutput(SplitDeadLetters.DEAD_LETTERS)
         .union(faces.getSideOutput(SplitDeadLetters.DEAD_LETTERS));

@@ -50,6 +50,7 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
   private transient Counter facesEmbedded;
   private transient Histogram batchFill;
   private transient Map<String, Counter> deadLetters;
+  private transient Erasures erasures;
 
   public EmbedOperator(EmbedConfig config) {
     this.config = config;
@@ -61,6 +62,7 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     cropper = new FaceCropper(new ImageDecoder(config.maxBytes(), config.maxPixels()),
         config.detectorConfig().open(config.detector()), new FaceChooser(config.minScore(), config.minFaceSize()));
     buffer = new ArrayList<>();
+    erasures = Erasures.forJob(config);
     useModel(startingModel());
     serde = new AvroSerde<>(RawImage.class);
     var metrics = getRuntimeContext().getMetricGroup();
@@ -143,6 +145,10 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     Map<String, RawImage> byId = new HashMap<>();
     for (RawImage image : buffer) {
       byId.put(image.getId(), image);
+      if (erasures.erased(image.getSubject(), image.getTimestamp().toEpochMilli())) {
+        erased(image);
+        continue;
+      }
       try {
         photos.add(new FaceEmbedStage.Photo(image.getId(), image.getSubject(), PhotoBytes.of(image)));
       } catch (FaceRejected e) {
@@ -159,6 +165,20 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     result.rejected().forEach((id, reason) -> deadLetter(byId.get(id), reason, "no usable face"));
   }
 
+  /**
+   * A photo of an erased subject (or older than its deletion) is not embedded. Its dead letter
+   * carries no photo: the point is that no copy of it is made.
+   */
+  private void erased(RawImage image) {
+    deadLetters.computeIfAbsent("SUBJECT_ERASED",
+        r -> getRuntimeContext().getMetricGroup().addGroup("deadLetters").counter(r)).inc();
+    output.collect(SplitDeadLetters.DEAD_LETTERS, new StreamRecord<>(DeadLetter.newBuilder()
+        .setStage("embed").setReason("SUBJECT_ERASED")
+        .setMessage("the subject was deleted (subjects.deleted); photos published before the deletion are never indexed")
+        .setImageId(image.getId()).setSubject(image.getSubject()).setOriginalTopic(config.topic())
+        .setJob("embed").setTimestamp(java.time.Instant.now()).build()));
+  }
+
   private void deadLetter(RawImage image, RejectReason reason, String message) {
     deadLetters.computeIfAbsent(reason.name(),
         r -> getRuntimeContext().getMetricGroup().addGroup("deadLetters").counter(r)).inc();
@@ -173,6 +193,9 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     }
     if (cropper != null) {
       cropper.close();
+    }
+    if (erasures != null) {
+      erasures.close();
     }
     super.close();
   }

@@ -7,68 +7,79 @@ import dev.mfn.search.enroll.Reindexer;
 import dev.mfn.search.index.FaceDocument;
 import dev.mfn.search.index.VectorIndex;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Moves searches to a new model version without the original photos: re-embeds the crops stored
- * in the served version's index into the new version's index, and serves the new one only when it
- * holds every face the old one holds.
+ * Moves searches to another model version without the original photos: re-embeds the crops stored
+ * in the indexes of the versions it comes from (the one served, and the one the embed tasks wrote
+ * before the switch, e.g. a retired one) into the target version's index, and serves the target
+ * only when it holds every face they hold.
  *
- * <p>Meanwhile the embed job writes new photos into the new version already, and a task that had
- * not switched yet may still add a few to the old one; so the migration makes a first pass, waits
- * for the settle point, and repeats passes over the faces the new index lacks until a pass finds
- * none after {@code settled} says that no old-model
- * document can still be on its way (the caller knows: a checkpoint that followed the model event
- * has completed, so every task switched and every sink flushed). The ids (image + face + version)
- * make every pass idempotent, and a restarted migration cheap.
+ * <p>Meanwhile the embed job writes new photos into the target already, and a task that had not
+ * switched yet may still add a few to the old one; so the migration repeats passes over the faces
+ * the target lacks until a pass finds none after {@code settled} says that no old-model document
+ * can still be on its way (the caller knows: a checkpoint that followed the switch has completed).
+ * The ids (image + face + version) make every pass idempotent, and a restarted migration cheap.
+ * Faces of erased subjects are never copied ({@code erased}).
  */
 final class IndexMigration {
   private static final Logger LOG = LoggerFactory.getLogger(IndexMigration.class);
   private final IndexTarget target;
   private final int batchSize;
   private final BooleanSupplier settled;
+  private final Predicate<FaceDocument> erased;
 
-  IndexMigration(IndexTarget target, int batchSize, BooleanSupplier settled) {
+  IndexMigration(IndexTarget target, int batchSize, BooleanSupplier settled, Predicate<FaceDocument> erased) {
     this.target = target;
     this.batchSize = batchSize;
     this.settled = settled;
+    this.erased = erased;
   }
 
-  /** Faces the migration wrote into the new version, and the number of passes it took. */
-  record Result(String from, String to, long written, int passes, boolean served) {}
+  /** Faces the migration wrote into the target, and the number of passes it took. */
+  record Result(List<String> from, String to, long written, int passes, boolean served) {}
 
-  Result migrate(String fromVersion, Path newModel, BooleanSupplier cancelled) throws IOException, InterruptedException {
-    try (Embedder embedder = EmbeddingModels.open(newModel)) {
-      String newVersion = EmbeddingModels.version(embedder, newModel);
+  Result migrate(List<String> fromVersions, ModelTimeline.Model to, BooleanSupplier cancelled)
+      throws IOException, InterruptedException {
+    try (Embedder embedder = EmbeddingModels.open(to.path())) {
+      String newVersion = EmbeddingModels.version(embedder, to.path());
+      if (!newVersion.equals(to.version())) {
+        throw new IOException("the model at " + to.location() + " is " + newVersion + ", not " + to.version());
+      }
       // only stored crops are embedded here: no detector is needed
       Reindexer reindexer = new Reindexer(new PhotoEmbedder(null, embedder, true, false, batchSize), newVersion, batchSize);
-      try (VectorIndex from = target.open(fromVersion);
-          VectorIndex to = target.open(newVersion)) {
+      try (VectorIndex into = target.open(newVersion)) {
         long written = 0;
         int passes = 0;
         while (!cancelled.getAsBoolean()) {
           boolean quiet = settled.getAsBoolean(); // asked before the pass: the pass then sees all
-          Set<String> present = faces(to);
-          Reindexer.Result pass = reindexer.run(from, to, d -> !present.contains(face(d)), n -> {});
-          passes++;
-          written += pass.written();
-          if (pass.written() == 0 && quiet) {
-            to.serve();
-            LOG.info("index {} holds every face of {} ({} re-embedded in {} passes): now served", newVersion, fromVersion, written, passes);
-            return new Result(fromVersion, newVersion, written, passes, true);
+          Set<String> present = faces(into);
+          long pass = 0;
+          for (String version : fromVersions) {
+            try (VectorIndex from = target.open(version)) {
+              pass += reindexer.run(from, into, d -> !erased.test(d) && present.add(face(d)), n -> {}).written();
+            }
           }
-          // a pass reads every stored face of both indexes: wait for the settle point instead of
-          // repeating it, so a migration takes two passes unless old-model faces keep arriving
+          passes++;
+          written += pass;
+          if (pass == 0 && quiet) {
+            into.serve(to.location());
+            LOG.info("index {} holds every face of {} ({} re-embedded in {} passes): now served", newVersion, fromVersions, written, passes);
+            return new Result(fromVersions, newVersion, written, passes, true);
+          }
+          // a pass reads every stored face: wait for the settle point instead of repeating it, so a
+          // migration takes two passes unless old-model faces keep arriving
           while (!settled.getAsBoolean() && !cancelled.getAsBoolean()) {
             Thread.sleep(200);
           }
         }
-        return new Result(fromVersion, newVersion, written, passes, false);
+        return new Result(fromVersions, newVersion, written, passes, false);
       }
     }
   }

@@ -90,8 +90,8 @@ final class SharedLuceneIndexes {
     }
 
     @Override
-    public void serve() throws IOException {
-      entry.index.serve();
+    public void serve(String modelLocation) throws IOException {
+      entry.index.serve(modelLocation);
     }
 
     @Override

@@ -28,7 +28,11 @@ public record ModelConfig(
     @JsonProperty("parameters") String parameters,
     @JsonProperty("threshold") Float threshold,
     @JsonProperty("created") String created,
-    @JsonProperty("parent") String parent) {
+    @JsonProperty("parent") String parent,
+    @JsonProperty("threshold_far") Float thresholdAtFar,
+    @JsonProperty("target_far") Double targetFar,
+    @JsonProperty("checksum") String checksum,
+    @JsonProperty("eval_pairs") String evalPairs) {
   public static final String FILE = "config.json";
   public static final String ARCHITECTURE = "MobileFaceNet";
   public static final String PARAMETERS = "mobilefacenet.params";
@@ -41,13 +45,41 @@ public record ModelConfig(
     CropTensor t = CropTensor.TRAINED;
     return new ModelConfig(
         version, ARCHITECTURE, 128, 112, t.rgb() ? "RGB" : "BGR", t.mean(), t.std(), PARAMETERS,
-        null, created, parent);
+        null, created, parent, null, null, null, null);
   }
 
   public ModelConfig withThreshold(Float value) {
     return new ModelConfig(
         version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, value,
-        created, parent);
+        created, parent, thresholdAtFar, targetFar, checksum, evalPairs);
+  }
+
+  /**
+   * The 1:N threshold: the similarity above which a false accept happens at most at rate {@code far}
+   * on the evaluation's impostor pairs. Search uses it for "unknown"; verification keeps the
+   * best-accuracy {@link #threshold()}.
+   */
+  public ModelConfig withThresholdAtFar(Float value, Double far) {
+    return new ModelConfig(
+        version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
+        created, parent, value, far, checksum, evalPairs);
+  }
+
+  /**
+   * The pair set (an LFW-layout folder) the training run evaluated on: the default canary of the
+   * model gate when the deployment configures none.
+   */
+  public ModelConfig withEvalPairs(String folder) {
+    return new ModelConfig(
+        version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
+        created, parent, thresholdAtFar, targetFar, checksum, folder);
+  }
+
+  /** The SHA-256 of the parameter file, announced with the model and checked by whoever loads it. */
+  public ModelConfig withChecksum(String sha256) {
+    return new ModelConfig(
+        version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
+        created, parent, thresholdAtFar, targetFar, sha256, evalPairs);
   }
 
   public CropTensor preprocessing() {

@@ -17,6 +17,8 @@ import java.util.stream.Stream;
  */
 public final class ModelStore {
   private static final Pattern VERSION = Pattern.compile("v(\\d+)");
+  /** The highest version number ever issued by this store. */
+  public static final String LEDGER = "LAST_VERSION";
 
   private final Path root;
 
@@ -51,15 +53,52 @@ public final class ModelStore {
     Files.createDirectories(root);
     int next = 1;
     try (Stream<Path> children = Files.list(root)) {
-      next += children.mapToInt(ModelStore::number).max().orElse(0);
+      next += Math.max(children.mapToInt(ModelStore::number).max().orElse(0), lastIssued());
     }
     while (true) {
       Path folder = root.resolve("v" + next);
       try {
-        return Files.createDirectory(folder);
+        Files.createDirectory(folder);
+        Path tmp = Files.writeString(root.resolve(LEDGER + ".next"), next + "\n");
+        Files.move(tmp, root.resolve(LEDGER), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return folder;
       } catch (java.nio.file.FileAlreadyExistsException e) {
         next++;
       }
+    }
+  }
+
+  private int lastIssued() throws IOException {
+    Path ledger = root.resolve(LEDGER);
+    if (!Files.isRegularFile(ledger)) {
+      return 0;
+    }
+    try {
+      return Integer.parseInt(Files.readString(ledger).strip());
+    } catch (NumberFormatException e) {
+      throw new IOException("model store ledger " + ledger + " is not a number: refusing to guess the next version", e);
+    }
+  }
+
+  /** The number of a version name ("v12" -> 12), or -1 for a name that is not one. */
+  public static int versionNumber(String version) {
+    Matcher m = VERSION.matcher(version == null ? "" : version);
+    return m.matches() ? Integer.parseInt(m.group(1)) : -1;
+  }
+
+  /** SHA-256 (hex) of a version's parameter file, or of a model file: what events announce. */
+  public static String checksum(Path model) throws IOException {
+    Path file = Files.isDirectory(model) ? model.resolve(ModelConfig.read(model).parameters()) : model;
+    try (var in = Files.newInputStream(file)) {
+      var digest = java.security.MessageDigest.getInstance("SHA-256");
+      byte[] buffer = new byte[1 << 16];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        digest.update(buffer, 0, n);
+      }
+      return java.util.HexFormat.of().formatHex(digest.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 

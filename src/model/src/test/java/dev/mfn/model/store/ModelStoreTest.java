@@ -26,8 +26,11 @@ class ModelStoreTest {
     assertThat(ModelStore.resolve(v1)).isEqualTo(v1);
     assertThat(ModelConfig.read(v1).threshold()).isEqualTo(0.31f);
     assertThat(ModelConfig.read(v1).preprocessing().std()).isEqualTo(128f);
+    // a deleted version's name is never issued again: "v2" keeps meaning the model it was
     Files.delete(v2);
-    assertThat(store.reserveNext().getFileName()).hasToString("v2");
+    assertThat(store.reserveNext().getFileName()).hasToString("v3");
+    Files.delete(root.resolve("store/v3"));
+    assertThat(new ModelStore(root.resolve("store")).reserveNext().getFileName()).hasToString("v4");
   }
 
   @Test

@@ -10,6 +10,7 @@ import co.elastic.clients.elasticsearch.core.GetResponse;
 import co.elastic.clients.elasticsearch.core.SearchResponse;
 import co.elastic.clients.elasticsearch.core.search.Hit;
 import co.elastic.clients.transport.TransportUtils;
+import co.elastic.clients.json.JsonData;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.io.IOException;
@@ -28,6 +29,12 @@ import java.util.Locale;
 public final class ElasticsearchVectorIndex implements VectorIndex {
   public static final String ALIAS = "faces";
   private static final String VERSION_META = "model_version";
+  private static final String LOCATION_META = "model_location";
+  /**
+   * Elasticsearch's expunge skips segments with under 10% deletions by default: at 0, an erased
+   * person's documents leave every segment that held one.
+   */
+  private static final String EXPUNGE_ALL = "index.merge.policy.expunge_deletes_allowed";
   private static final int ATTEMPTS = 5;
 
   /** Where the cluster is and how to log in; TLS when the URL is https (with a CA file if given). */
@@ -99,6 +106,11 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
 
   /** The model version the {@code faces} alias points at, if any. */
   public static java.util.Optional<String> servedVersion(ElasticsearchClient client) throws IOException {
+    return served(client).map(ServedVersion::version);
+  }
+
+  /** The version the alias points at, with its model's location (kept in the index's _meta). */
+  public static java.util.Optional<ServedVersion> served(ElasticsearchClient client) throws IOException {
     if (!client.indices().existsAlias(a -> a.name(ALIAS)).value()) {
       return java.util.Optional.empty();
     }
@@ -109,7 +121,10 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
     // index names are lower-cased: the exact version is kept in the mapping's _meta
     var mapping = client.indices().getMapping(m -> m.index(name.get())).get(name.get()).mappings();
     var meta = mapping.meta() == null ? null : mapping.meta().get(VERSION_META);
-    return java.util.Optional.of(meta != null ? meta.to(String.class) : name.get().substring("faces-".length()));
+    var location = mapping.meta() == null ? null : mapping.meta().get(LOCATION_META);
+    return java.util.Optional.of(new ServedVersion(
+        meta != null ? meta.to(String.class) : name.get().substring("faces-".length()),
+        location == null ? null : location.to(String.class)));
   }
 
   public static String indexName(String modelVersion) {
@@ -135,7 +150,7 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
   }
 
   private void create() throws IOException {
-    client.indices().create(c -> c.index(index).mappings(m -> m
+    client.indices().create(c -> c.index(index).settings(st -> st.otherSettings(EXPUNGE_ALL, JsonData.of(0))).mappings(m -> m
         .meta(VERSION_META, co.elastic.clients.json.JsonData.of(modelVersion))
         .properties("subject", p -> p.keyword(k -> k))
         .properties("image_id", p -> p.keyword(k -> k))
@@ -148,9 +163,17 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
         .properties("crop_png", p -> p.binary(b -> b))));
   }
 
-  /** Points the serving alias at this index (and away from any other), in one atomic request. */
+  /**
+   * Records the model's location in the index's _meta, then points the serving alias at this index
+   * (and away from any other) in one atomic request.
+   */
   @Override
-  public void serve() throws IOException {
+  public void serve(String modelLocation) throws IOException {
+    if (modelLocation != null) {
+      client.indices().putMapping(m -> m.index(index)
+          .meta(VERSION_META, co.elastic.clients.json.JsonData.of(modelVersion))
+          .meta(LOCATION_META, co.elastic.clients.json.JsonData.of(modelLocation)));
+    }
     client.indices().updateAliases(u -> u
         .actions(a -> a.remove(r -> r.index("faces-*").alias(ALIAS).mustExist(false)))
         .actions(a -> a.add(ad -> ad.index(index).alias(ALIAS))));
@@ -243,9 +266,14 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
       }
       removed += hits.size();
     }
+    if (removed == 0) {
+      return 0; // nothing of the subject here: no merge
+    }
     // deleted documents stay in their segments until a merge: expunge them now, so no vector or
     // crop of the person is left on disk
-    client.indices().forcemerge(f -> f.index(index).onlyExpungeDeletes(true));
+    // (indices created before the setting existed get it first: it is dynamic)
+    client.indices().putSettings(p -> p.index(index).settings(st -> st.otherSettings(EXPUNGE_ALL, JsonData.of(0))));
+    client.indices().forcemerge(f -> f.index(index).onlyExpungeDeletes(true).flush(true).waitForCompletion(true));
     return removed;
   }
 

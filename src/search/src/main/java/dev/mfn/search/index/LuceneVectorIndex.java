@@ -43,15 +43,60 @@ public final class LuceneVectorIndex implements VectorIndex {
   public static final String SERVING = "SERVING";
 
   private final Path folder;
+  /** Null for a read-only view (the search service beside a job that holds the writer). */
   private final IndexWriter writer;
-  private final SearcherManager searchers;
+  private final org.apache.lucene.store.Directory directory;
+  private SearcherManager searchers;
 
   /** Opens (or creates) the index of one model version under {@code root}. */
   public LuceneVectorIndex(Path root, String modelVersion) throws IOException {
     this.folder = root.resolve(modelVersion);
     Files.createDirectories(folder);
-    this.writer = new IndexWriter(FSDirectory.open(folder), new IndexWriterConfig());
+    this.directory = FSDirectory.open(folder);
+    this.writer = new IndexWriter(directory, writerConfig());
     this.searchers = new SearcherManager(writer, null);
+  }
+
+  private LuceneVectorIndex(Path folder) throws IOException {
+    this.folder = folder;
+    Files.createDirectories(folder);
+    this.directory = FSDirectory.open(folder);
+    this.writer = null;
+  }
+
+  /**
+   * A read-only view of one version's index: Lucene allows one writer per folder, and the embed job
+   * holds it while it runs, so the search service reads the last commit and reopens when a newer one
+   * appears (checked before each call). A deletion opens a writer for its duration.
+   */
+  public static LuceneVectorIndex readOnly(Path root, String modelVersion) throws IOException {
+    return new LuceneVectorIndex(root.resolve(modelVersion));
+  }
+
+  /**
+   * Deletions leave no trace: a forced merge of deletes rewrites every segment holding a deleted
+   * document, not only those past Lucene's default 10% of deletions, so an erased person's vectors
+   * and crops leave the files at once.
+   */
+  private static IndexWriterConfig writerConfig() {
+    org.apache.lucene.index.TieredMergePolicy policy = new org.apache.lucene.index.TieredMergePolicy();
+    policy.setForceMergeDeletesPctAllowed(0.0);
+    return new IndexWriterConfig().setMergePolicy(policy);
+  }
+
+  /** The searchers of the last commit, or null while the folder holds no commit yet. */
+  private synchronized SearcherManager searchers() throws IOException {
+    if (writer == null) {
+      if (searchers == null) {
+        if (!DirectoryReader.indexExists(directory)) {
+          return null;
+        }
+        searchers = new SearcherManager(directory, null);
+      } else {
+        searchers.maybeRefreshBlocking(); // a newer commit of the job's writer
+      }
+    }
+    return searchers;
   }
 
   public Path folder() {
@@ -60,6 +105,7 @@ public final class LuceneVectorIndex implements VectorIndex {
 
   @Override
   public void upsert(List<FaceDocument> documents) throws IOException {
+    requireWriter();
     for (FaceDocument d : documents) {
       Document doc = new Document();
       doc.add(new StringField(ID, d.id(), Field.Store.YES));
@@ -87,6 +133,10 @@ public final class LuceneVectorIndex implements VectorIndex {
 
   @Override
   public List<SearchHit> search(float[] query, int k) throws IOException {
+    SearcherManager searchers = searchers();
+    if (searchers == null) {
+      return List.of();
+    }
     IndexSearcher searcher = searchers.acquire();
     try {
       // explore more candidates than asked for (like Elasticsearch's num_candidates): the HNSW
@@ -108,16 +158,49 @@ public final class LuceneVectorIndex implements VectorIndex {
 
   @Override
   public long deleteSubject(String subject) throws IOException {
-    long before = count();
-    writer.deleteDocuments(new Term(SUBJECT, subject));
-    writer.forceMergeDeletes(true); // the vectors and crops leave the files now, not at some merge
-    writer.commit();
+    if (writer == null) {
+      if (searchers() == null) {
+        return 0;
+      }
+      try (IndexWriter w = new IndexWriter(directory, writerConfig())) {
+        long removed = delete(w, subject);
+        searchers.maybeRefreshBlocking();
+        return removed;
+      } catch (org.apache.lucene.store.LockObtainFailedException e) {
+        throw new IOException("the index " + folder + " is being written by another process (the embed job?): "
+            + "stop it, or delete through its tombstones (mfn delete records one)", e);
+      }
+    }
+    long removed = delete(writer, subject);
     searchers.maybeRefreshBlocking();
-    return before - count();
+    return removed;
+  }
+
+  private static long delete(IndexWriter w, String subject) throws IOException {
+    try (DirectoryReader reader = DirectoryReader.open(w)) {
+      if (new IndexSearcher(reader).count(new TermQuery(new Term(SUBJECT, subject))) == 0) {
+        return 0; // nothing of the subject here: no merge, no commit
+      }
+    }
+    long before = w.getDocStats().numDocs;
+    w.deleteDocuments(new Term(SUBJECT, subject));
+    w.forceMergeDeletes(true); // the vectors and crops leave the files now, not at some merge
+    w.commit();
+    return before - w.getDocStats().numDocs;
+  }
+
+  private void requireWriter() throws IOException {
+    if (writer == null) {
+      throw new IOException("read-only view of " + folder);
+    }
   }
 
   @Override
   public byte[] crop(String id) throws IOException {
+    SearcherManager searchers = searchers();
+    if (searchers == null) {
+      return null;
+    }
     IndexSearcher searcher = searchers.acquire();
     try {
       TopDocs top = searcher.search(new TermQuery(new Term(ID, id)), 1);
@@ -133,6 +216,10 @@ public final class LuceneVectorIndex implements VectorIndex {
 
   @Override
   public void forEachStored(java.util.function.Consumer<FaceDocument> action) throws IOException {
+    SearcherManager searchers = searchers();
+    if (searchers == null) {
+      return;
+    }
     IndexSearcher searcher = searchers.acquire();
     try {
       var reader = searcher.getIndexReader();
@@ -167,6 +254,10 @@ public final class LuceneVectorIndex implements VectorIndex {
 
   @Override
   public long count() throws IOException {
+    SearcherManager searchers = searchers();
+    if (searchers == null) {
+      return 0;
+    }
     IndexSearcher searcher = searchers.acquire();
     try {
       return searcher.getIndexReader().numDocs();
@@ -176,23 +267,40 @@ public final class LuceneVectorIndex implements VectorIndex {
   }
 
   @Override
-  public void serve() throws IOException {
+  public void serve(String modelLocation) throws IOException {
+    // line 1: the version; line 2: where its model is (the search service loads it from there)
     Path root = folder.getParent();
-    Path next = Files.writeString(root.resolve(SERVING + ".next"), folder.getFileName() + "\n");
+    Path next = Files.writeString(root.resolve(SERVING + ".next"),
+        folder.getFileName() + "\n" + (modelLocation == null ? "" : modelLocation + "\n"));
     Files.move(next, root.resolve(SERVING), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
   }
 
   /** The version the root's SERVING file names, if any. */
   public static java.util.Optional<String> servedVersion(Path root) throws IOException {
+    return served(root).map(ServedVersion::version);
+  }
+
+  /** The version the root's SERVING file names, with its model's location when recorded. */
+  public static java.util.Optional<ServedVersion> served(Path root) throws IOException {
     Path file = root.resolve(SERVING);
-    return Files.isRegularFile(file) ? java.util.Optional.of(Files.readString(file).strip()) : java.util.Optional.empty();
+    if (!Files.isRegularFile(file)) {
+      return java.util.Optional.empty();
+    }
+    List<String> lines = Files.readAllLines(file).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    return lines.isEmpty() ? java.util.Optional.empty()
+        : java.util.Optional.of(new ServedVersion(lines.get(0), lines.size() > 1 ? lines.get(1) : null));
   }
 
   @Override
   public void close() throws IOException {
-    searchers.close();
-    writer.close();
+    if (searchers != null) {
+      searchers.close();
+    }
+    if (writer != null) {
+      writer.close();
+    }
+    directory.close();
   }
 
   /** True when the folder holds a Lucene index (for tests and tools). */

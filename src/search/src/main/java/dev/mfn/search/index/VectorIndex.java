@@ -24,9 +24,15 @@ public interface VectorIndex extends AutoCloseable {
 
   /**
    * Makes this version the one searches use (Elasticsearch: moves the {@code faces} alias;
-   * Lucene: records the version in the root's SERVING file), in one atomic step.
+   * Lucene: records the version in the root's SERVING file), in one atomic step, with the location
+   * of its model so that a running search service switches to both together.
    */
-  void serve() throws IOException;
+  void serve(String modelLocation) throws IOException;
+
+  /** {@link #serve(String)} without a model location (a search service then needs its --model). */
+  default void serve() throws IOException {
+    serve(null);
+  }
 
   /**
    * Every stored face with its subject, box and crop (the vector is not needed and may be absent):

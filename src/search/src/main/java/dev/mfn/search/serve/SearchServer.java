@@ -55,7 +55,19 @@ public final class SearchServer implements AutoCloseable {
       });
       cfg.routes.post("/search", ctx -> ctx.json(service.search(upload(ctx, "photo"), ctx.queryParamAsClass("k", Integer.class).getOrDefault(5))));
       cfg.routes.post("/verify", ctx -> ctx.json(service.verify(upload(ctx, "a"), upload(ctx, "b"))));
-      cfg.routes.delete("/subjects/{subject}", ctx -> ctx.json(Map.of("subject", ctx.pathParam("subject"), "removed", service.delete(ctx.pathParam("subject")))));
+      cfg.routes.delete("/subjects/{subject}", ctx -> {
+        long removed;
+        try {
+          removed = service.delete(ctx.pathParam("subject"));
+        } catch (java.io.IOException e) {
+          throw e;
+        } catch (Exception e) {
+          // the tombstone could not be recorded: nothing was removed, so say so instead of half-erasing
+          ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "could not record the deletion (tombstone): " + e.getMessage()));
+          return;
+        }
+        ctx.json(Map.of("subject", ctx.pathParam("subject"), "removed", removed));
+      });
       cfg.routes.post("/retrain", ctx -> {
         if (retrain == null) {
           ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "retraining is not configured for this service"));

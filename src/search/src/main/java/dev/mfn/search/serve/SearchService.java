@@ -18,39 +18,77 @@ import java.util.Map;
  * What the REST endpoints do, without HTTP: search, verify, delete, crops, health. One model
  * instance serves all requests, so calls are serialised (the native model is not thread-safe;
  * several service replicas scale it out).
+ *
+ * <p>What is served is one {@link Served} bundle: a model version's model together with that
+ * version's index. {@link #switchTo} replaces the whole bundle between two calls (a
+ * {@link ServingFollower} does it when the served version changes), so every answer comes from
+ * one version's model over the same version's index, and no call fails across a switch.
  */
 public final class SearchService {
-  private final FaceSearch search;
-  private final FaceVerifier verifier;
-  private final VectorIndex index;
-  private final String modelVersion;
-  private final double threshold;
+  private Served served;
   private final OtherVersions others;
+  private final Tombstone tombstone;
+  private long switches;
+
+  /** One model version as served: its model's search and verifier over its own index. */
+  public record Served(
+      String version,
+      FaceSearch search,
+      FaceVerifier verifier,
+      VectorIndex index,
+      double searchThreshold,
+      String searchThresholdSource,
+      double verifyThreshold,
+      AutoCloseable resources) {
+    /** Closes the model and the index of this version (when the bundle owns them). */
+    public void close() throws Exception {
+      if (resources != null) {
+        resources.close();
+      }
+    }
+  }
 
   /** The index versions other than the served one, for deletions: a person leaves all of them. */
   @FunctionalInterface
   public interface OtherVersions {
-    /** Removes the subject from every other version; returns how many faces went. */
-    long deleteSubject(String subject) throws IOException;
+    /** Removes the subject from every version but {@code served}; returns how many faces went. */
+    long deleteSubject(String subject, String served) throws IOException;
+  }
+
+  /** Records a deletion where the pipeline honours it (the tombstone topic), before anything is removed. */
+  @FunctionalInterface
+  public interface Tombstone {
+    void record(String subject) throws Exception;
   }
 
   public SearchService(FaceSearch search, FaceVerifier verifier, VectorIndex index, String modelVersion, double threshold) {
-    this(search, verifier, index, modelVersion, threshold, subject -> 0);
+    this(new Served(modelVersion, search, verifier, index, threshold, "given", threshold, null), (subject, v) -> 0, subject -> {});
   }
 
-  public SearchService(FaceSearch search, FaceVerifier verifier, VectorIndex index, String modelVersion, double threshold,
-      OtherVersions others) {
-    this.search = search;
-    this.verifier = verifier;
-    this.index = index;
-    this.modelVersion = modelVersion;
-    this.threshold = threshold;
+  public SearchService(Served first, OtherVersions others, Tombstone tombstone) {
+    this.served = first;
     this.others = others;
+    this.tombstone = tombstone;
+  }
+
+  /**
+   * Serves {@code next} from the next call on and returns the bundle served until now, which no
+   * call uses any more (calls hold this service's lock): the caller closes it.
+   */
+  public synchronized Served switchTo(Served next) {
+    Served previous = served;
+    served = next;
+    switches++;
+    return previous;
+  }
+
+  public synchronized String version() {
+    return served.version();
   }
 
   public synchronized Map<String, Object> search(byte[] photo, int k) throws IOException, FaceRejected {
     List<Map<String, Object>> faces = new ArrayList<>();
-    for (FaceSearch.FaceMatches f : search.search(photo, k)) {
+    for (FaceSearch.FaceMatches f : served.search().search(photo, k)) {
       Map<String, Object> face = new LinkedHashMap<>();
       face.put("box", f.box());
       face.put("unknown", f.unknown());
@@ -63,7 +101,8 @@ public final class SearchService {
       face.put("matches", matches);
       faces.add(face);
     }
-    return Map.of("model", modelVersion, "threshold", threshold, "faces", faces);
+    return Map.of("model", served.version(), "threshold", served.searchThreshold(),
+        "threshold_source", served.searchThresholdSource(), "faces", faces);
   }
 
   public synchronized Map<String, Object> verify(byte[] a, byte[] b) throws IOException, FaceRejected {
@@ -71,9 +110,9 @@ public final class SearchService {
     try {
       Path fa = Files.write(dir.resolve("a"), a);
       Path fb = Files.write(dir.resolve("b"), b);
-      Verdict v = verifier.verify(fa, fb);
+      Verdict v = served.verifier().verify(fa, fb);
       return Map.of("same_person", v.samePerson(), "similarity", v.similarity(), "threshold", v.threshold(),
-          "model", modelVersion);
+          "threshold_source", "the model's 1:1 best-accuracy threshold", "model", served.version());
     } finally {
       try (var files = Files.list(dir)) {
         for (Path p : files.toList()) {
@@ -84,16 +123,21 @@ public final class SearchService {
     }
   }
 
-  /** Removes the subject from the served index and from every other version of it. */
-  public synchronized long delete(String subject) throws IOException {
-    return index.deleteSubject(subject) + others.deleteSubject(subject);
+  /**
+   * Records the subject's tombstone (so no replay or migration brings it back), then removes it
+   * from the served index and from every other version of it.
+   */
+  public synchronized long delete(String subject) throws Exception {
+    tombstone.record(subject);
+    return served.index().deleteSubject(subject) + others.deleteSubject(subject, served.version());
   }
 
   public synchronized byte[] crop(String id) throws IOException {
-    return index.crop(id);
+    return served.index().crop(id);
   }
 
   public synchronized Map<String, Object> health() throws IOException {
-    return Map.of("status", "ok", "model", modelVersion, "faces", index.count(), "threshold", threshold);
+    return Map.of("status", "ok", "model", served.version(), "faces", served.index().count(),
+        "threshold", served.searchThreshold(), "model_switches", switches);
   }
 }

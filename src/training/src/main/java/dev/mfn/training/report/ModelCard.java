@@ -83,6 +83,10 @@ public final class ModelCard {
       card.put("threshold", round(config.threshold(), 4));
       card.put("threshold_source", reports.isEmpty() ? "" : reports.get(0).dataset() + " 10-fold best threshold");
     }
+    if (config.thresholdAtFar() != null) {
+      card.put("threshold_far", round(config.thresholdAtFar(), 4));
+      card.put("target_far", config.targetFar());
+    }
     return card;
   }
 
@@ -138,8 +142,13 @@ public final class ModelCard {
       }
     }
     if (c.has("threshold")) {
-      md.append("\nThreshold for 1:1 verification and \"unknown\" in search: cosine similarity >= ")
+      md.append("\nThreshold for 1:1 verification: cosine similarity >= ")
           .append(c.path("threshold").asDouble()).append(" (").append(c.path("threshold_source").asText()).append(").\n");
+    }
+    if (c.has("threshold_far")) {
+      md.append("\nThreshold for \"unknown\" in 1:N search: cosine similarity >= ").append(c.path("threshold_far").asDouble())
+          .append(" (false-accept rate ").append(c.path("target_far").asDouble())
+          .append(" on the evaluation's impostor pairs; false matches grow with the gallery, so search is stricter than 1:1).\n");
     }
     md.append("\nPlots: `plots/`. Metrics per step: `metrics.jsonl`.\n\nCommand:\n\n    ")
         .append(c.path("command").asText()).append("\n");
