@@ -46,6 +46,9 @@ final class ModelsCommand implements Runnable {
     @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka (default: setting kafka.bootstrap).")
     String bootstrap;
 
+    @Option(names = "--topic", paramLabel = "T", description = "The models topic (default: setting topic.models).")
+    String topic;
+
     @Spec CommandSpec spec;
     final MfnSettings settings;
 
@@ -55,8 +58,9 @@ final class ModelsCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      ModelAnnouncer topic = new ModelAnnouncer(bootstrap != null ? bootstrap : settings.kafkaBootstrap(), settings.topics().models());
-      return call(topic, topic.history(), spec.commandLine().getOut());
+      ModelAnnouncer events = new ModelAnnouncer(bootstrap != null ? bootstrap : settings.kafkaBootstrap(),
+          topic != null ? topic : settings.topics().models());
+      return call(events, events.history(), spec.commandLine().getOut());
     }
 
     abstract int call(ModelAnnouncer topic, List<ModelEvent> history, PrintWriter out) throws Exception;

@@ -129,6 +129,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--gate-tolerance", paramLabel = "F", defaultValue = "0.01", description = "Accuracy (fraction) the new model may lose against the one serving (default: ${DEFAULT-VALUE}).")
   double gateTolerance;
 
+  @Option(names = "--models-topic", paramLabel = "T", description = "Where --publish announces (default: setting topic.models).")
+  String modelsTopic;
+
   @Option(names = "--force", description = "Announce even if the gate refuses the model (operators only: it is recorded as forced).")
   boolean force;
 
@@ -236,7 +239,8 @@ final class TrainCommand implements Callable<Integer> {
    * event with the reason (so the refusal is on record where the followers look), nothing served.
    */
   private int gateAndAnnounce(Path run, ModelConfig config, List<VerificationReport> reports, PrintWriter out) throws Exception {
-    ModelAnnouncer topic = new ModelAnnouncer(bootstrap != null ? bootstrap : settings.kafkaBootstrap(), settings.topics().models());
+    ModelAnnouncer topic = new ModelAnnouncer(bootstrap != null ? bootstrap : settings.kafkaBootstrap(),
+        modelsTopic != null ? modelsTopic : settings.topics().models());
     List<dev.mfn.records.ModelEvent> history = topic.history();
     var serving = ModelAnnouncer.timeline(history);
     ModelGate.Verdict verdict;

@@ -20,7 +20,7 @@ import java.util.Map;
  */
 public final class ModelGate {
   /** Pairs above this mean cosine similarity between different photos: the model maps everything alike. */
-  static final double CONSTANT_SIMILARITY = 0.98;
+  static final double CONSTANT_SIMILARITY = 0.995;
 
   /** The pair set and the accuracy (a fraction, e.g. 0.01) a candidate may lose against the served model. */
   public record Options(List<Pair> pairs, String pairsName, double tolerance, int batchSize) {}

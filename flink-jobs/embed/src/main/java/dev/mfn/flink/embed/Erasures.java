@@ -159,6 +159,17 @@ public final class Erasures implements AutoCloseable {
     return e != null && (e.active() || publishedAt <= e.deletedAt());
   }
 
+  /** Every subject erased now (tombstones not cleared by re-enrolment). */
+  public List<String> active() {
+    List<String> subjects = new ArrayList<>();
+    table.forEach((subject, entry) -> {
+      if (entry.active()) {
+        subjects.add(subject);
+      }
+    });
+    return subjects;
+  }
+
   /** Subjects erased after the first {@code cursor} activations (a reader keeps its cursor). */
   public List<String> erasedSince(int cursor) {
     synchronized (activations) {

@@ -11,7 +11,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
-import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,9 +32,9 @@ final class IndexMigration {
   private final IndexTarget target;
   private final int batchSize;
   private final BooleanSupplier settled;
-  private final Predicate<FaceDocument> erased;
+  private final Erasures erased;
 
-  IndexMigration(IndexTarget target, int batchSize, BooleanSupplier settled, Predicate<FaceDocument> erased) {
+  IndexMigration(IndexTarget target, int batchSize, BooleanSupplier settled, Erasures erased) {
     this.target = target;
     this.batchSize = batchSize;
     this.settled = settled;
@@ -63,12 +62,18 @@ final class IndexMigration {
           long pass = 0;
           for (String version : fromVersions) {
             try (VectorIndex from = target.open(version)) {
-              pass += reindexer.run(from, into, d -> !erased.test(d) && present.add(face(d)), n -> {}).written();
+              pass += reindexer.run(from, into, d -> !erased.erased(d.subject()) && present.add(face(d)), n -> {}).written();
             }
           }
           passes++;
           written += pass;
           if (pass == 0 && quiet) {
+            // a subject deleted while a pass copied it must not be served: remove every erased
+            // subject from the target first (a no-op for those it does not hold)
+            erased.catchUp(java.time.Duration.ofSeconds(30));
+            for (String subject : erased.active()) {
+              into.deleteSubject(subject);
+            }
             into.serve(to.location());
             LOG.info("index {} holds every face of {} ({} re-embedded in {} passes): now served", newVersion, fromVersions, written, passes);
             return new Result(fromVersions, newVersion, written, passes, true);

@@ -172,7 +172,7 @@ final class IndexMigrator extends AbstractStreamOperator<Void> implements OneInp
     }
     erasures.catchUp(java.time.Duration.ofSeconds(30)); // no erased subject is copied forward
     IndexMigration migration = new IndexMigration(config.index(), config.batchSize(),
-        () -> lastCompleted.get() >= g.settleAfter, d -> erasures.erased(d.subject()));
+        () -> lastCompleted.get() >= g.settleAfter, erasures);
     IndexMigration.Result result = migration.migrate(from, g.to, () -> closing || goal != g);
     if (result.served()) {
       done.inc();

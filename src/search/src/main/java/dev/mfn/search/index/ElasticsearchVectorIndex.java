@@ -35,6 +35,7 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
    * person's documents leave every segment that held one.
    */
   private static final String EXPUNGE_ALL = "index.merge.policy.expunge_deletes_allowed";
+  private static final long EXPUNGE_SECONDS = 120;
   private static final int ATTEMPTS = 5;
 
   /** Where the cluster is and how to log in; TLS when the URL is https (with a CA file if given). */
@@ -249,6 +250,7 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
     // which not every distribution carries (the minimal one our tests run has none)
     client.indices().refresh(r -> r.index(index));
     long removed = 0;
+    long lastDelete = -1;
     while (true) {
       SearchResponse<Void> page = client.search(s -> s.index(index).size(1000)
           .query(q -> q.term(t -> t.field("subject").value(subject))).source(src -> src.fetch(false)), Void.class);
@@ -264,17 +266,53 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
       if (response.errors()) {
         throw new IOException("deleting " + subject + " from " + index + " failed for some documents");
       }
+      for (var item : response.items()) {
+        if (item.seqNo() != null) {
+          lastDelete = Math.max(lastDelete, item.seqNo());
+        }
+      }
       removed += hits.size();
     }
     if (removed == 0) {
       return 0; // nothing of the subject here: no merge
     }
-    // deleted documents stay in their segments until a merge: expunge them now, so no vector or
-    // crop of the person is left on disk
+    expungeDeletes(lastDelete);
+    return removed;
+  }
+
+  /**
+   * Deleted documents stay in their segments until a merge, and Elasticsearch keeps soft-deleted
+   * documents while a retention lease still needs them: its own peer-recovery lease catches up
+   * with the deletions within about 30 s. So: wait until every lease retains only operations after
+   * our last delete (sequence number {@code lastDelete}; our indices have one shard), then expunge
+   * with expunge_deletes_allowed at 0 (by default segments under 10% deletions are skipped), and
+   * refresh so that the searcher lets the old segment files go.
+   */
+  private void expungeDeletes(long lastDelete) throws IOException {
     // (indices created before the setting existed get it first: it is dynamic)
     client.indices().putSettings(p -> p.index(index).settings(st -> st.otherSettings(EXPUNGE_ALL, JsonData.of(0))));
+    client.indices().flush(f -> f.index(index));
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(EXPUNGE_SECONDS);
+    while (retainedUpTo() <= lastDelete) {
+      if (System.nanoTime() > deadline) {
+        throw new IOException("the deleted documents of " + index + " are still retained after " + EXPUNGE_SECONDS
+            + " s (a retention lease of a replica or follower holds them); run the deletion again later");
+      }
+      sleep(1_000);
+    }
     client.indices().forcemerge(f -> f.index(index).onlyExpungeDeletes(true).flush(true).waitForCompletion(true));
-    return removed;
+    client.indices().refresh(r -> r.index(index));
+  }
+
+  /** The lowest sequence number any retention lease of the index still retains. */
+  private long retainedUpTo() throws IOException {
+    return client.indices().stats(s -> s.index(index).level(co.elastic.clients.elasticsearch._types.Level.Shards))
+        .indices().values().stream()
+        .flatMap(i -> i.shards() == null ? java.util.stream.Stream.empty() : i.shards().values().stream())
+        .flatMap(List::stream)
+        .filter(sh -> sh.retentionLeases() != null)
+        .flatMap(sh -> sh.retentionLeases().leases().stream())
+        .mapToLong(l -> l.retainingSeqNo()).min().orElse(Long.MAX_VALUE);
   }
 
   @Override

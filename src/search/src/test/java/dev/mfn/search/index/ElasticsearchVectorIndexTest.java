@@ -20,13 +20,14 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ElasticsearchVectorIndexTest extends VectorIndexContract {
   private static ElasticsearchServer server;
+  private static Path data;
   private static ElasticsearchClient client;
   private static final Set<String> used = new HashSet<>();
 
   @BeforeAll
   static void start() throws IOException {
     MfnSettings settings = MfnSettings.load();
-    Path data = Files.createTempDirectory(Files.createDirectories(settings.home()), "es-index-test-");
+    data = Files.createTempDirectory(Files.createDirectories(settings.home()), "es-index-test-");
     server = new ElasticsearchServer(MfnSettings.pinnedVersion("elasticsearch.version"),
         settings.home().resolve("elasticsearch"), data, Ports.free(), settings.get("elasticsearch.user"), "512m");
     server.start();
@@ -49,6 +50,18 @@ class ElasticsearchVectorIndexTest extends VectorIndexContract {
     String unique = root.getFileName() + "-" + version;
     used.add(unique);
     return new ElasticsearchVectorIndex(client, unique);
+  }
+
+  /** The node's data folder: every index's segments and translog. */
+  @Override
+  Path onDisk(Path root) {
+    return data;
+  }
+
+  /** Elasticsearch keeps a crop base64-encoded in the document's _source. */
+  @Override
+  byte[] storedForm(byte[] crop) {
+    return java.util.Base64.getEncoder().encode(crop);
   }
 
   /** Only this test's versions count: the node outlives the tests, and the alias is global. */

@@ -11,6 +11,16 @@ class LuceneVectorIndexTest extends VectorIndexContract {
   }
 
   @Override
+  Path onDisk(Path root) {
+    return root;
+  }
+
+  @Override
+  byte[] storedForm(byte[] crop) {
+    return crop;
+  }
+
+  @Override
   java.util.Optional<String> served(Path root) throws IOException {
     return LuceneVectorIndex.servedVersion(root);
   }

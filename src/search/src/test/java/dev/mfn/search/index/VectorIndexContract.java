@@ -28,6 +28,56 @@ abstract class VectorIndexContract {
   abstract java.util.Optional<String> served(Path root) throws IOException;
   private static final int N = 2000;
 
+  /** Where the backend keeps its files (segments, translog) for the versions under {@code root}. */
+  abstract Path onDisk(Path root);
+
+  /** How a crop's bytes are written inside the backend's files (raw, or base64 in a JSON source). */
+  abstract byte[] storedForm(byte[] crop);
+
+  /**
+   * Erasure on disk, not through the API: 20 subjects with 10 faces each (random, incompressible
+   * 4 KB crops) in one segment; one subject is deleted, 5% of the segment's documents, under the 10%
+   * both Lucene and Elasticsearch leave alone by default. Before the deletion its crop bytes and id
+   * are in the files (the check can see them); after it, no file under the index holds them.
+   */
+  @Test
+  void aDeletedSubjectLeavesNoByteOnDisk(@TempDir Path root) throws IOException {
+    Random rng = new Random(11);
+    List<FaceDocument> docs = new ArrayList<>();
+    String gone = "erase-me-" + Long.toHexString(rng.nextLong()) + Long.toHexString(rng.nextLong());
+    for (int i = 0; i < 200; i++) {
+      float[] v = new float[128];
+      for (int d = 0; d < v.length; d++) {
+        v[d] = (float) rng.nextGaussian();
+      }
+      byte[] crop = new byte[4096];
+      rng.nextBytes(crop);
+      String subject = i % 20 == 7 ? gone : "keep-" + (i % 20);
+      docs.add(new FaceDocument("disk-img-" + i, 0, subject, "v1", Embedder.normalize(v), new float[] {1, 2, 3, 4}, crop));
+    }
+    List<byte[]> needles = new ArrayList<>();
+    for (FaceDocument d : docs) {
+      if (d.subject().equals(gone)) {
+        needles.add(dev.mfn.testkit.BytesOnDisk.middle(storedForm(d.cropPng()), 64));
+      }
+    }
+    byte[] id = gone.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    try (VectorIndex index = open(root, "disk")) {
+      index.upsert(docs);
+      for (byte[] needle : needles) {
+        assertThat(dev.mfn.testkit.BytesOnDisk.filesHolding(onDisk(root), needle)).as("a crop on disk before").isNotEmpty();
+      }
+      assertThat(dev.mfn.testkit.BytesOnDisk.filesHolding(onDisk(root), id)).as("the subject's id on disk before").isNotEmpty();
+
+      assertThat(index.deleteSubject(gone)).isEqualTo(10);
+      for (byte[] needle : needles) {
+        assertThat(dev.mfn.testkit.BytesOnDisk.filesHolding(onDisk(root), needle)).as("a crop on disk after").isEmpty();
+      }
+      assertThat(dev.mfn.testkit.BytesOnDisk.filesHolding(onDisk(root), id)).as("the subject's id on disk after").isEmpty();
+      assertThat(index.count()).isEqualTo(190);
+    }
+  }
+
   private static List<FaceDocument> documents(String model) {
     Random rng = new Random(5);
     List<FaceDocument> docs = new ArrayList<>();

@@ -1,0 +1,144 @@
+package dev.mfn.flink.embed;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.face.decode.ImageDecoder;
+import dev.mfn.face.detect.DetectorConfig;
+import dev.mfn.face.detect.FaceChooser;
+import dev.mfn.model.Embedder;
+import dev.mfn.model.EmbeddingModels;
+import dev.mfn.model.PhotoEmbedder;
+import dev.mfn.model.store.ModelStore;
+import dev.mfn.publish.KafkaAccess;
+import dev.mfn.records.ModelEvent;
+import dev.mfn.records.ModelEventKind;
+import dev.mfn.records.SubjectErasure;
+import dev.mfn.records.kafka.AvroSerde;
+import dev.mfn.search.enroll.FaceEmbedStage;
+import dev.mfn.search.index.FaceDocument;
+import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.search.index.VectorIndex;
+import dev.mfn.services.kafka.KafkaBroker;
+import dev.mfn.testkit.DetectorFiles;
+import dev.mfn.testkit.LocalKafka;
+import dev.mfn.testkit.SharedData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The migrator's commit point is a <em>completed</em> checkpoint after the switch, not a count of
+ * its own snapshots: 8 LFW faces are indexed with our model (v1, served); the reference model is
+ * announced; the checkpoint after the switch is aborted and the next one is taken but not yet
+ * complete, and the migrator must not serve (the rule it had, "two snapshots", did). A face that
+ * still reaches the old index then (a task that had not switched) is in the new index when it is
+ * served after the completion. A subject erased meanwhile is not copied forward, and a replay of
+ * the announcement after the switch changes nothing.
+ */
+@ExtendWith(LocalKafka.class)
+class IndexMigratorTest {
+  private static final Path OURS = Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize();
+
+  @Test
+  void servesOnlyAfterACompletedCheckpointAndLosesNoFace(KafkaBroker broker, @TempDir Path dir) throws Exception {
+    Path reference = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx");
+    List<Path> people;
+    try (Stream<Path> all = Files.list(SharedData.require("data/lfw/images"))) {
+      people = all.sorted().filter(p -> EnrollPhotos.list(p).size() >= 2).skip(40).limit(9).toList();
+    }
+    String erasures = "migrator-test-deleted";
+    Erasures.ensureTopic(broker.bootstrapServers(), erasures);
+    Path root = dir.resolve("index");
+    IndexTarget target = IndexTarget.lucene(root);
+    EmbedConfig config = new EmbedConfig(broker.bootstrapServers(), "unused", "unused-dlq", "unused-models", "g", false, 1,
+        OURS.toString(), target, false, 8, 200, 1_000, dir.resolve("chk").toString(), "blazeface",
+        DetectorFiles.blazefaceDir().toString(), null, null, 0.5, 20, 64L << 20, 60_000_000).withErasures(erasures);
+
+    List<FaceDocument> faces = embed(people);
+    String old = "v1";
+    try (VectorIndex v1 = target.open(old)) {
+      v1.upsert(faces.subList(0, 8));
+      v1.serve(OURS.toUri().toString());
+    }
+    String newVersion = EmbeddingModels.version(reference);
+    try (var harness = new OneInputStreamOperatorTestHarness<ModelEvent, Void>(new IndexMigrator(config))) {
+      harness.setup();
+      harness.open();
+      ModelEvent announce = ModelEvent.newBuilder().setKind(ModelEventKind.PUBLISHED).setModelVersion(newVersion)
+          .setLocation(reference.toUri().toString()).setChecksum(ModelStore.checksum(reference)).setSequence(1)
+          .setTimestamp(Instant.now()).build();
+      harness.processElement(announce, 0);
+      harness.snapshot(1, 1);
+      harness.getOneInputOperator().notifyCheckpointAborted(1);
+      harness.snapshot(2, 2);
+      // a subject is erased while its faces are still in the old index (the deletion raced a pass)
+      String erased = faces.get(3).subject();
+      erase(broker, erasures, erased);
+      Thread.sleep(4_000); // a migrator that counts snapshots would have served by now
+      assertThat(LuceneVectorIndex.servedVersion(root)).as("not served before checkpoint 2 completes").contains(old);
+
+      try (VectorIndex v1 = target.open(old)) {
+        v1.upsert(List.of(faces.get(8))); // a late old-model face: written before checkpoint 2 completed
+      }
+      harness.notifyOfCompletedCheckpoint(2);
+      Awaitility.await("the new index served").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
+          .until(() -> LuceneVectorIndex.servedVersion(root).orElse("").equals(newVersion));
+      assertThat(LuceneVectorIndex.served(root).orElseThrow().modelLocation()).isEqualTo(reference.toUri().toString());
+
+      try (VectorIndex next = target.open(newVersion)) {
+        Set<String> subjects = new HashSet<>();
+        next.forEachStored(d -> subjects.add(d.subject()));
+        Set<String> expected = new HashSet<>();
+        faces.forEach(f -> expected.add(f.subject()));
+        expected.remove(erased);
+        assertThat(subjects).as("every face but the erased subject's, the late one included").isEqualTo(expected);
+      }
+
+      // the same announcement replayed (a consumer reset) after the switch changes nothing
+      harness.processElement(announce, 3);
+      harness.snapshot(3, 3);
+      harness.notifyOfCompletedCheckpoint(3);
+      Thread.sleep(1_000);
+      assertThat(LuceneVectorIndex.servedVersion(root)).contains(newVersion);
+    }
+  }
+
+  private static void erase(KafkaBroker broker, String topic, String subject) throws Exception {
+    Instant now = Instant.now();
+    try (var producer = KafkaAccess.producer(broker.bootstrapServers(), 1 << 20)) {
+      producer.send(new ProducerRecord<>(topic, subject, new AvroSerde<>(SubjectErasure.class)
+          .encode(new SubjectErasure(subject, true, now, "test", "test", now)))).get();
+    }
+  }
+
+  /** One face per person (their first photo) with our model, crops included: what the embed job stores. */
+  private static List<FaceDocument> embed(List<Path> people) throws Exception {
+    try (FaceCropper cropper = new FaceCropper(new ImageDecoder(64L << 20, 60_000_000),
+            new DetectorConfig(DetectorFiles.blazefaceDir(), null, null, 0.5).open("blazeface"), new FaceChooser(0.5, 20));
+        Embedder embedder = EmbeddingModels.open(OURS)) {
+      FaceEmbedStage stage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, 8), "v1",
+          FaceEmbedStage.Faces.CHOSEN);
+      List<FaceEmbedStage.Photo> photos = new ArrayList<>();
+      for (Path person : people) {
+        String name = person.getFileName().toString();
+        photos.add(new FaceEmbedStage.Photo(name + "/1", name, Files.readAllBytes(EnrollPhotos.list(person).get(0))));
+      }
+      List<FaceDocument> docs = stage.embed(photos).documents();
+      assertThat(docs).hasSize(people.size());
+      return docs;
+    }
+  }
+}
