@@ -49,14 +49,15 @@ import org.junit.jupiter.api.io.TempDir;
 class EmbedClusterTest {
   private static final long MIB = 1 << 20;
   private static final Duration WAIT = Duration.ofMinutes(4);
-  private static final String OLD = "MobileFaceNet_paddlex.onnx";
+  private static final String REFERENCE = "MobileFaceNet_paddlex.onnx";
 
   /**
-   * 6 people enrolled with the reference model at parallelism 2; our model is announced and the job
-   * is stopped with a savepoint before the migration can serve (it waits for two checkpoints after
-   * the event; periodic checkpoints are off). Resumed at parallelism 1: the restored tasks embed new
-   * photos with the new model (the model in use is state), and the restored migration serves the
-   * new index once it holds all 12 faces; the old index keeps its 6.
+   * 6 people enrolled with our model (v1) at parallelism 2; the better reference model is announced,
+   * passes the job's gate on the TaskManager (40 LFW pairs), and the job is stopped with a savepoint
+   * while the migration waits for a checkpoint after the switch to complete (periodic checkpoints
+   * are off). Resumed at parallelism 1: the restored tasks embed new photos with the new model (the
+   * model timeline is state), and the restored migrator serves the new index once it holds all 12
+   * faces; the old index keeps its 6.
    */
   @Test
   void aSavepointWithAPendingMigrationResumesAtParallelismOne(KafkaBroker broker, LocalFlinkCluster cluster,
@@ -70,25 +71,31 @@ class EmbedClusterTest {
     List<Path> people = lfwPeople(20, 6);
     Path index = dir.resolve("index");
     Path ours = Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize();
+    Path reference = SharedData.require("models/reference/" + REFERENCE);
+    Path gatePairs = dev.mfn.evaluate.PairSets.lfwSlice(SharedData.require("data/lfw"), dir.resolve("gate-pairs"), 40);
+    String old = "v1";
     try (ClusterJobs jobs = new ClusterJobs(cluster.restAddress(), dir);
         Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 8 * MIB)) {
       // periodic checkpoints every 10 minutes: in effect, only the ones this test triggers
-      JobID id = jobs.submit(job(bootstrap, topic, events, "embed-rescale", index, 2, false, 600_000));
+      JobSubmission submission = job(ours, bootstrap, topic, events, "embed-rescale", index, 2, false, 600_000);
+      List<String> args = new ArrayList<>(submission.args());
+      args.addAll(List.of("--gate-pairs", gatePairs.toString()));
+      JobID id = jobs.submit(new JobSubmission(submission.mainClass(), args, null));
       Await.until("job running", WAIT, () -> running(jobs, id));
       EnrollPhotos.publish(producer, people, 0, dir.resolve("first"), topic);
       Await.until("6 faces in the old index", WAIT, () -> {
         trigger(jobs, id);
-        return EnrollPhotos.committedFaces(index.resolve(OLD)) == 6;
+        return EnrollPhotos.committedFaces(index.resolve(old)) == 6;
       });
-      assertThat(LuceneVectorIndex.servedVersion(index)).contains(OLD);
+      assertThat(LuceneVectorIndex.servedVersion(index)).contains(old);
 
-      ModelEvent event = ModelEvent.newBuilder().setKind(ModelEventKind.PUBLISHED).setModelVersion("v1")
-          .setLocation(ours.toUri().toString()).setTimestamp(Instant.now()).build();
-      producer.send(new ProducerRecord<>(events, "v1", new AvroSerde<>(ModelEvent.class).encode(event))).get();
-      // the migrator's first pass starts filling the new index: the event has reached it
-      Await.until("the migration to start", WAIT, () -> Files.isDirectory(index.resolve("v1")));
+      ModelEvent event = ModelEvent.newBuilder().setKind(ModelEventKind.PUBLISHED).setModelVersion(REFERENCE)
+          .setLocation(reference.toUri().toString()).setSequence(1).setChecksum(dev.mfn.model.store.ModelStore.checksum(reference))
+          .setTimestamp(Instant.now()).build();
+      producer.send(new ProducerRecord<>(events, REFERENCE, new AvroSerde<>(ModelEvent.class).encode(event))).get();
+      // past the gate, the migrator's first pass starts filling the new index
+      Await.until("the migration to start", WAIT, () -> Files.isDirectory(index.resolve(REFERENCE)));
       String savepoint = jobs.stopWithSavepoint(id, dir.resolve("savepoints").toUri().toString());
-      assertThat(LuceneVectorIndex.servedVersion(index)).as("not served before the stop").contains(OLD);
 
       JobSubmission resume = jobs.savedSubmission(Path.of(java.net.URI.create(savepoint)))
           .withParallelism(1).withArg("--checkpoint-ms", "1000");
@@ -96,12 +103,12 @@ class EmbedClusterTest {
       Await.running(jobs, resumed, 1, WAIT);
       assertThat(jobs.details(resumed).get("vertices")).allSatisfy(v -> assertThat(v.get("parallelism").asInt()).isEqualTo(1));
       EnrollPhotos.publish(producer, people, 1, dir.resolve("second"), topic);
-      Await.until("v1 served with 12 faces", WAIT, () -> servedVersion(index).equals("v1")
-          && EnrollPhotos.committedFaces(index.resolve("v1")) == 12);
+      Await.until("the reference model served with 12 faces", WAIT, () -> servedVersion(index).equals(REFERENCE)
+          && EnrollPhotos.committedFaces(index.resolve(REFERENCE)) == 12);
       Await.consumed(bootstrap, "embed-rescale", 12, WAIT);
       jobs.cancel(resumed);
     }
-    assertThat(EnrollPhotos.committedFaces(index.resolve(OLD))).as("new photos went to the new model's index only").isEqualTo(6);
+    assertThat(EnrollPhotos.committedFaces(index.resolve(old))).as("new photos went to the new model's index only").isEqualTo(6);
   }
 
   /**
@@ -121,7 +128,8 @@ class EmbedClusterTest {
     try (ClusterJobs jobs = new ClusterJobs(cluster.restAddress(), dir);
         Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 8 * MIB)) {
       EnrollPhotos.publish(producer, people, 0, dir.resolve("photos"), topic);
-      JobID id = jobs.submit(job(bootstrap, topic, null, "embed-failover", index, 2, true, 1000));
+      JobID id = jobs.submit(job(SharedData.require("models/reference/" + REFERENCE), bootstrap, topic, null, "embed-failover",
+          index, 2, true, 1000));
       Await.running(jobs, id, 1, WAIT);
       assertThat(Await.committed(bootstrap, "embed-failover")).as("still running when killed").isLessThan(160);
       cluster.killTaskManager(2);
@@ -135,10 +143,10 @@ class EmbedClusterTest {
     long dead = TopicReader.readAll(bootstrap, topic + ".dlq").stream().map(r -> letters.decode(r.value())).count();
     Set<String> faces = new HashSet<>();
     int documents;
-    try (var reader = DirectoryReader.open(FSDirectory.open(index.resolve(OLD)))) {
+    try (var reader = DirectoryReader.open(FSDirectory.open(index.resolve(REFERENCE)))) {
       documents = reader.numDocs();
     }
-    try (var stored = IndexTarget.lucene(index).open(OLD)) {
+    try (var stored = IndexTarget.lucene(index).open(REFERENCE)) {
       stored.forEachStored(d -> faces.add(d.imageId() + "#" + d.faceIndex()));
     }
     assertThat(documents).isEqualTo(faces.size());
@@ -146,10 +154,9 @@ class EmbedClusterTest {
     assertThat(faces.size()).isGreaterThan(150);
   }
 
-  private static JobSubmission job(String bootstrap, String topic, String events, String group, Path index,
+  private static JobSubmission job(Path model, String bootstrap, String topic, String events, String group, Path index,
       int parallelism, boolean bounded, long checkpointMillis) throws Exception {
-    Path reference = SharedData.require("models/reference/" + OLD);
-    List<String> args = new ArrayList<>(List.of("--model", reference.toString(), "--bootstrap", bootstrap,
+    List<String> args = new ArrayList<>(List.of("--model", model.toString(), "--bootstrap", bootstrap,
         "--topic", topic, "--dlq-topic", topic + ".dlq", "--group-id", group, "--parallelism", String.valueOf(parallelism),
         "--index-dir", index.toString(), "--batch", "8", "--checkpoint-ms", String.valueOf(checkpointMillis),
         "--blazeface-dir", DetectorFiles.blazefaceDir().toString()));
