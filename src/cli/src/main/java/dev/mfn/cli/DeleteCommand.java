@@ -48,6 +48,9 @@ final class DeleteCommand implements Callable<Integer> {
   @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka (default: setting kafka.bootstrap).")
   String bootstrap;
 
+  @Option(names = "--photo-topics", paramLabel = "T", split = ",", description = "Topics that carry photos, for the retention report (default: the enroll, train and dead-letter topics of the settings).")
+  List<String> photoTopics;
+
   @Mixin IndexOptions indexOptions;
 
   @Spec CommandSpec spec;
@@ -100,7 +103,7 @@ final class DeleteCommand implements Callable<Integer> {
   /** Where copies of the photos may remain: the photo topics, until their retention ends. */
   private void printRetention(PrintWriter out, String servers) {
     var topics = settings.topics();
-    List<String> names = List.of(topics.enroll(), topics.train(), topics.deadLetters());
+    List<String> names = photoTopics != null ? photoTopics : List.of(topics.enroll(), topics.train(), topics.deadLetters());
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
     try (Admin admin = Admin.create(p)) {

@@ -29,6 +29,9 @@ final class ReindexCommand implements Callable<Integer> {
   @Option(names = "--from", paramLabel = "VERSION", required = true, description = "Index version to read the crops from (a folder name under the index folder).")
   String from;
 
+  @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka, for the tombstones of deleted subjects (default: setting kafka.bootstrap).")
+  String bootstrap;
+
   @Option(names = "--no-progress", description = "No progress bar.")
   boolean noProgress;
 
@@ -58,9 +61,10 @@ final class ReindexCommand implements Callable<Integer> {
           ProgressBar bar = Progress.bar("reindex", old.count(), "faces", noProgress)) {
         Reindexer.Result result;
         // erased subjects are never copied forward (subjects.deleted, followed up to now)
-        dev.mfn.publish.KafkaAccess.prepare(settings.kafkaBootstrap(), settings.topics().deleted(), 1, 10_000,
+        String servers = bootstrap != null ? bootstrap : settings.kafkaBootstrap();
+        dev.mfn.publish.KafkaAccess.prepare(servers, settings.topics().deleted(), 1, 10_000,
             java.util.Map.of("cleanup.policy", "compact", "retention.ms", "-1"));
-        try (var erasures = dev.mfn.flink.embed.Erasures.open(settings.kafkaBootstrap(), settings.topics().deleted())) {
+        try (var erasures = dev.mfn.flink.embed.Erasures.open(servers, settings.topics().deleted())) {
           erasures.catchUp(java.time.Duration.ofSeconds(30));
           result = new Reindexer(photos, version, settings.getInt("embed.batch.size"))
               .run(old, next, d -> !erasures.erased(d.subject()), bar::stepTo);

@@ -62,8 +62,11 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--no-follow", description = "Keep --model (or the default model) instead of following the version the index serves.")
   boolean noFollow;
 
-  @Option(names = "--follow-ms", paramLabel = "MS", defaultValue = "2000", hidden = true, description = "How often to check the served version.")
+  @Option(names = "--follow-ms", paramLabel = "MS", defaultValue = "2000", description = "How often to check which version the index serves (default: ${DEFAULT-VALUE}).")
   long followMillis;
+
+  @Option(names = "--for-seconds", paramLabel = "S", description = "Stop after S seconds (scripts and benchmarks); default: until Ctrl-C.")
+  Long forSeconds;
 
   @Mixin IndexOptions indexOptions;
   @Mixin FaceOptions face;
@@ -113,8 +116,14 @@ final class ServeCommand implements Callable<Integer> {
         out.println("Ctrl-C stops it.");
         out.flush();
         CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
-        stop.await();
+        Thread hook = new Thread(stop::countDown);
+        Runtime.getRuntime().addShutdownHook(hook);
+        if (forSeconds != null) {
+          stop.await(forSeconds, java.util.concurrent.TimeUnit.SECONDS);
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } else {
+          stop.await();
+        }
       } finally {
         if (follower != null) {
           follower.close();

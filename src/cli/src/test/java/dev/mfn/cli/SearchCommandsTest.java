@@ -49,16 +49,34 @@ class SearchCommandsTest {
     assertThat(search.out().lines().filter(l -> l.startsWith("  "))).hasSize(3);
 
     // the committed default model gets its own index from the stored crops alone
-    MfnCliTest.Run reindex = MfnCliTest.mfn("reindex", "--from", "MobileFaceNet_paddlex.onnx", "--index", index, "--no-progress");
+    MfnCliTest.Run reindex = MfnCliTest.mfn("reindex", "--from", "MobileFaceNet_paddlex.onnx", "--index", index,
+        "--bootstrap", broker.bootstrapServers(), "--no-progress");
     assertThat(reindex.exit()).as(reindex.err()).isZero();
     assertThat(reindex.out()).contains("re-indexed 8 faces from MobileFaceNet_paddlex.onnx").contains("0 without a stored crop");
 
-    MfnCliTest.Run delete = MfnCliTest.mfn("delete", "--subject", who, "--index", index);
+    MfnCliTest.Run delete = MfnCliTest.mfn("delete", "--subject", who, "--index", index, "--bootstrap", broker.bootstrapServers(),
+        "--reason", "request 42", "--photo-topics", "enroll-cli");
     assertThat(delete.exit()).as(delete.err()).isZero();
-    assertThat(delete.out()).contains("removed 2 face(s) of " + who + " (vectors and stored crops) from 2 index version(s)");
+    assertThat(delete.out()).contains("tombstone for " + who + " on subjects.deleted")
+        .contains("removed 2 face(s) of " + who + " from 2 index version(s)")
+        .contains("enroll-cli: retention");
     MfnCliTest.Run after = MfnCliTest.mfn("search", photos(people.get(3)).get(1).toString(), "--model", model,
         "--index", index, "--threshold", "0.3", "--k", "7");
     assertThat(after.out()).doesNotContain("  " + who).doesNotContain(": " + who);
+
+    // enrolling the same folder again (its photos published anew): the tombstone keeps the person out
+    MfnCliTest.Run replay = MfnCliTest.mfn("enroll", gallery.toString(), "--model", model, "--index", index,
+        "--bootstrap", broker.bootstrapServers(), "--topic", "enroll-cli", "--no-progress");
+    assertThat(replay.exit()).as(replay.err()).isZero();
+    assertThat(replay.out()).contains("read 8 records").contains("holds 7 faces");
+    // re-enrolment is an explicit act: clear the tombstone, then enroll new photos
+    MfnCliTest.Run clear = MfnCliTest.mfn("delete", "--subject", who, "--clear", "--index", index, "--bootstrap", broker.bootstrapServers());
+    assertThat(clear.exit()).as(clear.err()).isZero();
+    assertThat(clear.out()).contains("cleared the tombstone of " + who);
+    MfnCliTest.Run back = MfnCliTest.mfn("enroll", gallery.toString(), "--model", model, "--index", index,
+        "--bootstrap", broker.bootstrapServers(), "--topic", "enroll-cli", "--no-progress");
+    assertThat(back.exit()).as(back.err()).isZero();
+    assertThat(back.out()).contains("holds 8 faces");
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mfn.records.ModelEvent;
+import dev.mfn.records.ModelEventKind;
 import dev.mfn.records.kafka.AvroSerde;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.testkit.LocalKafka;
@@ -42,12 +43,27 @@ class TrainCommandTest {
         "--out", shards.toString(), "--policy", "20,8,4,2", "--validation-fraction", "0.2", "--no-progress");
     assertThat(ingest.exit()).as(ingest.err()).isZero();
 
+    // the reference model serves (an operator promoted it past the gate)
+    String topic = "cli-train-models";
+    Path reference = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx");
+    MfnCliTest.Run promote = MfnCliTest.mfn("models", "promote", reference.toString(), "--force", "--topic", topic, "--bootstrap", bootstrap);
+    assertThat(promote.exit()).as(promote.err()).isZero();
+
     Path store = dir.resolve("store");
     MfnCliTest.Run train = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store", store.toString(),
         "--epochs", "2", "--batch", "8", "--warmup", "2", "--arcface-epoch", "1", "--lfw", miniLfw(dir).toString(),
-        "--publish", "--bootstrap", bootstrap, "--no-progress");
-    assertThat(train.exit()).as(train.err()).isZero();
-    assertThat(train.out()).contains("training v1: 6 identities").contains("trained 2 epochs").contains("announced v1");
+        "--publish", "--models-topic", topic, "--bootstrap", bootstrap, "--no-progress");
+    // a 2-epoch model against a 99% one: trained and stored, refused by the gate, never announced
+    assertThat(train.exit()).as(train.out() + train.err()).isEqualTo(TrainCommand.REFUSED);
+    assertThat(train.out()).contains("training v1: 6 identities").contains("trained 2 epochs")
+        .contains("model v1 NOT announced: refused by the gate").contains("worse than what serves");
+    AvroSerde<ModelEvent> serde = new AvroSerde<>(ModelEvent.class);
+    List<ModelEvent> history = TopicReader.readAll(bootstrap, topic).stream().map(r -> serde.decode(r.value())).toList();
+    assertThat(history).extracting(ModelEvent::getKind).containsExactly(ModelEventKind.PROMOTED, ModelEventKind.RETIRED);
+    assertThat(history).extracting(ModelEvent::getSequence).containsExactly(1L, 2L);
+    assertThat(history.get(1).getReason()).startsWith("refused by the gate");
+    MfnCliTest.Run models = MfnCliTest.mfn("models", "list", "--topic", topic, "--bootstrap", bootstrap);
+    assertThat(models.out()).contains("serving: MobileFaceNet_paddlex.onnx");
 
     Path v1 = store.resolve("v1");
     for (String file : List.of("config.json", "mobilefacenet.params", "model-card.json", "model-card.md",
@@ -65,11 +81,23 @@ class TrainCommandTest {
         .isEqualTo(card.path("verification").get(0).path("best_threshold").asDouble(), org.assertj.core.data.Offset.offset(1e-3));
     assertThat(Files.readString(v1.resolve("model-card.md"))).contains("| LFW |").contains("mfn train --shards");
 
-    List<ConsumerRecord<String, byte[]>> events = TopicReader.readAll(bootstrap, "models.events");
-    ModelEvent event = new AvroSerde<>(ModelEvent.class).decode(events.get(events.size() - 1).value());
+    assertThat(config.path("threshold_far").asDouble()).as("1:N is stricter than 1:1").isGreaterThanOrEqualTo(config.path("threshold").asDouble());
+    assertThat(config.path("target_far").asDouble()).isEqualTo(1e-4);
+    assertThat(config.path("checksum").asText()).isEqualTo(dev.mfn.model.store.ModelStore.checksum(v1));
+    assertThat(card.path("threshold_far").asDouble()).isEqualTo(config.path("threshold_far").asDouble(), org.assertj.core.data.Offset.offset(1e-4));
+    assertThat(new ObjectMapper().readTree(v1.resolve("gate.json").toFile()).path("passed").asBoolean()).isFalse();
+
+    // an operator overrides the gate: forced, numbered next, with the checksum of the parameters
+    MfnCliTest.Run force = MfnCliTest.mfn("models", "promote", v1.toString(), "--force", "--reason", "test", "--topic", topic, "--bootstrap", bootstrap);
+    assertThat(force.exit()).as(force.err()).isZero();
+    List<ConsumerRecord<String, byte[]>> events = TopicReader.readAll(bootstrap, topic);
+    ModelEvent event = serde.decode(events.get(events.size() - 1).value());
     assertThat(event.getModelVersion()).isEqualTo("v1");
+    assertThat(event.getSequence()).isEqualTo(3);
+    assertThat(event.getForced()).isTrue();
+    assertThat(event.getChecksum()).isEqualTo(config.path("checksum").asText());
     assertThat(event.getLocation()).isEqualTo(v1.toAbsolutePath().toUri().toString());
-    assertThat(event.getMetrics()).containsKey("lfw_accuracy");
+    assertThat(MfnCliTest.mfn("models", "list", "--topic", topic, "--bootstrap", bootstrap).out()).contains("serving: v1");
 
     // the store (its latest version) is a MODEL for the other commands
     Path list = dir.resolve("list.txt");
