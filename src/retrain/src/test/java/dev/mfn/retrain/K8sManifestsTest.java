@@ -183,9 +183,13 @@ class K8sManifestsTest {
     List<KafkaTopic> topics = objects.stream().filter(KafkaTopic.class::isInstance).map(KafkaTopic.class::cast).toList();
     assertThat(topics).extracting(k -> k.getMetadata().getName())
         .containsExactlyInAnyOrder(t.train(), t.enroll(), t.deadLetters(), t.models(), t.retrain(),
-            t.train() + ".labels", t.train() + ".cuts");
-    assertThat(topics).filteredOn(k -> k.getMetadata().getName().equals(t.train() + ".labels"))
-        .allSatisfy(k -> assertThat(k.getSpec().getConfig()).containsEntry("cleanup.policy", "compact"));
+            t.train() + ".labels", t.train() + ".cuts", t.deleted());
+    assertThat(topics).filteredOn(k -> List.of(t.train() + ".labels", t.deleted()).contains(k.getMetadata().getName()))
+        .hasSize(2)
+        .allSatisfy(k -> assertThat(k.getSpec().getConfig()).containsEntry("cleanup.policy", "compact").containsEntry("retention.ms", "-1"));
+    // the enroll topic holds people's photos: finite retention, so an erased person's photos leave Kafka too
+    assertThat(topics).filteredOn(k -> k.getMetadata().getName().equals(t.enroll()))
+        .allSatisfy(k -> assertThat(Long.parseLong(k.getSpec().getConfig().get("retention.ms").toString())).isPositive());
     Kafka kafka = objects.stream().filter(Kafka.class::isInstance).map(Kafka.class::cast).findFirst().orElseThrow();
     for (KafkaTopic topic : topics) {
       assertThat(topic.getMetadata().getLabels()).containsEntry("strimzi.io/cluster", kafka.getMetadata().getName());
