@@ -82,4 +82,38 @@ class VerificationTest {
     }
     return (double) ok / n;
   }
+
+  @Test
+  void theOneToManyThresholdAdmitsAtMostTheTargetShareOfImpostors() {
+    // 10,000 impostor pairs in [0, 0.5] but one at 0.9; 1,000 genuine pairs in [0.6, 1.0]
+    int negatives = 10_000;
+    int positives = 1_000;
+    double[] scores = new double[negatives + positives];
+    boolean[] same = new boolean[scores.length];
+    Random random = new Random(3);
+    for (int i = 0; i < negatives; i++) {
+      scores[i] = i == 0 ? 0.9 : 0.5 * random.nextDouble();
+    }
+    double lowestPositive = 1;
+    double lowestPositiveAbove09 = 1;
+    for (int i = negatives; i < scores.length; i++) {
+      scores[i] = 0.6 + 0.4 * random.nextDouble();
+      same[i] = true;
+      lowestPositive = Math.min(lowestPositive, scores[i]);
+      if (scores[i] > 0.9) {
+        lowestPositiveAbove09 = Math.min(lowestPositiveAbove09, scores[i]);
+      }
+    }
+    var roc = Verification.roc(scores, same);
+    // FAR 1e-4 of 10,000 allows one false accept: the 0.9 impostor may pass, everything above 0.5 is accepted
+    assertThat(Verification.thresholdAtFar(roc, 1e-4)).isEqualTo(lowestPositive);
+    // FAR 1e-5 allows none: the threshold rises above the 0.9 impostor
+    assertThat(Verification.thresholdAtFar(roc, 1e-5)).isEqualTo(lowestPositiveAbove09);
+    // with accept >= threshold, the measured false-accept rates are within the targets
+    for (double far : new double[] {1e-4, 1e-5}) {
+      double t = Verification.thresholdAtFar(roc, far);
+      long accepted = java.util.stream.IntStream.range(0, negatives).filter(i -> scores[i] >= t).count();
+      assertThat((double) accepted / negatives).isLessThanOrEqualTo(far);
+    }
+  }
 }
