@@ -77,7 +77,7 @@ final class ModelAnnouncer {
     }
     return ModelEvent.newBuilder()
         .setKind(ModelEventKind.PUBLISHED)
-        .setModelVersion(config.version())
+        .setModelVersion(config.id())
         .setLocation(run.toAbsolutePath().toUri().toString())
         .setEmbeddingSize(config.embeddingSize())
         .setThreshold(config.threshold())

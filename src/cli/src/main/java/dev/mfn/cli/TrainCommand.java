@@ -181,7 +181,7 @@ final class TrainCommand implements Callable<Integer> {
         result.state().trainingSeconds() / 60, result.imagesPerSecond(),
         result.validation() == null ? Double.NaN : result.validation().accuracy());
 
-    ModelConfig config = ModelConfig.mobileFaceNet(version, Instant.now().toString(), null);
+    ModelConfig config = ModelConfig.mobileFaceNet(version, Instant.now().toString(), null).withStoreId(modelStore.id());
     config = config.withChecksum(ModelStore.checksum(run.resolve(config.parameters())));
     config.write(run); // the embedder reads it; the threshold is added below
     List<VerificationReport> reports = new ArrayList<>();
@@ -254,7 +254,7 @@ final class TrainCommand implements Callable<Integer> {
             "served", serving.serving() ? serving.current().version() : "")));
     long sequence = ModelAnnouncer.nextSequence(history);
     if (!verdict.passed()) {
-      topic.send(ModelAnnouncer.about(dev.mfn.records.ModelEventKind.RETIRED, config.version(),
+      topic.send(ModelAnnouncer.about(dev.mfn.records.ModelEventKind.RETIRED, config.id(),
           run.toAbsolutePath().toUri().toString(), config.checksum(), sequence, "refused by the gate: " + verdict.reason()));
       out.printf("model %s NOT announced: refused by the gate: %s (recorded on %s; --force announces it anyway)%n",
           config.version(), verdict.reason(), topic.topic());
@@ -264,7 +264,7 @@ final class TrainCommand implements Callable<Integer> {
     event.setForced(force);
     topic.send(event);
     out.printf("gate %s%n", verdict.line());
-    out.printf("announced %s on %s (sequence %d)%n", config.version(), topic.topic(), sequence);
+    out.printf("announced %s on %s (sequence %d)%n", config.id(), topic.topic(), sequence);
     return 0;
   }
 

@@ -82,7 +82,8 @@ class DemoCommandTest {
     assertThat(store.resolve("v1/model-card.md")).isRegularFile();
     assertThat(store.resolve("v1/plots/loss.png")).isRegularFile();
     assertThat(work.resolve("shards/manifest.json")).isRegularFile();
-    assertThat(list(work.resolve("index/v1"))).isNotEmpty();
+    String id = "v1-" + Files.readString(store.resolve("STORE_ID")).strip(); // the store's id names its indexes
+    assertThat(list(work.resolve("index/" + id))).isNotEmpty();
   }
 
   /** The in and out numbers of a stage's row in the summary table. */

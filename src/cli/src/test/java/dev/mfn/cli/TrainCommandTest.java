@@ -92,12 +92,14 @@ class TrainCommandTest {
     assertThat(force.exit()).as(force.err()).isZero();
     List<ConsumerRecord<String, byte[]>> events = TopicReader.readAll(bootstrap, topic);
     ModelEvent event = serde.decode(events.get(events.size() - 1).value());
-    assertThat(event.getModelVersion()).isEqualTo("v1");
+    String id = "v1-" + Files.readString(store.resolve("STORE_ID")).strip();
+    assertThat(config.path("store_id").asText()).isEqualTo(id.substring(3));
+    assertThat(event.getModelVersion()).as("the version's id, unique across stores").isEqualTo(id);
     assertThat(event.getSequence()).isEqualTo(3);
     assertThat(event.getForced()).isTrue();
     assertThat(event.getChecksum()).isEqualTo(config.path("checksum").asText());
     assertThat(event.getLocation()).isEqualTo(v1.toAbsolutePath().toUri().toString());
-    assertThat(MfnCliTest.mfn("models", "list", "--topic", topic, "--bootstrap", bootstrap).out()).contains("serving: v1");
+    assertThat(MfnCliTest.mfn("models", "list", "--topic", topic, "--bootstrap", bootstrap).out()).contains("serving: " + id);
 
     // the store (its latest version) is a MODEL for the other commands
     Path list = dir.resolve("list.txt");

@@ -34,17 +34,18 @@ public final class EmbeddingModels {
   }
 
   /**
-   * The model version that names index versions and documents: a model-store version's own name
-   * (config.json), or the model file's name for an .onnx file.
+   * The model version that names index versions, documents and model events: a model-store
+   * version's id (config.json: its name and its store's id, e.g. v3-1a2b3c4d), or the model file's
+   * name for an .onnx file.
    */
   public static String version(Embedder embedder, Path model) throws IOException {
-    return embedder instanceof TorchEmbedder t ? t.config().version() : name(model);
+    return embedder instanceof TorchEmbedder t ? t.config().id() : name(model);
   }
 
   /** The same version as {@link #version(Embedder, Path)}, read without loading the model. */
   public static String version(Path model) throws IOException {
     return Files.isDirectory(model)
-        ? dev.mfn.model.store.ModelConfig.read(ModelStore.resolve(model)).version()
+        ? dev.mfn.model.store.ModelConfig.read(ModelStore.resolve(model)).id()
         : name(model);
   }
 }

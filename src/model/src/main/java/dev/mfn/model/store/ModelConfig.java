@@ -32,7 +32,8 @@ public record ModelConfig(
     @JsonProperty("threshold_far") Float thresholdAtFar,
     @JsonProperty("target_far") Double targetFar,
     @JsonProperty("checksum") String checksum,
-    @JsonProperty("eval_pairs") String evalPairs) {
+    @JsonProperty("eval_pairs") String evalPairs,
+    @JsonProperty("store_id") String storeId) {
   public static final String FILE = "config.json";
   public static final String ARCHITECTURE = "MobileFaceNet";
   public static final String PARAMETERS = "mobilefacenet.params";
@@ -45,13 +46,13 @@ public record ModelConfig(
     CropTensor t = CropTensor.TRAINED;
     return new ModelConfig(
         version, ARCHITECTURE, 128, 112, t.rgb() ? "RGB" : "BGR", t.mean(), t.std(), PARAMETERS,
-        null, created, parent, null, null, null, null);
+        null, created, parent, null, null, null, null, null);
   }
 
   public ModelConfig withThreshold(Float value) {
     return new ModelConfig(
         version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, value,
-        created, parent, thresholdAtFar, targetFar, checksum, evalPairs);
+        created, parent, thresholdAtFar, targetFar, checksum, evalPairs, storeId);
   }
 
   /**
@@ -62,7 +63,23 @@ public record ModelConfig(
   public ModelConfig withThresholdAtFar(Float value, Double far) {
     return new ModelConfig(
         version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
-        created, parent, value, far, checksum, evalPairs);
+        created, parent, value, far, checksum, evalPairs, storeId);
+  }
+
+  /** The same version, marked with the store that issued it (see {@link #id()}). */
+  public ModelConfig withStoreId(String id) {
+    return new ModelConfig(
+        version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
+        created, parent, thresholdAtFar, targetFar, checksum, evalPairs, id);
+  }
+
+  /**
+   * What names this version's index and documents and its model events: {@code v3-<store id>}, so
+   * two model stores' "v3" never share an index in one cluster ({@code v3} alone for a version made
+   * before stores had ids, like the committed default model).
+   */
+  public String id() {
+    return storeId == null || storeId.isBlank() ? version : version + "-" + storeId;
   }
 
   /**
@@ -72,14 +89,14 @@ public record ModelConfig(
   public ModelConfig withEvalPairs(String folder) {
     return new ModelConfig(
         version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
-        created, parent, thresholdAtFar, targetFar, checksum, folder);
+        created, parent, thresholdAtFar, targetFar, checksum, folder, storeId);
   }
 
   /** The SHA-256 of the parameter file, announced with the model and checked by whoever loads it. */
   public ModelConfig withChecksum(String sha256) {
     return new ModelConfig(
         version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
-        created, parent, thresholdAtFar, targetFar, sha256, evalPairs);
+        created, parent, thresholdAtFar, targetFar, sha256, evalPairs, storeId);
   }
 
   public CropTensor preprocessing() {

@@ -19,6 +19,8 @@ public final class ModelStore {
   private static final Pattern VERSION = Pattern.compile("v(\\d+)");
   /** The highest version number ever issued by this store. */
   public static final String LEDGER = "LAST_VERSION";
+  /** This store's id (random, made once): part of every version's {@link ModelConfig#id()}. */
+  public static final String ID_FILE = "STORE_ID";
 
   private final Path root;
 
@@ -67,6 +69,25 @@ public final class ModelStore {
         next++;
       }
     }
+  }
+
+  /** This store's id: 8 random hex digits, made at first use and kept in {@value #ID_FILE}. */
+  public synchronized String id() throws IOException {
+    Path file = root.resolve(ID_FILE);
+    if (Files.isRegularFile(file)) {
+      return Files.readString(file).strip();
+    }
+    Files.createDirectories(root);
+    byte[] random = new byte[4];
+    new java.security.SecureRandom().nextBytes(random);
+    String id = java.util.HexFormat.of().formatHex(random);
+    Path tmp = Files.writeString(root.resolve(ID_FILE + ".next"), id + "\n");
+    try {
+      Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      Files.deleteIfExists(tmp); // another process made it first: theirs stands
+    }
+    return Files.readString(file).strip();
   }
 
   private int lastIssued() throws IOException {

@@ -31,6 +31,14 @@ class ModelStoreTest {
     assertThat(store.reserveNext().getFileName()).hasToString("v3");
     Files.delete(root.resolve("store/v3"));
     assertThat(new ModelStore(root.resolve("store")).reserveNext().getFileName()).hasToString("v4");
+
+    // two stores' v1 never name the same index: a version's id carries its store's id
+    String id = store.id();
+    assertThat(id).matches("[0-9a-f]{8}").isEqualTo(new ModelStore(root.resolve("store")).id());
+    assertThat(new ModelStore(root.resolve("other")).id()).isNotEqualTo(id);
+    ModelConfig.mobileFaceNet("v1", "2026-11-28T00:00:00Z", null).withStoreId(id).write(v1);
+    assertThat(ModelConfig.read(v1).id()).isEqualTo("v1-" + id);
+    assertThat(ModelConfig.mobileFaceNet("v1", "2026-11-28T00:00:00Z", null).id()).as("a version from before store ids").isEqualTo("v1");
   }
 
   @Test

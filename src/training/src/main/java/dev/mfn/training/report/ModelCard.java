@@ -36,6 +36,7 @@ public final class ModelCard {
       Context context) {
     ObjectNode card = JSON.createObjectNode();
     card.put("model", config.version());
+    card.put("model_id", config.id()); // what names its index and its model events
     card.put("architecture", "MobileFaceNet (Chen et al. 2018), 112x112 BGR in, 128-d out");
     card.put("trainable_parameters", context.trainableParameters());
     card.put("created", context.created());
