@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  * still runs: then it is refused, with the name of the Job that runs. Requests are handled one at a
  * time, so two cannot both find the cluster idle.
  */
-public final class RetrainController {
+public final class RetrainController implements TrainingExecutor {
   private static final Logger LOG = LoggerFactory.getLogger(RetrainController.class);
   private final KubernetesClient client;
   private final String namespace;
@@ -34,6 +34,7 @@ public final class RetrainController {
   /** A training Job and where it stands. */
   public record JobState(String name, String state, String requestedBy, String reason) {}
 
+  @Override
   public synchronized Outcome submit(RetrainRequest request) {
     List<JobState> running = jobs().stream().filter(j -> j.state().equals("Running")).toList();
     if (!running.isEmpty()) {

@@ -19,12 +19,12 @@ import org.slf4j.LoggerFactory;
 public final class RetrainRequestListener {
   private static final Logger LOG = LoggerFactory.getLogger(RetrainRequestListener.class);
   private final Consumer<String, byte[]> consumer;
-  private final RetrainController controller;
+  private final TrainingExecutor controller;
   private final AvroSerde<RetrainRequest> serde = new AvroSerde<>(RetrainRequest.class);
   private long handled;
   private long unreadable;
 
-  public RetrainRequestListener(Consumer<String, byte[]> consumer, String topic, RetrainController controller) {
+  public RetrainRequestListener(Consumer<String, byte[]> consumer, String topic, TrainingExecutor controller) {
     this.consumer = consumer;
     this.controller = controller;
     consumer.subscribe(List.of(topic));
@@ -55,7 +55,16 @@ public final class RetrainRequestListener {
         onOutcome.accept(outcome);
       }
       consumer.commitSync();
+      onIdle.run();
     }
+  }
+
+  private Runnable onIdle = () -> {};
+
+  /** Something to do after each poll (e.g. the local executor's growth trigger); runs on this thread. */
+  public RetrainRequestListener onIdle(Runnable action) {
+    this.onIdle = action;
+    return this;
   }
 
   public long handled() {
