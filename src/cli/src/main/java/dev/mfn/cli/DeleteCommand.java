@@ -83,6 +83,7 @@ final class DeleteCommand implements Callable<Integer> {
     for (String version : versions) {
       try (VectorIndex idx = indexOptions.openForServing(settings, version)) {
         long removed = idx.deleteSubject(subject);
+        idx.expungeDeletes(); // also what an earlier deletion could not merge out yet
         total += removed;
         out.printf("%s: removed %d face(s) (vectors, boxes and crops; merged out of the files)%n", version, removed);
       } catch (java.io.IOException e) {

@@ -1,22 +1,18 @@
 package dev.mfn.cli;
 
 import dev.mfn.evaluate.VerificationReport;
+import dev.mfn.flink.embed.ModelEventsTopic;
 import dev.mfn.flink.embed.ModelTimeline;
 import dev.mfn.model.store.ModelConfig;
 import dev.mfn.publish.KafkaAccess;
 import dev.mfn.records.ModelEvent;
 import dev.mfn.records.ModelEventKind;
-import dev.mfn.records.kafka.AvroSerde;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * The models topic as the CLI sees it: its history (every event, in order), the model it makes
@@ -24,8 +20,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * above the largest sequence on the topic so that followers apply them and ignore replays.
  */
 final class ModelAnnouncer {
-  private static final AvroSerde<ModelEvent> SERDE = new AvroSerde<>(ModelEvent.class);
-
   private final String bootstrap;
   private final String topic;
 
@@ -41,17 +35,7 @@ final class ModelAnnouncer {
   /** Every decodable event on the topic, oldest first (the topic is created when missing). */
   List<ModelEvent> history() throws Exception {
     KafkaAccess.prepare(bootstrap, topic, 1, 10_000);
-    List<ModelEvent> events = new ArrayList<>();
-    for (var record : KafkaAccess.readAll(bootstrap, topic, Duration.ofSeconds(30))) {
-      if (record.value() != null) {
-        try {
-          events.add(SERDE.decode(record.value()));
-        } catch (RuntimeException e) {
-          // not an event: the embed job dead-letters it; here it simply does not count
-        }
-      }
-    }
-    return events;
+    return ModelEventsTopic.events(new ModelEventsTopic(bootstrap, topic).history());
   }
 
   /** The timeline the topic's events make (checksums as announced). */
@@ -61,10 +45,6 @@ final class ModelAnnouncer {
       timeline.apply(e, ModelTimeline.TRUSTED);
     }
     return timeline;
-  }
-
-  static long nextSequence(List<ModelEvent> history) {
-    return history.stream().mapToLong(ModelEvent::getSequence).max().orElse(0) + 1;
   }
 
   /** A PUBLISHED event for a new model-store version, with its metrics and checksum. */
@@ -104,10 +84,12 @@ final class ModelAnnouncer {
         .build();
   }
 
-  void send(ModelEvent event) throws Exception {
+  /**
+   * Sends the event {@code make} builds for the next free sequence number (read just before
+   * sending, and checked after: see {@link ModelEventsTopic#append}); returns it as sent.
+   */
+  ModelEvent append(java.util.function.LongFunction<ModelEvent> make) throws Exception {
     KafkaAccess.prepare(bootstrap, topic, 1, 10_000);
-    try (Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 1 << 20)) {
-      producer.send(new ProducerRecord<>(topic, event.getModelVersion(), SERDE.encode(event))).get();
-    }
+    return new ModelEventsTopic(bootstrap, topic).append(make);
   }
 }

@@ -116,11 +116,10 @@ final class ModelsCommand implements Runnable {
       if (known == null) {
         throw new IllegalArgumentException(version + " was never announced on " + topic.topic() + " (see `mfn models list`)");
       }
-      long sequence = ModelAnnouncer.nextSequence(history);
-      topic.send(ModelAnnouncer.about(ModelEventKind.RETIRED, version, known.getLocation(), known.getChecksum(), sequence,
-          "retired by an operator" + (reason == null ? "" : ": " + reason)));
+      ModelEvent sent = topic.append(sequence -> ModelAnnouncer.about(ModelEventKind.RETIRED, version, known.getLocation(),
+          known.getChecksum(), sequence, "retired by an operator" + (reason == null ? "" : ": " + reason)));
       ModelTimeline after = ModelAnnouncer.timeline(topic.history());
-      out.printf("retired %s (sequence %d); the topic now serves %s%n", version, sequence,
+      out.printf("retired %s (sequence %d); the topic now serves %s%n", version, sent.getSequence(),
           after.serving() ? after.current().version() : "nothing");
       return 0;
     }
@@ -161,13 +160,14 @@ final class ModelsCommand implements Runnable {
         location = resolved.toAbsolutePath().toUri().toString();
         checksum = ModelStore.checksum(resolved);
       }
-      long sequence = ModelAnnouncer.nextSequence(history);
-      ModelEvent event = ModelAnnouncer.about(ModelEventKind.PROMOTED, version, location, checksum, sequence,
-          "promoted by an operator" + (force ? " (forced past the gate)" : "") + (reason == null ? "" : ": " + reason));
-      event.setForced(force);
-      topic.send(event);
+      String why = "promoted by an operator" + (force ? " (forced past the gate)" : "") + (reason == null ? "" : ": " + reason);
+      ModelEvent sent = topic.append(sequence -> {
+        ModelEvent event = ModelAnnouncer.about(ModelEventKind.PROMOTED, version, location, checksum, sequence, why);
+        event.setForced(force);
+        return event;
+      });
       out.printf("promoted %s (sequence %d): the embed job checks it with its gate, switches, migrates, then serves it%n",
-          version, sequence);
+          version, sent.getSequence());
       return 0;
     }
   }

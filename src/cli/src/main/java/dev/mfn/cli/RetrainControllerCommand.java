@@ -142,8 +142,10 @@ final class RetrainControllerCommand implements Callable<Integer> {
       ShardGrowthTrigger trigger = local && (triggerIdentities != null || triggerSamples != null) ? trigger(servers, requests) : null;
       if (trigger != null) {
         long[] next = {0};
+        LocalTrainingExecutor executorHere = here;
         listener.onIdle(() -> {
-          if (System.nanoTime() >= next[0]) {
+          // not while a run goes: its request would be refused, and the trigger would not ask again
+          if (System.nanoTime() >= next[0] && !executorHere.busy()) {
             next[0] = System.nanoTime() + triggerEverySeconds * 1_000_000_000L;
             try {
               trigger.check().ifPresent(r -> say(out, "asked for a new model: " + r.getReason()));

@@ -91,12 +91,16 @@ final class ServeCommand implements Callable<Integer> {
       SearchService.Served first = servedNow.isPresent() && knowsModel(servedNow.get())
           ? open(cropper, servedNow.get())
           : open(cropper, null);
-      SearchService service = new SearchService(first, (subject, current) -> {
-        long removed = 0; // DELETE /subjects/{s} removes the person from every version, as `mfn delete` does
-        for (String other : indexOptions.versions(settings)) {
-          if (!other.equals(current)) {
-            try (var older = indexOptions.openForServing(settings, other)) {
-              removed += older.deleteSubject(subject);
+      SearchService service = new SearchService(first, subject -> {
+        // DELETE /subjects/{s} removes the person from every version, as `mfn delete` does; a
+        // version whose embedded index a running embed job holds is cleaned by the job (tombstone)
+        long removed = 0;
+        for (String version : indexOptions.versions(settings)) {
+          try (var index = indexOptions.openForServing(settings, version)) {
+            removed += index.deleteSubject(subject);
+          } catch (java.io.IOException e) {
+            if (!(e.getCause() instanceof org.apache.lucene.store.LockObtainFailedException)) {
+              throw e;
             }
           }
         }

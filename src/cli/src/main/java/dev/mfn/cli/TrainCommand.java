@@ -252,19 +252,21 @@ final class TrainCommand implements Callable<Integer> {
     Files.writeString(run.resolve("gate.json"), new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
         .writeValueAsString(Map.of("passed", verdict.passed(), "reason", verdict.reason(),
             "served", serving.serving() ? serving.current().version() : "")));
-    long sequence = ModelAnnouncer.nextSequence(history);
+    ModelConfig announced = config;
     if (!verdict.passed()) {
-      topic.send(ModelAnnouncer.about(dev.mfn.records.ModelEventKind.RETIRED, config.id(),
-          run.toAbsolutePath().toUri().toString(), config.checksum(), sequence, "refused by the gate: " + verdict.reason()));
+      topic.append(sequence -> ModelAnnouncer.about(dev.mfn.records.ModelEventKind.RETIRED, announced.id(),
+          run.toAbsolutePath().toUri().toString(), announced.checksum(), sequence, "refused by the gate: " + verdict.reason()));
       out.printf("model %s NOT announced: refused by the gate: %s (recorded on %s; --force announces it anyway)%n",
           config.version(), verdict.reason(), topic.topic());
       return REFUSED;
     }
-    dev.mfn.records.ModelEvent event = ModelAnnouncer.published(run, config, reports, sequence, "gate " + verdict.line());
-    event.setForced(force);
-    topic.send(event);
+    dev.mfn.records.ModelEvent event = topic.append(sequence -> {
+      dev.mfn.records.ModelEvent e = ModelAnnouncer.published(run, announced, reports, sequence, "gate " + verdict.line());
+      e.setForced(force);
+      return e;
+    });
     out.printf("gate %s%n", verdict.line());
-    out.printf("announced %s on %s (sequence %d)%n", config.id(), topic.topic(), sequence);
+    out.printf("announced %s on %s (sequence %d)%n", config.id(), topic.topic(), event.getSequence());
     return 0;
   }
 

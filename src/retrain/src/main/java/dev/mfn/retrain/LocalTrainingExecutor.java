@@ -96,6 +96,11 @@ public final class LocalTrainingExecutor implements TrainingExecutor, AutoClosea
         "started training run " + name + " (pid " + running.pid() + ", log " + log + ")");
   }
 
+  /** True while a training run is going (the growth trigger waits then). */
+  public synchronized boolean busy() {
+    return running != null && running.isAlive();
+  }
+
   /** Stops a run that is still going (when the controller stops). */
   @Override
   public synchronized void close() {

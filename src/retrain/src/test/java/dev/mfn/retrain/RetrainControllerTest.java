@@ -67,6 +67,12 @@ class RetrainControllerTest {
     assertThat(trainer.getArgs()).containsSubsequence("--epochs", "12").containsSubsequence("--batch", "256")
         .containsSubsequence("--device", "gpu").doesNotContain("--minutes", "120").contains("--publish");
     assertThat(job.getMetadata().getLabels()).containsEntry(TrainingJobs.COMPONENT_LABEL, TrainingJobs.COMPONENT);
+    // a model refused by the gate (exit 3) is not retried: no second two-hour training
+    assertThat(job.getSpec().getPodFailurePolicy().getRules()).singleElement().satisfies(rule -> {
+      assertThat(rule.getAction()).isEqualTo("FailJob");
+      assertThat(rule.getOnExitCodes().getValues()).containsExactly(3);
+      assertThat(rule.getOnExitCodes().getContainerName()).isEqualTo(trainer.getName());
+    });
     assertThat(controller.jobs()).extracting(RetrainController.JobState::state).containsExactly("Running");
 
     RetrainController.Outcome second = controller.submit(request("another", null, Map.of()));

@@ -51,6 +51,7 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
   private transient Histogram batchFill;
   private transient Map<String, Counter> deadLetters;
   private transient Erasures erasures;
+  private transient long lastCatchUp;
 
   public EmbedOperator(EmbedConfig config) {
     this.config = config;
@@ -63,6 +64,9 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
         config.detectorConfig().open(config.detector()), new FaceChooser(config.minScore(), config.minFaceSize()));
     buffer = new ArrayList<>();
     erasures = Erasures.forJob(config);
+    // the whole table before the first photo: a replay right after a start must see every tombstone
+    erasures.catchUp(java.time.Duration.ofSeconds(60));
+    lastCatchUp = System.nanoTime();
     useModel(startingModel());
     serde = new AvroSerde<>(RawImage.class);
     var metrics = getRuntimeContext().getMetricGroup();
@@ -140,6 +144,14 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
   protected final void flush() {
     if (buffer.isEmpty()) {
       return;
+    }
+    if (System.nanoTime() - lastCatchUp > 1_000_000_000L) {
+      try {
+        erasures.catchUp(java.time.Duration.ofSeconds(30)); // tombstones up to now, at most once a second
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e); // fails the task: better than indexing an erased person
+      }
+      lastCatchUp = System.nanoTime();
     }
     List<FaceEmbedStage.Photo> photos = new ArrayList<>(buffer.size());
     Map<String, RawImage> byId = new HashMap<>();

@@ -60,14 +60,23 @@ final class IndexMigration {
           boolean quiet = settled.getAsBoolean(); // asked before the pass: the pass then sees all
           Set<String> present = faces(into);
           long pass = 0;
-          for (String version : fromVersions) {
-            try (VectorIndex from = target.open(version)) {
-              pass += reindexer.run(from, into, d -> !erased.erased(d.subject()) && present.add(face(d)), n -> {}).written();
+          try {
+            for (String version : fromVersions) {
+              try (VectorIndex from = target.open(version)) {
+                pass += reindexer.run(from, into, d -> {
+                  if (cancelled.getAsBoolean()) {
+                    throw new java.util.concurrent.CancellationException(); // stops the pass between two faces
+                  }
+                  return !erased.erased(d.subject()) && present.add(face(d));
+                }, n -> {}).written();
+              }
             }
+          } catch (java.util.concurrent.CancellationException stop) {
+            return new Result(fromVersions, newVersion, written, passes, false);
           }
           passes++;
           written += pass;
-          if (pass == 0 && quiet) {
+          if (pass == 0 && quiet && !cancelled.getAsBoolean()) {
             // a subject deleted while a pass copied it must not be served: remove every erased
             // subject from the target first (a no-op for those it does not hold)
             erased.catchUp(java.time.Duration.ofSeconds(30));

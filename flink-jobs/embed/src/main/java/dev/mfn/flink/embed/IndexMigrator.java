@@ -79,7 +79,7 @@ final class IndexMigrator extends AbstractStreamOperator<Void> implements OneInp
       timeline = ModelTimeline.fromJson(json);
     }
     if (timeline == null) {
-      timeline = new ModelTimeline(new ModelTimeline.Model(EmbeddingModels.version(Path.of(config.model())), config.model(), 0));
+      timeline = ModelTimeline.startingPoint(config);
     }
     lastCompleted = new AtomicLong(-1);
     // after a restore (or at a first start) nothing old can be in flight: what the restored tasks

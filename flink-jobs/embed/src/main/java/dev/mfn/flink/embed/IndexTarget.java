@@ -50,6 +50,32 @@ public record IndexTarget(String luceneRoot, String esUrl, String esUser, String
     }
   }
 
+  /** The served version with the location of its model, when recorded. */
+  public Optional<dev.mfn.search.index.ServedVersion> served() throws IOException {
+    if (isLucene()) {
+      return LuceneVectorIndex.served(Path.of(luceneRoot));
+    }
+    try (var client = connection().client()) {
+      return ElasticsearchVectorIndex.served(client);
+    }
+  }
+
+  /** Every model version that has an index here (folders under the root, or faces-* indices). */
+  public java.util.List<String> versions() throws IOException {
+    if (isLucene()) {
+      Path root = Path.of(luceneRoot);
+      if (!java.nio.file.Files.isDirectory(root)) {
+        return java.util.List.of();
+      }
+      try (var children = java.nio.file.Files.list(root)) {
+        return children.filter(java.nio.file.Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
+      }
+    }
+    try (var client = connection().client()) {
+      return ElasticsearchVectorIndex.versions(client);
+    }
+  }
+
   private ElasticsearchVectorIndex.Connection connection() {
     return new ElasticsearchVectorIndex.Connection(esUrl, esUser, esPassword, esApiKey,
         esCaCert == null ? null : Path.of(esCaCert));

@@ -48,12 +48,15 @@ public final class ModelFollowingEmbedOperator extends EmbedOperator
       timeline = ModelTimeline.fromJson(json);
     }
     if (timeline == null) {
-      // a savepoint of the version before timelines kept the model path alone
-      String model = config.model();
+      // a savepoint of the version before timelines kept the model path alone; without any state,
+      // start where the index serves (as the gate and the migrator do)
+      String legacy = null;
       for (String path : context.getOperatorStateStore().getUnionListState(new ListStateDescriptor<>("model", String.class)).get()) {
-        model = path;
+        legacy = path;
       }
-      timeline = new ModelTimeline(new ModelTimeline.Model(EmbeddingModels.version(Path.of(model)), model, 0));
+      timeline = legacy != null
+          ? new ModelTimeline(new ModelTimeline.Model(EmbeddingModels.version(Path.of(legacy)), legacy, 0))
+          : ModelTimeline.startingPoint(config);
     }
   }
 

@@ -64,7 +64,7 @@ final class ModelGateFunction extends RichAsyncFunction<ModelEvent, Either<DeadL
       timeline = ModelTimeline.fromJson(json);
     }
     if (timeline == null) {
-      timeline = new ModelTimeline(new ModelTimeline.Model(EmbeddingModels.version(Path.of(config.model())), config.model(), 0));
+      timeline = ModelTimeline.startingPoint(config);
     }
   }
 
@@ -118,15 +118,22 @@ final class ModelGateFunction extends RichAsyncFunction<ModelEvent, Either<DeadL
       // no canary needed: the followers apply (or ignore) it by the same rule
       return new Decision(Either.Right(event), next);
     }
+    ModelGate.Verdict verdict;
     if (event.getForced()) {
-      passed.inc();
-      LOG.warn("model {} forced by an operator: the gate lets it through unchecked", event.getModelVersion());
-      return new Decision(Either.Right(event), next);
+      // forced past the canary, not past opening: a model no task can open would stop the job
+      verdict = opens(next.current());
+      if (verdict.passed()) {
+        passed.inc();
+        LOG.warn("model {} forced by an operator: the gate lets it through without the canary", event.getModelVersion());
+        return new Decision(Either.Right(event), next);
+      }
+    } else {
+      verdict = check(next.current(), before);
     }
-    ModelGate.Verdict verdict = check(next.current(), before);
     if (!verdict.passed()) {
       refused.inc();
       LOG.warn("model {} refused by the gate, still serving {}: {}", event.getModelVersion(), before.version(), verdict.reason());
+      record(event, verdict.reason());
       return new Decision(Either.Left(DeadLetter.newBuilder()
           .setStage("model-gate").setReason("MODEL_REFUSED")
           .setMessage(event.getModelVersion() + " (sequence " + event.getSequence() + "): " + verdict.reason())
@@ -136,6 +143,31 @@ final class ModelGateFunction extends RichAsyncFunction<ModelEvent, Either<DeadL
     passed.inc();
     LOG.info("model {} passed the gate: {}", event.getModelVersion(), verdict.reason());
     return new Decision(Either.Right(event), next);
+  }
+
+  private static ModelGate.Verdict opens(ModelTimeline.Model candidate) {
+    try (Embedder model = EmbeddingModels.open(candidate.path())) {
+      return new ModelGate.Verdict(true, "opens (" + model.describe() + ")", Double.NaN, null, 0);
+    } catch (Exception e) {
+      return new ModelGate.Verdict(false, "the model cannot be opened: " + e.getMessage(), Double.NaN, null, 0);
+    }
+  }
+
+  /**
+   * Puts the refusal on the models topic as a RETIRED event, so whoever reads the topic (mfn models
+   * list, the next training's gate, the growth trigger) knows the version does not serve. A restored
+   * job that refuses the same event again writes a second one: harmless, it retires a version that
+   * does not serve.
+   */
+  private void record(ModelEvent event, String reason) {
+    try {
+      new ModelEventsTopic(config.bootstrap(), config.modelEvents()).append(sequence -> ModelEvent.newBuilder()
+          .setKind(ModelEventKind.RETIRED).setModelVersion(event.getModelVersion()).setLocation(event.getLocation())
+          .setChecksum(event.getChecksum()).setSequence(sequence).setTimestamp(Instant.now())
+          .setReason("refused by the embed job's gate: " + reason).build());
+    } catch (RuntimeException e) {
+      LOG.warn("could not record the refusal of {} on {}: {}", event.getModelVersion(), config.modelEvents(), e.toString());
+    }
   }
 
   private ModelGate.Verdict check(ModelTimeline.Model candidate, ModelTimeline.Model serving) {
@@ -173,6 +205,9 @@ final class ModelGateFunction extends RichAsyncFunction<ModelEvent, Either<DeadL
       return; // the canary answered just now
     }
     refused.inc();
+    Thread recorder = new Thread(() -> record(event, "the canary did not finish in time"), "model-gate-record");
+    recorder.setDaemon(true);
+    recorder.start();
     result.complete(List.of(Either.Left(DeadLetter.newBuilder()
         .setStage("model-gate").setReason("MODEL_REFUSED")
         .setMessage(event.getModelVersion() + ": the canary did not finish in time")

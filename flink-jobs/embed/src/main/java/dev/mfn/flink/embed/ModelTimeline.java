@@ -124,6 +124,18 @@ public final class ModelTimeline {
    */
   public static final Checksums TRUSTED = null;
 
+  /**
+   * Where a job without state starts: the version the index serves, with its recorded model (a
+   * restart without a savepoint must not move searches back to --model), else the job's --model.
+   */
+  static ModelTimeline startingPoint(EmbedConfig config) throws IOException {
+    var served = config.index().served();
+    if (served.isPresent() && served.get().modelLocation() != null) {
+      return new ModelTimeline(new Model(served.get().version(), served.get().modelLocation(), 0));
+    }
+    return new ModelTimeline(new Model(dev.mfn.model.EmbeddingModels.version(Path.of(config.model())), config.model(), 0));
+  }
+
   /** A timeline of a topic's history alone: nothing serves before its first applied event. */
   public static ModelTimeline empty() {
     return new ModelTimeline(new Model("", "", 0));

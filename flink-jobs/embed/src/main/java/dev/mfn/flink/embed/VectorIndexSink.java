@@ -54,8 +54,10 @@ public final class VectorIndexSink implements Sink<FaceDocument> {
     private final List<FaceDocument> buffer = new ArrayList<>();
     private final Erasures erasures;
     private final org.apache.flink.metrics.Counter dropped;
-    /** Per index version: how many erasures were applied to it (a cursor into the tombstones). */
-    private final Map<String, Integer> applied = new HashMap<>();
+    /** How many erasures this writer has applied (a cursor into the tombstones' activations). */
+    private int applied;
+    /** Whether every version has had every standing erasure applied since this writer started. */
+    private boolean swept;
 
     Writer(IndexTarget target, Histogram latency, Erasures erasures, org.apache.flink.metrics.Counter dropped) {
       this.target = target;
@@ -101,18 +103,31 @@ public final class VectorIndexSink implements Sink<FaceDocument> {
       latency.update((System.nanoTime() - start) / 1_000_000);
     }
 
-    /** Removes every subject erased since the last call from each index this writer writes. */
+    /**
+     * Removes the subjects erased since the last call from every version of the index (not only
+     * those this writer writes: an old version held by this job is out of reach of `mfn delete`).
+     * The first call after a start applies every standing erasure, in one query per version.
+     */
     private void applyErasures() throws IOException {
-      for (var open : byVersion.entrySet()) {
-        int from = applied.getOrDefault(open.getKey(), 0);
-        List<String> erased = erasures.erasedSince(from);
-        for (String subject : erased) {
-          if (erasures.erased(subject)) { // not if re-enrolment cleared it since
-            open.getValue().deleteSubject(subject); // a no-op where the index holds nothing of them
+      List<String> since = erasures.erasedSince(applied);
+      if (since.isEmpty() && swept) {
+        return;
+      }
+      List<String> subjects = (swept ? since : erasures.active()).stream().filter(erasures::erased).distinct().toList();
+      if (!subjects.isEmpty()) {
+        for (String version : target.versions()) {
+          VectorIndex open = byVersion.get(version);
+          if (open != null) {
+            open.deleteSubjects(subjects);
+          } else {
+            try (VectorIndex other = target.open(version)) {
+              other.deleteSubjects(subjects);
+            }
           }
         }
-        applied.put(open.getKey(), from + erased.size());
       }
+      applied += since.size();
+      swept = true;
     }
 
     @Override

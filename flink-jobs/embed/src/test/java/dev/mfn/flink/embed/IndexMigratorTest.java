@@ -45,8 +45,8 @@ import org.junit.jupiter.api.io.TempDir;
  * announced; the checkpoint after the switch is aborted and the next one is taken but not yet
  * complete, and the migrator must not serve (the rule it had, "two snapshots", did). A face that
  * still reaches the old index then (a task that had not switched) is in the new index when it is
- * served after the completion. A subject erased meanwhile is not copied forward, and a replay of
- * the announcement after the switch changes nothing.
+ * served after the completion. A subject erased meanwhile is not copied forward, a replay of the
+ * announcement after the switch changes nothing, and a restart without state keeps what serves.
  */
 @ExtendWith(LocalKafka.class)
 class IndexMigratorTest {
@@ -112,6 +112,17 @@ class IndexMigratorTest {
       harness.snapshot(3, 3);
       harness.notifyOfCompletedCheckpoint(3);
       Thread.sleep(1_000);
+      assertThat(LuceneVectorIndex.servedVersion(root)).contains(newVersion);
+    }
+
+    // a restart without state (no savepoint, a lost checkpoint folder) starts where the index
+    // serves, with the model recorded there: it does not move searches back to --model (v1)
+    try (var fresh = new OneInputStreamOperatorTestHarness<ModelEvent, Void>(new IndexMigrator(config))) {
+      fresh.setup();
+      fresh.open();
+      fresh.snapshot(1, 1);
+      fresh.notifyOfCompletedCheckpoint(1);
+      Thread.sleep(3_000);
       assertThat(LuceneVectorIndex.servedVersion(root)).contains(newVersion);
     }
   }

@@ -53,6 +53,35 @@ public final class ModelStore {
   /** Reserves the next version folder (created, empty) and returns it. */
   public synchronized Path reserveNext() throws IOException {
     Files.createDirectories(root);
+    try (var lock = lock()) {
+      return reserveNextLocked();
+    }
+  }
+
+  /** Two processes sharing a store (two training runs) take turns: a file lock on the store. */
+  private StoreLock lock() throws IOException {
+    var channel = java.nio.channels.FileChannel.open(root.resolve(".lock"),
+        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+    try {
+      return new StoreLock(channel, channel.lock());
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+  }
+
+  private record StoreLock(java.nio.channels.FileChannel channel, java.nio.channels.FileLock lock) implements AutoCloseable {
+    @Override
+    public void close() throws IOException {
+      try {
+        lock.release();
+      } finally {
+        channel.close();
+      }
+    }
+  }
+
+  private Path reserveNextLocked() throws IOException {
     int next = 1;
     try (Stream<Path> children = Files.list(root)) {
       next += Math.max(children.mapToInt(ModelStore::number).max().orElse(0), lastIssued());
@@ -78,14 +107,13 @@ public final class ModelStore {
       return Files.readString(file).strip();
     }
     Files.createDirectories(root);
-    byte[] random = new byte[4];
-    new java.security.SecureRandom().nextBytes(random);
-    String id = java.util.HexFormat.of().formatHex(random);
-    Path tmp = Files.writeString(root.resolve(ID_FILE + ".next"), id + "\n");
-    try {
-      Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    } catch (java.nio.file.FileAlreadyExistsException e) {
-      Files.deleteIfExists(tmp); // another process made it first: theirs stands
+    try (var lock = lock()) {
+      if (!Files.isRegularFile(file)) { // another process may have made it while we waited
+        byte[] random = new byte[4];
+        new java.security.SecureRandom().nextBytes(random);
+        Path tmp = Files.writeString(root.resolve(ID_FILE + ".next"), java.util.HexFormat.of().formatHex(random) + "\n");
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      }
     }
     return Files.readString(file).strip();
   }

@@ -158,32 +158,67 @@ public final class LuceneVectorIndex implements VectorIndex {
 
   @Override
   public long deleteSubject(String subject) throws IOException {
+    return deleteSubjects(List.of(subject));
+  }
+
+  @Override
+  public long deleteSubjects(java.util.Collection<String> subjects) throws IOException {
+    if (subjects.isEmpty()) {
+      return 0;
+    }
+    org.apache.lucene.search.Query which = new org.apache.lucene.search.TermInSetQuery(SUBJECT,
+        subjects.stream().map(org.apache.lucene.util.BytesRef::new).toList());
     if (writer == null) {
       if (searchers() == null) {
         return 0;
       }
-      try (IndexWriter w = new IndexWriter(directory, writerConfig())) {
-        long removed = delete(w, subject);
+      try (IndexWriter w = temporaryWriter()) {
+        long removed = delete(w, which);
         searchers.maybeRefreshBlocking();
         return removed;
-      } catch (org.apache.lucene.store.LockObtainFailedException e) {
-        throw new IOException("the index " + folder + " is being written by another process (the embed job?): "
-            + "stop it, or delete through its tombstones (mfn delete records one)", e);
       }
     }
-    long removed = delete(writer, subject);
+    long removed = delete(writer, which);
     searchers.maybeRefreshBlocking();
     return removed;
   }
 
-  private static long delete(IndexWriter w, String subject) throws IOException {
+  @Override
+  public void expungeDeletes() throws IOException {
+    if (writer == null) {
+      if (searchers() == null) {
+        return;
+      }
+      try (IndexWriter w = temporaryWriter()) {
+        w.forceMergeDeletes(true);
+        w.commit();
+      }
+      searchers.maybeRefreshBlocking();
+      return;
+    }
+    writer.forceMergeDeletes(true);
+    writer.commit();
+    searchers.maybeRefreshBlocking();
+  }
+
+  /** A writer for one deletion by a read-only view; the embed job may hold the folder's lock. */
+  private IndexWriter temporaryWriter() throws IOException {
+    try {
+      return new IndexWriter(directory, writerConfig());
+    } catch (org.apache.lucene.store.LockObtainFailedException e) {
+      throw new IOException("the index " + folder + " is being written by another process (the embed job?): "
+          + "it applies the tombstone itself (mfn delete records one)", e);
+    }
+  }
+
+  private static long delete(IndexWriter w, org.apache.lucene.search.Query which) throws IOException {
     try (DirectoryReader reader = DirectoryReader.open(w)) {
-      if (new IndexSearcher(reader).count(new TermQuery(new Term(SUBJECT, subject))) == 0) {
-        return 0; // nothing of the subject here: no merge, no commit
+      if (new IndexSearcher(reader).count(which) == 0) {
+        return 0; // nothing of the subjects here: no merge, no commit
       }
     }
     long before = w.getDocStats().numDocs;
-    w.deleteDocuments(new Term(SUBJECT, subject));
+    w.deleteDocuments(which);
     w.forceMergeDeletes(true); // the vectors and crops leave the files now, not at some merge
     w.commit();
     return before - w.getDocStats().numDocs;

@@ -17,6 +17,24 @@ public interface VectorIndex extends AutoCloseable {
   /** Removes every face of the subject, vectors and crops; returns how many were removed. */
   long deleteSubject(String subject) throws IOException;
 
+  /**
+   * Removes every face of these subjects in one go (one query, one merge): what the index sink
+   * does with the tombstones it has not applied yet. Returns how many faces went.
+   */
+  default long deleteSubjects(java.util.Collection<String> subjects) throws IOException {
+    long removed = 0;
+    for (String subject : subjects) {
+      removed += deleteSubject(subject);
+    }
+    return removed;
+  }
+
+  /**
+   * Merges every deleted document out of the files now, also those of an earlier deletion whose
+   * merge could not run then (an Elasticsearch retention lease that held them too long).
+   */
+  default void expungeDeletes() throws IOException {}
+
   /** The aligned crop stored with a document, or null when there is no such document. */
   byte[] crop(String id) throws IOException;
 

@@ -26,7 +26,7 @@ import java.util.Map;
  */
 public final class SearchService {
   private Served served;
-  private final OtherVersions others;
+  private final Deletion deletion;
   private final Tombstone tombstone;
   private long switches;
 
@@ -48,11 +48,14 @@ public final class SearchService {
     }
   }
 
-  /** The index versions other than the served one, for deletions: a person leaves all of them. */
+  /**
+   * Removes a subject from every version of the index, through handles of its own: it runs outside
+   * the service's lock (an Elasticsearch expunge can take half a minute, and searches go on).
+   */
   @FunctionalInterface
-  public interface OtherVersions {
-    /** Removes the subject from every version but {@code served}; returns how many faces went. */
-    long deleteSubject(String subject, String served) throws IOException;
+  public interface Deletion {
+    /** Removes the subject from every version; returns how many faces went. */
+    long deleteSubject(String subject) throws IOException;
   }
 
   /** Records a deletion where the pipeline honours it (the tombstone topic), before anything is removed. */
@@ -62,12 +65,12 @@ public final class SearchService {
   }
 
   public SearchService(FaceSearch search, FaceVerifier verifier, VectorIndex index, String modelVersion, double threshold) {
-    this(new Served(modelVersion, search, verifier, index, threshold, "given", threshold, null), (subject, v) -> 0, subject -> {});
+    this(new Served(modelVersion, search, verifier, index, threshold, "given", threshold, null), index::deleteSubject, subject -> {});
   }
 
-  public SearchService(Served first, OtherVersions others, Tombstone tombstone) {
+  public SearchService(Served first, Deletion deletion, Tombstone tombstone) {
     this.served = first;
-    this.others = others;
+    this.deletion = deletion;
     this.tombstone = tombstone;
   }
 
@@ -125,11 +128,11 @@ public final class SearchService {
 
   /**
    * Records the subject's tombstone (so no replay or migration brings it back), then removes it
-   * from the served index and from every other version of it.
+   * from every version of the index. Not under the service's lock: searches go on meanwhile.
    */
-  public synchronized long delete(String subject) throws Exception {
+  public long delete(String subject) throws Exception {
     tombstone.record(subject);
-    return served.index().deleteSubject(subject) + others.deleteSubject(subject, served.version());
+    return deletion.deleteSubject(subject);
   }
 
   public synchronized byte[] crop(String id) throws IOException {
