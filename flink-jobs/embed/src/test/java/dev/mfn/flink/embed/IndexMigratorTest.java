@@ -10,11 +10,8 @@ import dev.mfn.model.Embedder;
 import dev.mfn.model.EmbeddingModels;
 import dev.mfn.model.PhotoEmbedder;
 import dev.mfn.model.store.ModelStore;
-import dev.mfn.publish.KafkaAccess;
 import dev.mfn.records.ModelEvent;
 import dev.mfn.records.ModelEventKind;
-import dev.mfn.records.SubjectErasure;
-import dev.mfn.records.kafka.AvroSerde;
 import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.FaceDocument;
 import dev.mfn.search.index.LuceneVectorIndex;
@@ -33,7 +30,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -86,7 +82,7 @@ class IndexMigratorTest {
       harness.snapshot(2, 2);
       // a subject is erased while its faces are still in the old index (the deletion raced a pass)
       String erased = faces.get(3).subject();
-      erase(broker, erasures, erased);
+      EmbedJobTest.erase(broker, erasures, erased);
       Thread.sleep(4_000); // a migrator that counts snapshots would have served by now
       assertThat(LuceneVectorIndex.servedVersion(root)).as("not served before checkpoint 2 completes").contains(old);
 
@@ -124,14 +120,6 @@ class IndexMigratorTest {
       fresh.notifyOfCompletedCheckpoint(1);
       Thread.sleep(3_000);
       assertThat(LuceneVectorIndex.servedVersion(root)).contains(newVersion);
-    }
-  }
-
-  private static void erase(KafkaBroker broker, String topic, String subject) throws Exception {
-    Instant now = Instant.now();
-    try (var producer = KafkaAccess.producer(broker.bootstrapServers(), 1 << 20)) {
-      producer.send(new ProducerRecord<>(topic, subject, new AvroSerde<>(SubjectErasure.class)
-          .encode(new SubjectErasure(subject, true, now, "test", "test", now)))).get();
     }
   }
 
