@@ -27,7 +27,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 public final class ModelEventsTopic {
   private static final AvroSerde<ModelEvent> SERDE = new AvroSerde<>(ModelEvent.class);
-  private static final int ATTEMPTS = 5;
+  private static final int ATTEMPTS = 20;
   private final String bootstrap;
   private final String topic;
 
@@ -101,7 +101,9 @@ public final class ModelEventsTopic {
         if (!taken) {
           return event;
         }
-        // another writer's event numbered the same went first: ours would be ignored as stale
+        // another writer's event numbered the same went first: ours would be ignored as stale;
+        // wait a random while, so that writers that collided do not collide again
+        Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(20, 200L << Math.min(attempt, 4)));
       }
       throw new IllegalStateException("could not number an event on " + topic + ": other writers kept taking the next number");
     } catch (InterruptedException e) {
