@@ -171,7 +171,9 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     FaceEmbedStage.Result result = stage.embed(photos);
     batchFill.update(result.documents().size());
     for (FaceDocument d : result.documents()) {
-      output.collect(new StreamRecord<>(d));
+      RawImage source = byId.get(d.imageId());
+      // the photo's publication time travels with it: the index sink checks it against deletions
+      output.collect(new StreamRecord<>(source == null ? d : d.withPublishedAt(source.getTimestamp().toEpochMilli())));
     }
     facesEmbedded.inc(result.documents().size());
     result.rejected().forEach((id, reason) -> deadLetter(byId.get(id), reason, "no usable face"));

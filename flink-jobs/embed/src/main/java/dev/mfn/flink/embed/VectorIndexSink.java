@@ -20,7 +20,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * the same ids. Each model version goes to its own index.
  *
  * <p>Erasure is enforced here last: before each write the sink reads the tombstones up to now and
- * drops documents of erased subjects, and after it removes every subject erased since its previous
+ * drops documents of erased subjects (and of photos published before their subject's deletion), and after it removes every subject erased since its previous
  * write from the indexes it writes (a document embedded while `mfn delete` ran cannot survive it).
  */
 public final class VectorIndexSink implements Sink<FaceDocument> {
@@ -84,7 +84,7 @@ public final class VectorIndexSink implements Sink<FaceDocument> {
       erasures.catchUp(java.time.Duration.ofSeconds(30));
       Map<String, List<FaceDocument>> groups = new java.util.LinkedHashMap<>();
       for (FaceDocument d : buffer) {
-        if (erasures.erased(d.subject())) {
+        if (d.publishedAt() > 0 ? erasures.erased(d.subject(), d.publishedAt()) : erasures.erased(d.subject())) {
           dropped.inc();
           continue;
         }
