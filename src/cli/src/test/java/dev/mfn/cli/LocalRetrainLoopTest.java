@@ -195,10 +195,6 @@ class LocalRetrainLoopTest {
   }
 
   private static List<Path> photos(Path person) {
-    try (Stream<Path> files = Files.list(person)) {
-      return files.sorted().toList();
-    } catch (java.io.IOException e) {
-      return List.of();
-    }
+    return dev.mfn.testkit.PhotoFolders.photos(person);
   }
 }

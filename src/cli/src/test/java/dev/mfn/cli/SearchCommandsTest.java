@@ -90,10 +90,6 @@ class SearchCommandsTest {
   }
 
   private static List<Path> photos(Path person) {
-    try (Stream<Path> files = Files.list(person)) {
-      return files.sorted().toList();
-    } catch (IOException e) {
-      return List.of();
-    }
+    return dev.mfn.testkit.PhotoFolders.photos(person);
   }
 }

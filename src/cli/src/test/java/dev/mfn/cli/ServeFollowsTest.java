@@ -77,7 +77,8 @@ class ServeFollowsTest {
 
     CompletableFuture<Void> switchOver = CompletableFuture.runAsync(() -> {
       try {
-        Thread.sleep(6_000);
+        // in the middle of the load: once the service has answered 20 searches with v1
+        dev.mfn.testkit.Await.until("20 searches answered", Duration.ofMinutes(1), () -> searches(http, base) >= 20);
         try (var next = LuceneVectorIndex.readOnly(index, newVersion)) {
           next.serve(reference.toUri().toString());
         }
@@ -113,11 +114,16 @@ class ServeFollowsTest {
     assertThat(health.path("model_switches").asInt()).isEqualTo(1);
   }
 
-  private static List<Path> photos(Path person) {
-    try (Stream<Path> files = Files.list(person)) {
-      return files.sorted().toList();
-    } catch (java.io.IOException e) {
-      return List.of();
+  private static long searches(HttpClient http, String base) {
+    try {
+      return new ObjectMapper().readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
+          HttpResponse.BodyHandlers.ofString()).body()).path("searches").asLong();
+    } catch (Exception e) {
+      return 0;
     }
+  }
+
+  private static List<Path> photos(Path person) {
+    return dev.mfn.testkit.PhotoFolders.photos(person);
   }
 }

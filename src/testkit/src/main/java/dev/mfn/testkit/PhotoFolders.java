@@ -58,4 +58,13 @@ public final class PhotoFolders {
     }
     return image;
   }
+
+  /** A person's photo files (one LFW or CFP person folder), sorted; empty when unreadable. */
+  public static java.util.List<Path> photos(Path person) {
+    try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(person)) {
+      return files.sorted().toList();
+    } catch (IOException e) {
+      return java.util.List.of();
+    }
+  }
 }

@@ -33,8 +33,12 @@ final class IndexMigration {
   private final int batchSize;
   private final BooleanSupplier settled;
   private final Erasures erased;
+  /** True while a pass is done and the migration waits for the commit point (for tests, metrics). */
+  private final java.util.concurrent.atomic.AtomicBoolean waiting;
 
-  IndexMigration(IndexTarget target, int batchSize, BooleanSupplier settled, Erasures erased) {
+  IndexMigration(IndexTarget target, int batchSize, BooleanSupplier settled, Erasures erased,
+      java.util.concurrent.atomic.AtomicBoolean waiting) {
+    this.waiting = waiting;
     this.target = target;
     this.batchSize = batchSize;
     this.settled = settled;
@@ -89,8 +93,15 @@ final class IndexMigration {
           }
           // a pass reads every stored face: wait for the settle point instead of repeating it, so a
           // migration takes two passes unless old-model faces keep arriving
-          while (!settled.getAsBoolean() && !cancelled.getAsBoolean()) {
-            Thread.sleep(200);
+          if (!settled.getAsBoolean()) {
+            waiting.set(true);
+            try {
+              while (!settled.getAsBoolean() && !cancelled.getAsBoolean()) {
+                Thread.sleep(200);
+              }
+            } finally {
+              waiting.set(false);
+            }
           }
         }
         return new Result(fromVersions, newVersion, written, passes, false);

@@ -50,6 +50,9 @@ final class IndexMigrator extends AbstractStreamOperator<Void> implements OneInp
   private transient Counter done;
   private transient Counter failed;
   private transient Erasures erasures;
+  private transient java.util.concurrent.atomic.AtomicBoolean awaitingCommit;
+  /** The goal the worker reached last (its version serves). */
+  private transient volatile Goal reached;
 
   /**
    * One migration to do: serve {@code to}, from the served index and {@code previous}; settled once
@@ -82,6 +85,7 @@ final class IndexMigrator extends AbstractStreamOperator<Void> implements OneInp
       timeline = ModelTimeline.startingPoint(config);
     }
     lastCompleted = new AtomicLong(-1);
+    awaitingCommit = new java.util.concurrent.atomic.AtomicBoolean();
     // after a restore (or at a first start) nothing old can be in flight: what the restored tasks
     // embed is of the timeline's model; a pass still catches what reached an old index before
     goal = new Goal(timeline.current(), timeline.previous(), -1);
@@ -133,7 +137,6 @@ final class IndexMigrator extends AbstractStreamOperator<Void> implements OneInp
 
   /** The background loop: one migration per goal, retried with back-off until it serves. */
   private void converge() {
-    Goal reached = null;
     long backoff = 5_000;
     while (!closing) {
       Goal g = goal;
@@ -172,12 +175,22 @@ final class IndexMigrator extends AbstractStreamOperator<Void> implements OneInp
     }
     erasures.catchUp(java.time.Duration.ofSeconds(30)); // no erased subject is copied forward
     IndexMigration migration = new IndexMigration(config.index(), config.batchSize(),
-        () -> lastCompleted.get() >= g.settleAfter, erasures);
+        () -> lastCompleted.get() >= g.settleAfter, erasures, awaitingCommit);
     IndexMigration.Result result = migration.migrate(from, g.to, () -> closing || goal != g);
     if (result.served()) {
       done.inc();
     }
     return result.served();
+  }
+
+  /** A migration has made its pass and waits for a checkpoint after the switch to complete. */
+  boolean awaitingCommit() {
+    return awaitingCommit.get();
+  }
+
+  /** The worker has reached the current goal: the version the timeline names is served. */
+  boolean converged() {
+    return reached != null && reached == goal;
   }
 
   private void sleep(long millis) {

@@ -269,9 +269,7 @@ class EmbedJobTest {
       List<DeadLetter> dead = TopicReader.readAll(broker.bootstrapServers(), "follow-dlq").stream().map(r -> letters.decode(r.value())).toList();
       assertThat(dead).filteredOn(d -> d.getReason().equals("MODEL_REFUSED")).singleElement()
           .satisfies(d -> assertThat(d.getMessage()).contains("worse than what serves"));
-      // still embedding with the better model: a photo enrolled now lands in its index
-      EnrollPhotos.publish(producer, List.of(people.get(0)), 1, dir.resolve("third"), topic);
-      Thread.sleep(3_000);
+      // both were handled (their dead letters are out) and the better model still serves
       assertThat(LuceneVectorIndex.servedVersion(index)).contains(better);
     } finally {
       job.cancel().get();

@@ -83,7 +83,11 @@ class IndexMigratorTest {
       // a subject is erased while its faces are still in the old index (the deletion raced a pass)
       String erased = faces.get(3).subject();
       EmbedJobTest.erase(broker, erasures, erased);
-      Thread.sleep(4_000); // a migrator that counts snapshots would have served by now
+      // the migrator makes its pass and then waits for the commit point; one that counted its
+      // snapshots would go on and serve, and never wait
+      IndexMigrator migrator = (IndexMigrator) harness.getOneInputOperator();
+      Awaitility.await("the migration waiting for a completed checkpoint").atMost(Duration.ofMinutes(2))
+          .pollInterval(Duration.ofMillis(100)).until(migrator::awaitingCommit);
       assertThat(LuceneVectorIndex.servedVersion(root)).as("not served before checkpoint 2 completes").contains(old);
 
       try (VectorIndex v1 = target.open(old)) {
@@ -93,6 +97,8 @@ class IndexMigratorTest {
       Awaitility.await("the new index served").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
           .until(() -> LuceneVectorIndex.servedVersion(root).orElse("").equals(newVersion));
       assertThat(LuceneVectorIndex.served(root).orElseThrow().modelLocation()).isEqualTo(reference.toUri().toString());
+      Awaitility.await("the migrator at its goal").atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(100))
+          .until(migrator::converged);
 
       try (VectorIndex next = target.open(newVersion)) {
         Set<String> subjects = new HashSet<>();
@@ -107,7 +113,7 @@ class IndexMigratorTest {
       harness.processElement(announce, 3);
       harness.snapshot(3, 3);
       harness.notifyOfCompletedCheckpoint(3);
-      Thread.sleep(1_000);
+      assertThat(migrator.converged()).as("no new goal from a replayed event").isTrue();
       assertThat(LuceneVectorIndex.servedVersion(root)).contains(newVersion);
     }
 
@@ -118,7 +124,9 @@ class IndexMigratorTest {
       fresh.open();
       fresh.snapshot(1, 1);
       fresh.notifyOfCompletedCheckpoint(1);
-      Thread.sleep(3_000);
+      IndexMigrator restarted = (IndexMigrator) fresh.getOneInputOperator();
+      Awaitility.await("the restarted migrator at its goal").atMost(Duration.ofMinutes(2))
+          .pollInterval(Duration.ofMillis(100)).until(restarted::converged);
       assertThat(LuceneVectorIndex.servedVersion(root)).contains(newVersion);
     }
   }

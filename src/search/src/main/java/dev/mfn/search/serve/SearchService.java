@@ -29,6 +29,7 @@ public final class SearchService {
   private final Deletion deletion;
   private final Tombstone tombstone;
   private long switches;
+  private long searches;
 
   /** One model version as served: its model's search and verifier over its own index. */
   public record Served(
@@ -90,6 +91,7 @@ public final class SearchService {
   }
 
   public synchronized Map<String, Object> search(byte[] photo, int k) throws IOException, FaceRejected {
+    searches++;
     List<Map<String, Object>> faces = new ArrayList<>();
     for (FaceSearch.FaceMatches f : served.search().search(photo, k)) {
       Map<String, Object> face = new LinkedHashMap<>();
@@ -141,6 +143,6 @@ public final class SearchService {
 
   public synchronized Map<String, Object> health() throws IOException {
     return Map.of("status", "ok", "model", served.version(), "faces", served.index().count(),
-        "threshold", served.searchThreshold(), "model_switches", switches);
+        "threshold", served.searchThreshold(), "model_switches", switches, "searches", searches);
   }
 }
