@@ -118,7 +118,7 @@ final class EnrollCommand implements Callable<Integer> {
     long limit = settings.getLong("publish.inline.limit.bytes");
     PublishSummary published;
     try (Producer<String, byte[]> producer = KafkaAccess.producer(servers, limit + 64 * 1024)) {
-      published = new ImagePublisher(producer, new RawImageFactory(limit, null), settings.getLong("publish.max.image.bytes"))
+      published = new ImagePublisher(producer, new RawImageFactory(limit, settings.blobDir()), settings.getLong("publish.max.image.bytes"))
           .publish(photos, in, f -> {});
     }
     Path model = Models.resolve(indexOptions.model, settings).toAbsolutePath();
@@ -134,7 +134,8 @@ final class EnrollCommand implements Callable<Integer> {
         face.minScore != null ? face.minScore : settings.getDouble("detector.min.score"),
         settings.getDouble("detector.min.face.size"), settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"))
         .withGate(new EmbedConfig.GateSettings(gatePairs == null ? null : gatePairs.toAbsolutePath().toString(), gateTolerance))
-        .withErasures(settings.topics().deleted());
+        .withErasures(settings.topics().deleted())
+        .withBlobRoots(settings.blobRoots());
     long before = IngestCommand.committed(servers, group);
     long end = IngestCommand.endOffsets(servers, in).values().stream().mapToLong(Long::longValue).sum();
     String cluster = flink.address(settings);

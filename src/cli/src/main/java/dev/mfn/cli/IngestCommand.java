@@ -113,7 +113,8 @@ final class IngestCommand implements Callable<Integer> {
             settings.getPath("detector.yunet.model").toString(), settings.getPath("detector.mtcnn.dir").toString(),
             face.minScore != null ? face.minScore : settings.getDouble("detector.min.score"),
             settings.getDouble("detector.min.face.size"),
-            settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"), false);
+            settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"), false)
+        .withBlobRoots(settings.blobRoots());
     config.policy(); // refuses inconsistent thresholds before anything starts
 
     if (unbounded) {

@@ -49,7 +49,7 @@ final class PublishCommand implements Callable<Integer> {
   @Option(names = "--max-image-bytes", paramLabel = "BYTES", description = "Skip photos larger than this (default: setting publish.max.image.bytes = 64 MiB).")
   Long maxImageBytes;
 
-  @Option(names = "--blob-dir", paramLabel = "DIR", description = "Copy photos that go by reference into this folder (content-addressed) instead of pointing at the originals.")
+  @Option(names = "--blob-dir", paramLabel = "DIR", description = "Copy photos that go by reference into this folder (content-addressed; default: the first local folder of setting blob.roots, build/blobs). The jobs read photos by reference only under blob.roots.")
   Path blobDir;
 
   @Option(names = "--no-progress", description = "No progress bar (for logs and scripts).")
@@ -82,7 +82,7 @@ final class PublishCommand implements Callable<Integer> {
     try (Producer<String, byte[]> producer = KafkaAccess.producer(servers, limit);
         ProgressBar bar = progressBar(files.size())) {
       ImagePublisher publisher =
-          new ImagePublisher(producer, new RawImageFactory(limit, blobDir), maxBytes);
+          new ImagePublisher(producer, new RawImageFactory(limit, blobDir != null ? blobDir : settings.blobDir()), maxBytes);
       summary = publisher.publish(files, topicName, f -> bar.step());
     }
     spec.commandLine().getOut().print(summary.report(topicName));

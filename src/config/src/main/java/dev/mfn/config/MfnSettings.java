@@ -34,6 +34,10 @@ public final class MfnSettings {
           Map.entry("topic.deleted", "subjects.deleted"),
           // Kafka's default message size: a RawImage whose encoded record is larger goes by URI.
           Map.entry("publish.inline.limit.bytes", "1048576"),
+          // Where the jobs may read photos sent by reference (comma-separated folders, file: URIs or
+          // s3://bucket/prefix/ with Flink's S3 plugin); anything else is a SOURCE_FORBIDDEN dead
+          // letter. `mfn publish` copies photos that go by reference into the first local one.
+          Map.entry("blob.roots", "build/blobs"),
           // Photos larger than this are refused outright (reason OVER_SIZE_LIMIT).
           Map.entry("publish.max.image.bytes", "67108864"),
           // a Flink session cluster's REST address (HOST:PORT) for ingest/enroll/jobs; empty: the
@@ -158,6 +162,32 @@ public final class MfnSettings {
 
   public long getLong(String key) {
     return Long.parseLong(get(key).trim());
+  }
+
+  /**
+   * The blob roots (setting {@code blob.roots}) as a comma-separated list of absolute URIs:
+   * relative folders are resolved against the repository root.
+   */
+  public String blobRoots() {
+    java.util.List<String> roots = new java.util.ArrayList<>();
+    for (String root : get("blob.roots").split(",")) {
+      String r = root.trim();
+      if (r.isEmpty()) {
+        continue;
+      }
+      roots.add(r.contains("://") || r.startsWith("file:") ? r : repo.resolve(r).normalize().toUri().toString());
+    }
+    return String.join(",", roots);
+  }
+
+  /** The first local blob root: where photos that go by reference are copied; null when none is local. */
+  public Path blobDir() {
+    for (String root : blobRoots().split(",")) {
+      if (root.startsWith("file:")) {
+        return Path.of(java.net.URI.create(root));
+      }
+    }
+    return null;
   }
 
   public String kafkaBootstrap() {

@@ -7,6 +7,7 @@ package dev.mfn.face;
 public enum RejectReason {
   // fetch (photos sent by reference)
   SOURCE_UNAVAILABLE("fetch", "the photo's external URI cannot be read"),
+  SOURCE_FORBIDDEN("fetch", "the photo's URI is outside the configured blob roots, or not a regular file"),
   // decode
   EMPTY_INPUT("decode", "no bytes"),
   TOO_MANY_BYTES("decode", "more bytes than the limit"),

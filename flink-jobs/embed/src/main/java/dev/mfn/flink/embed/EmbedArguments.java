@@ -34,6 +34,8 @@ public final class EmbedArguments {
       --index-dir DIR            embedded Lucene index (when no --es-url)
       --es-url URL               Elasticsearch; --es-user U, --es-ca FILE; password/key from the environment
       --checkpoint-ms MS         (default 10000)   (checkpoint storage: the cluster's configuration)
+      --blob-roots R1,R2         where photos sent by reference may be read (folders, file: or s3:// prefixes);
+                                 default none: every photo by reference is a SOURCE_FORBIDDEN dead letter
       --all-faces                every face of a photo, not only the chosen one
       --detector blazeface|mtcnn|yunet (default blazeface) with --blazeface-dir DIR,
         --yunet-model FILE or --mtcnn-dir DIR; --min-score S (0.5), --min-face-size PX (20)
@@ -68,6 +70,7 @@ public final class EmbedArguments {
     optionalArg(a, "--blazeface-dir", c.blazefaceDir());
     optionalArg(a, "--yunet-model", c.yunetModel());
     optionalArg(a, "--mtcnn-dir", c.mtcnnDir());
+    optionalArg(a, "--blob-roots", c.blobRoots() == null || c.blobRoots().isBlank() ? null : c.blobRoots());
     if (c.bounded()) {
       a.add("--bounded");
     }
@@ -110,6 +113,7 @@ public final class EmbedArguments {
         p.getLong("max-bytes", 64L << 20),
         p.getLong("max-pixels", 60_000_000L),
         new EmbedConfig.GateSettings(p.get("gate-pairs", null), p.getDouble("gate-tolerance", 0.01)),
-        "none".equals(p.get("erasures-topic", "subjects.deleted")) ? null : p.get("erasures-topic", "subjects.deleted"));
+        "none".equals(p.get("erasures-topic", "subjects.deleted")) ? null : p.get("erasures-topic", "subjects.deleted"),
+        p.get("blob-roots", ""));
   }
 }

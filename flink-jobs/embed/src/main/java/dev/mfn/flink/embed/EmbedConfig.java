@@ -14,6 +14,8 @@ import java.nio.file.Path;
  * @param modelEvents the models.events topic to follow (a new model version: embed with it, into
  *     its own index, rebuild that index from the stored crops and then serve it), or null
  * @param gate how an announced model is checked before the job switches to it
+ * @param blobRoots where photos sent by reference may be read (comma-separated folders or
+ *     object-storage prefixes); empty: none (see {@link dev.mfn.flink.common.PhotoSource})
  * @param erasures the compacted topic of deleted subjects' tombstones (subjects.deleted) the job
  *     consults so that nothing re-creates an erased person, or null (nothing is erased)
  */
@@ -41,7 +43,8 @@ public record EmbedConfig(
     long maxBytes,
     long maxPixels,
     GateSettings gate,
-    String erasures)
+    String erasures,
+    String blobRoots)
     implements Serializable {
 
   /**
@@ -63,19 +66,31 @@ public record EmbedConfig(
       String yunetModel, String mtcnnDir, double minScore, double minFaceSize, long maxBytes, long maxPixels) {
     this(bootstrap, topic, deadLetterTopic, modelEvents, groupId, bounded, parallelism, model, index, allFaces,
         batchSize, batchMillis, checkpointMillis, checkpointDir, detector, blazefaceDir, yunetModel, mtcnnDir,
-        minScore, minFaceSize, maxBytes, maxPixels, GateSettings.DEFAULT, null);
+        minScore, minFaceSize, maxBytes, maxPixels, GateSettings.DEFAULT, null, "");
   }
 
   public EmbedConfig withGate(GateSettings value) {
     return new EmbedConfig(bootstrap, topic, deadLetterTopic, modelEvents, groupId, bounded, parallelism, model, index,
         allFaces, batchSize, batchMillis, checkpointMillis, checkpointDir, detector, blazefaceDir, yunetModel, mtcnnDir,
-        minScore, minFaceSize, maxBytes, maxPixels, value, erasures);
+        minScore, minFaceSize, maxBytes, maxPixels, value, erasures, blobRoots);
   }
 
   public EmbedConfig withErasures(String tombstones) {
     return new EmbedConfig(bootstrap, topic, deadLetterTopic, modelEvents, groupId, bounded, parallelism, model, index,
         allFaces, batchSize, batchMillis, checkpointMillis, checkpointDir, detector, blazefaceDir, yunetModel, mtcnnDir,
-        minScore, minFaceSize, maxBytes, maxPixels, gate, tombstones);
+        minScore, minFaceSize, maxBytes, maxPixels, gate, tombstones, blobRoots);
+  }
+
+  /** The same settings reading referenced photos under these roots (setting blob.roots, comma-separated). */
+  public EmbedConfig withBlobRoots(String roots) {
+    return new EmbedConfig(bootstrap, topic, deadLetterTopic, modelEvents, groupId, bounded, parallelism, model, index,
+        allFaces, batchSize, batchMillis, checkpointMillis, checkpointDir, detector, blazefaceDir, yunetModel, mtcnnDir,
+        minScore, minFaceSize, maxBytes, maxPixels, gate, erasures, roots);
+  }
+
+  /** Where photos sent by reference may be read, and how many bytes at most. */
+  public dev.mfn.flink.common.PhotoSource photoSource() {
+    return dev.mfn.flink.common.PhotoSource.of(blobRoots, maxBytes);
   }
 
   public boolean followsModels() {

@@ -6,7 +6,7 @@ import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.face.decode.ImageDecoder;
 import dev.mfn.face.detect.FaceChooser;
 import dev.mfn.flink.common.DeadLetters;
-import dev.mfn.flink.common.PhotoBytes;
+import dev.mfn.flink.common.PhotoSource;
 import dev.mfn.flink.common.SplitDeadLetters;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.EmbeddingModels;
@@ -52,6 +52,7 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
   private transient Map<String, Counter> deadLetters;
   private transient Erasures erasures;
   private transient long lastCatchUp;
+  private transient PhotoSource photoSource;
 
   public EmbedOperator(EmbedConfig config) {
     this.config = config;
@@ -63,6 +64,7 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     cropper = new FaceCropper(new ImageDecoder(config.maxBytes(), config.maxPixels()),
         config.detectorConfig().open(config.detector()), new FaceChooser(config.minScore(), config.minFaceSize()));
     buffer = new ArrayList<>();
+    photoSource = config.photoSource();
     erasures = Erasures.forJob(config);
     // the whole table before the first photo: a replay right after a start must see every tombstone
     erasures.catchUp(java.time.Duration.ofSeconds(60));
@@ -162,7 +164,7 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
         continue;
       }
       try {
-        photos.add(new FaceEmbedStage.Photo(image.getId(), image.getSubject(), PhotoBytes.of(image)));
+        photos.add(new FaceEmbedStage.Photo(image.getId(), image.getSubject(), photoSource.bytes(image)));
       } catch (FaceRejected e) {
         deadLetter(image, e.reason(), e.getMessage());
       }

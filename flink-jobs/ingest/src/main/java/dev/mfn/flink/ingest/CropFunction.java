@@ -44,7 +44,8 @@ public final class CropFunction extends ProcessFunction<RawImage, CroppedFace> {
             new FaceCropper(
                 new ImageDecoder(config.maxBytes(), config.maxPixels()),
                 config.detectorConfig().open(config.detector()),
-                new FaceChooser(config.minScore(), config.minFaceSize())));
+                new FaceChooser(config.minScore(), config.minFaceSize())),
+            config.photoSource());
     serde = new AvroSerde<>(RawImage.class);
     var metrics = getRuntimeContext().getMetricGroup();
     recordsIn = metrics.counter("recordsIn");

@@ -4,7 +4,7 @@ import dev.mfn.face.FaceRejected;
 import dev.mfn.face.crop.FaceCrop;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.face.detect.Landmarks;
-import dev.mfn.flink.common.PhotoBytes;
+import dev.mfn.flink.common.PhotoSource;
 import dev.mfn.records.RawImage;
 import org.opencv.core.MatOfByte;
 import org.opencv.imgcodecs.Imgcodecs;
@@ -15,16 +15,19 @@ import org.opencv.imgcodecs.Imgcodecs;
  */
 public final class FaceCropStage implements AutoCloseable {
   private final FaceCropper cropper;
+  private final PhotoSource photos;
 
-  public FaceCropStage(FaceCropper cropper) {
+  /** @param photos where photos sent by reference may be read from */
+  public FaceCropStage(FaceCropper cropper, PhotoSource photos) {
     this.cropper = cropper;
+    this.photos = photos;
   }
 
   public CroppedFace crop(RawImage image) throws FaceRejected {
     if (image.getSubject() == null) {
       throw new FaceRejected(dev.mfn.face.RejectReason.EMPTY_INPUT, "training photo without a subject");
     }
-    FaceCrop crop = cropper.cropChosen(PhotoBytes.of(image));
+    FaceCrop crop = cropper.cropChosen(photos.bytes(image));
     try {
       MatOfByte png = new MatOfByte();
       Imgcodecs.imencode(".png", crop.aligned().crop(), png);

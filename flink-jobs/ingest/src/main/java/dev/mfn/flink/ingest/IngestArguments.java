@@ -26,6 +26,9 @@ public final class IngestArguments {
       --validation-fraction F    (default 0.005)
       --cap/--keep-above/--opening-above/--full-above   policy thresholds (default 350/200/90/30)
       --checkpoint-ms MS         (default 10000)
+      --blob-roots R1,R2         where photos sent by reference may be read (folders, file: or s3:// prefixes);
+                                 default none: every photo by reference is a SOURCE_FORBIDDEN dead letter
+      --max-bytes B              the most bytes of one photo (default 64 MiB)
       --detector blazeface|mtcnn|yunet (default blazeface) with --blazeface-dir DIR,
         --yunet-model FILE or --mtcnn-dir DIR; --min-score S (0.5), --min-face-size PX (20)
       """;
@@ -51,6 +54,7 @@ public final class IngestArguments {
     if (c.resume()) {
       a.add("--resume");
     }
+    optionalArg(a, "--blob-roots", c.blobRoots() == null || c.blobRoots().isBlank() ? null : c.blobRoots());
     return a;
   }
 
@@ -84,6 +88,7 @@ public final class IngestArguments {
         p.getDouble("min-face-size", 20),
         p.getLong("max-bytes", 64L << 20),
         p.getLong("max-pixels", 60_000_000L),
-        p.has("resume"));
+        p.has("resume"),
+        p.get("blob-roots", ""));
   }
 }

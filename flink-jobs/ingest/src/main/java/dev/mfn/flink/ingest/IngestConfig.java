@@ -38,8 +38,32 @@ public record IngestConfig(
     double minFaceSize,
     long maxBytes,
     long maxPixels,
-    boolean resume)
+    boolean resume,
+    String blobRoots)
     implements Serializable {
+
+  /** The settings without blob roots: no photo is read by reference (each one is SOURCE_FORBIDDEN). */
+  public IngestConfig(String bootstrap, String topic, String deadLetterTopic, String groupId, boolean bounded,
+      String outDir, int parallelism, int shards, double validationFraction, int cap, int keepAbove,
+      int openingAbove, int fullAbove, String labelsTopic, String cutsTopic, long checkpointMillis, String detector,
+      String blazefaceDir, String yunetModel, String mtcnnDir, double minScore, double minFaceSize, long maxBytes,
+      long maxPixels, boolean resume) {
+    this(bootstrap, topic, deadLetterTopic, groupId, bounded, outDir, parallelism, shards, validationFraction, cap,
+        keepAbove, openingAbove, fullAbove, labelsTopic, cutsTopic, checkpointMillis, detector, blazefaceDir,
+        yunetModel, mtcnnDir, minScore, minFaceSize, maxBytes, maxPixels, resume, "");
+  }
+
+  /** The same settings reading referenced photos under these roots (setting blob.roots, comma-separated). */
+  public IngestConfig withBlobRoots(String roots) {
+    return new IngestConfig(bootstrap, topic, deadLetterTopic, groupId, bounded, outDir, parallelism, shards,
+        validationFraction, cap, keepAbove, openingAbove, fullAbove, labelsTopic, cutsTopic, checkpointMillis,
+        detector, blazefaceDir, yunetModel, mtcnnDir, minScore, minFaceSize, maxBytes, maxPixels, resume, roots);
+  }
+
+  /** Where photos sent by reference may be read, and how many bytes at most. */
+  public dev.mfn.flink.common.PhotoSource photoSource() {
+    return dev.mfn.flink.common.PhotoSource.of(blobRoots, maxBytes);
+  }
 
   /** The subject -> label registry (a compacted topic): given, or the input topic + ".labels". */
   public String labelRegistryTopic() {

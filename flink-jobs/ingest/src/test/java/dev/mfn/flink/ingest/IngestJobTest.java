@@ -66,12 +66,15 @@ class IngestJobTest {
       var summary = new ImagePublisher(producer, new RawImageFactory(MIB, null), 64 * MIB)
           .publish(ImagePublisher.scan(photos), topic, f -> {});
       assertThat(summary.sent()).isEqualTo(27);
-      // A record that is not Avro at all, and a photo by reference whose file is gone.
+      // A record that is not Avro at all, a photo by reference whose file is gone (in the blob root),
+      // and one that names a device: /dev/zero once was an OutOfMemoryError and a job restarting forever.
       producer.send(new ProducerRecord<>(topic, "junk", "not a record".getBytes()));
       RawImage missing = RawImage.newBuilder().setId("missing-1").setSubject("bad").setSource("bad/gone.jpg")
           .setContentType("image/jpeg").setSizeBytes(5_000_000).setSha256("00")
-          .setUri(dir.resolve("gone.jpg").toUri().toString()).setTimestamp(Instant.now()).build();
+          .setUri(dir.resolve("blobs/gone.jpg").toUri().toString()).setTimestamp(Instant.now()).build();
       producer.send(new ProducerRecord<>(topic, "bad", new AvroSerde<>(RawImage.class).encode(missing)));
+      RawImage device = RawImage.newBuilder(missing).setId("device-1").setUri("file:///dev/zero").build();
+      producer.send(new ProducerRecord<>(topic, "bad", new AvroSerde<>(RawImage.class).encode(device)));
       producer.flush();
     }
 
@@ -79,7 +82,7 @@ class IngestJobTest {
     IngestConfig config = new IngestConfig(
         broker.bootstrapServers(), topic, dlq, "ingest-test", true, out.toString(), 2, 4, 0.1,
         8, 7, 5, 3, "ingest-in.labels", null, 1_000, "blazeface", DetectorFiles.blazefaceDir().toString(), null, null,
-        0.5, 20, 64 * MIB, 60_000_000, false);
+        0.5, 20, 64 * MIB, 60_000_000, false).withBlobRoots(dir.resolve("blobs").toString());
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.getExecutionEnvironment(IngestJob.flinkConfiguration(config));
     IngestJob.fromConfig(config).build(env);
@@ -105,8 +108,8 @@ class IngestJobTest {
 
     JsonNode manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
     JsonNode totals = manifest.get("totals");
-    assertThat(totals.get("records_in").asLong()).isEqualTo(29);
-    assertThat(totals.get("dead_letters").asLong()).isEqualTo(4);
+    assertThat(totals.get("records_in").asLong()).isEqualTo(30);
+    assertThat(totals.get("dead_letters").asLong()).isEqualTo(5);
     assertThat(totals.get("photos_kept").asLong()).isEqualTo(8 + 7 + 5);
     assertThat(totals.get("dropped_by_policy").asLong()).isEqualTo(2 + 3);
     assertThat(totals.get("records_in").asLong())
@@ -120,11 +123,12 @@ class IngestJobTest {
     assertThat(manifest.get("dead_letters").get("NO_FACE").asLong()).isEqualTo(1);
     assertThat(manifest.get("dead_letters").get("UNDECODABLE_RECORD").asLong()).isEqualTo(1);
     assertThat(manifest.get("dead_letters").get("SOURCE_UNAVAILABLE").asLong()).isEqualTo(1);
+    assertThat(manifest.get("dead_letters").get("SOURCE_FORBIDDEN").asLong()).isEqualTo(1);
 
     AvroSerde<DeadLetter> letters = new AvroSerde<>(DeadLetter.class);
     List<DeadLetter> dead = TopicReader.readAll(broker.bootstrapServers(), dlq).stream().map(r -> letters.decode(r.value())).toList();
     assertThat(dead).extracting(DeadLetter::getReason)
-        .containsExactlyInAnyOrder("TRUNCATED", "NO_FACE", "UNDECODABLE_RECORD", "SOURCE_UNAVAILABLE");
+        .containsExactlyInAnyOrder("TRUNCATED", "NO_FACE", "UNDECODABLE_RECORD", "SOURCE_UNAVAILABLE", "SOURCE_FORBIDDEN");
     assertThat(dead).filteredOn(d -> d.getReason().equals("TRUNCATED"))
         .allSatisfy(d -> assertThat(d.getOriginal()).isNotNull());
   }
