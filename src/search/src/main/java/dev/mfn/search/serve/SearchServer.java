@@ -2,27 +2,54 @@ package dev.mfn.search.serve;
 
 import dev.mfn.face.FaceRejected;
 import io.javalin.Javalin;
+import io.javalin.config.SizeUnit;
 import io.javalin.http.ContentType;
 import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.javalin.http.UploadedFile;
 import io.javalin.http.staticfiles.Location;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The REST service and the web page (Javalin): {@code POST /search}, {@code POST /verify},
- * {@code DELETE /subjects/{subject}}, {@code POST /retrain}, {@code GET /faces/{id}/crop}, {@code GET /health},
- * {@code GET /openapi.json}, and the page at {@code /}. Every API call but health and the
- * description needs the API key in {@value ApiKey#HEADER}; uploads above {@code maxUploadBytes}
- * get 413.
+ * {@code DELETE /subjects/{subject}}, {@code POST /retrain}, {@code GET /faces/{id}/crop},
+ * {@code GET /health}, {@code GET /openapi.json}, and the page at {@code /}.
+ *
+ * <p>How it protects itself, in the order a request meets it: security headers on every answer;
+ * every API call but health and the description needs a key ({@value ApiKey#HEADER}) whose scope
+ * covers the endpoint (401 / 403); a rate limit per key (429 with Retry-After); a body limit that
+ * holds for chunked and multipart bodies too (413, enforced while the body is read); {@code k}
+ * between 1 and {@link ServerOptions#maxK} (400); a bounded wait for a free model worker (503 with
+ * Retry-After). Deletions and retrain requests go to the audit trail before they happen. Error
+ * bodies carry a reason, never an exception's text (that goes to the log, under an incident id).
  */
 public final class SearchServer implements AutoCloseable {
-  /** What answers without the key: the page, the health check and the API description. */
-  private static final Set<String> OPEN = Set.of("/", "/index.html", "/health", "/openapi.json");
-  private final Javalin app;
+  private static final Logger LOG = LoggerFactory.getLogger(SearchServer.class);
+  /** What answers without the key: the page and its files, the health check and the API description. */
+  private static final Set<String> OPEN = Set.of("/", "/index.html", "/app.js", "/app.css", "/health", "/openapi.json");
+  private static final String CALLER = "mfn.caller";
+  private final SearchService service;
+  private final ApiKeys keys;
+  private final ServerOptions options;
+  private final RetrainTrigger retrain;
+  private final AuditTrail audit;
+  private final RateLimits limits;
+  private Javalin app;
+  private ServerConnector tlsConnector;
 
   public SearchServer(SearchService service, ApiKey key, long maxUploadBytes) {
     this(service, key, maxUploadBytes, null);
@@ -30,62 +57,53 @@ public final class SearchServer implements AutoCloseable {
 
   /** @param retrain where POST /retrain queues a request, or null: that endpoint answers 503 */
   public SearchServer(SearchService service, ApiKey key, long maxUploadBytes, RetrainTrigger retrain) {
+    this(service, ApiKeys.single(key), ServerOptions.defaults().withMaxUploadBytes(maxUploadBytes), retrain, AuditTrail.NONE);
+  }
+
+  /**
+   * @param retrain where POST /retrain queues a request, or null: that endpoint answers 503
+   * @param audit where deletions and retrain requests are recorded before they happen
+   */
+  public SearchServer(SearchService service, ApiKeys keys, ServerOptions options, RetrainTrigger retrain, AuditTrail audit) {
+    this.service = service;
+    this.keys = keys;
+    this.options = options;
+    this.retrain = retrain;
+    this.audit = audit;
+    this.limits = new RateLimits(options.ratePerSecond(), options.rateBurst());
+  }
+
+  /** Starts on the given host (127.0.0.1 for this machine only); port 0 picks a free one. */
+  public SearchServer start(String host, int port) {
+    long max = options.maxUploadBytes();
     app = Javalin.create(cfg -> {
-      cfg.http.maxRequestSize = maxUploadBytes;
+      cfg.http.maxRequestSize = max;
+      // multipart: Jetty counts the bytes as it parses, chunked or not; large parts go to disk, not the heap
+      cfg.jetty.multipartConfig.maxFileSize(max, SizeUnit.BYTES);
+      cfg.jetty.multipartConfig.maxTotalRequestSize(max, SizeUnit.BYTES);
+      cfg.jetty.multipartConfig.maxInMemoryFileSize(1 << 20, SizeUnit.BYTES);
+      if (options.tlsKeystore() != null) {
+        cfg.jetty.addConnector((server, http) -> {
+          tlsConnector = httpsConnector(server, http, host, port);
+          return tlsConnector;
+        });
+      }
       cfg.staticFiles.add(files -> {
         files.hostedPath = "/";
         files.directory = "/web";
         files.location = Location.CLASSPATH;
       });
-      cfg.routes.before(ctx -> {
-        if (!OPEN.contains(ctx.path()) && !key.matches(ctx.header(ApiKey.HEADER))) {
-          ctx.status(HttpStatus.UNAUTHORIZED).json(Map.of("error", "missing or wrong API key (header " + ApiKey.HEADER + ")"));
-          ctx.skipRemainingHandlers();
-        } else if (ctx.contentLength() > maxUploadBytes) {
-          // multipart bodies bypass Javalin's maxRequestSize: refuse by the declared length
-          ctx.status(HttpStatus.CONTENT_TOO_LARGE).json(Map.of("error", "upload larger than " + maxUploadBytes + " bytes"));
-          ctx.skipRemainingHandlers();
-        }
-      });
+      cfg.routes.before(this::guard);
       cfg.routes.get("/health", ctx -> ctx.json(service.health()));
       cfg.routes.get("/openapi.json", ctx -> {
         try (InputStream in = SearchServer.class.getResourceAsStream("/openapi.json")) {
           ctx.contentType(ContentType.APPLICATION_JSON).result(in.readAllBytes());
         }
       });
-      cfg.routes.post("/search", ctx -> ctx.json(service.search(upload(ctx, "photo"), ctx.queryParamAsClass("k", Integer.class).getOrDefault(5))));
+      cfg.routes.post("/search", ctx -> ctx.json(service.search(upload(ctx, "photo"), k(ctx))));
       cfg.routes.post("/verify", ctx -> ctx.json(service.verify(upload(ctx, "a"), upload(ctx, "b"))));
-      cfg.routes.delete("/subjects/{subject}", ctx -> {
-        long removed;
-        try {
-          removed = service.delete(ctx.pathParam("subject"));
-        } catch (java.io.IOException e) {
-          throw e;
-        } catch (Exception e) {
-          // the tombstone could not be recorded: nothing was removed, so say so instead of half-erasing
-          ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "could not record the deletion (tombstone): " + e.getMessage()));
-          return;
-        }
-        ctx.json(Map.of("subject", ctx.pathParam("subject"), "removed", removed));
-      });
-      cfg.routes.post("/retrain", ctx -> {
-        if (retrain == null) {
-          ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "retraining is not configured for this service"));
-          return;
-        }
-        var body = ctx.body().isBlank() ? Map.<String, Object>of() : ctx.bodyAsClass(Map.class);
-        var request = new RetrainTrigger.Request(text(body.get("reason")), number(body.get("epochs")),
-            number(body.get("minutes")), text(body.get("shards")), "api:" + ctx.ip());
-        String id;
-        try {
-          id = retrain.request(request);
-        } catch (Exception e) {
-          ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "could not queue the request: " + e.getMessage()));
-          return;
-        }
-        ctx.status(HttpStatus.ACCEPTED).json(Map.of("requestId", id,
-            "status", "queued for the retraining controller, which starts a training job unless one is running"));
-      });
+      cfg.routes.delete("/subjects/{subject}", this::delete);
+      cfg.routes.post("/retrain", this::retrain);
       cfg.routes.get("/faces/{id}/crop", ctx -> {
         byte[] png = service.crop(ctx.pathParam("id"));
         if (png == null) {
@@ -94,14 +112,217 @@ public final class SearchServer implements AutoCloseable {
           ctx.contentType(ContentType.IMAGE_PNG).result(png);
         }
       });
-      cfg.routes.exception(FaceRejected.class, (e, ctx) ->
-          ctx.status(HttpStatus.UNPROCESSABLE_CONTENT).json(Map.of("error", e.getMessage(), "reason", e.reason().name())));
+      cfg.routes.exception(FaceRejected.class, (e, ctx) -> ctx.status(HttpStatus.UNPROCESSABLE_CONTENT)
+          .json(Map.of("error", e.reason().description(), "reason", e.reason().name())));
       cfg.routes.exception(BadRequest.class, (e, ctx) -> ctx.status(HttpStatus.BAD_REQUEST).json(Map.of("error", e.getMessage())));
+      cfg.routes.exception(SearchService.Busy.class, (e, ctx) -> {
+        ctx.header("Retry-After", "1");
+        ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "busy: every model worker is taken; retry in a second"));
+      });
+      cfg.routes.exception(Exception.class, this::internalError);
     });
+    app.start(host, port);
+    return this;
+  }
+
+  public int port() {
+    return tlsConnector != null ? tlsConnector.getLocalPort() : app.port();
+  }
+
+  /** Headers, key, scope, rate and size, before any handler runs. */
+  private void guard(Context ctx) {
+    ctx.header("X-Content-Type-Options", "nosniff");
+    ctx.header("X-Frame-Options", "DENY");
+    ctx.header("Referrer-Policy", "no-referrer");
+    ctx.header("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:;"
+        + " connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    if (options.tlsKeystore() != null) {
+      ctx.header("Strict-Transport-Security", "max-age=31536000");
+    }
+    if (OPEN.contains(ctx.path())) {
+      return;
+    }
+    ctx.header("Cache-Control", "no-store");
+    var caller = keys.authenticate(ctx.header(ApiKey.HEADER));
+    if (caller.isEmpty()) {
+      refuse(ctx, HttpStatus.UNAUTHORIZED, "missing, unknown or revoked API key (header " + ApiKey.HEADER + ")");
+      return;
+    }
+    Scope needed = scopeOf(ctx);
+    if (needed != null && !caller.get().may(needed)) {
+      refuse(ctx, HttpStatus.FORBIDDEN, "this key may not " + needed.label() + " (key " + caller.get().keyId() + ")");
+      return;
+    }
+    long wait = limits.secondsToWait(caller.get().keyId());
+    if (wait > 0) {
+      ctx.header("Retry-After", String.valueOf(wait));
+      refuse(ctx, HttpStatus.TOO_MANY_REQUESTS, "rate limit of this key reached; retry after " + wait + " s");
+      return;
+    }
+    if (ctx.contentLength() > options.maxUploadBytes()) {
+      // known from the header: refuse before reading a byte (chunked bodies are counted as they are read)
+      refuse(ctx, HttpStatus.CONTENT_TOO_LARGE, "upload larger than " + options.maxUploadBytes() + " bytes");
+      return;
+    }
+    ctx.attribute(CALLER, caller.get());
+  }
+
+  private static Scope scopeOf(Context ctx) {
+    String path = ctx.path();
+    String method = ctx.method().name();
+    if (path.equals("/search") || path.startsWith("/faces/")) {
+      return Scope.SEARCH;
+    }
+    if (path.equals("/verify")) {
+      return Scope.VERIFY;
+    }
+    if (path.startsWith("/subjects/") && method.equals("DELETE")) {
+      return Scope.DELETE;
+    }
+    if (path.equals("/retrain")) {
+      return Scope.RETRAIN;
+    }
+    return null;
+  }
+
+  private static void refuse(Context ctx, HttpStatus status, String why) {
+    ctx.status(status).json(Map.of("error", why));
+    ctx.skipRemainingHandlers();
+  }
+
+  private void delete(Context ctx) throws IOException {
+    String subject = ctx.pathParam("subject");
+    ApiKeys.Caller caller = ctx.attribute(CALLER);
+    try {
+      audit.record(caller.keyId(), "delete", subject, "DELETE /subjects");
+    } catch (Exception e) {
+      unavailable(ctx, "could not write the audit record; nothing was deleted", e);
+      return;
+    }
+    long removed;
+    try {
+      removed = service.delete(subject);
+    } catch (IOException e) {
+      throw e;
+    } catch (Exception e) {
+      // the tombstone could not be recorded: nothing was removed, so say so instead of half-erasing
+      unavailable(ctx, "could not record the deletion (tombstone); nothing was removed", e);
+      return;
+    }
+    ctx.json(Map.of("subject", subject, "removed", removed));
+  }
+
+  private void retrain(Context ctx) {
+    if (retrain == null) {
+      ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "retraining is not configured for this service"));
+      return;
+    }
+    Map<?, ?> body;
+    try {
+      body = ctx.body().isBlank() ? Map.of() : ctx.bodyAsClass(Map.class);
+    } catch (HttpResponseException e) {
+      throw e;
+    } catch (Exception e) { // Jackson's parse errors arrive unchecked through Kotlin
+      throw new BadRequest("the body is a JSON object: {\"reason\": ..., \"epochs\": N, \"minutes\": M, \"shards\": DIR}");
+    }
+    ApiKeys.Caller caller = ctx.attribute(CALLER);
+    var request = new RetrainTrigger.Request(text(body.get("reason")), number(body.get("epochs")),
+        number(body.get("minutes")), text(body.get("shards")), "key:" + caller.keyId());
+    try {
+      audit.record(caller.keyId(), "retrain", "training", request.reason() == null ? "" : request.reason());
+    } catch (Exception e) {
+      unavailable(ctx, "could not write the audit record; nothing was queued", e);
+      return;
+    }
+    String id;
+    try {
+      id = retrain.request(request);
+    } catch (Exception e) {
+      unavailable(ctx, "could not queue the request", e);
+      return;
+    }
+    ctx.status(HttpStatus.ACCEPTED).json(Map.of("requestId", id,
+        "status", "queued for the retraining controller, which starts a training job unless one is running"));
+  }
+
+  /** 503 with a plain reason; the exception's text goes to the log only, under an incident id. */
+  private static void unavailable(Context ctx, String what, Exception e) {
+    String incident = UUID.randomUUID().toString().substring(0, 8);
+    LOG.warn("{} {}: {} (incident {})", ctx.method(), ctx.path(), what, incident, e);
+    ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", what, "incident", incident));
+  }
+
+  private void internalError(Exception e, Context ctx) {
+    if (e instanceof HttpResponseException h) { // Javalin's own (413 from the body limit, 400 ...)
+      ctx.status(h.getStatus()).json(Map.of("error", h.getMessage()));
+      return;
+    }
+    if (tooLarge(e)) {
+      ctx.status(HttpStatus.CONTENT_TOO_LARGE).json(Map.of("error", "upload larger than " + options.maxUploadBytes() + " bytes"));
+      return;
+    }
+    if (badMessage(e)) {
+      ctx.status(HttpStatus.BAD_REQUEST).json(Map.of("error", "malformed request body (multipart/form-data expected)"));
+      return;
+    }
+    String incident = UUID.randomUUID().toString().substring(0, 8);
+    LOG.error("{} {} failed (incident {})", ctx.method(), ctx.path(), incident, e);
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("error", "internal error; the service log has the details");
+    body.put("incident", incident);
+    ctx.status(HttpStatus.INTERNAL_SERVER_ERROR).json(body);
+  }
+
+  /**
+   * Jetty's multipart parser stops at the limit, as it reads, with "max length exceeded" (total) or
+   * "max file size exceeded" (one part), wrapped in a 400 "bad multipart": find it in the chain.
+   */
+  private static boolean tooLarge(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+      if (t instanceof IllegalStateException && (m.contains("max length exceeded") || m.contains("max file size exceeded"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A body Jetty could not parse (a broken multipart body): the client's fault, 400. */
+  private static boolean badMessage(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof org.eclipse.jetty.http.BadMessageException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private int k(Context ctx) {
+    String value = ctx.queryParam("k");
+    if (value == null) {
+      return 5;
+    }
+    int k;
+    try {
+      k = Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      throw new BadRequest("k is a whole number from 1 to " + options.maxK());
+    }
+    if (k < 1 || k > options.maxK()) {
+      throw new BadRequest("k is a whole number from 1 to " + options.maxK() + ", not " + k);
+    }
+    return k;
   }
 
   private static String text(Object value) {
-    return value == null ? null : value.toString();
+    if (value == null) {
+      return null;
+    }
+    String s = value.toString();
+    if (s.length() > 500) {
+      throw new BadRequest("reason and shards are at most 500 characters");
+    }
+    return s;
   }
 
   private static Integer number(Object value) {
@@ -114,14 +335,18 @@ public final class SearchServer implements AutoCloseable {
     throw new BadRequest("epochs and minutes are positive whole numbers, not " + value);
   }
 
-  /** Starts on 127.0.0.1 or the given host; port 0 picks a free one. */
-  public SearchServer start(String host, int port) {
-    app.start(host, port);
-    return this;
-  }
-
-  public int port() {
-    return app.port();
+  private ServerConnector httpsConnector(org.eclipse.jetty.server.Server server, HttpConfiguration http, String host, int port) {
+    SslContextFactory.Server ssl = new SslContextFactory.Server();
+    ssl.setKeyStorePath(options.tlsKeystore().toAbsolutePath().toString());
+    ssl.setKeyStoreType("PKCS12");
+    ssl.setKeyStorePassword(options.tlsPassword());
+    HttpConfiguration https = new HttpConfiguration(http);
+    https.addCustomizer(new SecureRequestCustomizer(false)); // SNI host checks off: clients use 127.0.0.1
+    ServerConnector connector = new ServerConnector(server, new SslConnectionFactory(ssl, "http/1.1"),
+        new HttpConnectionFactory(https));
+    connector.setHost(host);
+    connector.setPort(port);
+    return connector;
   }
 
   private static byte[] upload(Context ctx, String field) throws IOException {
@@ -136,7 +361,9 @@ public final class SearchServer implements AutoCloseable {
 
   @Override
   public void close() {
-    app.stop();
+    if (app != null) {
+      app.stop();
+    }
   }
 
   static final class BadRequest extends RuntimeException {

@@ -9,39 +9,85 @@ import dev.mfn.search.verify.Verdict;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * What the REST endpoints do, without HTTP: search, verify, delete, crops, health. One model
- * instance serves all requests, so calls are serialised (the native model is not thread-safe;
- * several service replicas scale it out).
+ * What the REST endpoints do, without HTTP: search, verify, delete, crops, health.
  *
- * <p>What is served is one {@link Served} bundle: a model version's model together with that
- * version's index. {@link #switchTo} replaces the whole bundle between two calls (a
- * {@link ServingFollower} does it when the served version changes), so every answer comes from
- * one version's model over the same version's index, and no call fails across a switch.
+ * <p>Requests run concurrently. The native model and detector are not thread-safe, so a served
+ * version holds a pool of {@link Worker}s (each its own detector and model instance); a request
+ * borrows one, and waits at most {@code borrowTimeout} for one before it is refused as
+ * {@link Busy} (HTTP 503 with Retry-After). The index is shared (Lucene searchers and the
+ * Elasticsearch client are thread-safe). {@link #health} takes no lock and borrows no worker, so a
+ * queue of large uploads never delays the liveness probe.
+ *
+ * <p>What is served is one {@link Served} bundle: a model version's workers together with that
+ * version's index. {@link #switchTo} replaces the whole bundle between requests (a
+ * {@link ServingFollower} does it when the served version changes): it waits until the requests on
+ * the old bundle are done, so every answer comes from one version's model over the same version's
+ * index, and no request fails across a switch.
  */
 public final class SearchService {
-  private Served served;
+  private volatile Active active;
+  /** Requests hold the read side; a switch takes the write side (fair: a switch is not starved). */
+  private final ReentrantReadWriteLock switchLock = new ReentrantReadWriteLock(true);
   private final Deletion deletion;
   private final Tombstone tombstone;
-  private long switches;
-  private long searches;
+  private final Duration borrowTimeout;
+  private final AtomicLong switches = new AtomicLong();
+  private final AtomicLong searches = new AtomicLong();
+  private final AtomicLong busy = new AtomicLong();
 
-  /** One model version as served: its model's search and verifier over its own index. */
+  /** One model instance, able to answer one request at a time. */
+  public record Worker(FaceSearch search, FaceVerifier verifier) {}
+
+  /** All workers of a served version are busy for longer than the service waits: try again later. */
+  public static final class Busy extends Exception {
+    Busy(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** The served bundle and its idle workers. */
+  private record Active(Served served, BlockingQueue<Worker> idle) {
+    static Active of(Served served) {
+      return new Active(served, new ArrayBlockingQueue<>(served.workers().size(), false, served.workers()));
+    }
+  }
+
+  /** One model version as served: its model's workers over its own index. */
   public record Served(
       String version,
-      FaceSearch search,
-      FaceVerifier verifier,
+      List<Worker> workers,
       VectorIndex index,
       double searchThreshold,
       String searchThresholdSource,
       double verifyThreshold,
       AutoCloseable resources) {
-    /** Closes the model and the index of this version (when the bundle owns them). */
+    public Served {
+      if (workers.isEmpty()) {
+        throw new IllegalArgumentException("a served version needs at least one worker");
+      }
+      workers = List.copyOf(workers);
+    }
+
+    /** A version with a single worker. */
+    public Served(String version, FaceSearch search, FaceVerifier verifier, VectorIndex index, double searchThreshold,
+        String searchThresholdSource, double verifyThreshold, AutoCloseable resources) {
+      this(version, List.of(new Worker(search, verifier)), index, searchThreshold, searchThresholdSource,
+          verifyThreshold, resources);
+    }
+
+    /** Closes the models and the index of this version (when the bundle owns them). */
     public void close() throws Exception {
       if (resources != null) {
         resources.close();
@@ -70,79 +116,151 @@ public final class SearchService {
   }
 
   public SearchService(Served first, Deletion deletion, Tombstone tombstone) {
-    this.served = first;
+    this(first, deletion, tombstone, Duration.ofSeconds(10));
+  }
+
+  /** @param borrowTimeout how long a request waits for a free worker before it is refused as busy */
+  public SearchService(Served first, Deletion deletion, Tombstone tombstone, Duration borrowTimeout) {
+    this.active = Active.of(first);
     this.deletion = deletion;
     this.tombstone = tombstone;
+    this.borrowTimeout = borrowTimeout;
   }
 
   /**
-   * Serves {@code next} from the next call on and returns the bundle served until now, which no
-   * call uses any more (calls hold this service's lock): the caller closes it.
+   * Serves {@code next} from the next request on and returns the bundle served until now, once no
+   * request uses it any more: the caller closes it.
    */
-  public synchronized Served switchTo(Served next) {
-    Served previous = served;
-    served = next;
-    switches++;
-    return previous;
-  }
-
-  public synchronized String version() {
-    return served.version();
-  }
-
-  public synchronized Map<String, Object> search(byte[] photo, int k) throws IOException, FaceRejected {
-    searches++;
-    List<Map<String, Object>> faces = new ArrayList<>();
-    for (FaceSearch.FaceMatches f : served.search().search(photo, k)) {
-      Map<String, Object> face = new LinkedHashMap<>();
-      face.put("box", f.box());
-      face.put("unknown", f.unknown());
-      face.put("subject", f.bestSubject());
-      List<Map<String, Object>> matches = new ArrayList<>();
-      for (SearchHit h : f.hits()) {
-        matches.add(Map.of("id", h.id(), "subject", h.subject() == null ? "" : h.subject(),
-            "image_id", h.imageId(), "similarity", h.similarity()));
-      }
-      face.put("matches", matches);
-      faces.add(face);
-    }
-    return Map.of("model", served.version(), "threshold", served.searchThreshold(),
-        "threshold_source", served.searchThresholdSource(), "faces", faces);
-  }
-
-  public synchronized Map<String, Object> verify(byte[] a, byte[] b) throws IOException, FaceRejected {
-    Path dir = Files.createTempDirectory("verify");
+  public Served switchTo(Served next) {
+    switchLock.writeLock().lock();
     try {
-      Path fa = Files.write(dir.resolve("a"), a);
-      Path fb = Files.write(dir.resolve("b"), b);
-      Verdict v = served.verifier().verify(fa, fb);
-      return Map.of("same_person", v.samePerson(), "similarity", v.similarity(), "threshold", v.threshold(),
-          "threshold_source", "the model's 1:1 best-accuracy threshold", "model", served.version());
+      Served previous = active.served();
+      active = Active.of(next);
+      switches.incrementAndGet();
+      return previous;
     } finally {
-      try (var files = Files.list(dir)) {
-        for (Path p : files.toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
-      Files.deleteIfExists(dir);
+      switchLock.writeLock().unlock();
     }
+  }
+
+  public String version() {
+    return active.served().version();
+  }
+
+  public Map<String, Object> search(byte[] photo, int k) throws IOException, FaceRejected, Busy {
+    searches.incrementAndGet();
+    return withWorker((served, worker) -> {
+      List<Map<String, Object>> faces = new ArrayList<>();
+      for (FaceSearch.FaceMatches f : worker.search().search(photo, k)) {
+        Map<String, Object> face = new LinkedHashMap<>();
+        face.put("box", f.box());
+        face.put("unknown", f.unknown());
+        face.put("subject", f.bestSubject());
+        List<Map<String, Object>> matches = new ArrayList<>();
+        for (SearchHit h : f.hits()) {
+          matches.add(Map.of("id", h.id(), "subject", h.subject() == null ? "" : h.subject(),
+              "image_id", h.imageId(), "similarity", h.similarity()));
+        }
+        face.put("matches", matches);
+        faces.add(face);
+      }
+      return Map.of("model", served.version(), "threshold", served.searchThreshold(),
+          "threshold_source", served.searchThresholdSource(), "faces", faces);
+    });
+  }
+
+  public Map<String, Object> verify(byte[] a, byte[] b) throws IOException, FaceRejected, Busy {
+    return withWorker((served, worker) -> {
+      Path dir = Files.createTempDirectory("verify");
+      try {
+        Path fa = Files.write(dir.resolve("a"), a);
+        Path fb = Files.write(dir.resolve("b"), b);
+        Verdict v = worker.verifier().verify(fa, fb);
+        return Map.of("same_person", v.samePerson(), "similarity", v.similarity(), "threshold", v.threshold(),
+            "threshold_source", "the model's 1:1 best-accuracy threshold", "model", served.version());
+      } finally {
+        try (var files = Files.list(dir)) {
+          for (Path p : files.toList()) {
+            Files.deleteIfExists(p);
+          }
+        }
+        Files.deleteIfExists(dir);
+      }
+    });
   }
 
   /**
    * Records the subject's tombstone (so no replay or migration brings it back), then removes it
-   * from every version of the index. Not under the service's lock: searches go on meanwhile.
+   * from every version of the index. No worker is needed: searches go on meanwhile.
    */
   public long delete(String subject) throws Exception {
     tombstone.record(subject);
     return deletion.deleteSubject(subject);
   }
 
-  public synchronized byte[] crop(String id) throws IOException {
-    return served.index().crop(id);
+  public byte[] crop(String id) throws IOException {
+    switchLock.readLock().lock();
+    try {
+      return active.served().index().crop(id);
+    } finally {
+      switchLock.readLock().unlock();
+    }
   }
 
-  public synchronized Map<String, Object> health() throws IOException {
-    return Map.of("status", "ok", "model", served.version(), "faces", served.index().count(),
-        "threshold", served.searchThreshold(), "model_switches", switches, "searches", searches);
+  /**
+   * The service's state, without a lock or a worker: it answers while every worker is busy. The
+   * face count is read from the index as it is; an index closed by a switch this instant is read
+   * again from the new one.
+   */
+  public Map<String, Object> health() throws IOException {
+    Active now = active;
+    long faces;
+    try {
+      faces = now.served().index().count();
+    } catch (RuntimeException | IOException closedBySwitch) {
+      now = active;
+      faces = now.served().index().count();
+    }
+    Map<String, Object> health = new LinkedHashMap<>();
+    health.put("status", "ok");
+    health.put("model", now.served().version());
+    health.put("faces", faces);
+    health.put("threshold", now.served().searchThreshold());
+    health.put("workers", now.served().workers().size());
+    health.put("workers_idle", now.idle().size());
+    health.put("model_switches", switches.get());
+    health.put("searches", searches.get());
+    health.put("busy_refusals", busy.get());
+    return health;
+  }
+
+  @FunctionalInterface
+  private interface WorkerCall<T> {
+    T run(Served served, Worker worker) throws IOException, FaceRejected;
+  }
+
+  private <T> T withWorker(WorkerCall<T> call) throws IOException, FaceRejected, Busy {
+    switchLock.readLock().lock();
+    try {
+      Active now = active;
+      Worker worker;
+      try {
+        worker = now.idle().poll(borrowTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Busy("interrupted while waiting for a worker");
+      }
+      if (worker == null) {
+        busy.incrementAndGet();
+        throw new Busy("all " + now.served().workers().size() + " workers busy for " + borrowTimeout.toMillis() + " ms");
+      }
+      try {
+        return call.run(now.served(), worker);
+      } finally {
+        now.idle().add(worker);
+      }
+    } finally {
+      switchLock.readLock().unlock();
+    }
   }
 }

@@ -193,7 +193,7 @@ class SearchServerTest {
         assertThat(accepted.body()).contains(request.getRequestId());
         assertThat(request.getReason()).isEqualTo("new people");
         assertThat(request.getEpochs()).isEqualTo(4);
-        assertThat(request.getRequestedBy()).startsWith("api:");
+        assertThat(request.getRequestedBy()).isEqualTo("key:static"); // who: the key's id, for the audit trail
       }
     }
     assertThat(json(base + "/retrain", KEY, "{}").statusCode()).isEqualTo(503); // this one has no trigger

@@ -1,0 +1,42 @@
+package dev.mfn.search.serve;
+
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+
+/** What an API key may do. A {@code search} key cannot delete, enrol or retrain. */
+public enum Scope {
+  /** POST /search and GET /faces/{id}/crop. */
+  SEARCH,
+  /** POST /verify. */
+  VERIFY,
+  /** Enrolment into the gallery (`mfn enroll` with a key, and any future POST /enroll). */
+  ENROLL,
+  /** DELETE /subjects/{s}. */
+  DELETE,
+  /** POST /retrain. */
+  RETRAIN;
+
+  public String label() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  /** "search,verify" or "all". */
+  public static Set<Scope> parse(String text) {
+    if (text == null || text.isBlank()) {
+      throw new IllegalArgumentException("give scopes: all, or a comma-separated list of search, verify, enroll, delete, retrain");
+    }
+    if (text.trim().equalsIgnoreCase("all")) {
+      return EnumSet.allOf(Scope.class);
+    }
+    Set<Scope> scopes = EnumSet.noneOf(Scope.class);
+    for (String part : text.split(",")) {
+      try {
+        scopes.add(Scope.valueOf(part.trim().toUpperCase(Locale.ROOT)));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("unknown scope '" + part.trim() + "' (search, verify, enroll, delete, retrain, all)");
+      }
+    }
+    return scopes;
+  }
+}

@@ -1,0 +1,43 @@
+package dev.mfn.search.serve;
+
+import java.nio.file.Path;
+
+/**
+ * How the REST service protects itself; build with {@link #defaults()} and the {@code with}
+ * methods.
+ *
+ * @param maxUploadBytes the largest request body (multipart included, chunked or not): 413 above
+ * @param maxK the most neighbours a search may ask for: 400 above
+ * @param ratePerSecond requests per second per key on average (0: unlimited); 429 above
+ * @param rateBurst requests a key may send at once
+ * @param tlsKeystore a PKCS12 keystore (certificate and key) to serve HTTPS only, or null: HTTP
+ * @param tlsPassword the keystore's password (from the environment or a file, never a flag)
+ */
+public record ServerOptions(long maxUploadBytes, int maxK, long ratePerSecond, long rateBurst, Path tlsKeystore,
+    String tlsPassword) {
+  public static ServerOptions defaults() {
+    return new ServerOptions(16L << 20, 100, 20, 40, null, null);
+  }
+
+  public ServerOptions withMaxUploadBytes(long bytes) {
+    return new ServerOptions(bytes, maxK, ratePerSecond, rateBurst, tlsKeystore, tlsPassword);
+  }
+
+  public ServerOptions withMaxK(int k) {
+    return new ServerOptions(maxUploadBytes, k, ratePerSecond, rateBurst, tlsKeystore, tlsPassword);
+  }
+
+  public ServerOptions withRate(long perSecond, long burst) {
+    return new ServerOptions(maxUploadBytes, maxK, perSecond, burst, tlsKeystore, tlsPassword);
+  }
+
+  public ServerOptions withTls(Path keystore, String password) {
+    return new ServerOptions(maxUploadBytes, maxK, ratePerSecond, rateBurst, keystore, password);
+  }
+
+  @Override
+  public String toString() { // never the password
+    return "ServerOptions[maxUploadBytes=" + maxUploadBytes + ", maxK=" + maxK + ", ratePerSecond=" + ratePerSecond
+        + ", rateBurst=" + rateBurst + ", tls=" + (tlsKeystore != null) + "]";
+  }
+}
