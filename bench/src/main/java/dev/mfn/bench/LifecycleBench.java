@@ -127,9 +127,10 @@ public final class LifecycleBench {
     }
     int port = Ports.free();
     String key = "lifecycle-bench-key-0123456789";
+    Path keyFile = Files.writeString(Files.createTempFile("lifecycle-key", ""), key);
     CompletableFuture<Integer> serve = CompletableFuture.supplyAsync(() -> Mfn.run(settings,
         new PrintWriter(System.out, true), new PrintWriter(System.err, true), "serve", "--index", index.toString(),
-        "--port", String.valueOf(port), "--api-key", key, "--threshold", "0.35", "--follow-ms", "500",
+        "--port", String.valueOf(port), "--api-key-file", keyFile.toString(), "--rate", "0", "--threshold", "0.35", "--follow-ms", "500",
         "--for-seconds", String.valueOf(seconds + 60)));
     String base = "http://127.0.0.1:" + port;
     dev.mfn.testkit.Await.until("the service", Duration.ofMinutes(2), () -> {

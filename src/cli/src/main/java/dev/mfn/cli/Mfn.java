@@ -34,6 +34,7 @@ import picocli.CommandLine.Command;
       SearchCommand.class,
       DeleteCommand.class,
       ServeCommand.class,
+      KeysCommand.class,
       ReindexCommand.class,
       ModelsCommand.class,
       RetrainCommand.class,

@@ -36,8 +36,13 @@ import picocli.CommandLine.Spec;
     description = {
       "Serve search over HTTP: POST /search and /verify (multipart photos), DELETE /subjects/{s},",
       "GET /faces/{id}/crop, GET /health, GET /openapi.json, and a web page at / (drop a photo, see",
-      "the faces boxed and their matches). Calls need the API key in the X-API-Key header: --api-key,",
-      "else the setting serve.api.key (MFN_SERVE_API_KEY), else a random key printed at start.",
+      "the faces boxed and their matches). Calls need an API key in the X-API-Key header whose scope",
+      "covers the endpoint: keys of `mfn keys create` (the keys file), and the one key with every",
+      "scope of the setting serve.api.key (MFN_SERVE_API_KEY, or a file: --api-key-file,",
+      "serve.api.key.file); with neither, a random key for this run, printed at start. Keys never",
+      "go on the command line. Per key: --rate requests a second (429 above). Uploads above",
+      "--max-upload-mb get 413, chunked or not; deletions and retrain requests are audited on the",
+      "topic audit.events before they happen. --tls-keystore serves HTTPS only.",
       "It serves the version the index serves (Elasticsearch alias / the embedded index's SERVING file,",
       "with the model recorded there; --model when none is recorded) and switches model and index",
       "together when the embed job serves a new version, without a restart or a failed request.",
@@ -50,8 +55,23 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "Port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
   int port;
 
-  @Option(names = "--api-key", paramLabel = "KEY", description = "API key (at least 16 characters).")
-  String apiKey;
+  @Option(names = "--api-key-file", paramLabel = "FILE", description = "A file whose first line is a key with every scope (at least 16 characters); default: setting serve.api.key / serve.api.key.file.")
+  Path apiKeyFile;
+
+  @Option(names = "--keys-file", paramLabel = "FILE", description = "Scoped keys of `mfn keys create` (default: setting serve.keys.file).")
+  Path keysFile;
+
+  @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka, for deletions' tombstones, retrain requests and the audit trail (default: setting kafka.bootstrap).")
+  String bootstrap;
+
+  @Option(names = "--workers", paramLabel = "N", description = "Model workers: requests answered at once (default: setting serve.workers = 2).")
+  Integer workers;
+
+  @Option(names = "--rate", paramLabel = "R", description = "Requests per second per key on average, 0 for no limit (default: setting serve.rate.per.second = 20; burst: serve.rate.burst).")
+  Long rate;
+
+  @Option(names = "--tls-keystore", paramLabel = "FILE", description = "Serve HTTPS with this PKCS12 keystore (password: setting serve.tls.keystore.password or its .file); default: setting serve.tls.keystore, empty = HTTP.")
+  Path tlsKeystore;
 
   @Option(names = "--max-upload-mb", paramLabel = "MB", defaultValue = "16", description = "Largest upload (default: ${DEFAULT-VALUE} MB; larger gets 413).")
   int maxUploadMb;
@@ -79,18 +99,34 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    String key = apiKey != null ? apiKey : settings.get("serve.api.key");
-    boolean generated = key == null || key.isBlank();
+    String key = apiKeyFile != null
+        ? java.nio.file.Files.readAllLines(apiKeyFile).stream().findFirst().orElse("").trim()
+        : settings.secret("serve.api.key");
+    Path keyStore = keysFile != null ? keysFile : settings.getPath("serve.keys.file");
+    boolean scopedKeys = dev.mfn.search.serve.ApiKeys.file(keyStore).entries().stream().anyMatch(e -> e.active());
+    boolean generated = key.isBlank() && !scopedKeys;
     if (generated) {
       byte[] random = new byte[16];
       new SecureRandom().nextBytes(random);
       key = HexFormat.of().formatHex(random);
     }
-    try (FaceCropper cropper = face.openCropper(settings)) {
+    dev.mfn.search.serve.ApiKeys keys = dev.mfn.search.serve.ApiKeys.fileAnd(keyStore, key.isBlank() ? null : new ApiKey(key));
+    int workerCount = workers != null ? workers : settings.getInt("serve.workers");
+    if (workerCount < 1) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--workers is at least 1");
+    }
+    Path keystore = tlsKeystore != null ? tlsKeystore
+        : settings.get("serve.tls.keystore").isBlank() ? null : settings.getPath("serve.tls.keystore");
+    dev.mfn.search.serve.ServerOptions options = dev.mfn.search.serve.ServerOptions.defaults()
+        .withMaxUploadBytes(maxUploadMb * 1024L * 1024L)
+        .withMaxK(settings.getInt("serve.max.k"))
+        .withRate(rate != null ? rate : settings.getLong("serve.rate.per.second"), settings.getLong("serve.rate.burst"))
+        .withTls(keystore, keystore == null ? null : settings.secret("serve.tls.keystore.password"));
+    try (AuditTopic audit = new AuditTopic(kafka(), settings.get("topic.audit"))) {
       Optional<ServedVersion> servedNow = noFollow ? Optional.empty() : indexOptions.served(settings);
       SearchService.Served first = servedNow.isPresent() && knowsModel(servedNow.get())
-          ? open(cropper, servedNow.get())
-          : open(cropper, null);
+          ? open(servedNow.get(), workerCount)
+          : open(null, workerCount);
       SearchService service = new SearchService(first, subject -> {
         // DELETE /subjects/{s} removes the person from every version, as `mfn delete` does; a
         // version whose embedded index a running embed job holds is cleaned by the job (tombstone)
@@ -105,18 +141,20 @@ final class ServeCommand implements Callable<Integer> {
           }
         }
         return removed;
-      }, subject -> new Tombstones(settings.kafkaBootstrap(), settings.topics().deleted()).erase(subject, "DELETE /subjects", "api"));
+      }, subject -> new Tombstones(kafka(), settings.topics().deleted()).erase(subject, "DELETE /subjects", "api"));
       ServingFollower follower = noFollow ? null
-          : new ServingFollower(service, () -> indexOptions.served(settings), v -> open(cropper, v), Duration.ofSeconds(60))
+          : new ServingFollower(service, () -> indexOptions.served(settings), v -> open(v, workerCount), Duration.ofSeconds(60))
               .start(Duration.ofMillis(followMillis));
-      try (SearchServer server = new SearchServer(service, new ApiKey(key), maxUploadMb * 1024L * 1024L, retrainTrigger()).start(host, port)) {
+      try (SearchServer server = new SearchServer(service, keys, options, retrainTrigger(), audit).start(host, port)) {
         var out = spec.commandLine().getOut();
-        out.printf(Locale.ROOT, "serving model %s (%d faces in %s; unknown below %.3f: %s; verify at %.3f) at http://%s:%d/%n",
+        out.printf(Locale.ROOT, "serving model %s (%d faces in %s; unknown below %.3f: %s; verify at %.3f; %d workers) at %s://%s:%d/%n",
             first.version(), first.index().count(), indexOptions.describe(settings, first.version()), first.searchThreshold(),
-            first.searchThresholdSource(), first.verifyThreshold(), host, server.port());
+            first.searchThresholdSource(), first.verifyThreshold(), workerCount, keystore == null ? "http" : "https", host, server.port());
         out.println(noFollow ? "pinned to this model (--no-follow)"
             : "following the served version: when the embed job serves a new model's index, this service switches to it");
-        out.println(generated ? "API key (generated for this run): " + key : "API key: from --api-key / serve.api.key");
+        out.println(generated ? "API key (generated for this run, every scope): " + key
+            : "API keys: " + (key.isBlank() ? "" : "serve.api.key (every scope)" + (scopedKeys ? " and " : ""))
+                + (scopedKeys ? "the scoped keys of " + keyStore : ""));
         out.println("Ctrl-C stops it.");
         out.flush();
         CountDownLatch stop = new CountDownLatch(1);
@@ -138,6 +176,10 @@ final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
+  private String kafka() {
+    return bootstrap != null ? bootstrap : settings.kafkaBootstrap();
+  }
+
   /** True when the served version's model can be found: its location is recorded, or it is --model's. */
   private boolean knowsModel(ServedVersion served) throws Exception {
     if (served.modelLocation() != null) {
@@ -148,37 +190,59 @@ final class ServeCommand implements Callable<Integer> {
 
   /**
    * Opens one version's model and index together: the served version's recorded model, or (null)
-   * the --model / default model and its version's index.
+   * the --model / default model and its version's index; with {@code workers} detector and model
+   * instances (neither is thread-safe), so that that many requests are answered at once.
    */
-  private SearchService.Served open(FaceCropper cropper, ServedVersion served) throws Exception {
+  private SearchService.Served open(ServedVersion served, int workers) throws Exception {
     Path model = served == null || served.modelLocation() == null
         ? Models.resolve(indexOptions.model, settings)
         : location(served.modelLocation());
-    Embedder embedder = EmbeddingModels.open(model);
-    VectorIndex index = null;
+    java.util.List<AutoCloseable> opened = new java.util.ArrayList<>();
     try {
-      String version = EmbeddingModels.version(embedder, model);
-      if (served != null && !served.version().equals(version)) {
-        throw new IllegalStateException("the index serves " + served.version() + " but the model at " + model + " is " + version);
+      java.util.List<SearchService.Worker> pool = new java.util.ArrayList<>();
+      String version = null;
+      Models.Threshold cutoff = null;
+      double verifyAt = 0;
+      VectorIndex index = null;
+      for (int i = 0; i < workers; i++) {
+        FaceCropper cropper = face.openCropper(settings);
+        opened.add(cropper);
+        Embedder embedder = EmbeddingModels.open(model);
+        opened.add(embedder);
+        if (i == 0) {
+          version = EmbeddingModels.version(embedder, model);
+          if (served != null && !served.version().equals(version)) {
+            throw new IllegalStateException("the index serves " + served.version() + " but the model at " + model + " is " + version);
+          }
+          cutoff = Models.searchThreshold(embedder, threshold);
+          verifyAt = threshold != null ? threshold : Models.threshold(embedder, null);
+          index = indexOptions.openForServing(settings, version);
+          opened.add(index);
+        }
+        PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, settings.getInt("embed.batch.size"));
+        pool.add(new SearchService.Worker(
+            new FaceSearch(new FaceEmbedStage(cropper, photos, version, FaceEmbedStage.Faces.ALL), index, cutoff.value()),
+            new FaceVerifier(photos, verifyAt)));
       }
-      Models.Threshold cutoff = Models.searchThreshold(embedder, threshold);
-      double verifyAt = threshold != null ? threshold : Models.threshold(embedder, null);
-      PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, settings.getInt("embed.batch.size"));
-      index = indexOptions.openForServing(settings, version);
-      VectorIndex opened = index;
-      FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, photos, version, FaceEmbedStage.Faces.ALL), index, cutoff.value());
-      return new SearchService.Served(version, search, new FaceVerifier(photos, verifyAt), index, cutoff.value(),
-          cutoff.source(), verifyAt, () -> {
-            try (embedder) {
-              opened.close();
-            }
-          });
+      java.util.List<AutoCloseable> owned = java.util.List.copyOf(opened);
+      return new SearchService.Served(version, pool, index, cutoff.value(), cutoff.source(), verifyAt, () -> closeAll(owned));
     } catch (Exception | Error e) {
-      if (index != null) {
-        index.close();
-      }
-      embedder.close();
+      closeAll(opened);
       throw e;
+    }
+  }
+
+  private static void closeAll(java.util.List<AutoCloseable> resources) throws Exception {
+    Exception first = null;
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      try {
+        resources.get(i).close();
+      } catch (Exception e) {
+        first = first == null ? e : first;
+      }
+    }
+    if (first != null) {
+      throw first;
     }
   }
 
@@ -199,7 +263,7 @@ final class ServeCommand implements Callable<Integer> {
       public synchronized String request(Request r) throws Exception {
         if (requests == null) {
           requests = new dev.mfn.retrain.RetrainRequests(
-              dev.mfn.publish.KafkaAccess.producer(settings.kafkaBootstrap(), 1 << 20), settings.topics().retrain());
+              dev.mfn.publish.KafkaAccess.producer(kafka(), 1 << 20), settings.topics().retrain());
         }
         return requests.send(r.requestedBy(), r.reason(), r.epochs(), r.minutes(), r.shards(), java.util.Map.of()).getRequestId();
       }

@@ -86,8 +86,9 @@ class LocalRetrainLoopTest {
     Await.until("4 faces in v1's index", Duration.ofMinutes(3), () -> faces(index, "v1") == 4);
 
     int port = Ports.free();
+    Path keyFile = java.nio.file.Files.writeString(dir.resolve("api-key"), KEY); // keys never go on the command line
     Background serve = new Background("serve", "--index", index.toString(),
-        "--port", String.valueOf(port), "--api-key", KEY, "--follow-ms", "300", "--for-seconds", "900", "--threshold", "0.3");
+        "--port", String.valueOf(port), "--api-key-file", keyFile.toString(), "--rate", "0", "--follow-ms", "300", "--for-seconds", "900", "--threshold", "0.3");
     String base = "http://127.0.0.1:" + port;
     Await.until("the search service", Duration.ofMinutes(2), () -> model(base).equals("v1"));
 

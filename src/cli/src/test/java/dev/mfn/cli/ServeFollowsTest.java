@@ -62,8 +62,9 @@ class ServeFollowsTest {
     }
 
     int port = Ports.free();
+    Path keyFile = java.nio.file.Files.writeString(dir.resolve("api-key"), KEY); // keys never go on the command line
     CompletableFuture<MfnCliTest.Run> serve = CompletableFuture.supplyAsync(() -> MfnCliTest.mfn("serve", "--index", index.toString(),
-        "--port", String.valueOf(port), "--api-key", KEY, "--follow-ms", "300", "--for-seconds", "45",
+        "--port", String.valueOf(port), "--api-key-file", keyFile.toString(), "--rate", "0", "--follow-ms", "300", "--for-seconds", "45",
         "--threshold", "0.35")); // the reference model (an .onnx file) has no calibrated threshold
     String base = "http://127.0.0.1:" + port;
     HttpClient http = HttpClient.newHttpClient();

@@ -75,7 +75,25 @@ public final class MfnSettings {
           Map.entry("index.es.api.key", ""),
           Map.entry("index.es.ca", ""),
           // the REST service's API key; empty: `mfn serve` generates one per run and prints it
-          Map.entry("serve.api.key", ""));
+          Map.entry("serve.api.key", ""),
+          // secrets may also come from files (Kubernetes secret volumes): KEY.file names one
+          Map.entry("serve.api.key.file", ""),
+          Map.entry("index.es.password.file", ""),
+          Map.entry("index.es.api.key.file", ""),
+          // scoped API keys, stored hashed (`mfn keys create|list|revoke`)
+          Map.entry("serve.keys.file", "build/serve/keys.json"),
+          // model workers of `mfn serve` (each its own detector and model): requests run in parallel
+          Map.entry("serve.workers", "2"),
+          Map.entry("serve.max.k", "100"),
+          // per API key: requests per second on average, and the burst allowed (0: no limit)
+          Map.entry("serve.rate.per.second", "20"),
+          Map.entry("serve.rate.burst", "40"),
+          // HTTPS for `mfn serve`: a PKCS12 keystore, its password as a secret (env or .file)
+          Map.entry("serve.tls.keystore", ""),
+          Map.entry("serve.tls.keystore.password", ""),
+          Map.entry("serve.tls.keystore.password.file", ""),
+          // who enrolled, deleted or asked for retraining, when (JSON records)
+          Map.entry("topic.audit", "audit.events"));
 
   private final Properties values;
   private final Path home;
@@ -150,6 +168,28 @@ public final class MfnSettings {
   /** A path setting; relative values are resolved against the repository root. */
   public Path getPath(String key) {
     return repo.resolve(get(key)).normalize();
+  }
+
+  /**
+   * A secret: the setting's value (from the environment or the settings file, never a command-line
+   * flag), else the first line of the file named by {@code KEY.file}; empty when neither is set.
+   */
+  public String secret(String key) {
+    String value = get(key);
+    if (!value.isBlank()) {
+      return value;
+    }
+    String file = values.getProperty(key + ".file", "");
+    if (file.isBlank()) {
+      return "";
+    }
+    try {
+      String text = Files.readString(repo.resolve(file.trim()));
+      int end = text.indexOf('\n');
+      return (end >= 0 ? text.substring(0, end) : text).trim();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the secret file of " + key + " (" + file + ")", e);
+    }
   }
 
   public double getDouble(String key) {
