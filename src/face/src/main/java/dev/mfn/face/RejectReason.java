@@ -22,7 +22,11 @@ public enum RejectReason {
   LOW_SCORE("detect", "no face above the score threshold"),
   FACE_TOO_SMALL("detect", "the chosen face is below the minimum size"),
   // align
-  ALIGNMENT_FAILED("align", "the landmarks give no usable transform");
+  ALIGNMENT_FAILED("align", "the landmarks give no usable transform"),
+  // any stage: an input none of the checks above foresaw made a library fail; set aside, never fatal
+  PROCESSING_FAILED("detect", "the decoder, detector or aligner failed on this photo"),
+  // records
+  BAD_SUBJECT("record", "the subject is empty, longer than 256 characters, or holds control characters");
 
   private final String stage;
   private final String description;

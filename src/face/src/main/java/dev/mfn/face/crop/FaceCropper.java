@@ -1,6 +1,7 @@
 package dev.mfn.face.crop;
 
 import dev.mfn.face.FaceRejected;
+import dev.mfn.face.RejectReason;
 import dev.mfn.face.align.AlignedFace;
 import dev.mfn.face.align.SimilarityAligner;
 import dev.mfn.face.decode.ImageDecoder;
@@ -34,6 +35,10 @@ public final class FaceCropper implements AutoCloseable {
 
   /** The chosen face of a photo (training, verification). */
   public FaceCrop cropChosen(byte[] photo) throws FaceRejected {
+    return guarded(() -> cropChosenUnguarded(photo));
+  }
+
+  private FaceCrop cropChosenUnguarded(byte[] photo) throws FaceRejected {
     Mat image = decoder.decode(photo);
     try {
       DetectedFace face = chooser.choose(detector.detect(image), image.cols(), image.rows());
@@ -48,6 +53,10 @@ public final class FaceCropper implements AutoCloseable {
    * template's landmarks placed on the central half of the shorter side). Decode errors still throw.
    */
   public FaceCrop cropChosenOrCenter(byte[] photo) throws FaceRejected {
+    return guarded(() -> cropChosenOrCenterUnguarded(photo));
+  }
+
+  private FaceCrop cropChosenOrCenterUnguarded(byte[] photo) throws FaceRejected {
     Mat image = decoder.decode(photo);
     try {
       DetectedFace face;
@@ -64,6 +73,10 @@ public final class FaceCropper implements AutoCloseable {
 
   /** Every face of a photo, best first (search, enrollment of group photos). */
   public List<FaceCrop> cropAll(byte[] photo) throws FaceRejected {
+    return guarded(() -> cropAllUnguarded(photo));
+  }
+
+  private List<FaceCrop> cropAllUnguarded(byte[] photo) throws FaceRejected {
     Mat image = decoder.decode(photo);
     try {
       List<FaceCrop> crops = new ArrayList<>();
@@ -91,6 +104,24 @@ public final class FaceCropper implements AutoCloseable {
         SimilarityAligner.TEMPLATE.scaled(
             scale, (image.cols() - side) / 2.0, (image.rows() - side) / 2.0);
     return aligner.align(image, placed);
+  }
+
+  private interface Step<T> {
+    T run() throws FaceRejected;
+  }
+
+  /**
+   * A library exception (OpenCV, the detector's runtime) on one photo becomes that photo's refusal
+   * (PROCESSING_FAILED): a job must set the photo aside, not fail and replay it forever.
+   */
+  private static <T> T guarded(Step<T> step) throws FaceRejected {
+    try {
+      return step.run();
+    } catch (RuntimeException e) {
+      String message = String.valueOf(e.getMessage());
+      throw new FaceRejected(RejectReason.PROCESSING_FAILED, e.getClass().getSimpleName() + ": "
+          + (message.length() > 200 ? message.substring(0, 200) + "..." : message));
+    }
   }
 
   @Override

@@ -40,8 +40,11 @@ public record ImageHeader(ImageFormat format, int width, int height, int orienta
       if (b.length >= 4 && (ascii(b, 0, "II*\0") || ascii(b, 0, "MM\0*"))) {
         return new ImageHeader(ImageFormat.TIFF, 0, 0, UPRIGHT, true);
       }
-    } catch (ArrayIndexOutOfBoundsException e) {
+    } catch (IndexOutOfBoundsException e) {
       throw new FaceRejected(RejectReason.CORRUPT_HEADER, "header ends early");
+    } catch (RuntimeException e) {
+      // whatever a hostile header makes of our arithmetic, it is a bad header, not a crash
+      throw new FaceRejected(RejectReason.CORRUPT_HEADER, "unreadable header (" + e.getClass().getSimpleName() + ")");
     }
     throw new FaceRejected(RejectReason.NOT_AN_IMAGE, "unknown signature");
   }
@@ -91,13 +94,28 @@ public record ImageHeader(ImageFormat format, int width, int height, int orienta
     return false;
   }
 
-  /** Reads tag 0x0112 from the TIFF structure inside an APP1 Exif segment. */
+  /**
+   * Reads tag 0x0112 from the TIFF structure inside an APP1 Exif segment; broken EXIF (offsets
+   * out of the segment) means upright: the pixels are still a photo.
+   */
   private static int exifOrientation(byte[] b, int tiff, int end) {
+    try {
+      return exifOrientationOrFail(b, tiff, end);
+    } catch (RuntimeException broken) {
+      return UPRIGHT;
+    }
+  }
+
+  private static int exifOrientationOrFail(byte[] b, int tiff, int end) {
     if (tiff + 8 > end || end > b.length) {
       return UPRIGHT;
     }
     boolean little = b[tiff] == 'I';
-    int ifd = tiff + u32(b, tiff + 4, little);
+    long offset = u32(b, tiff + 4, little) & 0xFFFFFFFFL;
+    if (offset > end - tiff) {
+      return UPRIGHT;
+    }
+    int ifd = tiff + (int) offset;
     if (ifd + 2 > end) {
       return UPRIGHT;
     }
