@@ -38,7 +38,7 @@ final class AlignCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     try (FaceCropper cropper = face.openCropper(settings)) {
-      FaceCrop crop = cropper.cropChosen(Files.readAllBytes(image));
+      FaceCrop crop = cropper.cropChosen(dev.mfn.face.decode.PhotoFiles.read(image, cropper.maxBytes()));
       if (output.getParent() != null) {
         Files.createDirectories(output.getParent());
       }

@@ -57,7 +57,7 @@ final class DetectCommand implements Callable<Integer> {
     Mat bgr;
     try {
       bgr = new ImageDecoder(settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"))
-          .decode(Files.readAllBytes(image));
+          .decode(dev.mfn.face.decode.PhotoFiles.read(image, settings.getLong("decode.max.bytes")));
     } catch (FaceRejected e) {
       spec.commandLine().getErr().println("mfn detect: " + image + ": " + e.getMessage());
       return 1;

@@ -197,7 +197,13 @@ final class EnrollCommand implements Callable<Integer> {
         for (int from = 0; from < photos.size(); from += batch) {
           List<FaceEmbedStage.Photo> chunk = new ArrayList<>();
           for (PhotoFile p : photos.subList(from, Math.min(photos.size(), from + batch))) {
-            byte[] bytes = Files.readAllBytes(p.path());
+            byte[] bytes;
+            try {
+              bytes = dev.mfn.face.decode.PhotoFiles.read(p.path(), cropper.maxBytes());
+            } catch (dev.mfn.face.FaceRejected e) {
+              rejected.merge(e.reason(), 1, Integer::sum);
+              continue;
+            }
             // the same image id the publisher gives, so both paths write the same documents
             String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
             chunk.add(new FaceEmbedStage.Photo(RawImageFactory.imageId(p.subject(), p.source(), sha), p.subject(), bytes));

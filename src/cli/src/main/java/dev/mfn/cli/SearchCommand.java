@@ -52,7 +52,13 @@ final class SearchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    byte[] photo = Files.readAllBytes(image);
+    byte[] photo;
+    try {
+      photo = dev.mfn.face.decode.PhotoFiles.read(image, settings.getLong("decode.max.bytes"));
+    } catch (FaceRejected e) {
+      spec.commandLine().getErr().println("mfn search: " + image + ": " + e.reason() + " (" + e.getMessage() + ")");
+      return 1;
+    }
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = Models.open(indexOptions.model, settings)) {
       String version = IndexOptions.version(embedder, indexOptions.model, settings);

@@ -59,7 +59,7 @@ final class VerifyCommand implements Callable<Integer> {
         v = new FaceVerifier(photos, t).verify(first, second);
       } catch (FaceRejected e) {
         spec.commandLine().getErr().println("mfn verify: " + e.getMessage() + " (" + e.reason() + ")");
-        return Mfn.EXIT_USAGE;
+        return 1; // a refused photo, as `mfn search` (2 is for usage and unreachable services)
       }
       spec.commandLine().getOut().printf(Locale.ROOT, "%s: similarity %.3f %s threshold %.3f (model %s)%n",
           v.samePerson() ? "same person" : "different people", v.similarity(),

@@ -6,7 +6,7 @@ package dev.mfn.face;
  */
 public enum RejectReason {
   // fetch (photos sent by reference)
-  SOURCE_UNAVAILABLE("fetch", "the photo's external URI cannot be read"),
+  SOURCE_UNAVAILABLE("fetch", "the photo's file or URI cannot be read (missing, or an I/O error)"),
   SOURCE_FORBIDDEN("fetch", "the photo's URI is outside the configured blob roots, or not a regular file"),
   // decode
   EMPTY_INPUT("decode", "no bytes"),

@@ -43,17 +43,13 @@ public final class PhotoEmbedder {
       Path file = files.get(i);
       results.add(null);
       try {
-        byte[] bytes = Files.readAllBytes(file);
+        byte[] bytes = dev.mfn.face.decode.PhotoFiles.read(file, cropper.maxBytes());
         FaceCrop crop =
             centerFallback ? cropper.cropChosenOrCenter(bytes) : cropper.cropChosen(bytes);
         pending.add(crop);
         pendingIndex.add(i);
       } catch (FaceRejected e) {
         results.set(i, new PhotoEmbedding(file.toString(), null, null, false, e.reason()));
-      } catch (IOException e) {
-        results.set(
-            i,
-            new PhotoEmbedding(file.toString(), null, null, false, dev.mfn.face.RejectReason.EMPTY_INPUT));
       }
       if (pending.size() >= batchSize || i == files.size() - 1) {
         flush(files, pending, pendingIndex, results);

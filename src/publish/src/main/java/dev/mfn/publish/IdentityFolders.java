@@ -11,8 +11,9 @@ public final class IdentityFolders {
   private IdentityFolders() {}
 
   /**
-   * Every regular file under {@code root}, in a stable (sorted) order; files directly in root get a
-   * null subject. Symbolic links to files are followed.
+   * Every file under {@code root}, in a stable (sorted) order; files directly in root get a null
+   * subject. Symbolic links are followed. Devices, FIFOs and broken links are listed too, so that
+   * publishing counts them as skipped (not a regular file) instead of leaving them out unsaid.
    */
   public static List<PhotoFile> list(Path root) throws IOException {
     if (!Files.isDirectory(root)) {
@@ -20,7 +21,7 @@ public final class IdentityFolders {
     }
     try (Stream<Path> files = Files.walk(root, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
       return files
-          .filter(Files::isRegularFile)
+          .filter(p -> !Files.isDirectory(p))
           .map(root::relativize)
           .sorted()
           .map(

@@ -71,6 +71,12 @@ public final class ImagePublisher {
     if (photo.subject() == null) {
       return Optional.of(SkipReason.NO_IDENTITY_FOLDER);
     }
+    if (dev.mfn.records.Subjects.problem(photo.subject()) != null) {
+      return Optional.of(SkipReason.BAD_SUBJECT);
+    }
+    if (!Files.isRegularFile(photo.path())) {
+      return Optional.of(SkipReason.NOT_A_REGULAR_FILE);
+    }
     byte[] bytes;
     try {
       long size = Files.size(photo.path());
@@ -84,7 +90,12 @@ public final class ImagePublisher {
       if (type.isEmpty()) {
         return Optional.of(SkipReason.NOT_AN_IMAGE);
       }
-      bytes = Files.readAllBytes(photo.path());
+      try (InputStream in = Files.newInputStream(photo.path())) {
+        bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxImageBytes + 1)); // the file may have grown
+      }
+      if (bytes.length > maxImageBytes) {
+        return Optional.of(SkipReason.OVER_SIZE_LIMIT);
+      }
       RawImageFactory.Built built = factory.build(photo, bytes, type.get(), Instant.now());
       RecordHeaders headers = new RecordHeaders();
       headers.add(HEADER_CONTENT_TYPE, type.get().getBytes(StandardCharsets.UTF_8));

@@ -37,14 +37,27 @@ public final class PublishSummary {
     skipped.merge(reason, 1L, Long::sum);
     List<String> list = examples.computeIfAbsent(reason, r -> new ArrayList<>());
     if (list.size() < EXAMPLES) {
-      list.add(source);
+      list.add(printable(source));
     }
+  }
+
+  /** A file name as a terminal may show it: control characters (a newline, an escape) as \\uXXXX. */
+  static String printable(String name) {
+    StringBuilder b = new StringBuilder(name.length());
+    name.codePoints().forEach(c -> {
+      if (Character.isISOControl(c)) {
+        b.append(String.format("\\u%04x", c));
+      } else {
+        b.appendCodePoint(c);
+      }
+    });
+    return b.toString();
   }
 
   synchronized void failed(String source, Exception e) {
     failed++;
     if (firstFailure == null) {
-      firstFailure = source + ": " + e.getMessage();
+      firstFailure = printable(source + ": " + e.getMessage());
     }
   }
 

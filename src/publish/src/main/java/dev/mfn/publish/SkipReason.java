@@ -11,7 +11,11 @@ public enum SkipReason {
   /** Larger than the configured maximum photo size. */
   OVER_SIZE_LIMIT("over the size limit"),
   /** Sits directly in the published folder, so it has no identity folder to label it. */
-  NO_IDENTITY_FOLDER("not inside an identity folder");
+  NO_IDENTITY_FOLDER("not inside an identity folder"),
+  /** A device, FIFO, socket or folder where a photo was expected (never opened: a FIFO blocks). */
+  NOT_A_REGULAR_FILE("not a regular file"),
+  /** The identity folder's name is over 256 characters or holds control characters. */
+  BAD_SUBJECT("subject name not acceptable");
 
   private final String description;
 

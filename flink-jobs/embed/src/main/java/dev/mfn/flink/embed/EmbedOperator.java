@@ -164,6 +164,10 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
         continue;
       }
       try {
+        String badSubject = image.getSubject() == null ? null : dev.mfn.records.Subjects.problem(image.getSubject());
+        if (badSubject != null) {
+          throw new FaceRejected(dev.mfn.face.RejectReason.BAD_SUBJECT, badSubject);
+        }
         photos.add(new FaceEmbedStage.Photo(image.getId(), image.getSubject(), photoSource.bytes(image)));
       } catch (FaceRejected e) {
         deadLetter(image, e.reason(), e.getMessage());

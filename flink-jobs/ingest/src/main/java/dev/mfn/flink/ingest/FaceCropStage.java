@@ -27,6 +27,10 @@ public final class FaceCropStage implements AutoCloseable {
     if (image.getSubject() == null) {
       throw new FaceRejected(dev.mfn.face.RejectReason.EMPTY_INPUT, "training photo without a subject");
     }
+    String badSubject = dev.mfn.records.Subjects.problem(image.getSubject());
+    if (badSubject != null) {
+      throw new FaceRejected(dev.mfn.face.RejectReason.BAD_SUBJECT, badSubject);
+    }
     FaceCrop crop = cropper.cropChosen(photos.bytes(image));
     try {
       MatOfByte png = new MatOfByte();

@@ -33,6 +33,11 @@ public final class FaceCropper implements AutoCloseable {
     return detector;
   }
 
+  /** The most bytes a photo may have (the decoder's limit): read files with it (PhotoFiles). */
+  public long maxBytes() {
+    return decoder.maxBytes();
+  }
+
   /** The chosen face of a photo (training, verification). */
   public FaceCrop cropChosen(byte[] photo) throws FaceRejected {
     return guarded(() -> cropChosenUnguarded(photo));

@@ -33,6 +33,11 @@ public final class ImageDecoder {
     this.maxPixels = maxPixels;
   }
 
+  /** The most bytes a photo may have. */
+  public long maxBytes() {
+    return maxBytes;
+  }
+
   /** The decoded image; the caller owns (and should release) the Mat. */
   public Mat decode(byte[] bytes) throws FaceRejected {
     if (bytes.length > maxBytes) {

@@ -34,7 +34,7 @@ public final class FaceVerifier {
 
   private static float[] vector(PhotoEmbedding e, Path photo) throws FaceRejected {
     if (!e.ok()) {
-      throw new FaceRejected(e.rejected(), photo + ": no usable face");
+      throw new FaceRejected(e.rejected(), photo + ": " + e.rejected().description());
     }
     return e.vector();
   }

@@ -60,6 +60,7 @@ class ServiceUnderPressureTest {
   static List<AutoCloseable> resources = new ArrayList<>();
   static LuceneVectorIndex index;
   static SearchServer server;
+  static SearchService service;
   static String base;
   static ApiKeys keys;
   static String admin;
@@ -95,7 +96,7 @@ class ServiceUnderPressureTest {
           new FaceSearch(new FaceEmbedStage(cropper, photos, "reference", FaceEmbedStage.Faces.ALL), index, 0.3),
           new FaceVerifier(photos, 0.3)));
     }
-    SearchService service = new SearchService(
+    service = new SearchService(
         new SearchService.Served("reference", workers, index, 0.3, "given", 0.3, null),
         index::deleteSubject, subject -> {}, Duration.ofSeconds(30));
     keys = ApiKeys.file(dir.resolve("keys.json"));
@@ -249,6 +250,37 @@ class ServiceUnderPressureTest {
   }
 
   @Test
+  void everyHostileKindIsAFaceOrA422WithItsReasonOnBothEndpoints() throws Exception {
+    List<dev.mfn.testkit.HostileCorpus.Kind> corpus = dev.mfn.testkit.HostileCorpus.build(
+        SharedData.require("data/lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg"), dev.mfn.face.decode.WebpEncoder::encode);
+    byte[] good = Files.readAllBytes(SharedData.require("data/lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg"));
+    // the service's defaults (16 MB uploads), no rate limit: 92 requests in a row
+    try (SearchServer open = new SearchServer(service, keys, ServerOptions.defaults().withRate(0, 0), null, AuditTrail.NONE)
+        .start("127.0.0.1", 0)) {
+      String at = "http://127.0.0.1:" + open.port();
+      List<String> wrong = new ArrayList<>();
+      for (var kind : corpus) {
+        HttpResponse<String> search = multipartTo(at + "/search?k=1", admin, List.of("photo"), List.of(kind.bytes()));
+        HttpResponse<String> verify = multipartTo(at + "/verify", admin, List.of("a", "b"), List.of(good, kind.bytes()));
+        for (var r : List.of(search, verify)) {
+          String endpoint = r.request().uri().getPath();
+          if (kind.faceExpected()) {
+            if (r.statusCode() != 200) {
+              wrong.add(endpoint + " " + kind + ": " + r.statusCode() + " " + r.body());
+            }
+          } else {
+            String reason = r.statusCode() == 422 ? new ObjectMapper().readTree(r.body()).path("reason").asText() : null;
+            if (!kind.reasons().contains(reason)) {
+              wrong.add(endpoint + " " + kind + ": " + r.statusCode() + " " + r.body() + ", expected 422 with " + kind.reasons());
+            }
+          }
+        }
+      }
+      assertThat(wrong).isEmpty();
+    }
+  }
+
+  @Test
   void errorBodiesSayWhyWithoutInternals() throws Exception {
     HttpResponse<String> garbage = post("/search", admin, "photo", "<html><script>x</script>".getBytes());
     assertThat(garbage.statusCode()).isEqualTo(422);
@@ -345,7 +377,7 @@ class ServiceUnderPressureTest {
     MfnSettings settings = MfnSettings.load();
     DetectorConfig detectors = new DetectorConfig(DetectorFiles.blazefaceDir(),
         settings.getPath("detector.yunet.model"), settings.getPath("detector.mtcnn.dir"), 0.5);
-    return new FaceCropper(new ImageDecoder(50_000_000, 100_000_000), detectors.open("blazeface"), new FaceChooser(0.5, 20));
+    return new FaceCropper(new ImageDecoder(), detectors.open("blazeface"), new FaceChooser(0.5, 20)); // the service's limits
   }
 
   /** The photo scaled up to size x size pixels (a slow decode, a slow detector pass). */
@@ -418,6 +450,10 @@ class ServiceUnderPressureTest {
   }
 
   private static HttpResponse<String> multipart(String path, String key, List<String> fields, List<byte[]> files) throws Exception {
+    return multipartTo(base + path, key, fields, files);
+  }
+
+  private static HttpResponse<String> multipartTo(String url, String key, List<String> fields, List<byte[]> files) throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (int i = 0; i < fields.size(); i++) {
       out.write(("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"" + fields.get(i)
@@ -426,7 +462,7 @@ class ServiceUnderPressureTest {
       out.write("\r\n".getBytes(StandardCharsets.UTF_8));
     }
     out.write(("--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8));
-    return http.send(HttpRequest.newBuilder(URI.create(base + path)).header(ApiKey.HEADER, key)
+    return http.send(HttpRequest.newBuilder(URI.create(url)).header(ApiKey.HEADER, key)
         .header("Content-Type", "multipart/form-data; boundary=" + BOUNDARY)
         .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
   }
