@@ -7,7 +7,8 @@ import java.nio.file.Path;
 
 /**
  * The shared face data (LFW, CFP) and model files that live beside the repository in ../shared,
- * never inside it. Tests that need them skip, with a message saying what is missing, where absent.
+ * never inside it. Tests that need them skip, with a message saying what is missing, where absent;
+ * CI sets MFN_SHARED_REQUIRED=1 (.ci/run), and there a missing file fails the test instead.
  */
 public final class SharedData {
   private SharedData() {}
@@ -21,6 +22,9 @@ public final class SharedData {
   /** Resolves a path under ../shared, skipping the calling test when it is not there. */
   public static Path require(String relative) {
     Path p = root().resolve(relative);
+    if ("1".equals(System.getenv("MFN_SHARED_REQUIRED")) && !Files.exists(p)) {
+      throw new AssertionError("shared data required (MFN_SHARED_REQUIRED=1) but not found at " + p);
+    }
     assumeTrue(Files.exists(p), () -> "skipped: shared data not found at " + p);
     return p;
   }
