@@ -42,16 +42,15 @@ final class IndexOptions {
       return null;
     }
     String ca = settings.get("index.es.ca");
-    return new ElasticsearchVectorIndex.Connection(url, settings.get("index.es.user"), settings.get("index.es.password"),
-        settings.get("index.es.api.key"), ca == null || ca.isBlank() ? null : Path.of(ca));
+    return new ElasticsearchVectorIndex.Connection(url, settings.get("index.es.user"), settings.secret("index.es.password"),
+        settings.secret("index.es.api.key"), ca == null || ca.isBlank() ? null : settings.getPath("index.es.ca"));
   }
 
   /** Where the Flink embed job writes: the same index these options open. */
   IndexTarget target(MfnSettings settings) {
     var c = elasticsearch(settings);
     return c == null ? IndexTarget.lucene(indexRoot(settings))
-        : IndexTarget.elasticsearch(c.url(), c.username(), c.password(), c.apiKey(),
-            c.caCertificate() == null ? null : c.caCertificate().toString());
+        : IndexTarget.elasticsearch(c.url(), c.username(), c.caCertificate() == null ? null : c.caCertificate().toString());
   }
 
   /** Every model version with an index (folders under the root, or faces-* indices). */

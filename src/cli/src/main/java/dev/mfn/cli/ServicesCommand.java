@@ -64,6 +64,13 @@ final class ServicesCommand implements Runnable {
         description = "Port on 127.0.0.1 (default: kafka.port / elasticsearch.port / flink.port settings).")
     Integer port;
 
+    @Option(names = "--secure", description = {
+        "elasticsearch: HTTPS with certificates from elasticsearch-certutil and a user (setting index.es.user, default mfn)",
+        "  whose password is the secret index.es.password (MFN_INDEX_ES_PASSWORD or index.es.password.file), else generated",
+        "  into the data folder; kafka: SASL_SSL with SCRAM-SHA-512 (user kafka.sasl.username, password the secret",
+        "  kafka.sasl.password, else generated) and a certificate of its own. Prints the settings clients need."})
+    boolean secure;
+
     @Option(names = "--taskmanagers", paramLabel = "N", description = "flink: TaskManager JVMs (default: setting flink.taskmanagers, 2).")
     Integer taskManagers;
 
@@ -97,6 +104,13 @@ final class ServicesCommand implements Runnable {
       return new LocalServices(settings).elasticsearch(data, port);
     }
 
+    /** The user and password of a secured node: the settings' secret, else one generated into the data folder. */
+    ElasticsearchServer.Security elasticsearchSecurity(ElasticsearchServer es) throws java.io.IOException {
+      String user = settings.get("index.es.user").isBlank() ? "mfn" : settings.get("index.es.user");
+      return new ElasticsearchServer.Security(user, SecretFiles.configuredOrGenerated(settings.secret("index.es.password"),
+          SecretFiles.generatedPath(es.caCertificate(), "elasticsearch-password")));
+    }
+
     PrintWriter out() {
       return spec.commandLine().getOut();
     }
@@ -124,6 +138,10 @@ final class ServicesCommand implements Runnable {
         }
         case elasticsearch -> {
           ElasticsearchServer es = elasticsearch();
+          ElasticsearchServer.Security security = secure ? elasticsearchSecurity(es) : null;
+          if (security != null) {
+            es = es.secured(security);
+          }
           out().println("starting Elasticsearch (first start fetches and unpacks it) ...");
           boolean started = es.start();
           out().println(
@@ -132,6 +150,14 @@ final class ServicesCommand implements Runnable {
                   + " (logs: "
                   + es.logDir()
                   + ")");
+          if (security != null) {
+            out().println("secured: TLS with its own CA, user " + security.user() + " (file realm, superuser). Clients:");
+            out().println("  MFN_INDEX_ES_URL=" + es.url() + " MFN_INDEX_ES_USER=" + security.user()
+                + " MFN_INDEX_ES_CA=" + es.caCertificate() + " and the password from "
+                + (settings.secret("index.es.password").isBlank()
+                    ? "MFN_INDEX_ES_PASSWORD_FILE=" + SecretFiles.generatedPath(es.caCertificate(), "elasticsearch-password")
+                    : "your MFN_INDEX_ES_PASSWORD / index.es.password.file"));
+          }
         }
         case flink -> {
           LocalFlinkCluster flink = flink();

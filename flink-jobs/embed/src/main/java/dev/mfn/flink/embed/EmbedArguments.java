@@ -43,8 +43,8 @@ public final class EmbedArguments {
 
   /**
    * The arguments that {@link #parse} turns back into {@code c} (how the CLI submits to a cluster).
-   * Elasticsearch secrets never travel as arguments: the TaskManagers read them from their
-   * environment (MFN_INDEX_ES_PASSWORD, MFN_INDEX_ES_API_KEY).
+   * Elasticsearch secrets never travel as arguments nor in the job graph: the TaskManagers read them
+   * from their settings (MFN_INDEX_ES_PASSWORD, MFN_INDEX_ES_API_KEY or the .file settings).
    */
   public static java.util.List<String> of(EmbedConfig c) {
     java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of(
@@ -86,8 +86,7 @@ public final class EmbedArguments {
       throw new IllegalArgumentException("--model and one of --index-dir, --es-url are required\n" + USAGE);
     }
     IndexTarget index = p.has("es-url")
-        ? IndexTarget.elasticsearch(p.get("es-url"), p.get("es-user", null), System.getenv("MFN_INDEX_ES_PASSWORD"),
-            System.getenv("MFN_INDEX_ES_API_KEY"), p.get("es-ca", null))
+        ? IndexTarget.elasticsearch(p.get("es-url"), p.get("es-user", null), p.get("es-ca", null))
         : IndexTarget.lucene(java.nio.file.Path.of(p.get("index-dir")));
     return new EmbedConfig(
         p.get("bootstrap", "127.0.0.1:9092"),

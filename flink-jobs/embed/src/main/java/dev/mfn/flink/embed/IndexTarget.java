@@ -12,16 +12,21 @@ import java.util.Optional;
  * Where the job writes, as a serialisable recipe the sink opens on its task: the embedded Lucene
  * index (a folder per model version; one writer, so the sink runs with parallelism 1) or an
  * Elasticsearch cluster (any parallelism).
+ *
+ * <p>No secret is part of the recipe: it travels in the job graph (the JobManager's storage, the
+ * web UI's plan, savepoint metadata). The Elasticsearch password or API key is read where the
+ * index is opened, from that process's settings: MFN_INDEX_ES_PASSWORD / MFN_INDEX_ES_API_KEY or
+ * the files named by index.es.password.file / index.es.api.key.file (a Kubernetes secret volume).
  */
-public record IndexTarget(String luceneRoot, String esUrl, String esUser, String esPassword, String esApiKey, String esCaCert)
-    implements Serializable {
+public record IndexTarget(String luceneRoot, String esUrl, String esUser, String esCaCert) implements Serializable {
 
   public static IndexTarget lucene(Path root) {
-    return new IndexTarget(root.toAbsolutePath().toString(), null, null, null, null, null);
+    return new IndexTarget(root.toAbsolutePath().toString(), null, null, null);
   }
 
-  public static IndexTarget elasticsearch(String url, String user, String password, String apiKey, String caCert) {
-    return new IndexTarget(null, url, user, password, apiKey, caCert);
+  /** Elasticsearch at {@code url}; the user's password comes from the settings of the process that opens it. */
+  public static IndexTarget elasticsearch(String url, String user, String caCert) {
+    return new IndexTarget(null, url, user, caCert);
   }
 
   public boolean isLucene() {
@@ -77,7 +82,8 @@ public record IndexTarget(String luceneRoot, String esUrl, String esUser, String
   }
 
   private ElasticsearchVectorIndex.Connection connection() {
-    return new ElasticsearchVectorIndex.Connection(esUrl, esUser, esPassword, esApiKey,
-        esCaCert == null ? null : Path.of(esCaCert));
+    dev.mfn.config.MfnSettings here = dev.mfn.config.MfnSettings.load();
+    return new ElasticsearchVectorIndex.Connection(esUrl, esUser, here.secret("index.es.password"),
+        here.secret("index.es.api.key"), esCaCert == null ? null : Path.of(esCaCert));
   }
 }

@@ -77,7 +77,7 @@ class EmbedJobTest {
 
   @Test
   void intoElasticsearch(KafkaBroker broker, @TempDir Path dir) throws Exception {
-    enrollReplaySearchDelete(broker, dir, IndexTarget.elasticsearch(elasticsearch.url(), null, null, null, null), "es", esData);
+    enrollReplaySearchDelete(broker, dir, IndexTarget.elasticsearch(elasticsearch.url(), null, null), "es", esData);
   }
 
   private void enrollReplaySearchDelete(KafkaBroker broker, Path dir, IndexTarget target, String name, Path onDisk) throws Exception {

@@ -91,8 +91,33 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
       return index;
     } catch (IOException | RuntimeException e) {
       client.close();
-      throw e;
+      throw explained(e, connection.url());
     }
+  }
+
+  /**
+   * What a person at the CLI should read when the cluster cannot be used: refused credentials,
+   * an untrusted certificate, or no cluster at all, in one line that names the setting to fix.
+   */
+  public static IOException explained(Exception e, String url) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = String.valueOf(t.getMessage());
+      if (t instanceof javax.net.ssl.SSLHandshakeException || t instanceof java.security.cert.CertificateException
+          || m.contains("PKIX path") || m.contains("unable to find valid certification path")) {
+        return new IOException("cannot verify the TLS certificate of Elasticsearch at " + url
+            + ": check index.es.ca (the CA file that signed the node's certificate)", e);
+      }
+      if (m.contains("status: 401") || m.contains("[401]") || m.contains("401 Unauthorized")
+          || m.contains("security_exception") && m.contains("authenticate")) {
+        return new IOException("Elasticsearch at " + url + " refused the credentials (HTTP 401): check index.es.user and"
+            + " the password (MFN_INDEX_ES_PASSWORD or index.es.password.file) or the API key", e);
+      }
+      if (t instanceof java.net.ConnectException) {
+        return new IOException("cannot reach Elasticsearch at " + url + " (connection refused): is it running?"
+            + " (`mfn services start elasticsearch`, setting index.es.url)", e);
+      }
+    }
+    return e instanceof IOException io ? io : new IOException(e.getMessage(), e);
   }
 
   /** The model versions that have an index in the cluster (from each index's _meta). */

@@ -39,9 +39,24 @@ public final class ElasticsearchServer {
   private final String serviceUser;
   private final String heap;
   private final PidFile pidFile;
+  private final Security security;
+
+  /** A secured node: HTTPS with its own CA, and this user (superuser, file realm) with this password. */
+  public record Security(String user, String password) {
+    @Override
+    public String toString() { // never the password
+      return "Security[user=" + user + "]";
+    }
+  }
 
   public ElasticsearchServer(
       String version, Path installRoot, Path dataDir, int port, String serviceUser, String heap) {
+    this(version, installRoot, dataDir, port, serviceUser, heap, null);
+  }
+
+  private ElasticsearchServer(
+      String version, Path installRoot, Path dataDir, int port, String serviceUser, String heap, Security security) {
+    this.security = security;
     this.version = version;
     this.installRoot = installRoot.toAbsolutePath().normalize();
     this.dataDir = dataDir.toAbsolutePath().normalize();
@@ -51,8 +66,18 @@ public final class ElasticsearchServer {
     this.pidFile = new PidFile(this.dataDir.resolve("elasticsearch.pid"));
   }
 
+  /** The same node, secured (see {@link SecureSetup}): `mfn services start elasticsearch --secure`. */
+  public ElasticsearchServer secured(Security value) {
+    return new ElasticsearchServer(version, installRoot, dataDir, port, serviceUser, heap, value);
+  }
+
   public String url() {
-    return "http://127.0.0.1:" + port;
+    return (security != null ? "https" : "http") + "://127.0.0.1:" + port;
+  }
+
+  /** The CA certificate of a secured node (what clients trust: setting index.es.ca). */
+  public Path caCertificate() {
+    return dataDir.resolve("config/certs/ca/ca.crt");
   }
 
   public Path logDir() {
@@ -87,6 +112,10 @@ public final class ElasticsearchServer {
     for (String dir : new String[] {"data", "logs", "tmp"}) {
       Files.createDirectories(dataDir.resolve(dir));
     }
+    SecureSetup secure = security == null ? null : new SecureSetup(home, dataDir, jdk);
+    if (secure != null) {
+      secure.prepare(security.user(), security.password());
+    }
     boolean asRoot = "root".equals(System.getProperty("user.name"));
     List<String> command = new ArrayList<>();
     if (asRoot) {
@@ -106,6 +135,7 @@ public final class ElasticsearchServer {
             "ES_JAVA_HOME=" + jdk,
             "ES_JAVA_OPTS=-Xms" + heap + " -Xmx" + heap,
             "ES_TMPDIR=" + dataDir.resolve("tmp"),
+            "ES_PATH_CONF=" + (secure != null ? secure.conf() : home.resolve("config")),
             home.resolve("bin/elasticsearch").toString(),
             "-d",
             "-p",
@@ -118,9 +148,9 @@ public final class ElasticsearchServer {
             "-E", "transport.port=" + (port + 100),
             "-E", "path.data=" + dataDir.resolve("data"),
             "-E", "path.logs=" + logDir(),
-            "-E", "xpack.security.enabled=false",
             // a nearly full disk must not turn a local test index read-only
             "-E", "cluster.routing.allocation.disk.threshold_enabled=false"));
+    command.addAll(secure != null ? secure.settings() : List.of("-E", "xpack.security.enabled=false"));
     Commands.Result launch = Commands.run(command, home, 240);
     if (launch.exitCode() != 0) {
       throw new IOException(
@@ -141,13 +171,21 @@ public final class ElasticsearchServer {
 
   /** Cluster status ("green", "yellow", "red") from /_cluster/health, or empty when unreachable. */
   public Optional<String> health() {
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    HttpRequest request =
+    HttpRequest.Builder builder =
         HttpRequest.newBuilder(URI.create(url() + "/_cluster/health"))
             .timeout(Duration.ofSeconds(5))
-            .GET()
-            .build();
+            .GET();
     try {
+      HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+      if (security != null) {
+        if (!Files.exists(caCertificate())) {
+          return Optional.empty();
+        }
+        client = new SecureSetup(installRoot, dataDir, null).client();
+        builder.header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
+            (security.user() + ":" + security.password()).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      }
+      HttpRequest request = builder.build();
       HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
       Matcher m = STATUS.matcher(response.body());
       return response.statusCode() == 200 && m.find() ? Optional.of(m.group(1)) : Optional.empty();
