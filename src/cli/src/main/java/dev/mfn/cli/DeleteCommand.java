@@ -106,6 +106,7 @@ final class DeleteCommand implements Callable<Integer> {
     var topics = settings.topics();
     List<String> names = photoTopics != null ? photoTopics : List.of(topics.enroll(), topics.train(), topics.deadLetters());
     Properties p = new Properties();
+    dev.mfn.config.KafkaSecurity.addTo(p);
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
     try (Admin admin = Admin.create(p)) {
       var existing = admin.listTopics().names().get(10, TimeUnit.SECONDS);

@@ -389,6 +389,7 @@ final class DemoCommand implements Callable<Integer> {
     Map<String, Integer> reasons = new TreeMap<>();
     var end = IngestCommand.endOffsets(bootstrap, dlq);
     java.util.Properties p = new java.util.Properties();
+    dev.mfn.config.KafkaSecurity.addTo(p);
     p.put("bootstrap.servers", bootstrap);
     p.put("enable.auto.commit", "false");
     var serde = new dev.mfn.records.kafka.AvroSerde<>(dev.mfn.records.DeadLetter.class);

@@ -176,6 +176,7 @@ final class IngestCommand implements Callable<Integer> {
 
   private static Admin admin(String servers) {
     Properties p = new Properties();
+    dev.mfn.config.KafkaSecurity.addTo(p);
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
     return Admin.create(p);
   }

@@ -118,6 +118,7 @@ final class RetrainControllerCommand implements Callable<Integer> {
     String requests = requestsTopic != null ? requestsTopic : settings.topics().retrain();
     KafkaAccess.prepare(servers, requests, 1, 10_000);
     Properties p = new Properties();
+    dev.mfn.config.KafkaSecurity.addTo(p);
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
     p.put(ConsumerConfig.GROUP_ID_CONFIG, local ? "mfn-retrain-controller-local" : "mfn-retrain-controller");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

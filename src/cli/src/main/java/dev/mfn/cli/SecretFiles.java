@@ -28,7 +28,7 @@ final class SecretFiles {
     Files.createDirectories(file.getParent());
     Path tmp = Files.createTempFile(file.getParent(), ".secret-", ".tmp",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(tmp, password + "\n");
+    Files.writeString(tmp, password); // no newline: Kafka's DirectoryConfigProvider reads the file as it is
     Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     return password;
   }

@@ -86,13 +86,24 @@ final class ServicesCommand implements Runnable {
 
     KafkaBroker kafka() {
       LocalServices local = new LocalServices(settings);
+      // a secured broker is formatted with its users: its own data folder
+      Path folder = data != null ? data : secure ? settings.home().resolve("kafka-secure") : null;
       if (port == null) {
-        return local.kafka(data);
+        return local.kafka(folder);
       }
       return new KafkaBroker(
-          data != null ? data : settings.home().resolve("kafka"),
+          folder != null ? folder : settings.home().resolve("kafka"),
           port,
           settings.getInt("kafka.controller.port"));
+    }
+
+    /** The client user of a secured broker: the settings' user and secret, else a password generated into its folder. */
+    KafkaBroker.Security kafkaSecurity(KafkaBroker broker) throws java.io.IOException {
+      String password = System.getenv(dev.mfn.config.KafkaSecurity.PASSWORD_ENV) != null
+          ? System.getenv(dev.mfn.config.KafkaSecurity.PASSWORD_ENV)
+          : settings.secret("kafka.sasl.password");
+      return new KafkaBroker.Security(settings.get("kafka.sasl.username"),
+          SecretFiles.configuredOrGenerated(password, broker.dataDir().resolve("secrets/client-password")));
     }
 
     LocalFlinkCluster flink() {
@@ -127,6 +138,10 @@ final class ServicesCommand implements Runnable {
       switch (service) {
         case kafka -> {
           KafkaBroker broker = kafka();
+          KafkaBroker.Security security = secure ? kafkaSecurity(broker) : null;
+          if (security != null) {
+            broker = broker.secured(security);
+          }
           out().println("starting Kafka (data in " + broker.dataDir() + ") ...");
           boolean started = broker.start(true);
           out().println(
@@ -135,6 +150,15 @@ final class ServicesCommand implements Runnable {
                   + " (log: "
                   + broker.logFile()
                   + ")");
+          if (security != null) {
+            out().println("secured: SASL_SSL, SCRAM-SHA-512 user " + security.user() + ", its own certificate. Clients:");
+            out().println("  MFN_KAFKA_BOOTSTRAP=" + broker.bootstrapServers() + " MFN_KAFKA_SECURITY_PROTOCOL=SASL_SSL"
+                + " MFN_KAFKA_SASL_USERNAME=" + security.user() + " MFN_KAFKA_SSL_CA=" + broker.caCertificate()
+                + " and the password from " + (settings.secret("kafka.sasl.password").isBlank()
+                    && System.getenv(dev.mfn.config.KafkaSecurity.PASSWORD_ENV) == null
+                    ? "MFN_KAFKA_SASL_PASSWORD_FILE=" + broker.dataDir().resolve("secrets/client-password")
+                    : "your MFN_KAFKA_SASL_PASSWORD / kafka.sasl.password.file"));
+          }
         }
         case elasticsearch -> {
           ElasticsearchServer es = elasticsearch();

@@ -25,6 +25,14 @@ public final class MfnSettings {
           Map.entry("kafka.port", "9092"),
           Map.entry("kafka.controller.port", "9093"),
           Map.entry("kafka.partitions", "4"),
+          // Kafka security (KafkaSecurity): empty = PLAINTEXT; SASL_SSL with SCRAM for
+          // `mfn services start kafka --secure`. The password: MFN_KAFKA_SASL_PASSWORD or the file.
+          Map.entry("kafka.security.protocol", ""),
+          Map.entry("kafka.sasl.mechanism", "SCRAM-SHA-512"),
+          Map.entry("kafka.sasl.username", "mfn"),
+          Map.entry("kafka.sasl.password", ""),
+          Map.entry("kafka.sasl.password.file", ""),
+          Map.entry("kafka.ssl.ca", ""),
           Map.entry("topic.train", "images.train"),
           Map.entry("topic.enroll", "images.enroll"),
           Map.entry("topic.dlq", "images.dlq"),

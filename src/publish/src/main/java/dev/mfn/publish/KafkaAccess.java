@@ -41,6 +41,7 @@ public final class KafkaAccess {
   public static void prepare(String bootstrap, String topic, int partitions, long timeoutMillis, Map<String, String> configs)
       throws BrokerUnreachableException, InterruptedException {
     Properties props = new Properties();
+    dev.mfn.config.KafkaSecurity.addTo(props);
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeoutMillis);
     props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(timeoutMillis, 5000));
@@ -48,7 +49,9 @@ public final class KafkaAccess {
     try (Admin admin = Admin.create(props)) {
       try {
         admin.describeCluster().nodes().get(timeoutMillis, TimeUnit.MILLISECONDS);
-      } catch (ExecutionException | TimeoutException e) {
+      } catch (ExecutionException e) {
+        throw new BrokerUnreachableException(explain(e.getCause(), bootstrap));
+      } catch (TimeoutException e) {
         throw new BrokerUnreachableException(
             "cannot reach a Kafka broker at "
                 + bootstrap
@@ -70,12 +73,26 @@ public final class KafkaAccess {
     }
   }
 
+  /** One line for a failed connection: refused credentials, an untrusted certificate, or no broker. */
+  static String explain(Throwable cause, String bootstrap) {
+    if (cause instanceof org.apache.kafka.common.errors.SaslAuthenticationException) {
+      return "Kafka at " + bootstrap + " refused the credentials (SASL authentication failed): check kafka.sasl.username"
+          + " and the password (MFN_KAFKA_SASL_PASSWORD or kafka.sasl.password.file)";
+    }
+    if (cause instanceof org.apache.kafka.common.errors.SslAuthenticationException) {
+      return "cannot verify the TLS certificate of Kafka at " + bootstrap + ": check kafka.ssl.ca (the certificate the"
+          + " broker's was issued by) and kafka.security.protocol";
+    }
+    return "cannot reach a Kafka broker at " + bootstrap + " (start one with `./mfn services start kafka`, or pass --bootstrap)";
+  }
+
   /**
    * Offsets the consumer group has committed, summed over its partitions (0 when unknown). Flink's
    * Kafka source commits when a checkpoint completes: how far a job has durably read.
    */
   public static long committed(String bootstrap, String group) {
     Properties p = new Properties();
+    dev.mfn.config.KafkaSecurity.addTo(p);
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     try (Admin admin = Admin.create(p)) {
       Map<?, org.apache.kafka.clients.consumer.OffsetAndMetadata> offsets =
@@ -104,7 +121,7 @@ public final class KafkaAccess {
             ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000,
             ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
             ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    return new KafkaProducer<>(config);
+    return new KafkaProducer<>(dev.mfn.config.KafkaSecurity.with(config));
   }
 
   /**
@@ -121,7 +138,7 @@ public final class KafkaAccess {
             org.apache.kafka.clients.consumer.ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
             org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
     java.util.List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> records = new java.util.ArrayList<>();
-    try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(config)) {
+    try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(dev.mfn.config.KafkaSecurity.with(config))) {
       var partitions = consumer.partitionsFor(topic, timeout).stream()
           .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
       consumer.assign(partitions);

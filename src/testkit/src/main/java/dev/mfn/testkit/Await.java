@@ -50,6 +50,7 @@ public final class Await {
 
   public static long committed(String bootstrap, String group) {
     Properties p = new Properties();
+    dev.mfn.config.KafkaSecurity.addTo(p);
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     try (Admin admin = Admin.create(p)) {
       Map<?, OffsetAndMetadata> offsets =

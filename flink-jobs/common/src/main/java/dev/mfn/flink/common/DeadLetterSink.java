@@ -19,6 +19,7 @@ public final class DeadLetterSink {
   public static KafkaSink<DeadLetter> create(String bootstrap, String topic) {
     return KafkaSink.<DeadLetter>builder()
         .setBootstrapServers(bootstrap)
+        .setKafkaProducerConfig(dev.mfn.config.KafkaSecurity.addTo(new java.util.Properties()))
         .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .setRecordSerializer(new Serializer(topic))
         .build();

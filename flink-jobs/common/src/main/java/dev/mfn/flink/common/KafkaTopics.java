@@ -20,6 +20,7 @@ public final class KafkaTopics {
   /** Creates {@code topic} with the broker's replication when missing; an existing one is left as is. */
   public static void ensure(String bootstrap, String topic, int partitions, Map<String, String> configs) {
     Properties p = new Properties();
+    dev.mfn.config.KafkaSecurity.addTo(p);
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
     try (Admin admin = Admin.create(p)) {

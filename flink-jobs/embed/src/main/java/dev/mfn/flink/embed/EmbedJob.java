@@ -78,6 +78,7 @@ public final class EmbedJob {
   public static KafkaSource<Either<DeadLetter, ModelEvent>> modelEventSource(EmbedConfig config) {
     return KafkaSource.<Either<DeadLetter, ModelEvent>>builder()
         .setBootstrapServers(config.bootstrap())
+        .setProperties(dev.mfn.config.KafkaSecurity.addTo(new java.util.Properties())) // references, not the password
         .setTopics(config.modelEvents())
         .setGroupId(config.groupId() + "-models")
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.LATEST))
@@ -88,6 +89,7 @@ public final class EmbedJob {
   public static KafkaSource<Either<DeadLetter, RawImage>> kafkaSource(EmbedConfig config) {
     var builder = KafkaSource.<Either<DeadLetter, RawImage>>builder()
         .setBootstrapServers(config.bootstrap())
+        .setProperties(dev.mfn.config.KafkaSecurity.addTo(new java.util.Properties())) // references, not the password
         .setTopics(config.topic())
         .setGroupId(config.groupId())
         // continue where this consumer group stopped (the enroll command runs the job again and

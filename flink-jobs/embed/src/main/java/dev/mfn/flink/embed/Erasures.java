@@ -69,8 +69,8 @@ public final class Erasures implements AutoCloseable {
         ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
         ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
         ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    follower = new KafkaConsumer<>(config);
-    ends = new KafkaConsumer<>(config);
+    follower = new KafkaConsumer<>(dev.mfn.config.KafkaSecurity.with(config));
+    ends = new KafkaConsumer<>(dev.mfn.config.KafkaSecurity.with(config));
     partitions = follower.partitionsFor(topic, Duration.ofSeconds(30)).stream()
         .map(p -> new TopicPartition(topic, p.partition())).toList();
     follower.assign(partitions);

@@ -47,7 +47,7 @@ public final class ModelEventsTopic {
         ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
         ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     List<Positioned> events = new ArrayList<>();
-    try (var consumer = new KafkaConsumer<String, byte[]>(config)) {
+    try (var consumer = new KafkaConsumer<String, byte[]>(dev.mfn.config.KafkaSecurity.with(config))) {
       var partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
           .map(p -> new TopicPartition(topic, p.partition())).toList();
       consumer.assign(partitions);
@@ -91,7 +91,7 @@ public final class ModelEventsTopic {
         ProducerConfig.ACKS_CONFIG, "all",
         ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
         ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    try (var producer = new KafkaProducer<String, byte[]>(config)) {
+    try (var producer = new KafkaProducer<String, byte[]>(dev.mfn.config.KafkaSecurity.with(config))) {
       for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
         List<Positioned> before = history();
         long sequence = before.stream().mapToLong(p -> p.event().getSequence()).max().orElse(0) + 1;

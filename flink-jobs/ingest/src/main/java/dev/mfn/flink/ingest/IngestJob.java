@@ -94,6 +94,7 @@ public final class IngestJob {
     var builder =
         KafkaSource.<Either<DeadLetter, RawImage>>builder()
             .setBootstrapServers(config.bootstrap())
+            .setProperties(dev.mfn.config.KafkaSecurity.addTo(new java.util.Properties())) // references, not the password
             .setTopics(config.topic())
             .setGroupId(config.groupId())
             .setStartingOffsets(OffsetsInitializer.earliest())
@@ -112,6 +113,7 @@ public final class IngestJob {
   public static KafkaSource<String> cutSource(IngestConfig config) {
     return KafkaSource.<String>builder()
         .setBootstrapServers(config.bootstrap())
+        .setProperties(dev.mfn.config.KafkaSecurity.addTo(new java.util.Properties())) // references, not the password
         .setTopics(config.cutRequestTopic())
         .setGroupId(config.groupId() + "-cuts")
         .setStartingOffsets(OffsetsInitializer.timestamp(System.currentTimeMillis()))

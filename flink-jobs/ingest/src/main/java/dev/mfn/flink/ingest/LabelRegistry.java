@@ -48,6 +48,7 @@ public final class LabelRegistry implements AutoCloseable {
   public static LabelRegistry open(String bootstrap, String topic) {
     KafkaTopics.ensure(bootstrap, topic, 1, Map.of("cleanup.policy", "compact", "retention.ms", "-1"));
     Properties p = new Properties();
+    dev.mfn.config.KafkaSecurity.addTo(p);
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
@@ -108,6 +109,7 @@ public final class LabelRegistry implements AutoCloseable {
   /** Every committed subject -> label in the topic (the last value per key, as compaction keeps). */
   public static Map<String, Integer> read(String bootstrap, String topic) {
     Properties p = new Properties();
+    dev.mfn.config.KafkaSecurity.addTo(p);
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");

@@ -32,12 +32,41 @@ public final class KafkaBroker {
   private final int port;
   private final int controllerPort;
   private final PidFile pidFile;
+  private final Security security;
+
+  /**
+   * A secured broker: clients authenticate with SASL SCRAM-SHA-512 over TLS (SASL_SSL) as this
+   * user; the broker's certificate is its own (self-signed for 127.0.0.1, made with the JDK's
+   * keytool), and clients trust it through {@link #caCertificate()}. Authentication only: every
+   * authenticated user may use every topic (no ACLs on one machine).
+   */
+  public record Security(String user, String password) {
+    @Override
+    public String toString() { // never the password
+      return "Security[user=" + user + "]";
+    }
+  }
 
   public KafkaBroker(Path dataDir, int port, int controllerPort) {
+    this(dataDir, port, controllerPort, null);
+  }
+
+  private KafkaBroker(Path dataDir, int port, int controllerPort, Security security) {
+    this.security = security;
     this.dataDir = dataDir.toAbsolutePath().normalize();
     this.port = port;
     this.controllerPort = controllerPort;
     this.pidFile = new PidFile(this.dataDir.resolve("broker.pid"));
+  }
+
+  /** The same broker, secured (a data folder formatted with its users: use a new one). */
+  public KafkaBroker secured(Security value) {
+    return new KafkaBroker(dataDir, port, controllerPort, value);
+  }
+
+  /** The PEM certificate clients of a secured broker trust (setting kafka.ssl.ca). */
+  public Path caCertificate() {
+    return dataDir.resolve("tls/ca.pem");
   }
 
   public String bootstrapServers() {
@@ -74,10 +103,14 @@ public final class KafkaBroker {
       }
     }
     Files.createDirectories(dataDir);
-    Path config = writeServerProperties();
+    SecureBroker secure = security == null ? null : new SecureBroker(dataDir, security);
+    if (secure != null) {
+      secure.prepare();
+    }
+    Path config = writeServerProperties(secure);
     Path loggingConfig = writeLoggingConfig();
     if (!Files.exists(logDir().resolve("meta.properties"))) {
-      format(config);
+      format(config, secure == null ? List.of() : secure.formatArguments());
     }
     List<String> command = new ArrayList<>();
     if (detached && Files.isExecutable(Path.of("/usr/bin/setsid"))) {
@@ -104,7 +137,7 @@ public final class KafkaBroker {
     if (!detached) {
       Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly));
     }
-    awaitReady(process);
+    awaitReady(process, secure);
     return true;
   }
 
@@ -117,7 +150,7 @@ public final class KafkaBroker {
     return dataDir.resolve("kraft-logs");
   }
 
-  private Path writeServerProperties() throws IOException {
+  private Path writeServerProperties(SecureBroker secure) throws IOException {
     Properties p = new Properties();
     p.putAll(
         Map.ofEntries(
@@ -145,7 +178,14 @@ public final class KafkaBroker {
             Map.entry("num.partitions", "1"),
             // Training datasets are snapshots of a topic: keep them until the user deletes them.
             Map.entry("log.retention.ms", "-1")));
+    if (secure != null) {
+      p.putAll(secure.serverProperties(port, controllerPort));
+    }
     Path config = dataDir.resolve("server.properties");
+    Files.deleteIfExists(config);
+    // it may hold the broker's own passwords: only its owner reads it
+    Files.createFile(config, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
     try (var out = Files.newBufferedWriter(config)) {
       p.store(out, "written by mfn: single-node KRaft broker on loopback");
     }
@@ -170,18 +210,11 @@ public final class KafkaBroker {
     return file;
   }
 
-  private void format(Path config) throws IOException {
-    List<String> command =
-        JavaCommand.of(
-            List.of("-Xmx256m"),
-            "kafka.tools.StorageTool",
-            List.of(
-                "format",
-                "--ignore-formatted",
-                "-t",
-                Uuid.randomUuid().toString(),
-                "-c",
-                config.toString()));
+  private void format(Path config, List<String> extra) throws IOException {
+    List<String> arguments = new ArrayList<>(List.of(
+        "format", "--ignore-formatted", "-t", Uuid.randomUuid().toString(), "-c", config.toString()));
+    arguments.addAll(extra);
+    List<String> command = JavaCommand.of(List.of("-Xmx256m"), "kafka.tools.StorageTool", arguments);
     Process process =
         new ProcessBuilder(command)
             .redirectErrorStream(true)
@@ -198,9 +231,12 @@ public final class KafkaBroker {
     }
   }
 
-  private void awaitReady(Process process) throws IOException {
+  private void awaitReady(Process process, SecureBroker secure) throws IOException {
     Instant deadline = Instant.now().plus(READY_TIMEOUT);
     Properties props = new Properties();
+    if (secure != null) {
+      props.putAll(secure.adminClientProperties());
+    }
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
     props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "3000");
     props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "5000");
