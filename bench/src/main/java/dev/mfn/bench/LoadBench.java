@@ -362,7 +362,7 @@ public final class LoadBench {
         report(line(label, "POST /search", clients, step.answers(), seconds(step.startNanos(), step.endNanos()), ""));
       }
       if (options.withEmbed()) {
-        IndexTarget target = lucene ? IndexTarget.lucene(root) : IndexTarget.elasticsearch(esUrl, null, null, null, null);
+        IndexTarget target = lucene ? IndexTarget.lucene(root) : IndexTarget.elasticsearch(esUrl, null, null);
         Line during = duringEmbed(label, backend, target, reader, service.base, queries);
         if (during != null) {
           report(during);
@@ -395,7 +395,7 @@ public final class LoadBench {
     List<FaceDocument> batch = new ArrayList<>(WRITE_BATCH);
     for (int i = 0; i < synthetic; i++) {
       batch.add(new FaceDocument("synthetic-" + i, 0, "synthetic-" + rng.nextInt(subjects), core.version(),
-          unitVector(rng, core.dimension()), null, null));
+          unitVector(rng, enrolled.get(0).vector().length), null, null));
       if (batch.size() == WRITE_BATCH) {
         write(index, batch);
         batch = new ArrayList<>(WRITE_BATCH);
