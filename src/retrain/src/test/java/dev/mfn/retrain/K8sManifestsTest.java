@@ -91,7 +91,7 @@ class K8sManifestsTest {
     }
     Deployment search = find(objects, Deployment.class, "mfn-search");
     Container server = search.getSpec().getTemplate().getSpec().getContainers().get(0);
-    assertThat(server.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/health");
+    assertThat(server.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/ready"); // 503 while the index is down: out of rotation, not restarted
     assertThat(server.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/health");
     HorizontalPodAutoscaler hpa = find(objects, HorizontalPodAutoscaler.class, "mfn-search");
     assertThat(hpa.getSpec().getScaleTargetRef().getName()).isEqualTo("mfn-search");

@@ -59,16 +59,23 @@ public final class JobSettings {
 
   /**
    * Checkpoints to files under {@code checkpointDir} (state beyond the 5 MB a memory-backed
-   * checkpoint allows, e.g. the ingest job's reservoirs of crops); a few restarts absorb passing
-   * faults, and a job that keeps failing ends with its cause instead of restarting forever.
+   * checkpoint allows, e.g. the ingest job's reservoirs of crops). Restarts with exponential
+   * delay (1 s doubling to 30 s, jittered, 12 in a row): a broker or index outage of a few minutes
+   * is ridden out (the fault tests stop Elasticsearch for 60 s and restart the broker), while a job
+   * that keeps failing still ends with its cause. No record can make it fail: bad input is a dead
+   * letter (see the hostile-input tests), so restarts are for the services around the job.
    */
   public static Configuration checkpointedWithRestarts(Path checkpointDir) {
     Configuration c = new Configuration();
     c.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
     c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpointDir.toUri().toString());
-    c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-    c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
-    c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(500));
+    c.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+    c.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, Duration.ofSeconds(1));
+    c.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, Duration.ofSeconds(30));
+    c.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER, 2.0);
+    c.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR, 0.1);
+    c.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD, Duration.ofMinutes(10));
+    c.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS, 12);
     return c;
   }
 }

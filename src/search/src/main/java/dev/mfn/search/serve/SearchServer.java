@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
 public final class SearchServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SearchServer.class);
   /** What answers without the key: the page and its files, the health check and the API description. */
-  private static final Set<String> OPEN = Set.of("/", "/index.html", "/app.js", "/app.css", "/health", "/openapi.json");
+  private static final Set<String> OPEN = Set.of("/", "/index.html", "/app.js", "/app.css", "/health", "/ready", "/openapi.json");
   private static final String CALLER = "mfn.caller";
   private final SearchService service;
   private final ApiKeys keys;
@@ -95,6 +95,14 @@ public final class SearchServer implements AutoCloseable {
       });
       cfg.routes.before(this::guard);
       cfg.routes.get("/health", ctx -> ctx.json(service.health()));
+      cfg.routes.get("/ready", ctx -> {
+        if (service.ready()) {
+          ctx.json(Map.of("ready", true));
+        } else {
+          ctx.header("Retry-After", "5");
+          ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("ready", false, "error", "the face index does not answer"));
+        }
+      });
       cfg.routes.get("/openapi.json", ctx -> {
         try (InputStream in = SearchServer.class.getResourceAsStream("/openapi.json")) {
           ctx.contentType(ContentType.APPLICATION_JSON).result(in.readAllBytes());
@@ -261,6 +269,14 @@ public final class SearchServer implements AutoCloseable {
       ctx.status(HttpStatus.CONTENT_TOO_LARGE).json(Map.of("error", "upload larger than " + options.maxUploadBytes() + " bytes"));
       return;
     }
+    if (indexDown(e)) {
+      // Elasticsearch stopped or unreachable: the service stays up and says so; it recovers by itself
+      LOG.warn("{} {}: the face index does not answer: {}", ctx.method(), ctx.path(), e.toString());
+      ctx.header("Retry-After", "5");
+      ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error",
+          "the face index is unavailable (Elasticsearch does not answer); retry later", "reason", "INDEX_UNAVAILABLE"));
+      return;
+    }
     if (badMessage(e)) {
       ctx.status(HttpStatus.BAD_REQUEST).json(Map.of("error", "malformed request body (multipart/form-data expected)"));
       return;
@@ -281,6 +297,21 @@ public final class SearchServer implements AutoCloseable {
     for (Throwable t = e; t != null; t = t.getCause()) {
       String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
       if (t instanceof IllegalStateException && (m.contains("max length exceeded") || m.contains("max file size exceeded"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** An index that does not answer: refused or reset connections, timeouts, a cluster without a node. */
+  private static boolean indexDown(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String name = t.getClass().getName();
+      String m = String.valueOf(t.getMessage());
+      if (t instanceof java.net.ConnectException || t instanceof java.net.SocketTimeoutException
+          || t instanceof java.net.http.HttpTimeoutException || name.startsWith("org.apache.hc.core5.http.ConnectionClosed")
+          || name.equals("co.elastic.clients.transport.TransportException") || m.contains("Connection refused")
+          || m.contains("no_shard_available") || m.contains("all shards failed") || m.contains("cluster_block_exception")) {
         return true;
       }
     }

@@ -212,19 +212,28 @@ public final class SearchService {
    * face count is read from the index as it is; an index closed by a switch this instant is read
    * again from the new one.
    */
-  public Map<String, Object> health() throws IOException {
+  public Map<String, Object> health() {
     Active now = active;
-    long faces;
+    Long faces = null;
+    String indexError = null;
     try {
       faces = now.served().index().count();
-    } catch (RuntimeException | IOException closedBySwitch) {
-      now = active;
-      faces = now.served().index().count();
+    } catch (RuntimeException | IOException closedBySwitchOrDown) {
+      now = active; // an index closed by a switch this instant: read the new one
+      try {
+        faces = now.served().index().count();
+      } catch (RuntimeException | IOException down) {
+        indexError = "the face index does not answer (" + down.getClass().getSimpleName() + ")";
+      }
     }
     Map<String, Object> health = new LinkedHashMap<>();
-    health.put("status", "ok");
+    // the process is alive either way (liveness); /ready says whether it can answer searches
+    health.put("status", indexError == null ? "ok" : "degraded");
     health.put("model", now.served().version());
-    health.put("faces", faces);
+    health.put("faces", faces == null ? -1 : faces);
+    if (indexError != null) {
+      health.put("index_error", indexError);
+    }
     health.put("threshold", now.served().searchThreshold());
     health.put("workers", now.served().workers().size());
     health.put("workers_idle", now.idle().size());
@@ -232,6 +241,16 @@ public final class SearchService {
     health.put("searches", searches.get());
     health.put("busy_refusals", busy.get());
     return health;
+  }
+
+  /** Whether searches can be answered now: the index answers (readiness, not liveness). */
+  public boolean ready() {
+    try {
+      active.served().index().count();
+      return true;
+    } catch (RuntimeException | IOException down) {
+      return false;
+    }
   }
 
   @FunctionalInterface
