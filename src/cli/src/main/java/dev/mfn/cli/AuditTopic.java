@@ -19,18 +19,36 @@ final class AuditTopic implements AuditTrail, AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final String bootstrap;
   private final String topic;
+  private final java.time.Duration patience;
   private Producer<String, byte[]> producer;
 
+  /** For the service: a write that is not acknowledged within 5 s fails (and the change is refused). */
   AuditTopic(String bootstrap, String topic) {
+    this(bootstrap, topic, java.time.Duration.ofSeconds(5));
+  }
+
+  AuditTopic(String bootstrap, String topic, java.time.Duration patience) {
     this.bootstrap = bootstrap;
     this.topic = topic;
+    this.patience = patience;
+  }
+
+  /** The audit record of a command run (key id "cli:USER"), best effort: a line on stderr when it cannot be written. */
+  static void recordCli(dev.mfn.config.MfnSettings settings, String bootstrap, String action, String target, String detail,
+      java.io.PrintWriter err) {
+    try (AuditTopic audit = new AuditTopic(bootstrap, settings.get("topic.audit"), java.time.Duration.ofSeconds(2))) {
+      audit.record("cli:" + System.getProperty("user.name"), action, target, detail);
+    } catch (Exception e) {
+      err.println("mfn: audit record not written to " + settings.get("topic.audit") + " at " + bootstrap
+          + " (" + Mfn.oneLine(e) + "); continuing");
+    }
   }
 
   @Override
   public synchronized void record(String keyId, String action, String target, String detail) throws Exception {
     if (producer == null) {
-      KafkaAccess.prepare(bootstrap, topic, 1, 10_000, Map.of("retention.ms", "-1"));
-      producer = KafkaAccess.producer(bootstrap, 1 << 20);
+      KafkaAccess.prepare(bootstrap, topic, 1, patience.toMillis(), Map.of("retention.ms", "-1"));
+      producer = KafkaAccess.producer(bootstrap, 1 << 20, patience);
     }
     Map<String, Object> event = new LinkedHashMap<>();
     event.put("at", Instant.now().toString());
@@ -38,7 +56,8 @@ final class AuditTopic implements AuditTrail, AutoCloseable {
     event.put("action", action);
     event.put("target", target);
     event.put("detail", detail == null ? "" : detail);
-    producer.send(new ProducerRecord<>(topic, keyId, JSON.writeValueAsBytes(event))).get();
+    producer.send(new ProducerRecord<>(topic, keyId, JSON.writeValueAsBytes(event))).get(patience.toMillis() * 2,
+        java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   @Override

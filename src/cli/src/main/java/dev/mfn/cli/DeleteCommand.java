@@ -66,6 +66,7 @@ final class DeleteCommand implements Callable<Integer> {
     String servers = bootstrap != null ? bootstrap : settings.kafkaBootstrap();
     Tombstones tombstones = new Tombstones(servers, settings.topics().deleted());
     String by = "cli:" + System.getProperty("user.name", "?");
+    AuditTopic.recordCli(settings, servers, clear ? "clear-deletion" : "delete", subject, reason, spec.commandLine().getErr());
     if (clear) {
       SubjectErasure erased = tombstones.find(subject)
           .orElseThrow(() -> new IllegalArgumentException(subject + " has no tombstone on " + tombstones.topic() + ": nothing to clear"));

@@ -101,6 +101,8 @@ final class EnrollCommand implements Callable<Integer> {
       throw new IllegalArgumentException("not a folder: " + dir);
     }
     List<PhotoFile> photos = ImagePublisher.scan(dir);
+    AuditTopic.recordCli(settings, bootstrap != null ? bootstrap : settings.kafkaBootstrap(), "enroll",
+        dir.toAbsolutePath().toString(), photos.size() + " files" + (direct ? ", direct" : ""), spec.commandLine().getErr());
     return direct ? direct(photos) : streaming(photos);
   }
 
@@ -176,6 +178,9 @@ final class EnrollCommand implements Callable<Integer> {
   private void report(PrintWriter out, PublishSummary published, String in, long records, double seconds) throws Exception {
     try (Embedder embedder = Models.open(indexOptions.model, settings);
         VectorIndex index = indexOptions.openIndex(settings, IndexOptions.version(embedder, indexOptions.model, settings))) {
+      if (index instanceof dev.mfn.search.index.ElasticsearchVectorIndex es) {
+        es.refresh(); // the job's last writes (overwrites are a delete and an add) visible to the count
+      }
       out.printf("published %d photos to %s; the embed job read %d records in %.1f s; index %s holds %d faces%n",
           published.sent(), in, records, seconds,
           indexOptions.describe(settings, IndexOptions.version(embedder, indexOptions.model, settings)), index.count());

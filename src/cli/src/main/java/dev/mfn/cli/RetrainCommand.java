@@ -82,6 +82,7 @@ final class RetrainCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("mfn retrain: " + e.getMessage());
       return Mfn.EXIT_USAGE;
     }
+    AuditTopic.recordCli(settings, servers, "retrain", "training", reason == null ? "" : reason, spec.commandLine().getErr());
     try (Producer<String, byte[]> producer = KafkaAccess.producer(servers, 1 << 20)) {
       RetrainRequest request = new RetrainRequests(producer, topic)
           .send("cli:" + System.getProperty("user.name"), reason, epochs, minutes, shards, parameters);

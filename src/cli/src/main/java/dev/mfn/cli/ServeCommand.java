@@ -171,6 +171,9 @@ final class ServeCommand implements Callable<Integer> {
           follower.close();
         }
         service.switchTo(first).close(); // whatever is served last
+        if (retrainProducer != null) {
+          retrainProducer.close(java.time.Duration.ofSeconds(5));
+        }
       }
     }
     return 0;
@@ -255,6 +258,9 @@ final class ServeCommand implements Callable<Integer> {
    * retraining controller; the producer is made on the first request, so a service without Kafka
    * still serves searches (and answers 503 to /retrain).
    */
+  /** The retrain requests' producer, made on the first request; closed when the service stops. */
+  private volatile org.apache.kafka.clients.producer.Producer<String, byte[]> retrainProducer;
+
   private dev.mfn.search.serve.RetrainTrigger retrainTrigger() {
     return new dev.mfn.search.serve.RetrainTrigger() {
       private dev.mfn.retrain.RetrainRequests requests;
@@ -262,8 +268,8 @@ final class ServeCommand implements Callable<Integer> {
       @Override
       public synchronized String request(Request r) throws Exception {
         if (requests == null) {
-          requests = new dev.mfn.retrain.RetrainRequests(
-              dev.mfn.publish.KafkaAccess.producer(kafka(), 1 << 20), settings.topics().retrain());
+          retrainProducer = dev.mfn.publish.KafkaAccess.producer(kafka(), 1 << 20, java.time.Duration.ofSeconds(5));
+          requests = new dev.mfn.retrain.RetrainRequests(retrainProducer, settings.topics().retrain());
         }
         return requests.send(r.requestedBy(), r.reason(), r.epochs(), r.minutes(), r.shards(), java.util.Map.of()).getRequestId();
       }

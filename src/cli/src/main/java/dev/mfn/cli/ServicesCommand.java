@@ -99,9 +99,11 @@ final class ServicesCommand implements Runnable {
 
     /** The client user of a secured broker: the settings' user and secret, else a password generated into its folder. */
     KafkaBroker.Security kafkaSecurity(KafkaBroker broker) throws java.io.IOException {
-      String password = System.getenv(dev.mfn.config.KafkaSecurity.PASSWORD_ENV) != null
-          ? System.getenv(dev.mfn.config.KafkaSecurity.PASSWORD_ENV)
-          : settings.secret("kafka.sasl.password");
+      // the clients' rule (KafkaSecurity): the environment variable, else the file, read as it is
+      String password = System.getenv(dev.mfn.config.KafkaSecurity.PASSWORD_ENV);
+      if (password == null && !settings.get("kafka.sasl.password.file").isBlank()) {
+        password = java.nio.file.Files.readString(settings.getPath("kafka.sasl.password.file"));
+      }
       return new KafkaBroker.Security(settings.get("kafka.sasl.username"),
           SecretFiles.configuredOrGenerated(password, broker.dataDir().resolve("secrets/client-password")));
     }
@@ -154,7 +156,7 @@ final class ServicesCommand implements Runnable {
             out().println("secured: SASL_SSL, SCRAM-SHA-512 user " + security.user() + ", its own certificate. Clients:");
             out().println("  MFN_KAFKA_BOOTSTRAP=" + broker.bootstrapServers() + " MFN_KAFKA_SECURITY_PROTOCOL=SASL_SSL"
                 + " MFN_KAFKA_SASL_USERNAME=" + security.user() + " MFN_KAFKA_SSL_CA=" + broker.caCertificate()
-                + " and the password from " + (settings.secret("kafka.sasl.password").isBlank()
+                + " and the password from " + (settings.get("kafka.sasl.password.file").isBlank()
                     && System.getenv(dev.mfn.config.KafkaSecurity.PASSWORD_ENV) == null
                     ? "MFN_KAFKA_SASL_PASSWORD_FILE=" + broker.dataDir().resolve("secrets/client-password")
                     : "your MFN_KAFKA_SASL_PASSWORD / kafka.sasl.password.file"));

@@ -173,7 +173,8 @@ class FaultsTest {
     KafkaBroker broker = new KafkaBroker(dir.resolve("kafka"), Ports.free(), Ports.free());
     es.start();
     broker.start(false);
-    CompletableFuture<MfnCliTest.Run> serve = null;
+    CompletableFuture<MfnCliTest.Run> serve = new CompletableFuture<>();
+    Thread serving = null;
     try {
       String bootstrap = broker.bootstrapServers();
       String model = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx").toString();
@@ -195,9 +196,10 @@ class FaultsTest {
           .isZero();
       Path keyFile = Files.writeString(dir.resolve("key"), "fault-test-key-0123456789");
       int port = Ports.free();
-      serve = CompletableFuture.supplyAsync(() -> MfnCliTest.mfn("serve", "--es", es.url(), "--model", model, "--no-follow",
+      serving = new Thread(() -> serve.complete(MfnCliTest.mfn("serve", "--es", es.url(), "--model", model, "--no-follow",
           "--threshold", "0.3", "--port", String.valueOf(port), "--api-key-file", keyFile.toString(), "--rate", "0",
-          "--for-seconds", "600"));
+          "--for-seconds", "600")), "mfn serve");
+      serving.start();
       String base = "http://127.0.0.1:" + port;
       HttpClient http = HttpClient.newHttpClient();
       byte[] probe = Files.readAllBytes(PhotoFolders.photos(people.get(3)).get(1));
@@ -247,8 +249,9 @@ class FaultsTest {
       }
       assertThat(indexed.size() - 10 + dead.size()).as("every published photo a face or a dead letter").isEqualTo(140);
     } finally {
-      if (serve != null) {
-        serve.cancel(true);
+      if (serving != null) {
+        serving.interrupt(); // stops mfn serve now, its port and workers with it
+        serving.join(30_000);
       }
       broker.stop();
       es.stop();
@@ -256,6 +259,16 @@ class FaultsTest {
   }
 
   // --- helpers ---
+
+  private static void deleteTree(Path root) throws java.io.IOException {
+    if (Files.exists(root)) {
+      try (Stream<Path> all = Files.walk(root)) {
+        for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
 
   private interface Body {
     void run() throws Exception;

@@ -67,6 +67,23 @@ class SecureElasticsearchTest {
       plain = false;
     }
     assertThat(plain).isFalse();
+    // HTTPS with the node's CA but no credentials: 401 from the node itself
+    var trust = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+    trust.load(null, null);
+    try (var in = Files.newInputStream(ca)) {
+      trust.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    var ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+    ssl.init(null, tmf.getTrustManagers(), null);
+    assertThat(java.net.http.HttpClient.newBuilder().sslContext(ssl).build().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create(url + "/")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+    // the CA's private key is gone (nobody can mint a certificate clients would trust); the node's is owner-only
+    assertThat(data.resolve("config/certs/ca/ca.key")).doesNotExist();
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(data.resolve("config/certs/node/node.key")))).isEqualTo("rw-------");
 
     System.setProperty("mfn.index.es.user", "mfn");
     System.setProperty("mfn.index.es.ca", ca.toString());

@@ -44,6 +44,16 @@ public final class KafkaSecurity {
         reference = "${env:" + PASSWORD_ENV + "}";
       } else if (!settings.get("kafka.sasl.password.file").isBlank()) {
         Path file = settings.getPath("kafka.sasl.password.file");
+        try {
+          String content = java.nio.file.Files.readString(file);
+          if (content.endsWith("\n") || content.endsWith("\r")) {
+            // Kafka's DirectoryConfigProvider reads the file as it is: the newline would be part of the password
+            throw new IllegalStateException("kafka.sasl.password.file " + file + " ends with a newline; write the password"
+                + " without one (printf '%s' ... > file)");
+          }
+        } catch (java.io.IOException e) {
+          throw new IllegalStateException("cannot read kafka.sasl.password.file " + file + ": " + e.getMessage());
+        }
         p.put("config.providers", "dir");
         p.put("config.providers.dir.class", "org.apache.kafka.common.config.provider.DirectoryConfigProvider");
         reference = "${dir:" + file.getParent() + ":" + file.getFileName() + "}";

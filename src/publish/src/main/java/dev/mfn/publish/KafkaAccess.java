@@ -109,7 +109,16 @@ public final class KafkaAccess {
    * {@code maxRecordBytes}.
    */
   public static Producer<String, byte[]> producer(String bootstrap, long maxRecordBytes) {
-    Map<String, Object> config =
+    return producer(bootstrap, maxRecordBytes, null);
+  }
+
+  /**
+   * The same producer, failing within {@code patience} (send blocked on metadata, a write not
+   * acknowledged) instead of Kafka's default of minutes: for writes a person or a request waits
+   * for (the audit trail); null: Kafka's defaults.
+   */
+  public static Producer<String, byte[]> producer(String bootstrap, long maxRecordBytes, java.time.Duration patience) {
+    Map<String, Object> config = new java.util.HashMap<>(
         Map.of(
             ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
             ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
@@ -120,7 +129,14 @@ public final class KafkaAccess {
             ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024,
             ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000,
             ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-            ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+            ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class));
+    if (patience != null) {
+      int ms = (int) patience.toMillis();
+      config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, ms);
+      config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
+      config.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+      config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, ms);
+    }
     return new KafkaProducer<>(dev.mfn.config.KafkaSecurity.with(config));
   }
 

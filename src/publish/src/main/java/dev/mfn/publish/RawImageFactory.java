@@ -60,7 +60,7 @@ public final class RawImageFactory {
       return new Built(inline, value, true);
     }
     RawImage byReference =
-        builder.setData(null).setUri(externalCopy(photo.path(), sha).toUri().toString()).build();
+        builder.setData(null).setUri(externalCopy(photo.path(), bytes, sha).toUri().toString()).build();
     return new Built(byReference, serde.encode(byReference), false);
   }
 
@@ -73,7 +73,11 @@ public final class RawImageFactory {
     return hex(sha256().digest(key.getBytes(StandardCharsets.UTF_8))).substring(0, 32);
   }
 
-  private Path externalCopy(Path original, String sha) throws IOException {
+  /**
+   * Writes the bytes already read (and checked), never the path again: a file swapped for a
+   * device or a larger one after the check must not reach the blob root.
+   */
+  private Path externalCopy(Path original, byte[] bytes, String sha) throws IOException {
     if (blobDir == null) {
       return original.toAbsolutePath().normalize();
     }
@@ -83,7 +87,7 @@ public final class RawImageFactory {
     if (!Files.exists(target)) {
       Files.createDirectories(blobDir);
       Path tmp = Files.createTempFile(blobDir, ".incoming-", ".tmp");
-      Files.copy(original, tmp, StandardCopyOption.REPLACE_EXISTING);
+      Files.write(tmp, bytes);
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     }
     return target.toAbsolutePath().normalize();

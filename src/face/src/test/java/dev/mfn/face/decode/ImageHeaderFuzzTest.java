@@ -52,7 +52,14 @@ class ImageHeaderFuzzTest {
     for (int i = 0; i < 1_500; i++) {
       byte[] mutant = mutate(seeds.get(i % seeds.size()), random);
       try {
-        decoder.decode(mutant).release();
+        org.opencv.core.Mat image = decoder.decode(mutant);
+        // the pixel limit is checked on the header's size: what was decoded must not be larger
+        long decoded = (long) image.cols() * image.rows();
+        long declared = ImageHeader.read(mutant).pixels();
+        image.release();
+        if (decoded > declared) {
+          crashes.add(i + ": decoded " + decoded + " pixels, the header said " + declared);
+        }
       } catch (FaceRejected e) {
         // a reason: fine
       } catch (Throwable t) {

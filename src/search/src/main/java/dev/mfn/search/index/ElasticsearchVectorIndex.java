@@ -41,6 +41,11 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
 
   /** Where the cluster is and how to log in; TLS when the URL is https (with a CA file if given). */
   public record Connection(String url, String username, String password, String apiKey, Path caCertificate) {
+    @Override
+    public String toString() { // never the password or the key
+      return "Connection[" + url + ", user " + username + (caCertificate == null ? "" : ", CA " + caCertificate) + "]";
+    }
+
     public ElasticsearchClient client() throws IOException {
       var ssl = caCertificate == null ? null : TransportUtils.sslContextFromHttpCaCrt(caCertificate.toFile());
       return ElasticsearchClient.of(b -> {

@@ -52,7 +52,12 @@ public final class ApiKeys {
   }
 
   /** What {@code create} returns: the entry and, this once, the key. */
-  public record Created(Entry entry, String key) {}
+  public record Created(Entry entry, String key) {
+    @Override
+    public String toString() { // never the key
+      return "Created[" + entry.id() + "]";
+    }
+  }
 
   private record Loaded(List<Entry> entries, long modified) {}
 
@@ -116,14 +121,38 @@ public final class ApiKeys {
         loaded = now;
       }
       return now.entries();
-    } catch (IOException e) {
-      // an unreadable key file admits nobody (never everybody)
+    } catch (IOException | RuntimeException e) {
+      // an unreadable or malformed key file admits nobody (never everybody)
       return List.of();
     }
   }
 
   /** Creates a key with these scopes and returns it, this once. */
   public synchronized Created create(String name, Set<Scope> scopes) throws IOException {
+    try (var lock = lock()) {
+      return createLocked(name, scopes);
+    }
+  }
+
+  /**
+   * An exclusive lock on a file beside the keys file, across processes: two `mfn keys` runs at
+   * once must not lose a revocation (read-modify-write, last writer wins).
+   */
+  private java.io.Closeable lock() throws IOException {
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(
+        file.resolveSibling(file.getFileName() + ".lock"), java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.WRITE);
+    try {
+      channel.lock();
+      return channel::close; // closing the channel releases the lock
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+  }
+
+  private Created createLocked(String name, Set<Scope> scopes) throws IOException {
     byte[] idBytes = new byte[6];
     byte[] secret = new byte[32];
     RANDOM.nextBytes(idBytes);
@@ -139,6 +168,12 @@ public final class ApiKeys {
 
   /** Revokes a key by its id; false when there is no such active key. */
   public synchronized boolean revoke(String id) throws IOException {
+    try (var lock = lock()) {
+      return revokeLocked(id);
+    }
+  }
+
+  private boolean revokeLocked(String id) throws IOException {
     List<Entry> all = new ArrayList<>(read());
     boolean found = false;
     for (int i = 0; i < all.size(); i++) {

@@ -48,6 +48,8 @@ public final class SearchServer implements AutoCloseable {
   private final RetrainTrigger retrain;
   private final AuditTrail audit;
   private final RateLimits limits;
+  private final java.util.concurrent.Semaphore inFlight;
+  private static final String HOLDS_SLOT = "mfn.slot";
   private Javalin app;
   private ServerConnector tlsConnector;
 
@@ -71,6 +73,7 @@ public final class SearchServer implements AutoCloseable {
     this.retrain = retrain;
     this.audit = audit;
     this.limits = new RateLimits(options.ratePerSecond(), options.rateBurst());
+    this.inFlight = new java.util.concurrent.Semaphore(options.maxInFlight());
   }
 
   /** Starts on the given host (127.0.0.1 for this machine only); port 0 picks a free one. */
@@ -94,6 +97,12 @@ public final class SearchServer implements AutoCloseable {
         files.location = Location.CLASSPATH;
       });
       cfg.routes.before(this::guard);
+      cfg.routes.after(ctx -> {
+        if (Boolean.TRUE.equals(ctx.attribute(HOLDS_SLOT))) {
+          ctx.attribute(HOLDS_SLOT, false);
+          inFlight.release();
+        }
+      });
       cfg.routes.get("/health", ctx -> ctx.json(service.health()));
       cfg.routes.get("/ready", ctx -> {
         if (service.ready()) {
@@ -147,7 +156,9 @@ public final class SearchServer implements AutoCloseable {
     if (options.tlsKeystore() != null) {
       ctx.header("Strict-Transport-Security", "max-age=31536000");
     }
-    if (OPEN.contains(ctx.path())) {
+    String path = normalised(ctx.path());
+    String method = ctx.method().name();
+    if (OPEN.contains(path) && (method.equals("GET") || method.equals("HEAD"))) {
       return;
     }
     ctx.header("Cache-Control", "no-store");
@@ -156,8 +167,13 @@ public final class SearchServer implements AutoCloseable {
       refuse(ctx, HttpStatus.UNAUTHORIZED, "missing, unknown or revoked API key (header " + ApiKey.HEADER + ")");
       return;
     }
-    Scope needed = scopeOf(ctx);
-    if (needed != null && !caller.get().may(needed)) {
+    Scope needed = scopeOf(ctx.method().name(), path);
+    if (needed == null) {
+      // deny by default: only the endpoints below exist, each with its scope
+      refuse(ctx, HttpStatus.NOT_FOUND, "no such endpoint: " + ctx.method().name() + " " + path);
+      return;
+    }
+    if (!caller.get().may(needed)) {
       refuse(ctx, HttpStatus.FORBIDDEN, "this key may not " + needed.label() + " (key " + caller.get().keyId() + ")");
       return;
     }
@@ -172,25 +188,41 @@ public final class SearchServer implements AutoCloseable {
       refuse(ctx, HttpStatus.CONTENT_TOO_LARGE, "upload larger than " + options.maxUploadBytes() + " bytes");
       return;
     }
+    // a slot before the body is read: a flood of slow or large uploads cannot hold more than
+    // maxInFlight bodies and threads (the rate limit caps how fast requests start, not how many wait)
+    if (!inFlight.tryAcquire()) {
+      ctx.header("Retry-After", "1");
+      refuse(ctx, HttpStatus.SERVICE_UNAVAILABLE, "busy: " + options.maxInFlight() + " requests in progress; retry in a second");
+      return;
+    }
+    ctx.attribute(HOLDS_SLOT, true);
     ctx.attribute(CALLER, caller.get());
   }
 
-  private static Scope scopeOf(Context ctx) {
-    String path = ctx.path();
-    String method = ctx.method().name();
-    if (path.equals("/search") || path.startsWith("/faces/")) {
+  /**
+   * The scope each endpoint needs, from the normalised path (Javalin also routes "/search/" and
+   * "//search" to /search: the check must see what the router sees); null: no such endpoint.
+   */
+  static Scope scopeOf(String method, String path) {
+    if (method.equals("POST") && path.equals("/search") || method.equals("GET") && path.matches("/faces/[^/]+/crop")) {
       return Scope.SEARCH;
     }
-    if (path.equals("/verify")) {
+    if (method.equals("POST") && path.equals("/verify")) {
       return Scope.VERIFY;
     }
-    if (path.startsWith("/subjects/") && method.equals("DELETE")) {
+    if (method.equals("DELETE") && path.matches("/subjects/[^/]+")) {
       return Scope.DELETE;
     }
-    if (path.equals("/retrain")) {
+    if (method.equals("POST") && path.equals("/retrain")) {
       return Scope.RETRAIN;
     }
     return null;
+  }
+
+  /** Repeated slashes collapsed, a trailing slash dropped: "/search/" and "//search" are "/search". */
+  static String normalised(String path) {
+    String p = path.replaceAll("/{2,}", "/");
+    return p.length() > 1 && p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
   }
 
   private static void refuse(Context ctx, HttpStatus status, String why) {
@@ -234,8 +266,8 @@ public final class SearchServer implements AutoCloseable {
       throw new BadRequest("the body is a JSON object: {\"reason\": ..., \"epochs\": N, \"minutes\": M, \"shards\": DIR}");
     }
     ApiKeys.Caller caller = ctx.attribute(CALLER);
-    var request = new RetrainTrigger.Request(text(body.get("reason")), number(body.get("epochs")),
-        number(body.get("minutes")), text(body.get("shards")), "key:" + caller.keyId());
+    var request = new RetrainTrigger.Request(text(body.get("reason")), bounded(number(body.get("epochs")), 1_000, "epochs"),
+        bounded(number(body.get("minutes")), 7 * 24 * 60, "minutes"), shards(text(body.get("shards"))), "key:" + caller.keyId());
     try {
       audit.record(caller.keyId(), "retrain", "training", request.reason() == null ? "" : request.reason());
     } catch (Exception e) {
@@ -354,6 +386,21 @@ public final class SearchServer implements AutoCloseable {
       throw new BadRequest("reason and shards are at most 500 characters");
     }
     return s;
+  }
+
+  private static Integer bounded(Integer value, int max, String name) {
+    if (value != null && value > max) {
+      throw new BadRequest(name + " is at most " + max + ", not " + value);
+    }
+    return value;
+  }
+
+  /** A shard set named by a plain relative name (no '..', no absolute path): the controller resolves it. */
+  private static String shards(String value) {
+    if (value != null && (!value.matches("[A-Za-z0-9._/-]{1,200}") || value.startsWith("/") || value.contains(".."))) {
+      throw new BadRequest("shards is a relative shard-set name (letters, digits, . _ - /), without '..'");
+    }
+    return value;
   }
 
   private static Integer number(Object value) {

@@ -198,8 +198,8 @@ public final class SearchService {
     return deletion.deleteSubject(subject);
   }
 
-  public byte[] crop(String id) throws IOException {
-    switchLock.readLock().lock();
+  public byte[] crop(String id) throws IOException, Busy {
+    lockForRequest();
     try {
       return active.served().index().crop(id);
     } finally {
@@ -209,30 +209,20 @@ public final class SearchService {
 
   /**
    * The service's state, without a lock or a worker: it answers while every worker is busy. The
-   * face count is read from the index as it is; an index closed by a switch this instant is read
-   * again from the new one.
+   * index is asked on a thread of its own, and health waits at most half a second for it: an
+   * index that hangs (a partitioned network, a paused node) makes health "degraded", never slow,
+   * so the liveness probe never restarts a healthy process.
    */
   public Map<String, Object> health() {
     Active now = active;
-    Long faces = null;
-    String indexError = null;
-    try {
-      faces = now.served().index().count();
-    } catch (RuntimeException | IOException closedBySwitchOrDown) {
-      now = active; // an index closed by a switch this instant: read the new one
-      try {
-        faces = now.served().index().count();
-      } catch (RuntimeException | IOException down) {
-        indexError = "the face index does not answer (" + down.getClass().getSimpleName() + ")";
-      }
-    }
+    IndexState index = probe();
     Map<String, Object> health = new LinkedHashMap<>();
     // the process is alive either way (liveness); /ready says whether it can answer searches
-    health.put("status", indexError == null ? "ok" : "degraded");
+    health.put("status", index.ok() ? "ok" : "degraded");
     health.put("model", now.served().version());
-    health.put("faces", faces == null ? -1 : faces);
-    if (indexError != null) {
-      health.put("index_error", indexError);
+    health.put("faces", index.faces());
+    if (!index.ok()) {
+      health.put("index_error", index.error());
     }
     health.put("threshold", now.served().searchThreshold());
     health.put("workers", now.served().workers().size());
@@ -243,13 +233,70 @@ public final class SearchService {
     return health;
   }
 
-  /** Whether searches can be answered now: the index answers (readiness, not liveness). */
+  /** Whether searches can be answered now: the index answered just now (readiness, not liveness). */
   public boolean ready() {
+    return probe().ok();
+  }
+
+  /** What the last look at the index found: its face count, or why it did not answer. */
+  private record IndexState(boolean ok, long faces, String error) {}
+
+  private final java.util.concurrent.ExecutorService prober = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "index-probe");
+    t.setDaemon(true);
+    return t;
+  });
+  private java.util.concurrent.Future<IndexState> pending;
+  private long pendingSince;
+  private volatile IndexState lastState = new IndexState(true, -1, null);
+
+  /** A fresh look at the index if one finishes within 500 ms; else the index counts as not answering. */
+  private IndexState probe() {
+    java.util.concurrent.Future<IndexState> look;
+    synchronized (prober) {
+      if (pending == null || pending.isDone()) {
+        pending = prober.submit(this::lookAtIndex);
+        pendingSince = System.nanoTime();
+      }
+      look = pending;
+    }
     try {
-      active.served().index().count();
-      return true;
-    } catch (RuntimeException | IOException down) {
-      return false;
+      lastState = look.get(500, TimeUnit.MILLISECONDS);
+      return lastState;
+    } catch (java.util.concurrent.TimeoutException slow) {
+      long seconds = (System.nanoTime() - pendingSince) / 1_000_000_000L;
+      return new IndexState(false, lastState.faces(), "the face index has not answered for " + seconds + " s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new IndexState(false, lastState.faces(), "interrupted");
+    } catch (java.util.concurrent.ExecutionException e) {
+      return new IndexState(false, lastState.faces(), "the face index does not answer");
+    }
+  }
+
+  private IndexState lookAtIndex() {
+    for (int attempt = 0; attempt < 2; attempt++) {
+      try {
+        return new IndexState(true, active.served().index().count(), null);
+      } catch (RuntimeException | IOException e) {
+        if (attempt == 1) { // once more: an index closed by a switch this instant is read from the new one
+          return new IndexState(false, lastState.faces(), "the face index does not answer (" + e.getClass().getSimpleName() + ")");
+        }
+      }
+    }
+    throw new IllegalStateException("unreachable");
+  }
+
+  /** The read side of the switch lock, waited for at most as long as for a worker. */
+  private void lockForRequest() throws Busy {
+    try {
+      if (!switchLock.readLock().tryLock(borrowTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        busy.incrementAndGet();
+        throw new Busy("a model switch is in progress");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Busy("interrupted");
     }
   }
 
@@ -259,7 +306,7 @@ public final class SearchService {
   }
 
   private <T> T withWorker(WorkerCall<T> call) throws IOException, FaceRejected, Busy {
-    switchLock.readLock().lock();
+    lockForRequest();
     try {
       Active now = active;
       Worker worker;

@@ -12,32 +12,38 @@ import java.nio.file.Path;
  * @param rateBurst requests a key may send at once
  * @param tlsKeystore a PKCS12 keystore (certificate and key) to serve HTTPS only, or null: HTTP
  * @param tlsPassword the keystore's password (from the environment or a file, never a flag)
+ * @param maxInFlight API requests the service holds at once (bodies read, waiting or working);
+ *     one more is refused at once with 503: memory and threads stay bounded whatever the clients do
  */
 public record ServerOptions(long maxUploadBytes, int maxK, long ratePerSecond, long rateBurst, Path tlsKeystore,
-    String tlsPassword) {
+    String tlsPassword, int maxInFlight) {
   public static ServerOptions defaults() {
-    return new ServerOptions(16L << 20, 100, 20, 40, null, null);
+    return new ServerOptions(16L << 20, 100, 20, 40, null, null, 48);
+  }
+
+  public ServerOptions withMaxInFlight(int requests) {
+    return new ServerOptions(maxUploadBytes, maxK, ratePerSecond, rateBurst, tlsKeystore, tlsPassword, requests);
   }
 
   public ServerOptions withMaxUploadBytes(long bytes) {
-    return new ServerOptions(bytes, maxK, ratePerSecond, rateBurst, tlsKeystore, tlsPassword);
+    return new ServerOptions(bytes, maxK, ratePerSecond, rateBurst, tlsKeystore, tlsPassword, maxInFlight);
   }
 
   public ServerOptions withMaxK(int k) {
-    return new ServerOptions(maxUploadBytes, k, ratePerSecond, rateBurst, tlsKeystore, tlsPassword);
+    return new ServerOptions(maxUploadBytes, k, ratePerSecond, rateBurst, tlsKeystore, tlsPassword, maxInFlight);
   }
 
   public ServerOptions withRate(long perSecond, long burst) {
-    return new ServerOptions(maxUploadBytes, maxK, perSecond, burst, tlsKeystore, tlsPassword);
+    return new ServerOptions(maxUploadBytes, maxK, perSecond, burst, tlsKeystore, tlsPassword, maxInFlight);
   }
 
   public ServerOptions withTls(Path keystore, String password) {
-    return new ServerOptions(maxUploadBytes, maxK, ratePerSecond, rateBurst, keystore, password);
+    return new ServerOptions(maxUploadBytes, maxK, ratePerSecond, rateBurst, keystore, password, maxInFlight);
   }
 
   @Override
   public String toString() { // never the password
     return "ServerOptions[maxUploadBytes=" + maxUploadBytes + ", maxK=" + maxK + ", ratePerSecond=" + ratePerSecond
-        + ", rateBurst=" + rateBurst + ", tls=" + (tlsKeystore != null) + "]";
+        + ", rateBurst=" + rateBurst + ", tls=" + (tlsKeystore != null) + ", maxInFlight=" + maxInFlight + "]";
   }
 }

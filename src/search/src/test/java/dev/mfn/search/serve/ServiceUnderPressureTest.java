@@ -174,6 +174,11 @@ class ServiceUnderPressureTest {
     assertThat(delete.statusCode()).isEqualTo(403);
     assertThat(delete.body()).contains("may not delete");
     assertThat(json("/retrain", searchOnly, "{}").statusCode()).isEqualTo(403);
+    // the router also serves "/retrain/" and "//retrain": so does the scope check
+    assertThat(json("/retrain/", searchOnly, "{}").statusCode()).isEqualTo(403);
+    assertThat(json("//retrain", searchOnly, "{}").statusCode()).isEqualTo(403);
+    assertThat(post2("/verify/", searchOnly, probe, probe).statusCode()).isEqualTo(403);
+    assertThat(send("GET", "/nothing-here", searchOnly).statusCode()).isEqualTo(404); // deny by default
     assertThat(post2("/verify", searchOnly, probe, probe).statusCode()).isEqualTo(403);
     String kept = people.get(0).getFileName().toString();
     assertThat(index.search(unit(), 10)).anyMatch(h -> h.subject().equals(kept)); // the refused deletion removed nothing

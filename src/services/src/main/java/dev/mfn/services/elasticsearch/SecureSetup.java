@@ -58,9 +58,21 @@ final class SecureSetup {
           "--ca-key", certs.resolve("ca/ca.key").toString(), "--name", "node", "--ip", "127.0.0.1", "--dns", "localhost",
           "--out", certs.resolve("node.zip").toString());
       unzip(certs.resolve("node.zip"), certs);
+      // the CA's key signs nothing more: gone, so nobody can mint certificates clients would trust
+      Files.delete(certs.resolve("ca/ca.key"));
     }
+    ownerOnly(certs.resolve("node/node.key"));
     Commands.run(withEnv(List.of(home.resolve("bin/elasticsearch-users").toString(), "userdel", user)), home, 120);
-    tool("elasticsearch-users", "useradd", user, "-p", password, "-r", "superuser");
+    // the password on standard input (the tool asks twice), never on its command line
+    List<String> add = withEnv(List.of(home.resolve("bin/elasticsearch-users").toString(), "useradd", user, "-r", "superuser"));
+    Commands.Result r = Commands.run(add, home, 180, password + "\n" + password + "\n");
+    if (r.exitCode() != 0) {
+      throw new IOException("elasticsearch-users useradd failed (exit " + r.exitCode() + "): " + r.output().strip());
+    }
+  }
+
+  private static void ownerOnly(Path file) throws IOException {
+    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
   }
 
   /** The settings of a node that serves HTTPS only and asks every request for a user. */

@@ -110,7 +110,11 @@ public final class KafkaBroker {
     Path config = writeServerProperties(secure);
     Path loggingConfig = writeLoggingConfig();
     if (!Files.exists(logDir().resolve("meta.properties"))) {
-      format(config, secure == null ? List.of() : secure.formatArguments());
+      if (secure == null) {
+        format(config, List.of());
+      } else {
+        formatInProcess(config, secure.formatArguments());
+      }
     }
     List<String> command = new ArrayList<>();
     if (detached && Files.isExecutable(Path.of("/usr/bin/setsid"))) {
@@ -208,6 +212,43 @@ public final class KafkaBroker {
         </configuration>
         """);
     return file;
+  }
+
+  /**
+   * Kafka's StorageTool in this JVM: its SCRAM arguments hold passwords, which a child process
+   * would show to every local user (ps). Kafka's Exit is pointed at an exception for the call.
+   */
+  private void formatInProcess(Path config, List<String> extra) throws IOException {
+    List<String> arguments = new ArrayList<>(List.of(
+        "format", "--ignore-formatted", "-t", Uuid.randomUuid().toString(), "-c", config.toString()));
+    arguments.addAll(extra);
+    final class Exited extends RuntimeException {
+      final int code;
+
+      Exited(int code) {
+        super(null, null, false, false);
+        this.code = code;
+      }
+    }
+    org.apache.kafka.common.utils.Exit.setExitProcedure((code, message) -> {
+      throw new Exited(code);
+    });
+    try {
+      Class.forName("kafka.tools.StorageTool").getMethod("main", String[].class)
+          .invoke(null, (Object) arguments.toArray(String[]::new));
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      if (!(e.getCause() instanceof Exited exited && exited.code == 0)) {
+        throw new IOException("formatting Kafka storage failed: " + (e.getCause() instanceof Exited x
+            ? "exit " + x.code : e.getCause().getClass().getSimpleName()), null);
+      }
+    } catch (ReflectiveOperationException e) {
+      throw new IOException("Kafka's StorageTool is not on the classpath", e);
+    } finally {
+      org.apache.kafka.common.utils.Exit.resetExitProcedure();
+    }
+    if (!Files.exists(logDir().resolve("meta.properties"))) {
+      throw new IOException("formatting Kafka storage wrote no meta.properties under " + logDir());
+    }
   }
 
   private void format(Path config, List<String> extra) throws IOException {

@@ -39,15 +39,21 @@ final class SecureBroker {
     if (!Files.exists(keystore())) {
       Files.createDirectories(keystore().getParent());
       String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+      // passwords from their file (":file"), never on keytool's command line
+      String passwordFile = dataDir.resolve("secrets/keystore-password").toString();
       Commands.check(List.of(keytool, "-genkeypair", "-alias", "broker", "-keyalg", "RSA", "-keysize", "2048",
           "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-validity", "3650", "-storetype", "PKCS12",
-          "-keystore", keystore().toString(), "-storepass", keystorePassword, "-keypass", keystorePassword), null, 120);
+          "-keystore", keystore().toString(), "-storepass:file", passwordFile, "-keypass:file", passwordFile), null, 120);
       Commands.check(List.of(keytool, "-exportcert", "-rfc", "-alias", "broker", "-keystore", keystore().toString(),
-          "-storepass", keystorePassword, "-file", dataDir.resolve("tls/ca.pem").toString()), null, 120);
+          "-storepass:file", passwordFile, "-file", dataDir.resolve("tls/ca.pem").toString()), null, 120);
     }
   }
 
-  /** The SCRAM credentials the storage is formatted with. */
+  /**
+   * The SCRAM credentials the storage is formatted with: these arguments hold passwords, so the
+   * format runs inside this JVM ({@link KafkaBroker}), never as a child process whose command
+   * line every local user can read.
+   */
   List<String> formatArguments() {
     return List.of(
         "--add-scram", MECHANISM + "=[name=admin,password=" + adminPassword + "]",

@@ -15,6 +15,15 @@ public final class Commands {
 
   public static Result run(List<String> command, Path workDir, long timeoutSeconds)
       throws IOException {
+    return run(command, workDir, timeoutSeconds, null);
+  }
+
+  /**
+   * Runs the command with {@code input} on its standard input (how a password reaches a tool
+   * without being on its command line, which every local user can read in ps), or none.
+   */
+  public static Result run(List<String> command, Path workDir, long timeoutSeconds, String input)
+      throws IOException {
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
     if (workDir != null) {
       pb.directory(workDir.toFile());
@@ -25,19 +34,36 @@ public final class Commands {
     } catch (IOException e) {
       throw new IOException(command.get(0) + " not found (is it installed and on the PATH?)", e);
     }
-    process.getOutputStream().close();
+    try (var stdin = process.getOutputStream()) {
+      if (input != null) {
+        stdin.write(input.getBytes(StandardCharsets.UTF_8));
+      }
+    }
     byte[] out = process.getInputStream().readAllBytes();
     try {
       if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
         process.destroyForcibly();
-        throw new IOException(String.join(" ", command) + " timed out");
+        throw new IOException(program(command) + " timed out");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       process.destroyForcibly();
-      throw new IOException("interrupted: " + String.join(" ", command), e);
+      throw new IOException("interrupted: " + program(command), e);
     }
     return new Result(process.exitValue(), new String(out, StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The program a command runs, for messages: never its arguments, which may hold a password
+   * ("env" and its VAR=value assignments skipped).
+   */
+  static String program(List<String> command) {
+    for (String part : command) {
+      if (!part.equals("env") && !part.startsWith("-") && !part.contains("=")) {
+        return Path.of(part).getFileName().toString();
+      }
+    }
+    return "the command";
   }
 
   /** Runs the command and fails with its last output line when it exits non-zero. */
