@@ -98,7 +98,7 @@ public final class HeaderBench {
     long oursNanos = 0;
     long theirsNanos = 0;
     for (int i = 0; i < n; i++) {
-      byte[] m = mutate(seeds.get(i % seeds.size()), random);
+      byte[] m = HostileCorpus.mutate(seeds.get(i % seeds.size()), random);
       long t0 = System.nanoTime();
       Object a = ours(m);
       long t1 = System.nanoTime();
@@ -179,31 +179,6 @@ public final class HeaderBench {
     double[] v = values.clone();
     Arrays.sort(v);
     return String.format(Locale.ROOT, "%.1f / %.1f / %.1f", v[0], v[v.length / 2], v[v.length - 1]);
-  }
-
-  private static byte[] mutate(byte[] seed, Random random) {
-    byte[] b = seed.clone();
-    int head = Math.min(b.length, 2048);
-    switch (random.nextInt(4)) {
-      case 0 -> {
-        for (int k = 1 + random.nextInt(8); k > 0; k--) {
-          b[random.nextInt(head)] = (byte) random.nextInt(256);
-        }
-      }
-      case 1 -> b = Arrays.copyOf(b, random.nextInt(Math.max(1, head)));
-      case 2 -> {
-        int at = random.nextInt(Math.max(1, head - 4));
-        for (int j = 0; j < 4; j++) {
-          b[at + j] = (byte) (random.nextBoolean() ? 0xFF : 0);
-        }
-      }
-      default -> {
-        int at = random.nextInt(Math.max(1, head - 2));
-        b[at] = (byte) 0xFF;
-        b[at + 1] = (byte) (0xC0 + random.nextInt(64));
-      }
-    }
-    return b;
   }
 
   private static int intArg(String[] args, String name, int fallback) {

@@ -89,17 +89,7 @@ class SecureElasticsearchTest {
     System.setProperty("mfn.index.es.ca", ca.toString());
     System.setProperty("mfn.index.es.password.file", passwordFile.toString());
     Path gallery = dir.resolve("gallery");
-    List<Path> people;
-    try (Stream<Path> all = Files.list(lfw)) {
-      people = all.sorted().limit(3).toList();
-    }
-    for (Path person : people) {
-      try (Stream<Path> photos = Files.list(person)) {
-        Path first = photos.sorted().findFirst().orElseThrow();
-        Files.createDirectories(gallery.resolve(person.getFileName().toString()));
-        Files.copy(first, gallery.resolve(person.getFileName().toString()).resolve("1.jpg"));
-      }
-    }
+    List<Path> people = TestCertificates.gallery(lfw, gallery, 40, 3);
     MfnCliTest.Run direct = MfnCliTest.mfn("enroll", gallery.toString(), "--direct", "--model", model, "--es", url, "--no-progress");
     assertThat(direct.exit()).as(direct.err()).isZero();
     assertThat(direct.out()).contains("enrolled 3 faces");
@@ -125,28 +115,11 @@ class SecureElasticsearchTest {
     System.clearProperty("mfn.index.es.password");
 
     // a CA that did not sign the node's certificate
-    Path otherCa = otherCa(dir);
+    Path otherCa = TestCertificates.otherCa(dir);
     System.setProperty("mfn.index.es.ca", otherCa.toString());
     MfnCliTest.Run untrusted = MfnCliTest.mfn("search", probe, "--model", model, "--es", url, "--threshold", "0.3");
     assertThat(untrusted.exit()).isEqualTo(Mfn.EXIT_USAGE);
     assertThat(untrusted.err().lines().toList()).hasSize(1);
     assertThat(untrusted.err()).contains("cannot verify the TLS certificate of Elasticsearch at " + url).contains("index.es.ca");
-  }
-
-  /** A CA certificate (PEM) of a key pair that signed nothing: keytool, then its export as PEM. */
-  private static Path otherCa(Path dir) throws Exception {
-    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-    Path store = dir.resolve("other.p12");
-    Path pem = dir.resolve("other-ca.crt");
-    for (List<String> command : List.of(
-        List.of(keytool, "-genkeypair", "-alias", "other", "-keyalg", "EC", "-dname", "CN=other-ca", "-ext", "BC:c=ca:true",
-            "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", "other-pass", "-validity", "2"),
-        List.of(keytool, "-exportcert", "-rfc", "-alias", "other", "-keystore", store.toString(), "-storepass", "other-pass",
-            "-file", pem.toString()))) {
-      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes());
-      assertThat(p.waitFor()).as(out).isZero();
-    }
-    return pem;
   }
 }

@@ -69,17 +69,7 @@ class SecureKafkaTest {
     System.setProperty("mfn.kafka.ssl.ca", ca.toString());
     System.setProperty("mfn.kafka.sasl.password.file", passwordFile.toString());
     Path gallery = dir.resolve("gallery");
-    List<Path> people;
-    try (Stream<Path> all = Files.list(lfw)) {
-      people = all.sorted().limit(3).toList();
-    }
-    for (Path person : people) {
-      try (Stream<Path> photos = Files.list(person)) {
-        Path first = photos.sorted().findFirst().orElseThrow();
-        Files.createDirectories(gallery.resolve(person.getFileName().toString()));
-        Files.copy(first, gallery.resolve(person.getFileName().toString()).resolve("1.jpg"));
-      }
-    }
+    List<Path> people = TestCertificates.gallery(lfw, gallery, 50, 3);
     MfnCliTest.Run publish = MfnCliTest.mfn("publish", gallery.toString(), "--topic", "secure-photos", "--bootstrap", bootstrap,
         "--no-progress");
     assertThat(publish.exit()).as(publish.err()).isZero();
@@ -114,7 +104,7 @@ class SecureKafkaTest {
 
     // a CA that did not issue the broker's certificate: one line
     System.setProperty("mfn.kafka.sasl.password.file", passwordFile.toString());
-    System.setProperty("mfn.kafka.ssl.ca", otherCa(dir).toString());
+    System.setProperty("mfn.kafka.ssl.ca", TestCertificates.otherCa(dir).toString());
     MfnCliTest.Run untrusted = MfnCliTest.mfn("publish", gallery.toString(), "--topic", "secure-photos", "--bootstrap", bootstrap,
         "--no-progress");
     assertThat(untrusted.exit()).isEqualTo(Mfn.EXIT_USAGE);
@@ -123,21 +113,5 @@ class SecureKafkaTest {
     // what was published with the right credentials is there (read as an authenticated client)
     System.setProperty("mfn.kafka.ssl.ca", ca.toString());
     assertThat(TopicReader.readAll(bootstrap, "secure-photos")).hasSize(3);
-  }
-
-  private static Path otherCa(Path dir) throws Exception {
-    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-    Path store = dir.resolve("other.p12");
-    Path pem = dir.resolve("other-ca.pem");
-    for (List<String> command : List.of(
-        List.of(keytool, "-genkeypair", "-alias", "other", "-keyalg", "EC", "-dname", "CN=127.0.0.1", "-storetype", "PKCS12",
-            "-keystore", store.toString(), "-storepass", "other-pass", "-validity", "2"),
-        List.of(keytool, "-exportcert", "-rfc", "-alias", "other", "-keystore", store.toString(), "-storepass", "other-pass",
-            "-file", pem.toString()))) {
-      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes());
-      assertThat(p.waitFor()).as(out).isZero();
-    }
-    return pem;
   }
 }

@@ -450,6 +450,36 @@ public final class HostileCorpus {
     b[at + 3] = (byte) v;
   }
 
+  /**
+   * A copy of a file with one mutation where parsers look (the first 2 KB): bytes set at random,
+   * the file cut, a 4-byte field set to 0x00/0xFF extremes, or a JPEG marker where data was. The
+   * header fuzz test and the header benchmark use the same mutations.
+   */
+  public static byte[] mutate(byte[] seed, Random random) {
+    byte[] b = seed.clone();
+    int head = Math.min(b.length, 2048);
+    switch (random.nextInt(4)) {
+      case 0 -> {
+        for (int n = 1 + random.nextInt(8); n > 0; n--) {
+          b[random.nextInt(head)] = (byte) random.nextInt(256);
+        }
+      }
+      case 1 -> b = Arrays.copyOf(b, random.nextInt(Math.max(1, head)));
+      case 2 -> {
+        int at = random.nextInt(Math.max(1, head - 4));
+        for (int j = 0; j < 4; j++) {
+          b[at + j] = (byte) (random.nextBoolean() ? 0xFF : 0x00);
+        }
+      }
+      default -> {
+        int at = random.nextInt(Math.max(1, head - 2));
+        b[at] = (byte) 0xFF;
+        b[at + 1] = (byte) (0xC0 + random.nextInt(64));
+      }
+    }
+    return b;
+  }
+
   /** For tests that need a palette image that is really indexed. */
   static IndexColorModel greyPalette() {
     byte[] v = new byte[256];

@@ -26,7 +26,7 @@ class ImageHeaderFuzzTest {
     int parsed = 0;
     int refused = 0;
     for (int i = 0; i < 30_000; i++) {
-      byte[] mutant = mutate(seeds.get(i % seeds.size()), random);
+      byte[] mutant = HostileCorpus.mutate(seeds.get(i % seeds.size()), random);
       try {
         ImageHeader.read(mutant);
         parsed++;
@@ -50,7 +50,7 @@ class ImageHeaderFuzzTest {
     ImageDecoder decoder = new ImageDecoder();
     List<String> crashes = new ArrayList<>();
     for (int i = 0; i < 1_500; i++) {
-      byte[] mutant = mutate(seeds.get(i % seeds.size()), random);
+      byte[] mutant = HostileCorpus.mutate(seeds.get(i % seeds.size()), random);
       try {
         org.opencv.core.Mat image = decoder.decode(mutant);
         // the pixel limit is checked on the header's size: what was decoded must not be larger
@@ -80,30 +80,4 @@ class ImageHeaderFuzzTest {
     return seeds;
   }
 
-  /** One of: flip bytes in the first 2 KB, cut the file, overwrite a 16/32-bit field with an extreme. */
-  static byte[] mutate(byte[] seed, Random random) {
-    byte[] b = seed.clone();
-    int head = Math.min(b.length, 2048);
-    switch (random.nextInt(4)) {
-      case 0 -> {
-        for (int n = 1 + random.nextInt(8); n > 0; n--) {
-          b[random.nextInt(head)] = (byte) random.nextInt(256);
-        }
-      }
-      case 1 -> b = java.util.Arrays.copyOf(b, random.nextInt(Math.max(1, head)));
-      case 2 -> {
-        int at = random.nextInt(Math.max(1, head - 4));
-        int[] extremes = {0x00, 0xFF};
-        for (int j = 0; j < 4; j++) {
-          b[at + j] = (byte) extremes[random.nextInt(2)];
-        }
-      }
-      default -> {
-        int at = random.nextInt(Math.max(1, head - 2));
-        b[at] = (byte) 0xFF;
-        b[at + 1] = (byte) (0xC0 + random.nextInt(64)); // a marker where data was
-      }
-    }
-    return b;
-  }
 }
