@@ -52,10 +52,7 @@ public final class KafkaAccess {
       } catch (ExecutionException e) {
         throw new BrokerUnreachableException(explain(e.getCause(), bootstrap));
       } catch (TimeoutException e) {
-        throw new BrokerUnreachableException(
-            "cannot reach a Kafka broker at "
-                + bootstrap
-                + " (start one with `./mfn services start kafka`, or pass --bootstrap)");
+        throw new BrokerUnreachableException(explain(e, bootstrap));
       }
       try {
         admin
@@ -83,7 +80,8 @@ public final class KafkaAccess {
       return "cannot verify the TLS certificate of Kafka at " + bootstrap + ": check kafka.ssl.ca (the certificate the"
           + " broker's was issued by) and kafka.security.protocol";
     }
-    return "cannot reach a Kafka broker at " + bootstrap + " (start one with `./mfn services start kafka`, or pass --bootstrap)";
+    return "cannot reach a Kafka broker at " + bootstrap + " (start one with `./mfn services start kafka`, or pass --bootstrap;"
+        + " a secured broker also needs kafka.security.protocol and its credentials)";
   }
 
   /**
