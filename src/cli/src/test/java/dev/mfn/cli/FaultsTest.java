@@ -232,8 +232,11 @@ class FaultsTest {
       assertThat(JSON.readTree(health.body()).path("status").asText()).isEqualTo("degraded");
       assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/ready")).build(), HttpResponse.BodyHandlers.ofString())
           .statusCode()).isEqualTo(503);
-      // an outage of 60 s (a duration, not a wait for a condition: the point is its length)
-      Thread.sleep(Math.max(0, 60_000 - (System.nanoTime() - stopped) / 1_000_000));
+      // an outage of 60 s, searched through all along: every answer a 503, never an error of another kind
+      Await.until("60 s of outage, every search refused with 503", Duration.ofSeconds(90), () -> {
+        assertThat(status(http, base, probe)).isEqualTo(503);
+        return System.nanoTime() - stopped >= 60_000_000_000L;
+      });
       assertThat(embedRun.isDone()).as("the job rides out the outage instead of failing: %s", outcome(embedRun)).isFalse();
       es.start();
 
@@ -297,10 +300,14 @@ class FaultsTest {
     }).join();
   }
 
-  /** Stops the broker (SIGTERM, as a rolling restart does), keeps it down 3 s, starts it again on its data. */
+  /**
+   * Stops the broker (SIGTERM, as a rolling restart does; stop returns once the process has exited
+   * and its port is closed) and starts it again on its data.
+   */
   private static void restart(KafkaBroker broker) throws Exception {
     assertThat(broker.stop()).isTrue();
-    Thread.sleep(3_000); // the outage itself
+    assertThat(dev.mfn.services.process.Ports.isListening(Integer.parseInt(broker.bootstrapServers().split(":")[1])))
+        .as("the broker is down").isFalse();
     broker.start(false);
   }
 

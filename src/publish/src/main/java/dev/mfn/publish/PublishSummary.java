@@ -41,7 +41,7 @@ public final class PublishSummary {
     }
   }
 
-  /** A file name as a terminal may show it: control characters (a newline, an escape) as \\uXXXX. */
+  /** A file name as a terminal may show it: control characters (a newline, an escape) escaped, a newline as \\u000a. */
   static String printable(String name) {
     StringBuilder b = new StringBuilder(name.length());
     name.codePoints().forEach(c -> {
