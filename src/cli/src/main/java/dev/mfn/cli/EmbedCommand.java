@@ -67,9 +67,11 @@ final class EmbedCommand implements Callable<Integer> {
         Files.readAllLines(list).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
     List<Path> files = lines.stream().map(base::resolve).toList();
     List<PhotoEmbedding> results;
+    String runtime;
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = Models.open(model, settings);
         ProgressBar bar = Progress.bar("embed", files.size(), "photos", noProgress)) {
+      runtime = embedder.describe();
       results =
           new PhotoEmbedder(cropper, embedder, flip, fallback != null, settings.getInt("embed.batch.size"))
               .embedFiles(files, bar::stepTo);
@@ -105,6 +107,7 @@ final class EmbedCommand implements Callable<Integer> {
     o.printf("embedded %d photos into %s: face found %d, central square %d, not embedded %d%n",
         results.size(), out, faces, centers, results.size() - faces - centers);
     missing.forEach((reason, n) -> o.printf("  not embedded, %s (%s): %d%n", reason, reason.description(), n));
+    o.println("embedder: " + runtime);
     return 0;
   }
 

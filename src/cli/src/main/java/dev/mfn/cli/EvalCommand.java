@@ -6,6 +6,7 @@ import dev.mfn.evaluate.PairSets;
 import dev.mfn.evaluate.VerificationReport;
 import dev.mfn.evaluate.VerificationRun;
 import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.face.detect.blazeface.BlazeFaceDetector;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.PhotoEmbedder;
 import java.nio.file.Path;
@@ -57,6 +58,16 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "No progress bar.")
   boolean noProgress;
 
+  @Option(
+      names = "--blazeface-passes",
+      paramLabel = "both|gated",
+      description = {
+        "BlazeFace: the short-range close-up model on every photo (both), or only where the",
+        "full-range pass found no confident face or a close-up (gated, the default); full and short",
+        "run one model alone. Named in the report (detector blazeface-always_both, ...)."
+      })
+  String blazefacePasses;
+
   @Mixin FaceOptions face;
   @Spec CommandSpec spec;
   private final MfnSettings settings;
@@ -75,7 +86,7 @@ final class EvalCommand implements Callable<Integer> {
       PhotoEmbedder photoEmbedder =
           new PhotoEmbedder(cropper, embedder, flip, true, settings.getInt("embed.batch.size"));
       return new VerificationRun(photoEmbedder)
-          .run(name, modelName, face.detectorName(settings), flip, pairs, bar::stepTo);
+          .run(name, modelName, face.detectorLabel(settings), flip, pairs, bar::stepTo);
     }
   }
 
@@ -90,7 +101,10 @@ final class EvalCommand implements Callable<Integer> {
       pairs = PairSets.cfp(dataset.cfp, protocol);
       name = "CFP-" + protocol;
     }
-    String detector = face.detectorName(settings);
+    if (blazefacePasses != null) {
+      face.blazefacePasses = BlazeFaceDetector.Passes.parse(blazefacePasses);
+    }
+    String detector = face.detectorLabel(settings);
     VerificationReport report;
     try (Embedder embedder = Models.open(model, settings)) {
       report = evaluate(settings, face, embedder, Models.name(model, settings), name, pairs, !noFlip, noProgress);

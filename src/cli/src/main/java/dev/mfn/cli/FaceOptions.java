@@ -6,6 +6,7 @@ import dev.mfn.face.decode.ImageDecoder;
 import dev.mfn.face.detect.DetectorConfig;
 import dev.mfn.face.detect.FaceChooser;
 import dev.mfn.face.detect.FaceDetector;
+import dev.mfn.face.detect.blazeface.BlazeFaceDetector;
 import dev.mfn.services.LocalServices;
 import java.io.IOException;
 import picocli.CommandLine.Option;
@@ -24,8 +25,19 @@ final class FaceOptions {
       description = "Detection score a face needs (default: setting detector.min.score).")
   Double minScore;
 
+  /** BlazeFace's passes when a command chooses them (eval's --blazeface-passes); null: the default. */
+  BlazeFaceDetector.Passes blazefacePasses;
+
   String detectorName(MfnSettings settings) {
     return detector != null ? detector : settings.get("detector");
+  }
+
+  /** The detector's name in reports, with BlazeFace's passes when chosen (one report per mode). */
+  String detectorLabel(MfnSettings settings) {
+    String name = detectorName(settings);
+    return blazefacePasses != null && name.equals("blazeface")
+        ? name + "-" + blazefacePasses.name().toLowerCase(java.util.Locale.ROOT)
+        : name;
   }
 
   FaceDetector openDetector(MfnSettings settings) throws IOException {
@@ -39,7 +51,10 @@ final class FaceOptions {
             services.detector().cacheDir(),
             settings.getPath("detector.yunet.model"),
             settings.getPath("detector.mtcnn.dir"),
-            minScore != null ? minScore : settings.getDouble("detector.min.score"));
+            minScore != null ? minScore : settings.getDouble("detector.min.score"),
+            blazefacePasses != null
+                ? BlazeFaceDetector.Options.DEFAULT.withPasses(blazefacePasses)
+                : BlazeFaceDetector.Options.DEFAULT);
     return config.open(name);
   }
 

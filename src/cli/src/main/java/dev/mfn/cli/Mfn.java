@@ -37,6 +37,7 @@ import picocli.CommandLine.Command;
       KeysCommand.class,
       ReindexCommand.class,
       ModelsCommand.class,
+      ExportCommand.class,
       RetrainCommand.class,
       RetrainControllerCommand.class,
       CommandLine.HelpCommand.class

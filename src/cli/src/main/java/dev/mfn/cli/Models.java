@@ -3,7 +3,6 @@ package dev.mfn.cli;
 import dev.mfn.config.MfnSettings;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.EmbeddingModels;
-import dev.mfn.model.TorchEmbedder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,8 +38,8 @@ final class Models {
     if (override != null) {
       return override;
     }
-    if (embedder instanceof TorchEmbedder t && t.config().threshold() != null) {
-      return t.config().threshold();
+    if (embedder.storeConfig().isPresent() && embedder.storeConfig().get().threshold() != null) {
+      return embedder.storeConfig().get().threshold();
     }
     throw new IllegalArgumentException(
         "the model has no calibrated threshold (train it with --lfw, or give --threshold)");
@@ -58,9 +57,10 @@ final class Models {
     if (override != null) {
       return new Threshold(override, "given");
     }
-    if (embedder instanceof TorchEmbedder t && t.config().thresholdAtFar() != null) {
-      return new Threshold(t.config().thresholdAtFar(),
-          String.format(java.util.Locale.ROOT, "the model's threshold at FAR %.0e", t.config().targetFar()));
+    var config = embedder.storeConfig().orElse(null);
+    if (config != null && config.thresholdAtFar() != null) {
+      return new Threshold(config.thresholdAtFar(),
+          String.format(java.util.Locale.ROOT, "the model's threshold at FAR %.0e", config.targetFar()));
     }
     return new Threshold(threshold(embedder, null), "the model's 1:1 best-accuracy threshold (no FAR threshold recorded)");
   }

@@ -77,8 +77,8 @@ final class SearchCommand implements Callable<Integer> {
           spec.commandLine().getErr().println("mfn search: " + image + ": " + e.reason() + " (" + e.getMessage() + ")");
           return 1;
         }
-        out.printf(Locale.ROOT, "%s: %d face(s); index %s holds %d faces; unknown below %.3f (%s)%n",
-            image, faces.size(), version, index.count(), t, cutoff.source());
+        out.printf(Locale.ROOT, "%s: %d face(s); index %s holds %d faces; unknown below %.3f (%s); model on %s%n",
+            image, faces.size(), version, index.count(), t, cutoff.source(), embedder.runtime());
         for (int i = 0; i < faces.size(); i++) {
           FaceSearch.FaceMatches f = faces.get(i);
           out.printf(Locale.ROOT, "face %d at %.0f,%.0f %.0fx%.0f: %s%n", i + 1, f.box()[0], f.box()[1], f.box()[2], f.box()[3],

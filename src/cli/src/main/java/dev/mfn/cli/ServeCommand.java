@@ -91,6 +91,9 @@ final class ServeCommand implements Callable<Integer> {
   @Mixin IndexOptions indexOptions;
   @Mixin FaceOptions face;
   @Spec CommandSpec spec;
+
+  /** What runs the model (runtime and file), for the start-up lines. */
+  private volatile String runtime = "";
   private final MfnSettings settings;
 
   ServeCommand(MfnSettings settings) {
@@ -150,6 +153,7 @@ final class ServeCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "serving model %s (%d faces in %s; unknown below %.3f: %s; verify at %.3f; %d workers) at %s://%s:%d/%n",
             first.version(), first.index().count(), indexOptions.describe(settings, first.version()), first.searchThreshold(),
             first.searchThresholdSource(), first.verifyThreshold(), workerCount, keystore == null ? "http" : "https", host, server.port());
+        out.println("embedder: " + runtime);
         out.println(noFollow ? "pinned to this model (--no-follow)"
             : "following the served version: when the embed job serves a new model's index, this service switches to it");
         out.println(generated ? "API key (generated for this run, every scope): " + key
@@ -213,6 +217,7 @@ final class ServeCommand implements Callable<Integer> {
         Embedder embedder = EmbeddingModels.open(model);
         opened.add(embedder);
         if (i == 0) {
+          runtime = embedder.describe();
           version = EmbeddingModels.version(embedder, model);
           if (served != null && !served.version().equals(version)) {
             throw new IllegalStateException("the index serves " + served.version() + " but the model at " + model + " is " + version);

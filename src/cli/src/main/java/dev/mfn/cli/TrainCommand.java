@@ -184,6 +184,9 @@ final class TrainCommand implements Callable<Integer> {
     ModelConfig config = ModelConfig.mobileFaceNet(version, Instant.now().toString(), null).withStoreId(modelStore.id());
     config = config.withChecksum(ModelStore.checksum(run.resolve(config.parameters())));
     config.write(run); // the embedder reads it; the threshold is added below
+    // the serving graph for ONNX Runtime, checked against these parameters by whoever opens it
+    config = dev.mfn.model.export.OnnxExport.export(run);
+    out.printf("exported %s (ONNX, BatchNorm folded): the embedders serve it by default%n", run.resolve(config.onnx().file()));
     List<VerificationReport> reports = new ArrayList<>();
     try (TorchEmbedder embedder = new TorchEmbedder(run)) {
       if (lfw != null) {

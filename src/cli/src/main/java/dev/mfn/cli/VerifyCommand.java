@@ -61,9 +61,9 @@ final class VerifyCommand implements Callable<Integer> {
         spec.commandLine().getErr().println("mfn verify: " + e.getMessage() + " (" + e.reason() + ")");
         return 1; // a refused photo, as `mfn search` (2 is for usage and unreachable services)
       }
-      spec.commandLine().getOut().printf(Locale.ROOT, "%s: similarity %.3f %s threshold %.3f (model %s)%n",
+      spec.commandLine().getOut().printf(Locale.ROOT, "%s: similarity %.3f %s threshold %.3f (model %s on %s)%n",
           v.samePerson() ? "same person" : "different people", v.similarity(),
-          v.samePerson() ? ">=" : "<", v.threshold(), IndexOptions.version(embedder, model, settings));
+          v.samePerson() ? ">=" : "<", v.threshold(), IndexOptions.version(embedder, model, settings), embedder.runtime());
     }
     return 0;
   }

@@ -72,6 +72,10 @@ public final class MfnSettings {
           Map.entry("search.target.far", "1e-4"),
           // the committed default model (a model-store version folder), used when --model is not given
           Map.entry("model.default", "models/default"),
+          // auto: a version's model.onnx on ONNX Runtime when current, else PyTorch; onnx; pytorch
+          Map.entry("model.runtime", "auto"),
+          // ONNX Runtime's threads per model (0: one per core)
+          Map.entry("onnx.threads", "0"),
           Map.entry("model.store", "build/model-store"),
           // the embedded vector index (Lucene), one folder per model version
           Map.entry("index.dir", "build/index"),

@@ -101,6 +101,11 @@ class ModelGateTest {
     }
 
     @Override
+    public String runtime() {
+      return real.runtime();
+    }
+
+    @Override
     public String describe() {
       return "broken " + real.describe();
     }

@@ -1,6 +1,8 @@
 package dev.mfn.model;
 
+import dev.mfn.model.store.ModelConfig;
 import java.util.List;
+import java.util.Optional;
 import org.opencv.core.Mat;
 
 /**
@@ -15,6 +17,14 @@ public interface Embedder extends AutoCloseable {
 
   /** A short description (model file and engine) for reports. */
   String describe();
+
+  /** The runtime that runs it, for the first line of commands: "ONNX Runtime" or "PyTorch". */
+  String runtime();
+
+  /** The model-store version's config (threshold, id) when the model came from a store. */
+  default Optional<ModelConfig> storeConfig() {
+    return Optional.empty();
+  }
 
   @Override
   void close();

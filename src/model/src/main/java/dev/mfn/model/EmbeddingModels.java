@@ -1,5 +1,7 @@
 package dev.mfn.model;
 
+import dev.mfn.model.export.OnnxExport;
+import dev.mfn.model.store.ModelConfig;
 import dev.mfn.model.store.ModelStore;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,16 +11,39 @@ import java.nio.file.Path;
 public final class EmbeddingModels {
   private EmbeddingModels() {}
 
+  /** Opens with the runtime the settings choose ({@link EmbedRuntime#fromSettings}). */
   public static Embedder open(Path model) throws IOException {
+    return open(model, EmbedRuntime.fromSettings(dev.mfn.config.MfnSettings.load()));
+  }
+
+  /**
+   * Opens {@code model}: an .onnx file with ONNX Runtime; a model-store version (or a store's latest)
+   * with ONNX Runtime when it has a current {@code model.onnx} and the runtime allows it, else with
+   * the PyTorch engine on its parameters.
+   */
+  public static Embedder open(Path model, EmbedRuntime runtime) throws IOException {
     if (!Files.exists(model)) {
       throw new IOException("model not found: " + model);
     }
     if (Files.isRegularFile(model) && model.getFileName().toString().endsWith(".onnx")) {
       // ONNX embedders of the MobileFaceNet family: BGR, (x - 127.5) / 127.5
-      return new OnnxEmbedder(model, CropTensor.REFERENCE);
+      return new OnnxEmbedder(model, CropTensor.REFERENCE, null, runtime.threads());
     }
     if (Files.isDirectory(model)) {
-      return new TorchEmbedder(ModelStore.resolve(model));
+      Path version = ModelStore.resolve(model);
+      if (runtime.choice() == EmbedRuntime.Choice.PYTORCH) {
+        return new TorchEmbedder(version);
+      }
+      ModelConfig config = ModelConfig.read(version);
+      var onnx = OnnxExport.usable(version, config);
+      if (onnx.isPresent()) {
+        return new OnnxEmbedder(onnx.get(), config.preprocessing(), config, runtime.threads());
+      }
+      if (runtime.choice() == EmbedRuntime.Choice.ONNX) {
+        throw new IOException("model.runtime is onnx but " + version + " has no current " + OnnxExport.FILE
+            + " (write it with: mfn export --model " + version + ")");
+      }
+      return new TorchEmbedder(version);
     }
     throw new IOException(
         "unsupported model " + model + " (expected an .onnx file or a model-store folder)");
@@ -39,7 +64,7 @@ public final class EmbeddingModels {
    * name for an .onnx file.
    */
   public static String version(Embedder embedder, Path model) throws IOException {
-    return embedder instanceof TorchEmbedder t ? t.config().id() : name(model);
+    return embedder.storeConfig().isPresent() ? embedder.storeConfig().get().id() : name(model);
   }
 
   /** The same version as {@link #version(Embedder, Path)}, read without loading the model. */

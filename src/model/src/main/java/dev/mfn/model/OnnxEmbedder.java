@@ -14,6 +14,7 @@ import ai.djl.translate.TranslateException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.mfn.model.store.ModelConfig;
 import java.util.List;
 import org.opencv.core.Mat;
 
@@ -26,23 +27,38 @@ public final class OnnxEmbedder implements Embedder {
 
   private final Path file;
   private final CropTensor preprocessing;
+  private final ModelConfig config;
   private final ZooModel<NDList, NDList> model;
   private final Predictor<NDList, NDList> predictor;
   private int dimension = -1;
 
   public OnnxEmbedder(Path file, CropTensor preprocessing) throws IOException {
+    this(file, preprocessing, null, 0);
+  }
+
+  /**
+   * @param config the model-store version the file was exported from, or null for a bare .onnx
+   * @param threads ONNX Runtime's intra-op threads (0: its default, one per core); inter-op work is
+   *     one thread, since MobileFaceNet is one chain of operators
+   */
+  public OnnxEmbedder(Path file, CropTensor preprocessing, ModelConfig config, int threads) throws IOException {
     if (!Files.isRegularFile(file)) {
       throw new IOException("model file not found: " + file);
     }
     this.file = file;
     this.preprocessing = preprocessing;
-    Criteria<NDList, NDList> criteria =
+    this.config = config;
+    Criteria.Builder<NDList, NDList> builder =
         Criteria.builder()
             .setTypes(NDList.class, NDList.class)
             .optModelPath(file)
             .optEngine("OnnxRuntime")
-            .optTranslator(new NoopTranslator())
-            .build();
+            .optOption("interOpNumThreads", "1")
+            .optTranslator(new NoopTranslator());
+    if (threads > 0) {
+      builder.optOption("intraOpNumThreads", Integer.toString(threads));
+    }
+    Criteria<NDList, NDList> criteria = builder.build();
     try {
       this.model = criteria.loadModel();
     } catch (ModelNotFoundException | MalformedModelException e) {
@@ -82,8 +98,18 @@ public final class OnnxEmbedder implements Embedder {
   }
 
   @Override
+  public String runtime() {
+    return "ONNX Runtime";
+  }
+
+  @Override
+  public java.util.Optional<ModelConfig> storeConfig() {
+    return java.util.Optional.ofNullable(config);
+  }
+
+  @Override
   public String describe() {
-    return file.getFileName() + " (ONNX Runtime via DJL)";
+    return (config != null ? config.version() + " (" + file + ", " : file.getFileName() + " (") + "ONNX Runtime via DJL)";
   }
 
   @Override

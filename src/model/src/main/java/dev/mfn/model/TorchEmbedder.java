@@ -84,8 +84,18 @@ public final class TorchEmbedder implements Embedder {
   }
 
   @Override
+  public String runtime() {
+    return "PyTorch";
+  }
+
+  @Override
+  public java.util.Optional<ModelConfig> storeConfig() {
+    return java.util.Optional.of(config);
+  }
+
+  @Override
   public String describe() {
-    return config.version() + " (" + folder + ", MobileFaceNet on DJL PyTorch)";
+    return config.version() + " (" + folder + ", MobileFaceNet parameters on DJL PyTorch)";
   }
 
   @Override

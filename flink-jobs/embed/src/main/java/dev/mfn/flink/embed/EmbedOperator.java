@@ -93,6 +93,7 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     String nextVersion;
     try {
       nextVersion = EmbeddingModels.version(opened, next);
+      org.slf4j.LoggerFactory.getLogger(EmbedOperator.class).info("embedding with {}", opened.describe());
       nextStage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, opened, true, false, config.batchSize()),
           nextVersion, config.allFaces() ? FaceEmbedStage.Faces.ALL : FaceEmbedStage.Faces.CHOSEN);
       flush(); // what is buffered goes out with the model it arrived under

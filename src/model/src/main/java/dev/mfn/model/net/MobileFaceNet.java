@@ -34,6 +34,8 @@ import java.util.List;
 public final class MobileFaceNet {
   public static final int INPUT_SIZE = 112;
   public static final int EMBEDDING_SIZE = 128;
+  /** DJL's default, named because the ONNX export folds BatchNorm with it. */
+  public static final float BATCH_NORM_EPSILON = 1e-5f;
 
   /** (t, c, n, s) rows of the paper's table. */
   private static final int[][] BOTTLENECKS = {
@@ -50,8 +52,8 @@ public final class MobileFaceNet {
   /** A fresh, uninitialised body: crops [N,3,112,112] -> embeddings [N,128] (not normalised). */
   public static SequentialBlock body() {
     SequentialBlock net = new SequentialBlock();
-    net.add(conv(64, 3, 2, 1, 1)).add(BatchNorm.builder().build()).add(new ChannelPrelu());
-    net.add(conv(64, 3, 1, 1, 64)).add(BatchNorm.builder().build()).add(new ChannelPrelu());
+    net.add(conv(64, 3, 2, 1, 1)).add(batchNorm()).add(new ChannelPrelu());
+    net.add(conv(64, 3, 1, 1, 64)).add(batchNorm()).add(new ChannelPrelu());
     int channels = 64;
     for (int[] row : BOTTLENECKS) {
       int t = row[0], c = row[1], n = row[2], s = row[3];
@@ -60,10 +62,10 @@ public final class MobileFaceNet {
         channels = c;
       }
     }
-    net.add(conv(512, 1, 1, 0, 1)).add(BatchNorm.builder().build()).add(new ChannelPrelu());
+    net.add(conv(512, 1, 1, 0, 1)).add(batchNorm()).add(new ChannelPrelu());
     // linear global depthwise convolution: a learned weighting of the 7x7 positions per channel
-    net.add(conv(512, 7, 1, 0, 512)).add(BatchNorm.builder().build());
-    net.add(conv(EMBEDDING_SIZE, 1, 1, 0, 1)).add(BatchNorm.builder().build());
+    net.add(conv(512, 7, 1, 0, 512)).add(batchNorm());
+    net.add(conv(EMBEDDING_SIZE, 1, 1, 0, 1)).add(batchNorm());
     net.add(Blocks.batchFlattenBlock());
     return net;
   }
@@ -73,13 +75,13 @@ public final class MobileFaceNet {
     SequentialBlock branch =
         new SequentialBlock()
             .add(conv(hidden, 1, 1, 0, 1))
-            .add(BatchNorm.builder().build())
+            .add(batchNorm())
             .add(new ChannelPrelu())
             .add(conv(hidden, 3, stride, 1, hidden))
-            .add(BatchNorm.builder().build())
+            .add(batchNorm())
             .add(new ChannelPrelu())
             .add(conv(out, 1, 1, 0, 1))
-            .add(BatchNorm.builder().build());
+            .add(batchNorm());
     if (stride != 1 || in != out) {
       return branch;
     }
@@ -87,6 +89,10 @@ public final class MobileFaceNet {
         (List<NDList> outputs) ->
             new NDList(outputs.get(0).singletonOrThrow().add(outputs.get(1).singletonOrThrow())),
         List.of(branch, Blocks.identityBlock()));
+  }
+
+  private static BatchNorm batchNorm() {
+    return BatchNorm.builder().optEpsilon(BATCH_NORM_EPSILON).build();
   }
 
   private static Conv2d conv(int filters, int kernel, int stride, int padding, int groups) {

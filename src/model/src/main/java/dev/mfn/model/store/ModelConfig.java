@@ -33,7 +33,23 @@ public record ModelConfig(
     @JsonProperty("target_far") Double targetFar,
     @JsonProperty("checksum") String checksum,
     @JsonProperty("eval_pairs") String evalPairs,
-    @JsonProperty("store_id") String storeId) {
+    @JsonProperty("store_id") String storeId,
+    @JsonProperty("onnx") OnnxFile onnx) {
+  /**
+   * The version's export for ONNX Runtime ({@code mfn export}, or the training run): its file and
+   * checksum, the checksum of the parameters it was made from (a mismatch means stale: not served),
+   * and what it expects and gives.
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record OnnxFile(
+      @JsonProperty("file") String file,
+      @JsonProperty("sha256") String sha256,
+      @JsonProperty("parameters_sha256") String parametersSha256,
+      @JsonProperty("opset") int opset,
+      @JsonProperty("batchnorm_folded") boolean batchNormFolded,
+      @JsonProperty("input") String input,
+      @JsonProperty("output") String output) {}
+
   public static final String FILE = "config.json";
   public static final String ARCHITECTURE = "MobileFaceNet";
   public static final String PARAMETERS = "mobilefacenet.params";
@@ -46,13 +62,13 @@ public record ModelConfig(
     CropTensor t = CropTensor.TRAINED;
     return new ModelConfig(
         version, ARCHITECTURE, 128, 112, t.rgb() ? "RGB" : "BGR", t.mean(), t.std(), PARAMETERS,
-        null, created, parent, null, null, null, null, null);
+        null, created, parent, null, null, null, null, null, null);
   }
 
   public ModelConfig withThreshold(Float value) {
     return new ModelConfig(
         version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, value,
-        created, parent, thresholdAtFar, targetFar, checksum, evalPairs, storeId);
+        created, parent, thresholdAtFar, targetFar, checksum, evalPairs, storeId, onnx);
   }
 
   /**
@@ -63,14 +79,14 @@ public record ModelConfig(
   public ModelConfig withThresholdAtFar(Float value, Double far) {
     return new ModelConfig(
         version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
-        created, parent, value, far, checksum, evalPairs, storeId);
+        created, parent, value, far, checksum, evalPairs, storeId, onnx);
   }
 
   /** The same version, marked with the store that issued it (see {@link #id()}). */
   public ModelConfig withStoreId(String id) {
     return new ModelConfig(
         version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
-        created, parent, thresholdAtFar, targetFar, checksum, evalPairs, id);
+        created, parent, thresholdAtFar, targetFar, checksum, evalPairs, id, onnx);
   }
 
   /**
@@ -89,14 +105,21 @@ public record ModelConfig(
   public ModelConfig withEvalPairs(String folder) {
     return new ModelConfig(
         version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
-        created, parent, thresholdAtFar, targetFar, checksum, folder, storeId);
+        created, parent, thresholdAtFar, targetFar, checksum, folder, storeId, onnx);
   }
 
   /** The SHA-256 of the parameter file, announced with the model and checked by whoever loads it. */
   public ModelConfig withChecksum(String sha256) {
     return new ModelConfig(
         version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
-        created, parent, thresholdAtFar, targetFar, sha256, evalPairs, storeId);
+        created, parent, thresholdAtFar, targetFar, sha256, evalPairs, storeId, onnx);
+  }
+
+  /** The same version with its ONNX export recorded. */
+  public ModelConfig withOnnx(OnnxFile file) {
+    return new ModelConfig(
+        version, architecture, embeddingSize, inputSize, channelOrder, mean, std, parameters, threshold,
+        created, parent, thresholdAtFar, targetFar, checksum, evalPairs, storeId, file);
   }
 
   public CropTensor preprocessing() {
@@ -115,8 +138,12 @@ public record ModelConfig(
     return config;
   }
 
+  /** Written to a temporary file and renamed: a reader sees the old config or the new one. */
   public void write(Path folder) throws IOException {
     Files.createDirectories(folder);
-    JSON.writeValue(folder.resolve(FILE).toFile(), this);
+    Path partial = folder.resolve(FILE + ".partial");
+    JSON.writeValue(partial.toFile(), this);
+    Files.move(partial, folder.resolve(FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import org.opencv.core.Mat;
 import org.opencv.core.Rect;
 
@@ -15,10 +16,13 @@ import org.opencv.core.Rect;
  * MediaPipe BlazeFace, the default detector: small, fast, Apache-2.0 weights from npm.
  *
  * <ol>
- *   <li>The whole photo, letterboxed, goes through both models: the full-range one finds faces a
- *       few metres away, the short-range one finds close-ups that fill the frame (as in CFP), which
- *       the full-range model misses. For the short-range pass the photo gets a black margin, since
- *       that model expects some context around a face.
+ *   <li>The whole photo, letterboxed, goes through the full-range model, which finds faces a few
+ *       metres away.
+ *   <li>The short-range model finds close-ups that fill the frame (as in CFP), which the
+ *       full-range model misses. For this pass the photo gets a black margin, since that model
+ *       expects some context around a face. By default ({@link Passes#GATED}) it runs only when the
+ *       full-range pass found no confident face or a face large in the photo: the two cases where
+ *       the short-range model can find what the other missed or is the better judge of the face.
  *   <li>Large photos are also cut into overlapping square tiles, so a face that is small in a big
  *       photo is still seen at a useful resolution.
  *   <li>Weighted non-maximum suppression merges the detections of all passes (averaging the
@@ -36,10 +40,108 @@ public final class BlazeFaceDetector implements FaceDetector {
   /** Black margin around the photo for the short-range pass, as a fraction of its longer side. */
   static final double CLOSE_UP_MARGIN = 0.25;
 
+  /**
+   * GATED: the short-range pass runs when no full-range face scores at least this. The full-range
+   * model sees a close-up only in part, if at all, and then with a low score; a confident face is
+   * one it saw whole. Measured with {@code bench/run passes}.
+   */
+  static final double CONFIDENT_SCORE = 0.75;
+
+  /**
+   * GATED: the short-range pass also runs when the largest full-range face's longer side is at
+   * least this fraction of the photo's longer side. Such a close-up is where the short-range model
+   * is the better one: its detection would be chosen or would move the landmarks WeightedNms
+   * averages. Smaller faces are in the full-range model's own range, where its landmarks alone
+   * align as well (checked with {@code bench/run passes} and {@code mfn eval --blazeface-passes}).
+   * The photo's longer side, because the short-range model sees the photo scaled by it.
+   */
+  static final double CLOSE_UP_FRACTION = 0.5;
+
+  /** Which networks run on a photo. */
+  public enum Passes {
+    /** The full-range model on the photo and its tiles only (for measurements). */
+    FULL_ONLY,
+    /** The short-range model on the photo with its margin only, no tiles (for measurements). */
+    SHORT_ONLY,
+    /** Both models on every photo (the detector before gating). */
+    ALWAYS_BOTH,
+    /** The full-range model always, the short-range one when it can matter (the default). */
+    GATED;
+
+    /** From a command-line word: both, gated, full or short. */
+    public static Passes parse(String word) {
+      return switch (word) {
+        case "both" -> ALWAYS_BOTH;
+        case "gated" -> GATED;
+        case "full" -> FULL_ONLY;
+        case "short" -> SHORT_ONLY;
+        default -> throw new IllegalArgumentException(
+            "unknown BlazeFace passes '" + word + "' (choose both, gated, full or short)");
+      };
+    }
+  }
+
+  /**
+   * How the passes run. {@link #DEFAULT} is the gated mode with the thresholds above; change one
+   * with the {@code with...} methods.
+   *
+   * @param passes which networks run
+   * @param confidentScore GATED: the short-range pass runs when no full-range face scores this much
+   * @param closeUpFraction GATED: ... or when the largest full-range face's longer side is at least
+   *     this fraction of the photo's longer side
+   */
+  public record Options(Passes passes, double confidentScore, double closeUpFraction) {
+    public static final Options DEFAULT = new Options(Passes.GATED, CONFIDENT_SCORE, CLOSE_UP_FRACTION);
+
+    public Options {
+      Objects.requireNonNull(passes, "passes");
+      if (!(confidentScore >= 0 && confidentScore <= 1)) {
+        throw new IllegalArgumentException("confidentScore must be in [0, 1], got " + confidentScore);
+      }
+      if (!(closeUpFraction > 0)) {
+        throw new IllegalArgumentException("closeUpFraction must be positive, got " + closeUpFraction);
+      }
+    }
+
+    public Options withPasses(Passes passes) {
+      return new Options(passes, confidentScore, closeUpFraction);
+    }
+
+    public Options withConfidentScore(double confidentScore) {
+      return new Options(passes, confidentScore, closeUpFraction);
+    }
+
+    public Options withCloseUpFraction(double closeUpFraction) {
+      return new Options(passes, confidentScore, closeUpFraction);
+    }
+
+    /** GATED's rule, on the full-range faces of the whole photo (tiles are not searched yet). */
+    boolean closeUpPassNeeded(List<DetectedFace> fullRange, int width, int height) {
+      double bestScore = 0;
+      double largest = 0;
+      for (DetectedFace f : fullRange) {
+        bestScore = Math.max(bestScore, f.score());
+        largest = Math.max(largest, Math.max(f.box().width(), f.box().height()));
+      }
+      return bestScore < confidentScore || largest >= closeUpFraction * Math.max(width, height);
+    }
+  }
+
+  /** Photos detected so far and how many of them ran the short-range pass (for measurements). */
+  public record Counts(long photos, long closeUpPasses) {}
+
   private final BlazeFaceModel whole;
   private final BlazeFaceModel closeUp;
+  private final Options options;
+  private long photos;
+  private long closeUpPasses;
 
+  /** The default, gated detector. */
   public BlazeFaceDetector(Path folder, double minScore) {
+    this(folder, minScore, Options.DEFAULT);
+  }
+
+  public BlazeFaceDetector(Path folder, double minScore, Options options) {
     OpenCv.load();
     for (BlazeFaceModel.Range r : BlazeFaceModel.Range.values()) {
       if (!Files.isRegularFile(folder.resolve(r.file))) {
@@ -48,6 +150,7 @@ public final class BlazeFaceDetector implements FaceDetector {
     }
     this.whole = new BlazeFaceModel(folder, BlazeFaceModel.Range.FULL, minScore);
     this.closeUp = new BlazeFaceModel(folder, BlazeFaceModel.Range.SHORT, minScore);
+    this.options = Objects.requireNonNull(options, "options");
   }
 
   @Override
@@ -55,13 +158,37 @@ public final class BlazeFaceDetector implements FaceDetector {
     return "blazeface";
   }
 
+  public Options options() {
+    return options;
+  }
+
+  public Counts counts() {
+    return new Counts(photos, closeUpPasses);
+  }
+
   @Override
   public List<DetectedFace> detect(Mat bgr) {
     Rect photo = new Rect(0, 0, bgr.cols(), bgr.rows());
-    List<DetectedFace> all = new ArrayList<>(whole.detect(bgr, photo));
-    all.addAll(closeUp.detect(bgr, withMargin(photo, CLOSE_UP_MARGIN)));
-    for (Rect tile : tiles(bgr.cols(), bgr.rows())) {
-      all.addAll(whole.detect(bgr, tile));
+    boolean fullRange = options.passes() != Passes.SHORT_ONLY;
+    List<DetectedFace> all = new ArrayList<>();
+    if (fullRange) {
+      all.addAll(whole.detect(bgr, photo));
+    }
+    boolean shortRange =
+        switch (options.passes()) {
+          case FULL_ONLY -> false;
+          case SHORT_ONLY, ALWAYS_BOTH -> true;
+          case GATED -> options.closeUpPassNeeded(all, bgr.cols(), bgr.rows());
+        };
+    photos++;
+    if (shortRange) {
+      closeUpPasses++;
+      all.addAll(closeUp.detect(bgr, withMargin(photo, CLOSE_UP_MARGIN)));
+    }
+    if (fullRange) {
+      for (Rect tile : tiles(bgr.cols(), bgr.rows())) {
+        all.addAll(whole.detect(bgr, tile));
+      }
     }
     return WeightedNms.apply(all, 0.3);
   }
