@@ -1,11 +1,13 @@
 package dev.mfn.bench;
 
 import co.elastic.clients.elasticsearch.ElasticsearchClient;
-import co.elastic.clients.elasticsearch._types.FieldValue;
-import co.elastic.clients.elasticsearch.core.SearchResponse;
-import co.elastic.clients.elasticsearch.core.search.Hit;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mfn.bench.FreshnessProbes.EsProbe;
+import dev.mfn.bench.FreshnessProbes.LuceneProbe;
+import dev.mfn.bench.FreshnessProbes.Pending;
+import dev.mfn.bench.FreshnessProbes.Photo;
+import dev.mfn.bench.FreshnessProbes.Poller;
+import dev.mfn.bench.FreshnessProbes.Probe;
+import dev.mfn.bench.FreshnessProbes.Sent;
 import dev.mfn.config.MfnSettings;
 import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.face.decode.ImageDecoder;
@@ -15,56 +17,29 @@ import dev.mfn.flink.embed.EmbedJob;
 import dev.mfn.flink.embed.IndexTarget;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.EmbeddingModels;
-import dev.mfn.model.PhotoEmbedder;
-import dev.mfn.publish.ImagePublisher;
-import dev.mfn.publish.ImageType;
 import dev.mfn.publish.KafkaAccess;
-import dev.mfn.publish.PhotoFile;
-import dev.mfn.publish.RawImageFactory;
-import dev.mfn.records.Subjects;
-import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.ElasticsearchVectorIndex;
-import dev.mfn.search.index.FaceDocument;
 import dev.mfn.search.index.LuceneVectorIndex;
-import dev.mfn.search.index.SearchHit;
-import dev.mfn.search.index.VectorIndex;
 import dev.mfn.services.LocalServices;
 import dev.mfn.services.elasticsearch.ElasticsearchServer;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.services.process.Ports;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
  * Photo-to-searchable freshness of a running, unbounded embed job: LFW photos published one by one
@@ -133,12 +108,9 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * stderr; the settings and a markdown table for bench/RESULTS.md go to stdout.
  */
 public final class FreshnessBench {
-  private static final int TOP_K = 10;
   /** {@code VectorIndexSink.MAX_BUFFERED} (private there): the sink writes early past this many faces. */
   private static final int SINK_MAX_BUFFERED = 256;
-  private static final long INLINE_LIMIT = 8L << 20;
   private static final Duration WARMUP_TIMEOUT = Duration.ofMinutes(10);
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private record Options(List<String> backends, List<Integer> rates, int seconds, int photosPerRate, long checkpointMs,
       int batch, long batchTimeoutMs, Path model, int warmup, long pollMs, String bootstrap, String esUrl) {
@@ -190,23 +162,6 @@ public final class FreshnessBench {
     }
   }
 
-  /** A photo ready to send (its encoded RawImage) and what the index will hold for it. */
-  private record Photo(String subject, String contentType, byte[] value, String imageId, String documentId, float[] vector) {}
-
-  /** One send: when it left (System.nanoTime, just before send) and when a search confirmed it (0: not yet). */
-  private static final class Sent {
-    final Photo photo;
-    final long sentNanos;
-    volatile long foundNanos;
-    volatile boolean failed;
-    volatile boolean seenNotInTopK;
-
-    Sent(Photo photo, long sentNanos) {
-      this.photo = photo;
-      this.sentNanos = sentNanos;
-    }
-  }
-
   private record Row(String backend, int rate, int sent, int found, double p50Ms, double p99Ms, double maxMs,
       double effectiveRate, String note) {}
 
@@ -253,84 +208,18 @@ public final class FreshnessBench {
           Embedder embedder = EmbeddingModels.open(options.model())) {
         version = EmbeddingModels.version(embedder, options.model()); // as EmbedOperator names its index
         modelVersion = version;
-        photos = precompute(cropper, embedder, version, options.total());
+        Path lfw = settings.repo().resolve("../shared/data/lfw/images").normalize();
+        photos = FreshnessProbes.precompute(lfw, cropper, embedder, version, options.batch(), options.total());
       }
       for (String backend : options.backends()) {
         runBackend(backend, bootstrap, version, photos);
       }
     } finally {
       cleanUp();
-    }
-    printTable();
-  }
-
-  // --- photos ---
-
-  /**
-   * The first {@code needed} LFW photos (path order) in which the job's detector finds a face, each
-   * built as the publisher builds it and embedded as the job will embed it: the document id and
-   * vector the index will hold. Query embedding is thereby not part of any freshness.
-   */
-  private List<Photo> precompute(FaceCropper cropper, Embedder embedder, String version, int needed) throws IOException {
-    long t0 = System.nanoTime();
-    Path lfw = settings.repo().resolve("../shared/data/lfw/images").normalize();
-    FaceEmbedStage stage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, options.batch()),
-        version, FaceEmbedStage.Faces.CHOSEN);
-    RawImageFactory factory = new RawImageFactory(INLINE_LIMIT, null);
-    List<Photo> ready = new ArrayList<>();
-    Map<String, Photo> chunk = new LinkedHashMap<>(); // by image id, vector and document id still unknown
-    Map<String, byte[]> bytesById = new LinkedHashMap<>();
-    int noFace = 0;
-    for (PhotoFile f : ImagePublisher.scan(lfw).stream().sorted(Comparator.comparing(p -> p.path().toString())).toList()) {
-      if (ready.size() >= needed) {
-        break;
-      }
-      if (f.subject() == null || Subjects.problem(f.subject()) != null || !Files.isRegularFile(f.path())) {
-        continue; // what the publisher would skip
-      }
-      byte[] bytes = Files.readAllBytes(f.path());
-      Optional<String> type = ImageType.sniff(bytes);
-      if (type.isEmpty()) {
-        continue;
-      }
-      RawImageFactory.Built built = factory.build(f, bytes, type.get(), Instant.now());
-      String id = built.image().getId();
-      chunk.put(id, new Photo(f.subject(), type.get(), built.value(), id, null, null));
-      bytesById.put(id, bytes);
-      if (chunk.size() == options.batch()) {
-        noFace += embed(stage, chunk, bytesById, ready);
+      if (!rows.isEmpty()) {
+        printTable(); // also what was measured before a failure
       }
     }
-    noFace += embed(stage, chunk, bytesById, ready);
-    if (ready.size() < needed) {
-      throw new IllegalStateException("LFW at " + lfw + " has " + ready.size() + " photos with a face; the run needs " + needed);
-    }
-    progress("precomputed %d photos with a face (%d without one left out) in %.1f s", needed, noFace, seconds(t0));
-    return List.copyOf(ready.subList(0, needed));
-  }
-
-  /** Embeds the chunk as the job will; adds the photos with a face to {@code ready}; returns how many had none. */
-  private static int embed(FaceEmbedStage stage, Map<String, Photo> chunk, Map<String, byte[]> bytes, List<Photo> ready) {
-    List<FaceEmbedStage.Photo> in = chunk.values().stream()
-        .map(p -> new FaceEmbedStage.Photo(p.imageId(), p.subject(), bytes.get(p.imageId()))).toList();
-    FaceEmbedStage.Result result = stage.embed(in);
-    for (FaceDocument d : result.documents()) {
-      Photo p = chunk.get(d.imageId());
-      ready.add(new Photo(p.subject(), p.contentType(), p.value(), p.imageId(), d.id(), d.vector()));
-    }
-    int rejected = result.rejected().size();
-    chunk.clear();
-    bytes.clear();
-    return rejected;
-  }
-
-  /** The record ImagePublisher would send for the photo: keyed by subject, with its headers. */
-  private static ProducerRecord<String, byte[]> toRecord(String topic, Photo p) {
-    RecordHeaders headers = new RecordHeaders();
-    headers.add(ImagePublisher.HEADER_CONTENT_TYPE, p.contentType().getBytes(StandardCharsets.UTF_8));
-    headers.add(ImagePublisher.HEADER_RECORD, "RawImage".getBytes(StandardCharsets.UTF_8));
-    headers.add(ImagePublisher.HEADER_STORAGE, "inline".getBytes(StandardCharsets.UTF_8));
-    return new ProducerRecord<>(topic, null, p.subject(), p.value(), headers);
   }
 
   // --- one backend ---
@@ -367,7 +256,8 @@ public final class FreshnessBench {
             : "Elasticsearch " + MfnSettings.pinnedVersion("elasticsearch.version");
         notes.add(String.format(Locale.ROOT, "%s: each sink write is one _bulk with refresh=wait_for "
                 + "(ElasticsearchVectorIndex.upsert); the index's index.refresh_interval %s, index.search.idle.after %s",
-            label, esSetting(url, name, "index.refresh_interval"), esSetting(url, name, "index.search.idle.after")));
+            label, FreshnessProbes.esSetting(url, name, "index.refresh_interval"),
+            FreshnessProbes.esSetting(url, name, "index.search.idle.after")));
       }
       EmbedConfig config = jobConfig(bootstrap, backend, target, topic);
       notes.add(String.format(Locale.ROOT, "%s: embed job parallelism %d, batch %d photos (EmbedConfig.batchSize), batch timeout"
@@ -382,7 +272,7 @@ public final class FreshnessBench {
       job = env.executeAsync("fresh bench embed " + backend);
       measure(label, job, topic, bootstrap, probe, photos);
     } finally {
-      stopJob(job, backend);
+      FreshnessProbes.stopJob(job, backend);
       if (probe != null) {
         probe.close();
       }
@@ -401,13 +291,13 @@ public final class FreshnessBench {
       throws Exception {
     Pending pending = new Pending();
     BooleanSupplier ended = () -> job.getJobExecutionResult().isDone();
-    try (Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, INLINE_LIMIT + 64 * 1024);
+    try (Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, FreshnessProbes.INLINE_LIMIT + 64 * 1024);
         Poller poller = new Poller(probe, pending, options.pollMs())) {
       long t0 = System.nanoTime();
       List<Sent> warm = send(producer, topic, photos.subList(0, options.warmup()), options.rates().get(0), pending);
       if (!pending.awaitEmpty(System.nanoTime() + WARMUP_TIMEOUT.toNanos(), ended)) {
         throw new IllegalStateException(label + ": warm-up photos not searchable (" + pending.size() + " of " + warm.size()
-            + " missing after " + WARMUP_TIMEOUT.toMinutes() + " min); the job: " + failure(job));
+            + " missing after " + WARMUP_TIMEOUT.toMinutes() + " min); the job: " + FreshnessProbes.failure(job));
       }
       progress("%s: warm (%d photos searchable, %.1f s after the job's submission)", label, warm.size(), seconds(t0));
       long drain = Math.max(TimeUnit.SECONDS.toNanos(120), TimeUnit.MILLISECONDS.toNanos(4 * options.checkpointMs()));
@@ -419,7 +309,7 @@ public final class FreshnessBench {
         List<Sent> sent = send(producer, topic, these, rate, pending);
         boolean all = pending.awaitEmpty(System.nanoTime() + drain, ended);
         if (ended.getAsBoolean()) {
-          throw new IllegalStateException(label + ": the embed job ended: " + failure(job));
+          throw new IllegalStateException(label + ": the embed job ended: " + FreshnessProbes.failure(job));
         }
         if (!all) {
           progress("%s: %d of %d photos at %d/s not searchable %d s after the last send: not found", label,
@@ -445,7 +335,7 @@ public final class FreshnessBench {
       Photo p = photos.get(i);
       Sent s = new Sent(p, System.nanoTime()); // the clock starts just before the send
       pending.add(s);
-      producer.send(toRecord(topic, p), (meta, error) -> {
+      producer.send(FreshnessProbes.toRecord(topic, p), (meta, error) -> {
         if (error != null) {
           s.failed = true;
           pending.remove(s);
@@ -467,7 +357,7 @@ public final class FreshnessBench {
       note.add(failed + " sends failed");
     }
     if (missed > 0) {
-      note.add(missed + " seen by id but not in the kNN top " + TOP_K);
+      note.add(missed + " seen by id but not in the kNN top " + FreshnessProbes.TOP_K);
     }
     if (pollErrors > 0) {
       note.add(pollErrors + " poll errors so far (stderr)");
@@ -486,200 +376,6 @@ public final class FreshnessBench {
         blazeface == null ? null : blazeface.toString(), settings.getPath("detector.yunet.model").toString(),
         settings.getPath("detector.mtcnn.dir").toString(), settings.getDouble("detector.min.score"),
         settings.getDouble("detector.min.face.size"), settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"));
-  }
-
-  // --- seeing a photo ---
-
-  /** How a search sees the index: which pending documents it holds now, and the kNN the service runs. */
-  private interface Probe extends AutoCloseable {
-    /** False when nothing can have become visible since the last call (a cheap pre-check). */
-    boolean changed() throws IOException;
-
-    Set<String> visible(List<Sent> pending) throws IOException;
-
-    VectorIndex index();
-
-    @Override
-    void close() throws IOException;
-  }
-
-  /**
-   * Lucene through the service's read-only view. count() reopens the last commit (as every search
-   * does); faces only become visible with a commit, which here always adds faces, so an unchanged
-   * count means no photo became visible and the per-photo id lookups are skipped.
-   */
-  private static final class LuceneProbe implements Probe {
-    private final LuceneVectorIndex index;
-    private long lastCount = -1;
-
-    LuceneProbe(LuceneVectorIndex index) {
-      this.index = index;
-    }
-
-    @Override
-    public boolean changed() throws IOException {
-      long count = index.count();
-      boolean changed = count != lastCount;
-      lastCount = count;
-      return changed;
-    }
-
-    @Override
-    public Set<String> visible(List<Sent> pending) throws IOException {
-      Set<String> seen = new HashSet<>();
-      for (Sent s : pending) {
-        if (index.crop(s.photo.documentId()) != null) { // a term query on the id; the job stores every crop
-          seen.add(s.photo.documentId());
-        }
-      }
-      return seen;
-    }
-
-    @Override
-    public VectorIndex index() {
-      return index;
-    }
-
-    @Override
-    public void close() throws IOException {
-      index.close();
-    }
-  }
-
-  /** Elasticsearch: a terms search on image_id (near-real-time, as every search), not a real-time GET. */
-  private static final class EsProbe implements Probe {
-    private final ElasticsearchClient client;
-    private final ElasticsearchVectorIndex index;
-
-    EsProbe(ElasticsearchClient client, ElasticsearchVectorIndex index) {
-      this.client = client;
-      this.index = index;
-    }
-
-    @Override
-    public boolean changed() {
-      return true; // the terms search is one request anyway
-    }
-
-    @Override
-    public Set<String> visible(List<Sent> pending) throws IOException {
-      Set<String> seen = new HashSet<>();
-      for (int from = 0; from < pending.size(); from += 1000) {
-        List<FieldValue> ids = pending.subList(from, Math.min(pending.size(), from + 1000)).stream()
-            .map(s -> FieldValue.of(s.photo.imageId())).toList();
-        SearchResponse<Void> page = client.search(s -> s.index(index.index()).size(ids.size())
-            .query(q -> q.terms(t -> t.field("image_id").terms(v -> v.value(ids)))).source(src -> src.fetch(false)), Void.class);
-        for (Hit<Void> h : page.hits().hits()) {
-          seen.add(h.id());
-        }
-      }
-      return seen;
-    }
-
-    @Override
-    public VectorIndex index() {
-      return index;
-    }
-
-    @Override
-    public void close() throws IOException {
-      index.close(); // the client is the bench's, closed by it
-    }
-  }
-
-  /** The sends not confirmed yet, by document id; the poller and failed sends empty it. */
-  private static final class Pending {
-    private final Map<String, Sent> byId = new ConcurrentHashMap<>();
-
-    void add(Sent s) {
-      byId.put(s.photo.documentId(), s);
-    }
-
-    List<Sent> snapshot() {
-      return new ArrayList<>(byId.values());
-    }
-
-    boolean isEmpty() {
-      return byId.isEmpty();
-    }
-
-    int size() {
-      return byId.size();
-    }
-
-    synchronized void remove(Sent s) {
-      byId.remove(s.photo.documentId());
-      if (byId.isEmpty()) {
-        notifyAll();
-      }
-    }
-
-    synchronized void clear() {
-      byId.clear();
-    }
-
-    /** Waits until empty (true), the deadline passes or the job ends (false); looks at the job once a second. */
-    synchronized boolean awaitEmpty(long deadlineNanos, BooleanSupplier jobEnded) throws InterruptedException {
-      while (!byId.isEmpty()) {
-        long left = deadlineNanos - System.nanoTime();
-        if (left <= 0 || jobEnded.getAsBoolean()) {
-          return false;
-        }
-        wait(Math.max(1, Math.min(1_000, TimeUnit.NANOSECONDS.toMillis(left))));
-      }
-      return true;
-    }
-  }
-
-  /** Every P ms on its own thread: which pending photos a search sees, each confirmed by kNN. */
-  private static final class Poller implements AutoCloseable {
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "freshness-poller");
-      t.setDaemon(true);
-      return t;
-    });
-    private final Probe probe;
-    private final Pending pending;
-    final AtomicInteger errors = new AtomicInteger();
-
-    Poller(Probe probe, Pending pending, long pollMillis) {
-      this.probe = probe;
-      this.pending = pending;
-      timer.scheduleWithFixedDelay(this::poll, 0, pollMillis, TimeUnit.MILLISECONDS);
-    }
-
-    private void poll() {
-      try {
-        // changed() before the snapshot: a photo in what it saw was added (before its send) before it
-        if (pending.isEmpty() || !probe.changed()) {
-          return;
-        }
-        List<Sent> now = pending.snapshot();
-        Set<String> visible = probe.visible(now);
-        for (Sent s : now) {
-          if (!visible.contains(s.photo.documentId())) {
-            continue;
-          }
-          List<SearchHit> hits = probe.index().search(s.photo.vector(), TOP_K);
-          if (hits.stream().anyMatch(h -> h.id().equals(s.photo.documentId()))) {
-            s.foundNanos = System.nanoTime();
-            pending.remove(s);
-          } else {
-            s.seenNotInTopK = true;
-          }
-        }
-      } catch (Exception e) { // thrown out of here, it would end the schedule for good
-        if (errors.getAndIncrement() == 0) {
-          progress("poll failed (reported once, counted in the table): %s", e);
-        }
-      }
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      timer.shutdownNow();
-      timer.awaitTermination(30, TimeUnit.SECONDS);
-    }
   }
 
   // --- services and the job ---
@@ -709,57 +405,6 @@ public final class FreshnessBench {
       esNode.start();
     }
     return esNode.url();
-  }
-
-  /** An index setting as the cluster applies it (its own value, else Elasticsearch's default). */
-  private static String esSetting(String url, String index, String key) {
-    String base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
-    try {
-      HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-              URI.create(base + "/" + index + "/_settings?include_defaults=true&flat_settings=true"))
-          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-      JsonNode node = JSON.readTree(response.body()).path(index);
-      JsonNode own = node.path("settings").path(key);
-      return own.isMissingNode() ? node.path("defaults").path(key).asText("?") + " (default)" : own.asText();
-    } catch (IOException | RuntimeException e) {
-      return "unknown (" + e + ")";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "unknown";
-    }
-  }
-
-  /** Cancels the job and waits for it: its sink closes (Lucene: releases the folder's writer). */
-  private static void stopJob(JobClient job, String backend) {
-    if (job == null) {
-      return;
-    }
-    try {
-      if (!job.getJobExecutionResult().isDone()) {
-        job.cancel().get(60, TimeUnit.SECONDS);
-      }
-      job.getJobExecutionResult().handle((r, e) -> null).get(120, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      progress("%s: stopping the embed job: %s", backend, e);
-    }
-  }
-
-  /** "running", "succeeded", or the job's failure in one line. */
-  private static String failure(JobClient job) {
-    var result = job.getJobExecutionResult();
-    if (!result.isDone()) {
-      return "running";
-    }
-    try {
-      result.get();
-      return "succeeded";
-    } catch (Exception e) {
-      Throwable root = e;
-      while (root.getCause() != null && root.getCause() != root) {
-        root = root.getCause();
-      }
-      return "failed: " + root;
-    }
   }
 
   private void cleanUp() {
@@ -795,13 +440,15 @@ public final class FreshnessBench {
   // --- results ---
 
   private void printTable() {
-    StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "%n## Freshness: photo sent to searchable (%s)%n%n    bench/run fresh %s%n%n",
-        java.time.LocalDate.now(), String.join(" ", args)));
+    StringBuilder md = new StringBuilder(String.format(Locale.ROOT,
+        "%n## Freshness: photo sent to searchable (%s)%n%n    bench/run fresh %s%n%n", java.time.LocalDate.now(),
+        String.join(" ", args)));
     md.append(String.format(Locale.ROOT, "`FreshnessBench`: %d cores, Java %s, model %s; one topic partition; %d warm-up photos;"
             + " %s per rate; poll every %d ms; found = a search sees the document by id and a kNN search (k=%d) with the"
             + " photo's own embedding returns it.%n%n", Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"), modelVersion, options.warmup(),
-        options.photosPerRate() > 0 ? options.photosPerRate() + " photos" : options.seconds() + " s", options.pollMs(), TOP_K));
+        options.photosPerRate() > 0 ? options.photosPerRate() + " photos" : options.seconds() + " s", options.pollMs(),
+        FreshnessProbes.TOP_K));
     notes.forEach(n -> md.append("- ").append(n).append('\n'));
     md.append("\n| backend | rate (photos/s) | sent | found | p50 | p99 | max | effective send rate | note |\n");
     md.append("|---|---|---|---|---|---|---|---|---|\n");
@@ -826,7 +473,7 @@ public final class FreshnessBench {
     return (System.nanoTime() - startNanos) / 1e9;
   }
 
-  private static void progress(String format, Object... values) {
+  static void progress(String format, Object... values) {
     System.err.println(String.format(Locale.ROOT, format, values));
   }
 }

@@ -48,7 +48,7 @@ import org.opencv.core.Mat;
  * refresh per request, one refresh at the end). Scale documents carry no crop.
  *
  * <p>Usage: {@code bench/run search --model MODEL [--people 400] [--vectors 100000,1000000]
- * [--batch 32] [--backend lucene|elasticsearch|both] [--skip-embedding]}
+ * [--batch 32] [--backend lucene|elasticsearch|both] [--skip-embedding] [--candidates 100,160,400]}
  */
 public final class SearchBench {
   public static void main(String[] args) throws Exception {
@@ -56,6 +56,7 @@ public final class SearchBench {
     int people = 400;
     List<Integer> scales = List.of(100_000);
     int batch = 32;
+    List<Integer> candidateCounts = List.of(VectorIndex.MIN_CANDIDATES);
     String backend = "both";
     boolean skipEmbedding = false;
     for (int i = 0; i < args.length; i++) {
@@ -66,6 +67,7 @@ public final class SearchBench {
         case "--backend" -> backend = args[++i];
         case "--skip-embedding" -> skipEmbedding = true;
         case "--batch" -> batch = Integer.parseInt(args[++i]);
+        case "--candidates" -> candidateCounts = Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -206,21 +208,25 @@ public final class SearchBench {
               e.refresh();
             }
             System.out.printf(Locale.ROOT, "indexed %d vectors (%s) in %.1f s%n", vectors, b, (System.nanoTime() - t0) / 1e9);
-            for (int warm = 0; warm < 20; warm++) {
-              index.search(asked.get(warm), 10);
+            System.out.printf(Locale.ROOT, "memory: JVM heap used %d MB after the load%s%n", usedHeapMb(),
+                index instanceof LuceneVectorIndex l ? String.format(Locale.ROOT, "; index on disk %d MB", diskMb(l.folder())) : "");
+            for (int candidates : candidateCounts) {
+              for (int warm = 0; warm < 20; warm++) {
+                index.search(asked.get(warm), 10, candidates);
+              }
+              double recall = 0;
+              long[] latency = new long[queries];
+              for (int q = 0; q < queries; q++) {
+                t0 = System.nanoTime();
+                List<SearchHit> hits = index.search(asked.get(q), 10, candidates);
+                latency[q] = System.nanoTime() - t0;
+                Set<String> truth = exact.get(q);
+                recall += hits.stream().filter(h -> truth.contains(h.id())).count() / 10.0;
+              }
+              Arrays.sort(latency);
+              System.out.printf(Locale.ROOT, "%s at %d vectors, %d candidates: recall@10 %.4f, latency p50 %.2f ms, p99 %.2f ms (%d queries, 20 warm-up)%n",
+                  b, vectors, candidates, recall / queries, latency[queries / 2] / 1e6, latency[(int) (queries * 0.99)] / 1e6, queries);
             }
-            double recall = 0;
-            long[] latency = new long[queries];
-            for (int q = 0; q < queries; q++) {
-              t0 = System.nanoTime();
-              List<SearchHit> hits = index.search(asked.get(q), 10);
-              latency[q] = System.nanoTime() - t0;
-              Set<String> truth = exact.get(q);
-              recall += hits.stream().filter(h -> truth.contains(h.id())).count() / 10.0;
-            }
-            Arrays.sort(latency);
-            System.out.printf(Locale.ROOT, "%s at %d vectors: recall@10 %.4f, latency p50 %.2f ms, p99 %.2f ms (%d queries, 20 warm-up)%n",
-                b, vectors, recall / queries, latency[queries / 2] / 1e6, latency[(int) (queries * 0.99)] / 1e6, queries);
           }
         }
       }
@@ -237,6 +243,18 @@ public final class SearchBench {
   private static VectorIndex open(String backend, Path tmp, String name, ElasticsearchClient client) throws java.io.IOException {
     return backend.equals("lucene") ? new LuceneVectorIndex(tmp, name)
         : new ElasticsearchVectorIndex(client, name + "-" + Long.toString(System.currentTimeMillis(), 36));
+  }
+
+  private static long usedHeapMb() {
+    System.gc();
+    Runtime r = Runtime.getRuntime();
+    return (r.totalMemory() - r.freeMemory()) >> 20;
+  }
+
+  private static long diskMb(Path folder) throws java.io.IOException {
+    try (Stream<Path> files = Files.walk(folder)) {
+      return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum() >> 20;
+    }
   }
 
   private static Set<String> exactTop10(List<FaceDocument> all, float[] q) {

@@ -68,6 +68,9 @@ public final class MfnSettings {
           Map.entry("decode.max.bytes", "67108864"),
           Map.entry("decode.max.pixels", "60000000"),
           Map.entry("embed.batch.size", "32"),
+          // the longest a face waits in the embed job's index sink before it is written and
+          // searchable (besides every checkpoint); 0: on checkpoints only
+          Map.entry("index.visible.millis", "500"),
           // the false-accept rate a trained model's 1:N "unknown" threshold is chosen for
           Map.entry("search.target.far", "1e-4"),
           // the committed default model (a model-store version folder), used when --model is not given

@@ -66,7 +66,8 @@ public final class EmbedJob {
   }
 
   public static EmbedJob fromConfig(EmbedConfig config) {
-    return new EmbedJob(config, kafkaSource(config), new VectorIndexSink(config.index(), config.bootstrap(), config.erasures()),
+    return new EmbedJob(config, kafkaSource(config), new VectorIndexSink(config.index(), config.bootstrap(), config.erasures(),
+            dev.mfn.config.MfnSettings.load().getLong("index.visible.millis")),
         DeadLetterSink.create(config.bootstrap(), config.deadLetterTopic()),
         config.followsModels() ? modelEventSource(config) : null);
   }

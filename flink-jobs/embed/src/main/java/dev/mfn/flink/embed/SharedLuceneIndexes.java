@@ -65,8 +65,8 @@ final class SharedLuceneIndexes {
     }
 
     @Override
-    public List<SearchHit> search(float[] query, int k) throws IOException {
-      return entry.index.search(query, k);
+    public List<SearchHit> search(float[] query, int k, int candidates) throws IOException {
+      return entry.index.search(query, k, candidates);
     }
 
     @Override

@@ -15,7 +15,11 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
  * Writes face documents to the vector index: buffered, and written on every checkpoint and at the
- * end of input (Flink calls {@code flush} before the checkpoint completes). Together with the
+ * end of input (Flink calls {@code flush} before the checkpoint completes), and as soon as the
+ * oldest buffered face has waited {@code visibleMillis} (setting {@code index.visible.millis}): a
+ * written face is searchable (Lucene commits, Elasticsearch refreshes), so this bounds how long a
+ * published photo takes to become findable, independently of the checkpoint interval (bench/run
+ * fresh measures it; each write is a Lucene commit or a bulk request, hence not every face alone). Together with the
  * deterministic document ids this is effectively exactly-once: a replay after a failure rewrites
  * the same ids. Each model version goes to its own index.
  *
@@ -28,23 +32,28 @@ public final class VectorIndexSink implements Sink<FaceDocument> {
   private final IndexTarget target;
   private final String bootstrap;
   private final String erasures;
+  private final long visibleMillis;
 
   public VectorIndexSink(IndexTarget target) {
-    this(target, null, null);
+    this(target, null, null, 0);
   }
 
-  /** A sink that honours the tombstones on {@code erasures} (null: none). */
-  public VectorIndexSink(IndexTarget target, String bootstrap, String erasures) {
+  /**
+   * A sink that honours the tombstones on {@code erasures} (null: none) and writes a face at most
+   * {@code visibleMillis} after it arrived (0: only on checkpoints and every 256 faces).
+   */
+  public VectorIndexSink(IndexTarget target, String bootstrap, String erasures, long visibleMillis) {
     this.target = target;
     this.bootstrap = bootstrap;
     this.erasures = erasures;
+    this.visibleMillis = visibleMillis;
   }
 
   @Override
   public SinkWriter<FaceDocument> createWriter(WriterInitContext context) {
     Histogram latency = context.metricGroup().histogram("indexWriteMillis", new DescriptiveStatisticsHistogram(1000));
     return new Writer(target, latency, erasures == null ? Erasures.NONE : Erasures.open(bootstrap, erasures),
-        context.metricGroup().counter("erasedDocumentsDropped"));
+        context.metricGroup().counter("erasedDocumentsDropped"), context.getProcessingTimeService(), visibleMillis);
   }
 
   private static final class Writer implements SinkWriter<FaceDocument> {
@@ -58,18 +67,41 @@ public final class VectorIndexSink implements Sink<FaceDocument> {
     private int applied;
     /** Whether every version has had every standing erasure applied since this writer started. */
     private boolean swept;
+    private final org.apache.flink.api.common.operators.ProcessingTimeService time;
+    private final long visibleMillis;
+    /** When the oldest buffered face arrived (processing time), valid while the buffer is not empty. */
+    private long oldestAt;
 
-    Writer(IndexTarget target, Histogram latency, Erasures erasures, org.apache.flink.metrics.Counter dropped) {
+    Writer(IndexTarget target, Histogram latency, Erasures erasures, org.apache.flink.metrics.Counter dropped,
+        org.apache.flink.api.common.operators.ProcessingTimeService time, long visibleMillis) {
       this.target = target;
       this.latency = latency;
       this.erasures = erasures;
       this.dropped = dropped;
+      this.time = time;
+      this.visibleMillis = visibleMillis;
     }
 
     @Override
     public void write(FaceDocument document, Context context) throws IOException {
+      if (buffer.isEmpty() && visibleMillis > 0 && time != null) {
+        oldestAt = time.getCurrentProcessingTime();
+        // the timer runs in the task's mailbox thread, never beside write() or a checkpoint
+        time.registerTimer(oldestAt + visibleMillis, now -> writeIfDue(now));
+      }
       buffer.add(document);
-      if (buffer.size() >= MAX_BUFFERED) {
+      if (buffer.size() >= MAX_BUFFERED || due(time == null ? 0 : time.getCurrentProcessingTime())) {
+        flush(false);
+      }
+    }
+
+    private boolean due(long now) {
+      return visibleMillis > 0 && !buffer.isEmpty() && now - oldestAt >= visibleMillis;
+    }
+
+    /** A timer set when the buffer got its first face: written if that face is still waiting. */
+    private void writeIfDue(long now) throws IOException {
+      if (due(now)) {
         flush(false);
       }
     }

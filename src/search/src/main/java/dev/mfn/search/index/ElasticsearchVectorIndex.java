@@ -257,13 +257,13 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
   }
 
   @Override
-  public List<SearchHit> search(float[] query, int k) throws IOException {
+  public List<SearchHit> search(float[] query, int k, int candidates) throws IOException {
     List<Float> vector = new ArrayList<>(query.length);
     for (float v : query) {
       vector.add(v);
     }
     SearchResponse<Source> response = client.search(s -> s.index(index)
-        .knn(n -> n.field("vector").queryVector(vector).k(k).numCandidates(Math.max(100, 10 * k)))
+        .knn(n -> n.field("vector").queryVector(vector).k(k).numCandidates(Math.max(k, candidates)))
         .source(src -> src.filter(f -> f.excludes("vector", "crop_png")))
         .size(k), Source.class);
     List<SearchHit> hits = new ArrayList<>();

@@ -132,7 +132,7 @@ public final class LuceneVectorIndex implements VectorIndex {
   }
 
   @Override
-  public List<SearchHit> search(float[] query, int k) throws IOException {
+  public List<SearchHit> search(float[] query, int k, int candidates) throws IOException {
     SearcherManager searchers = searchers();
     if (searchers == null) {
       return List.of();
@@ -141,8 +141,7 @@ public final class LuceneVectorIndex implements VectorIndex {
     try {
       // explore more candidates than asked for (like Elasticsearch's num_candidates): the HNSW
       // search is approximate, and a wider beam buys recall for little time
-      int candidates = Math.max(100, 10 * k);
-      TopDocs top = searcher.search(new KnnFloatVectorQuery(VECTOR, query, candidates), k);
+      TopDocs top = searcher.search(new KnnFloatVectorQuery(VECTOR, query, Math.max(k, candidates)), k);
       List<SearchHit> hits = new ArrayList<>();
       for (ScoreDoc sd : top.scoreDocs) {
         Document doc = searcher.storedFields().document(sd.doc);

@@ -11,8 +11,21 @@ public interface VectorIndex extends AutoCloseable {
   /** Adds or replaces documents by {@link FaceDocument#id()}; visible to search on return. */
   void upsert(List<FaceDocument> documents) throws IOException;
 
+  /**
+   * How many graph candidates an approximate search explores at least (Lucene's k of
+   * KnnFloatVectorQuery per segment, Elasticsearch's num_candidates per shard), for any k; 10 x k
+   * when that is more. Measured at 1M faces (bench/RESULTS.md, "1M faces"): 100 gave Lucene recall@10
+   * 0.957; the value here is the smallest that reached 0.98 on both backends within p99 20 ms.
+   */
+  int MIN_CANDIDATES = 160;
+
   /** The k most similar faces (cosine similarity of unit vectors), best first. */
-  List<SearchHit> search(float[] query, int k) throws IOException;
+  default List<SearchHit> search(float[] query, int k) throws IOException {
+    return search(query, k, Math.max(MIN_CANDIDATES, 10 * k));
+  }
+
+  /** {@link #search(float[], int)} exploring {@code candidates} (>= k): more buys recall for time. */
+  List<SearchHit> search(float[] query, int k, int candidates) throws IOException;
 
   /** Removes every face of the subject, vectors and crops; returns how many were removed. */
   long deleteSubject(String subject) throws IOException;
