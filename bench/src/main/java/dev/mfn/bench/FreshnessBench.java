@@ -58,9 +58,9 @@ import org.apache.kafka.clients.producer.Producer;
  *   <li>{@code VectorIndexSink.Writer} only buffers; it writes in {@code flush}, which Flink's
  *       {@code SinkWriterOperator.prepareSnapshotPreBarrier} calls when a checkpoint barrier reaches
  *       the sink, or itself once 256 faces are buffered ({@code MAX_BUFFERED}), or at the end of a
- *       bounded input. There is no timer: below 256 faces per checkpoint interval a face waits for
- *       the next barrier, 0 to {@code checkpointMillis} ({@code JobSettings.checkpointing}: one
- *       checkpoint at a time, no minimum pause), plus any backlog ahead of the barrier. The write
+ *       bounded input, and when the oldest buffered face has waited {@code index.visible.millis}
+ *       (a processing-time timer; 0 turns it off, and then below 256 faces per checkpoint interval
+ *       a face waits for the next barrier, 0 to {@code checkpointMillis}). The write
  *       happens when the barrier passes the sink: visibility does not wait for the checkpoint to
  *       complete nor for the Kafka offsets to be committed;
  *   <li>Lucene: {@code LuceneVectorIndex.upsert} is one {@code updateDocument} per face, then
@@ -262,8 +262,10 @@ public final class FreshnessBench {
       EmbedConfig config = jobConfig(bootstrap, backend, target, topic);
       notes.add(String.format(Locale.ROOT, "%s: embed job parallelism %d, batch %d photos (EmbedConfig.batchSize), batch timeout"
               + " %d ms (batchMillis), checkpoint every %d ms (checkpointMillis); the index sink writes at each checkpoint"
-              + " barrier and whenever %d faces are buffered%s", label, config.parallelism(), config.batchSize(),
+              + " barrier, whenever %d faces are buffered and when the oldest has waited %d ms (index.visible.millis)%s",
+          label, config.parallelism(), config.batchSize(),
           config.batchMillis(), config.checkpointMillis(), SINK_MAX_BUFFERED,
+          dev.mfn.config.MfnSettings.load().getLong("index.visible.millis"),
           lucene ? "; Lucene: a commit per sink write (LuceneVectorIndex.upsert), the read-only view reopens the last"
               + " commit before each search (LuceneVectorIndex.readOnly)" : ""));
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));

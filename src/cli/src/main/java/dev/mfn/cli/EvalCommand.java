@@ -62,9 +62,9 @@ final class EvalCommand implements Callable<Integer> {
       names = "--blazeface-passes",
       paramLabel = "both|gated",
       description = {
-        "BlazeFace: the short-range close-up model on every photo (both), or only where the",
-        "full-range pass found no confident face or a close-up (gated, the default); full and short",
-        "run one model alone. Named in the report (detector blazeface-always_both, ...)."
+        "BlazeFace: the short-range close-up model on every photo (both, the default), or only where",
+        "the full-range pass found no confident face or a close-up (gated); full and short run one",
+        "model alone. Named in the report (detector blazeface-gated, ...)."
       })
   String blazefacePasses;
 
@@ -107,6 +107,7 @@ final class EvalCommand implements Callable<Integer> {
     String detector = face.detectorLabel(settings);
     VerificationReport report;
     try (Embedder embedder = Models.open(model, settings)) {
+      spec.commandLine().getOut().println("embedder: " + embedder.describe() + "; detector " + detector);
       report = evaluate(settings, face, embedder, Models.name(model, settings), name, pairs, !noFlip, noProgress);
     }
     Path json =

@@ -35,7 +35,7 @@ final class FaceOptions {
   /** The detector's name in reports, with BlazeFace's passes when chosen (one report per mode). */
   String detectorLabel(MfnSettings settings) {
     String name = detectorName(settings);
-    return blazefacePasses != null && name.equals("blazeface")
+    return blazefacePasses != null && blazefacePasses != BlazeFaceDetector.Passes.ALWAYS_BOTH && name.equals("blazeface")
         ? name + "-" + blazefacePasses.name().toLowerCase(java.util.Locale.ROOT)
         : name;
   }

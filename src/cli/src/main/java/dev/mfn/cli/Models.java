@@ -27,7 +27,7 @@ final class Models {
   }
 
   static Embedder open(Path model, MfnSettings settings) throws IOException {
-    return EmbeddingModels.open(resolve(model, settings));
+    return EmbeddingModels.open(resolve(model, settings), dev.mfn.model.EmbedRuntime.fromSettings(settings));
   }
 
   /**

@@ -214,7 +214,7 @@ final class ServeCommand implements Callable<Integer> {
       for (int i = 0; i < workers; i++) {
         FaceCropper cropper = face.openCropper(settings);
         opened.add(cropper);
-        Embedder embedder = EmbeddingModels.open(model);
+        Embedder embedder = EmbeddingModels.open(model, workerRuntime(workers));
         opened.add(embedder);
         if (i == 0) {
           runtime = embedder.describe();
@@ -238,6 +238,19 @@ final class ServeCommand implements Callable<Integer> {
       closeAll(opened);
       throw e;
     }
+  }
+
+  /**
+   * The runtime for each of {@code workers} models that run at once: ONNX Runtime's threads shared
+   * out (cores / workers, at least 1) unless onnx.threads says otherwise, so two workers do not
+   * each start a pool the size of the machine.
+   */
+  private dev.mfn.model.EmbedRuntime workerRuntime(int workers) {
+    dev.mfn.model.EmbedRuntime runtime = dev.mfn.model.EmbedRuntime.fromSettings(settings);
+    if (runtime.threads() > 0) {
+      return runtime;
+    }
+    return new dev.mfn.model.EmbedRuntime(runtime.choice(), Math.max(1, Runtime.getRuntime().availableProcessors() / workers));
   }
 
   private static void closeAll(java.util.List<AutoCloseable> resources) throws Exception {

@@ -13,7 +13,6 @@ import dev.mfn.face.crop.FaceCropper;
 import dev.mfn.model.Embedder;
 import dev.mfn.model.EmbeddingModels;
 import dev.mfn.evaluate.VerificationReport;
-import dev.mfn.model.TorchEmbedder;
 import dev.mfn.model.net.MobileFaceNet;
 import dev.mfn.model.store.ModelConfig;
 import dev.mfn.model.store.ModelStore;
@@ -185,10 +184,15 @@ final class TrainCommand implements Callable<Integer> {
     config = config.withChecksum(ModelStore.checksum(run.resolve(config.parameters())));
     config.write(run); // the embedder reads it; the threshold is added below
     // the serving graph for ONNX Runtime, checked against these parameters by whoever opens it
-    config = dev.mfn.model.export.OnnxExport.export(run);
-    out.printf("exported %s (ONNX, BatchNorm folded): the embedders serve it by default%n", run.resolve(config.onnx().file()));
+    try {
+      config = dev.mfn.model.export.OnnxExport.export(run);
+      out.printf("exported %s (ONNX, BatchNorm folded): the embedders serve it by default%n", run.resolve(config.onnx().file()));
+    } catch (IOException | RuntimeException e) {
+      // hours of training are not lost to an export problem: the parameters serve on PyTorch
+      out.printf("no ONNX export (%s): the version serves on PyTorch; try again with mfn export --model %s%n", e.getMessage(), run);
+    }
     List<VerificationReport> reports = new ArrayList<>();
-    try (TorchEmbedder embedder = new TorchEmbedder(run)) {
+    try (Embedder embedder = EmbeddingModels.open(run)) { // what will serve: model.onnx on ONNX Runtime
       if (lfw != null) {
         reports.add(EvalCommand.evaluate(settings, face, embedder, version, "LFW", PairSets.lfw(lfw), true, noProgress));
       }
@@ -280,7 +284,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     ModelGate.Options options = new ModelGate.Options(PairSets.lfw(pairs), pairs.toString(), gateTolerance, 32);
     try (FaceCropper cropper = face.openCropper(settings);
-        TorchEmbedder candidate = new TorchEmbedder(run)) {
+        Embedder candidate = EmbeddingModels.open(run)) {
       if (served == null) {
         return new ModelGate(cropper, options).check(candidate, null);
       }

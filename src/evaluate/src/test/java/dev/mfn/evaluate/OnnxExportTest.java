@@ -123,8 +123,26 @@ class OnnxExportTest {
 
     // the parameters changed after the export (a re-trained file copied over): the export is stale
     ModelConfig stale = exported.withOnnx(new ModelConfig.OnnxFile(exported.onnx().file(), exported.onnx().sha256(),
-        "0".repeat(64), exported.onnx().opset(), true, exported.onnx().input(), exported.onnx().output()));
+        "0".repeat(64), exported.onnx().opset(), true, exported.onnx().input(), exported.onnx().output(), OnnxExport.EXPORTER));
     stale.write(version);
+    try (Embedder e = EmbeddingModels.open(version, EmbedRuntime.AUTO)) {
+      assertThat(e.runtime()).isEqualTo("PyTorch");
+    }
+
+    // another model.onnx in its place (a copy from another version): not the exported file
+    exported.write(version);
+    byte[] original = Files.readAllBytes(version.resolve("model.onnx"));
+    byte[] other = original.clone();
+    other[other.length - 100] ^= 1;
+    Files.write(version.resolve("model.onnx"), other);
+    try (Embedder e = EmbeddingModels.open(version, EmbedRuntime.AUTO)) {
+      assertThat(e.runtime()).isEqualTo("PyTorch");
+    }
+    Files.write(version.resolve("model.onnx"), original);
+
+    // an export by an older exporter (its graph may lack a later fix)
+    exported.withOnnx(new ModelConfig.OnnxFile(exported.onnx().file(), exported.onnx().sha256(), exported.onnx().parametersSha256(),
+        exported.onnx().opset(), true, exported.onnx().input(), exported.onnx().output(), OnnxExport.EXPORTER - 1)).write(version);
     try (Embedder e = EmbeddingModels.open(version, EmbedRuntime.AUTO)) {
       assertThat(e.runtime()).isEqualTo("PyTorch");
     }
@@ -137,9 +155,14 @@ class OnnxExportTest {
   }
 
   @Test
-  void theCommittedDefaultModelIsServedByOnnxRuntime() throws Exception {
+  void theCommittedDefaultModelIsServedByOnnxRuntimeAndIsWhatThisExporterWrites() throws Exception {
     ModelConfig config = ModelConfig.read(DEFAULT_MODEL);
     assertThat(OnnxExport.usable(DEFAULT_MODEL, config)).as("models/default/model.onnx is current").isPresent();
+    Path fresh = freshCopyOfTheDefaultModel();
+    OnnxExport.export(fresh);
+    assertThat(Files.readAllBytes(fresh.resolve("model.onnx")))
+        .as("a fresh export of the committed parameters, byte for byte the committed model.onnx")
+        .isEqualTo(Files.readAllBytes(DEFAULT_MODEL.resolve("model.onnx")));
     try (Embedder e = EmbeddingModels.open(DEFAULT_MODEL, EmbedRuntime.AUTO)) {
       assertThat(e.runtime()).isEqualTo("ONNX Runtime");
     }

@@ -19,12 +19,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The face core's quality bar: the shared reference MobileFaceNet, fed by OUR detection and
  * alignment, on LFW's 6,000 pairs. A Python pipeline with YuNet scored 99.38% on this machine; a
- * wrong landmark order, template or transform costs whole points, so these floors catch it.
+ * wrong landmark order, template or transform costs whole points, so these floors catch it. The
+ * default detector's floor is its measured 99.48% less 0.1 point: detection made cheaper must not
+ * cost more than that (running BlazeFace's short-range pass only where the full-range pass saw no
+ * confident or large face scored 99.23% and fails here).
  */
 class ReferenceAccuracyTest {
 
   @ParameterizedTest(name = "{0} >= {1}")
-  @CsvSource({"yunet, 0.992", "blazeface, 0.992"})
+  @CsvSource({"yunet, 0.992", "blazeface, 0.9938"})
   void lfwAccuracyWithTheReferenceEmbedder(String detector, double floor) throws Exception {
     Path lfw = SharedData.require("data/lfw");
     Path model = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx");

@@ -37,7 +37,16 @@ public final class EmbeddingModels {
       ModelConfig config = ModelConfig.read(version);
       var onnx = OnnxExport.usable(version, config);
       if (onnx.isPresent()) {
-        return new OnnxEmbedder(onnx.get(), config.preprocessing(), config, runtime.threads());
+        try {
+          return new OnnxEmbedder(onnx.get(), config.preprocessing(), config, runtime.threads());
+        } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
+          if (runtime.choice() == EmbedRuntime.Choice.ONNX) {
+            throw e;
+          }
+          // a file ONNX Runtime cannot load, or no native runtime on this machine: the parameters still serve
+          org.slf4j.LoggerFactory.getLogger(EmbeddingModels.class)
+              .warn("{}: ONNX Runtime cannot open {} ({}); using the PyTorch path", version, onnx.get(), e.toString());
+        }
       }
       if (runtime.choice() == EmbedRuntime.Choice.ONNX) {
         throw new IOException("model.runtime is onnx but " + version + " has no current " + OnnxExport.FILE

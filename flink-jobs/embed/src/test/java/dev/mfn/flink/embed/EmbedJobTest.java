@@ -313,6 +313,43 @@ class EmbedJobTest {
     assertThat(checked).as("the embed operator's two inputs and the sink's").isGreaterThanOrEqualTo(3);
   }
 
+  /**
+   * Freshness does not wait for checkpoints: an unbounded job whose checkpoint interval is 10
+   * minutes makes three published photos searchable in the committed index (what the search
+   * service reads) long before its first checkpoint, because the index sink writes a face at most
+   * index.visible.millis after it arrived. A sink that writes only at checkpoints (or every 256
+   * faces) leaves them invisible for 10 minutes and fails here.
+   */
+  @Test
+  void publishedPhotosBecomeSearchableBetweenCheckpoints(KafkaBroker broker, @TempDir Path dir) throws Exception {
+    Path lfw = SharedData.require("data/lfw/images");
+    Path ours = Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize();
+    List<Path> people;
+    try (Stream<Path> all = Files.list(lfw)) {
+      people = all.sorted().filter(p -> EnrollPhotos.list(p).size() >= 2).skip(40).limit(3).toList();
+    }
+    String topic = "fresh-in";
+    KafkaAccess.prepare(broker.bootstrapServers(), topic, 1, 30_000);
+    KafkaAccess.prepare(broker.bootstrapServers(), "fresh-dlq", 1, 30_000);
+    Path index = dir.resolve("index");
+    EmbedConfig config = new EmbedConfig(broker.bootstrapServers(), topic, "fresh-dlq", null, "fresh-test", false, 1,
+        ours.toString(), IndexTarget.lucene(index), false, 8, 200, 600_000, dir.resolve("checkpoints").toString(),
+        "blazeface", DetectorFiles.blazefaceDir().toString(), null, null, 0.5, 20, 64 * MIB, 60_000_000);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
+    EmbedJob.fromConfig(config).build(env);
+    org.apache.flink.core.execution.JobClient job = env.executeAsync("freshness test");
+    try (Producer<String, byte[]> producer = KafkaAccess.producer(broker.bootstrapServers(), 8 * MIB)) {
+      EnrollPhotos.publish(producer, people, 0, dir.resolve("photos"), topic);
+      // 2 minutes covers the job's start and model loading on a loaded 2-core machine; the first
+      // checkpoint is 10 minutes away
+      Awaitility.await("3 faces searchable before any checkpoint").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
+          .failFast("the job ended", () -> job.getJobStatus().get().isTerminalState())
+          .until(() -> EnrollPhotos.committedFaces(index.resolve("v1")) == 3);
+    } finally {
+      job.cancel().get();
+    }
+  }
+
   /** Waits until the Lucene folder's last commit holds n faces (read-only: the job holds the writer). */
   private static void awaitCount(Path folder, int n, org.apache.flink.core.execution.JobClient job) {
     Awaitility.await(n + " faces in " + folder).atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(300))

@@ -47,6 +47,11 @@ public final class OnnxExport {
   private static final Logger LOG = LoggerFactory.getLogger(OnnxExport.class);
 
   public static final String FILE = "model.onnx";
+  /**
+   * The exporter's version, recorded with each export: raise it when the graph this class writes
+   * changes, so exports made by an older exporter are no longer served (written again by mfn export).
+   */
+  public static final int EXPORTER = 1;
   static final String INPUT = "crops";
   static final String OUTPUT = "embedding";
 
@@ -75,7 +80,7 @@ public final class OnnxExport {
     writeDurably(file, bytes);
     ModelConfig updated = config.withOnnx(new ModelConfig.OnnxFile(FILE, ModelStore.checksum(file), parametersSha,
         OnnxGraph.OPSET, true, inputDescription(config), OUTPUT + ": float32 [N, " + config.embeddingSize()
-            + "], not normalised (the embedders scale it to unit length)"));
+            + "], not normalised (the embedders scale it to unit length)", EXPORTER));
     updated.write(folder);
     return updated;
   }
@@ -95,9 +100,16 @@ public final class OnnxExport {
       return Optional.empty();
     }
     String parameters = ModelStore.checksum(folder.resolve(config.parameters()));
+    String why = null;
     if (!parameters.equals(onnx.parametersSha256())) {
-      LOG.warn("{}: {} was exported from other parameters than {} holds now; using the PyTorch path"
-          + " (mfn export --model {} writes it again)", folder, onnx.file(), config.parameters(), folder);
+      why = "was exported from other parameters than " + config.parameters() + " holds now";
+    } else if (!ModelStore.checksum(file).equals(onnx.sha256())) {
+      why = "is not the file that was exported (its SHA-256 differs from config.json's)";
+    } else if (onnx.exporter() != EXPORTER) {
+      why = "was written by exporter " + onnx.exporter() + ", this build's is " + EXPORTER;
+    }
+    if (why != null) {
+      LOG.warn("{}: {} {}; using the PyTorch path (mfn export --model {} writes it again)", folder, onnx.file(), why, folder);
       return Optional.empty();
     }
     return Optional.of(file);
@@ -120,9 +132,17 @@ public final class OnnxExport {
         new long[] {3, config.inputSize(), config.inputSize()},
         out,
         new long[] {config.embeddingSize()},
-        Map.of("mfn.version", config.id(), "mfn.parameters_sha256", parametersSha,
-            "mfn.input", inputDescription(config)),
+        metadata(config, parametersSha),
         "MobileFaceNet " + config.id() + " exported by mfn, BatchNorm folded into the convolutions");
+  }
+
+  /** In a fixed order (Map.of's changes from one JVM to the next): the same parameters, the same bytes. */
+  private static Map<String, String> metadata(ModelConfig config, String parametersSha) {
+    Map<String, String> m = new java.util.LinkedHashMap<>();
+    m.put("mfn.version", config.id());
+    m.put("mfn.parameters_sha256", parametersSha);
+    m.put("mfn.input", inputDescription(config));
+    return m;
   }
 
   /** Emits {@code block} applied to the tensor named {@code x}; returns its output's name. */
@@ -200,8 +220,9 @@ public final class OnnxExport {
   }
 
   /** Temporary file, fsync, atomic rename, fsync of the folder: a crash leaves the old file or the new one. */
-  static void writeDurably(Path file, byte[] bytes) throws IOException {
-    Path partial = file.resolveSibling(file.getFileName() + ".partial");
+  public static void writeDurably(Path file, byte[] bytes) throws IOException {
+    // a name of its own, so two writers (an export beside a training run's config) never share one
+    Path partial = file.resolveSibling(file.getFileName() + "." + java.util.UUID.randomUUID() + ".partial");
     try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
       ByteBuffer buffer = ByteBuffer.wrap(bytes);

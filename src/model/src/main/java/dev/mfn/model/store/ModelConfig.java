@@ -48,7 +48,8 @@ public record ModelConfig(
       @JsonProperty("opset") int opset,
       @JsonProperty("batchnorm_folded") boolean batchNormFolded,
       @JsonProperty("input") String input,
-      @JsonProperty("output") String output) {}
+      @JsonProperty("output") String output,
+      @JsonProperty("exporter") int exporter) {}
 
   public static final String FILE = "config.json";
   public static final String ARCHITECTURE = "MobileFaceNet";
@@ -138,12 +139,9 @@ public record ModelConfig(
     return config;
   }
 
-  /** Written to a temporary file and renamed: a reader sees the old config or the new one. */
+  /** Written aside, synced and renamed: a reader (or a crash) sees the old config or the new one. */
   public void write(Path folder) throws IOException {
     Files.createDirectories(folder);
-    Path partial = folder.resolve(FILE + ".partial");
-    JSON.writeValue(partial.toFile(), this);
-    Files.move(partial, folder.resolve(FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    dev.mfn.model.export.OnnxExport.writeDurably(folder.resolve(FILE), JSON.writeValueAsBytes(this));
   }
 }

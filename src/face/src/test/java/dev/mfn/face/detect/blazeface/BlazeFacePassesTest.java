@@ -23,14 +23,12 @@ import org.opencv.core.Mat;
 
 /**
  * The gated detector against ALWAYS_BOTH (and the full-range model alone) on 150 LFW photos and
- * 150 CFP photos, frontal and profile, spread over the people: gating must keep the faces and
- * their landmarks, skip the short-range pass where faces are ordinary (LFW) and run it on the
+ * 150 CFP photos, frontal and profile, spread over the people: gating must keep the chosen faces,
+ * skip the short-range pass where faces are ordinary (LFW) and run it on the
  * close-ups that only the short-range model finds (CFP).
  */
 class BlazeFacePassesTest {
   private static final int PHOTOS = 150;
-  /** The farthest any of the five chosen landmarks may move, in pixels. */
-  private static final double AGREE_PX = 2.0;
   private static final FaceChooser CHOOSER = new FaceChooser(0.5, 20);
 
   /** One photo's chosen face in each mode (null: none) and whether GATED ran the short-range pass. */
@@ -47,10 +45,15 @@ class BlazeFacePassesTest {
     Path files = DetectorFiles.blazefaceDir();
     try (BlazeFaceDetector full = new BlazeFaceDetector(files, 0.5, Options.DEFAULT.withPasses(Passes.FULL_ONLY));
         BlazeFaceDetector both = new BlazeFaceDetector(files, 0.5, Options.DEFAULT.withPasses(Passes.ALWAYS_BOTH));
-        BlazeFaceDetector gated = new BlazeFaceDetector(files, 0.5)) {
+        BlazeFaceDetector gated = new BlazeFaceDetector(files, 0.5, Options.DEFAULT.withPasses(Passes.GATED))) {
       lfw = run(lfwImages, full, both, gated);
       cfp = run(cfpImages, full, both, gated);
     }
+  }
+
+  @Test
+  void theDefaultRunsBothPasses() {
+    assertThat(Options.DEFAULT.passes()).isEqualTo(Passes.ALWAYS_BOTH);
   }
 
   @Test
@@ -59,16 +62,20 @@ class BlazeFacePassesTest {
     assertThat(missed).as("photos where only ALWAYS_BOTH found a face").isEmpty();
   }
 
+  /**
+   * The same face is chosen wherever ALWAYS_BOTH finds one. Its landmarks do move by a few pixels
+   * on many photos (ALWAYS_BOTH averages in the short-range model's detection of the same face in
+   * the weighted NMS; median and worst printed): that costs LFW accuracy (99.23% against 99.48%
+   * with the reference embedder, bench/RESULTS.md), which is why ALWAYS_BOTH stays the default.
+   */
   @Test
-  void chosenLandmarksAgreeWithinTwoPixelsOnAlmostEveryPhoto() {
+  void gatedChoosesTheSameFaceWhereverBothFindOne() {
     List<Outcome> withFace = all().filter(o -> o.both() != null).toList();
-    List<String> apart = withFace.stream()
-        .filter(o -> distance(o.both(), o.gated()) > AGREE_PX)
-        .map(o -> String.format(Locale.ROOT, "%s %.1f px", o.photo(), distance(o.both(), o.gated())))
-        .toList();
-    assertThat(1 - (double) apart.size() / withFace.size())
-        .as("share of %d photos whose chosen landmarks agree within %.0f px; apart: %s", withFace.size(), AGREE_PX, apart)
-        .isGreaterThanOrEqualTo(0.99);
+    List<String> other = withFace.stream().filter(o -> otherFace(o.both(), o.gated())).map(Outcome::photo).toList();
+    assertThat(other).as("photos where the gated detector chose another face than ALWAYS_BOTH").isEmpty();
+    double[] shifts = withFace.stream().mapToDouble(o -> distance(o.both(), o.gated())).sorted().toArray();
+    System.out.printf(Locale.ROOT, "landmark shift gated vs both over %d photos: median %.1f px, 90th %.1f px, max %.1f px%n",
+        shifts.length, shifts[shifts.length / 2], shifts[(int) (shifts.length * 0.9)], shifts[shifts.length - 1]);
   }
 
   @Test
