@@ -44,7 +44,7 @@ import org.opencv.core.Mat;
  * </ol>
  *
  * Needs a running broker ({@code ./mfn services start kafka}). Usage:
- * {@code bench/run embed [--model MODEL] [--photos 1000] [--batch 32] [--rounds 3]}
+ * {@code bench/run embed [--model MODEL] [--photos 1000] [--batch 32] [--rounds 3] [--parallelism 1]}
  */
 public final class EmbedJobBench {
   public static void main(String[] args) throws Exception {
@@ -53,12 +53,14 @@ public final class EmbedJobBench {
     int count = 1000;
     int batch = 32;
     int rounds = 3;
+    int parallelism = 1;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--model" -> model = Path.of(args[++i]);
         case "--photos" -> count = Integer.parseInt(args[++i]);
         case "--batch" -> batch = Integer.parseInt(args[++i]);
         case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+        case "--parallelism" -> parallelism = Integer.parseInt(args[++i]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -72,7 +74,7 @@ public final class EmbedJobBench {
     Path tmp = Files.createTempDirectory(Files.createDirectories(settings.home().resolve("bench")), "embed-");
     String run = Long.toString(System.currentTimeMillis(), 36);
     String topic = "bench-embed-" + run;
-    KafkaAccess.prepare(bootstrap, topic, 1, 10_000);
+    KafkaAccess.prepare(bootstrap, topic, parallelism, 10_000); // a partition per source task
     KafkaAccess.prepare(bootstrap, topic + "-dlq", 1, 10_000);
     try (Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 8L << 20)) {
       new ImagePublisher(producer, new RawImageFactory(8L << 20, null), 64L << 20).publish(photos, topic, f -> {});
@@ -81,8 +83,8 @@ public final class EmbedJobBench {
     for (PhotoFile p : photos) {
       bytes.add(Files.readAllBytes(p.path()));
     }
-    System.out.printf(Locale.ROOT, "model %s, %d LFW photos, batch %d, %d cores, broker %s%n",
-        EmbeddingModels.name(model), photos.size(), batch, Runtime.getRuntime().availableProcessors(), bootstrap);
+    System.out.printf(Locale.ROOT, "model %s, %d LFW photos, batch %d, job parallelism %d, %d cores, broker %s%n",
+        EmbeddingModels.name(model), photos.size(), batch, parallelism, Runtime.getRuntime().availableProcessors(), bootstrap);
     try (FaceCropper cropper = new FaceCropper(new ImageDecoder(64L << 20, 60_000_000), detectors.open("blazeface"), new FaceChooser(0.5, 20));
         Embedder embedder = EmbeddingModels.open(model)) {
       String version = EmbeddingModels.version(embedder, model);
@@ -111,7 +113,7 @@ public final class EmbedJobBench {
         double plain = faces / seconds(t0);
 
         Path index = tmp.resolve("round-" + r);
-        EmbedConfig config = new EmbedConfig(bootstrap, topic, topic + "-dlq", null, "bench-embed-" + run + "-" + r, true, 1,
+        EmbedConfig config = new EmbedConfig(bootstrap, topic, topic + "-dlq", null, "bench-embed-" + run + "-" + r, true, parallelism,
             model.toString(), IndexTarget.lucene(index), false, batch, 200, 5_000, tmp.resolve("checkpoints-" + r).toString(),
             "blazeface", blazeface.toString(), null, null, 0.5, 20, 64L << 20, 60_000_000);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
