@@ -70,15 +70,13 @@ import org.apache.kafka.clients.producer.Producer;
  *       commits, not near-real-time on the job's writer, reopened ({@code maybeRefreshBlocking})
  *       before every search, crop and count. So a face is searchable by the first search after the
  *       commit of the sink write that carries it; no refresh interval is involved;
- *   <li>Elasticsearch: {@code ElasticsearchVectorIndex.upsert} is one {@code _bulk} with
- *       {@code refresh=wait_for}: it forces no refresh but returns once one has made the documents
- *       searchable. The index is created ({@code createIfMissing}) without a refresh_interval, so
+ *   <li>Elasticsearch: the sink's {@code ElasticsearchVectorIndex.upsertEventually} is one
+ *       {@code _bulk} without a refresh (until 2026-11-30 it was {@code refresh=wait_for}, which
+ *       held the sink's task up to a refresh interval per write: see RESULTS). The index is created ({@code createIfMissing}) without a refresh_interval, so
  *       Elasticsearch's default applies: a refresh every 1 s; a search-idle shard (no search for
- *       index.search.idle.after, 30 s) skips scheduled refreshes, except when a wait_for request is
- *       waiting ({@code IndexShard.scheduledRefresh}). So a face is searchable within about one
- *       refresh interval after the sink's bulk (the bench's polling keeps the shard from going idle
- *       anyway); meanwhile the sink's flush, in the checkpoint's synchronous part, blocks its task
- *       (and the embed operator chained to it or backpressured by it).
+ *       index.search.idle.after, 30 s) skips scheduled refreshes until the next search (the
+ *       bench's polling, like a serving system's traffic, keeps the shard from going idle). So a
+ *       face is searchable within about one refresh interval after the sink's bulk.
  * </ol>
  *
  * <p>So freshness is about batch wait + embedding + the wait for the next checkpoint barrier (+ the
@@ -254,8 +252,8 @@ public final class FreshnessBench {
         target = IndexTarget.elasticsearch(url, null, null);
         label = options.esUrl() != null ? "Elasticsearch at " + url
             : "Elasticsearch " + MfnSettings.pinnedVersion("elasticsearch.version");
-        notes.add(String.format(Locale.ROOT, "%s: each sink write is one _bulk with refresh=wait_for "
-                + "(ElasticsearchVectorIndex.upsert); the index's index.refresh_interval %s, index.search.idle.after %s",
+        notes.add(String.format(Locale.ROOT, "%s: each sink write is one _bulk without refresh "
+                + "(ElasticsearchVectorIndex.upsertEventually); the index's index.refresh_interval %s, index.search.idle.after %s",
             label, FreshnessProbes.esSetting(url, name, "index.refresh_interval"),
             FreshnessProbes.esSetting(url, name, "index.search.idle.after")));
       }

@@ -66,7 +66,7 @@ class TrainCommandTest {
     assertThat(models.out()).contains("serving: MobileFaceNet_paddlex.onnx");
 
     Path v1 = store.resolve("v1");
-    for (String file : List.of("config.json", "mobilefacenet.params", "model-card.json", "model-card.md",
+    for (String file : List.of("config.json", "mobilefacenet.params", "model.onnx", "model-card.json", "model-card.md",
         "metrics.jsonl", "eval-lfw.json", "plots/loss.png", "plots/accuracy.png", "plots/learning-rate.png", "plots/roc-lfw.png")) {
       assertThat(v1.resolve(file)).as(file).isRegularFile();
     }
@@ -84,6 +84,10 @@ class TrainCommandTest {
     assertThat(config.path("threshold_far").asDouble()).as("1:N is stricter than 1:1").isGreaterThanOrEqualTo(config.path("threshold").asDouble());
     assertThat(config.path("target_far").asDouble()).isEqualTo(1e-4);
     assertThat(config.path("checksum").asText()).isEqualTo(dev.mfn.model.store.ModelStore.checksum(v1));
+    // the training run exported what serves, from these parameters, and the embedders take it
+    assertThat(train.out()).contains("exported " + v1.resolve("model.onnx"));
+    assertThat(config.path("onnx").path("parameters_sha256").asText()).isEqualTo(config.path("checksum").asText());
+    assertThat(dev.mfn.model.export.OnnxExport.usable(v1, dev.mfn.model.store.ModelConfig.read(v1))).isPresent();
     assertThat(card.path("threshold_far").asDouble()).isEqualTo(config.path("threshold_far").asDouble(), org.assertj.core.data.Offset.offset(1e-4));
     assertThat(new ObjectMapper().readTree(v1.resolve("gate.json").toFile()).path("passed").asBoolean()).isFalse();
 

@@ -32,7 +32,7 @@ class VerifyCommandTest {
   void theDefaultModelBringsItsOwnThreshold() {
     MfnCliTest.Run run = MfnCliTest.mfn("verify", photo("Abdullah_Gul", 1), photo("Abdullah_Gul", 6));
     assertThat(run.exit()).as(run.err()).isZero();
-    assertThat(run.out()).containsPattern("^(same person|different people): similarity -?[0-9.]+ [<>]=? threshold [0-9.]+ \\(model v[0-9]+\\)");
+    assertThat(run.out()).containsPattern("^(same person|different people): similarity -?[0-9.]+ [<>]=? threshold [0-9.]+ \\(model v[0-9]+ on ONNX Runtime\\)");
   }
 
   @Test

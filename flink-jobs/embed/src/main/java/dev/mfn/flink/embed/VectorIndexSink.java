@@ -128,7 +128,7 @@ public final class VectorIndexSink implements Sink<FaceDocument> {
           index = target.open(group.getKey());
           byVersion.put(group.getKey(), index);
         }
-        index.upsert(group.getValue());
+        index.upsertEventually(group.getValue()); // searchable by the next refresh, without waiting for it
       }
       buffer.clear();
       applyErasures();

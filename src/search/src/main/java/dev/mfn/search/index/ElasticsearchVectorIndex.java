@@ -217,6 +217,17 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
   }
 
   /**
+   * Without {@code refresh=wait_for}: waiting held the embed job's sink (and the operator chained
+   * to it) up to a refresh interval per write, which at 20 photos/s let a backlog build up (p99
+   * 5.9 s from send to findable, bench/RESULTS.md "Freshness"); the next scheduled refresh makes
+   * them searchable all the same.
+   */
+  @Override
+  public void upsertEventually(List<FaceDocument> documents) throws IOException {
+    write(documents, Refresh.False);
+  }
+
+  /**
    * Bulk loading: writes without waiting for a refresh (a refresh per request would dominate a
    * load of millions); call {@link #refresh()} once at the end to make them searchable.
    */

@@ -42,6 +42,28 @@ public final class LuceneVectorIndex implements VectorIndex {
   /** The file under the index root that names the served version (the embedded index's alias). */
   public static final String SERVING = "SERVING";
 
+  /**
+   * One search visits every segment of the index (a job's index grows by small commits, and merges
+   * leave a dozen segments at 1M faces); these threads search them side by side (Lucene's
+   * intra-query concurrency: the kNN query runs per segment on the searcher's executor), so a
+   * query's latency is that of its largest segments rather than their sum. Shared by every index
+   * of the process, daemon threads, one per core.
+   */
+  private static final java.util.concurrent.ExecutorService SEGMENT_POOL =
+      java.util.concurrent.Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(), r -> {
+        Thread t = new Thread(r, "lucene-segment-search");
+        t.setDaemon(true);
+        return t;
+      });
+
+  private static final org.apache.lucene.search.SearcherFactory SEGMENTS_IN_PARALLEL =
+      new org.apache.lucene.search.SearcherFactory() {
+        @Override
+        public IndexSearcher newSearcher(org.apache.lucene.index.IndexReader reader, org.apache.lucene.index.IndexReader previous) {
+          return new IndexSearcher(reader, SEGMENT_POOL);
+        }
+      };
+
   private final Path folder;
   /** Null for a read-only view (the search service beside a job that holds the writer). */
   private final IndexWriter writer;
@@ -54,7 +76,7 @@ public final class LuceneVectorIndex implements VectorIndex {
     Files.createDirectories(folder);
     this.directory = FSDirectory.open(folder);
     this.writer = new IndexWriter(directory, writerConfig());
-    this.searchers = new SearcherManager(writer, null);
+    this.searchers = new SearcherManager(writer, SEGMENTS_IN_PARALLEL);
   }
 
   private LuceneVectorIndex(Path folder) throws IOException {
@@ -91,7 +113,7 @@ public final class LuceneVectorIndex implements VectorIndex {
         if (!DirectoryReader.indexExists(directory)) {
           return null;
         }
-        searchers = new SearcherManager(directory, null);
+        searchers = new SearcherManager(directory, SEGMENTS_IN_PARALLEL);
       } else {
         searchers.maybeRefreshBlocking(); // a newer commit of the job's writer
       }
