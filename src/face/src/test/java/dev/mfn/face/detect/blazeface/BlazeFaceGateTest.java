@@ -40,8 +40,8 @@ class BlazeFaceGateTest {
   }
 
   @Test
-  void defaultsToTheGatedModeAndParsesTheCommandLineWords() {
-    assertThat(Options.DEFAULT.passes()).isEqualTo(Passes.GATED);
+  void defaultsToBothPassesAndParsesTheCommandLineWords() {
+    assertThat(Options.DEFAULT.passes()).isEqualTo(Passes.ALWAYS_BOTH);
     assertThat(Passes.parse("both")).isEqualTo(Passes.ALWAYS_BOTH);
     assertThat(Passes.parse("gated")).isEqualTo(Passes.GATED);
     assertThatThrownBy(() -> Passes.parse("sometimes")).isInstanceOf(IllegalArgumentException.class);
