@@ -337,6 +337,9 @@ class EmbedJobTest {
         "blazeface", DetectorFiles.blazefaceDir().toString(), null, null, 0.5, 20, 64 * MIB, 60_000_000);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
     EmbedJob.fromConfig(config).build(env);
+    // Flink starts the first checkpoint at a random point of the first interval, from the minimum
+    // pause on: a pause of the whole interval puts it 10 minutes out for sure
+    env.getCheckpointConfig().setMinPauseBetweenCheckpoints(600_000);
     org.apache.flink.core.execution.JobClient job = env.executeAsync("freshness test");
     try (Producer<String, byte[]> producer = KafkaAccess.producer(broker.bootstrapServers(), 8 * MIB)) {
       EnrollPhotos.publish(producer, people, 0, dir.resolve("photos"), topic);
@@ -345,6 +348,10 @@ class EmbedJobTest {
       Awaitility.await("3 faces searchable before any checkpoint").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
           .failFast("the job ended", () -> job.getJobStatus().get().isTerminalState())
           .until(() -> EnrollPhotos.committedFaces(index.resolve("v1")) == 3);
+      try (Stream<Path> taken = Files.walk(dir.resolve("checkpoints"))) {
+        assertThat(taken.filter(p -> p.getFileName().toString().startsWith("chk-")).toList())
+            .as("no checkpoint was taken before the faces were findable").isEmpty();
+      }
     } finally {
       job.cancel().get();
     }
