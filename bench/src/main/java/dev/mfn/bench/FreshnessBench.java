@@ -422,19 +422,8 @@ public final class FreshnessBench {
     } catch (IOException e) {
       progress("stopping Elasticsearch failed: %s", e);
     }
-    deleteTree(esData);
-    deleteTree(work);
-  }
-
-  private static void deleteTree(Path root) {
-    if (root == null || !Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> all = Files.walk(root)) {
-      all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete()); // what stays is under build/tmp
-    } catch (IOException e) {
-      progress("could not delete %s: %s", root, e);
-    }
+    BenchCleanup.deleteTree(esData);
+    BenchCleanup.deleteTree(work);
   }
 
   // --- results ---

@@ -385,19 +385,6 @@ final class FreshnessProbes {
 
   /** "running", "succeeded", or the job's failure in one line. */
   static String failure(JobClient job) {
-    var result = job.getJobExecutionResult();
-    if (!result.isDone()) {
-      return "running";
-    }
-    try {
-      result.get();
-      return "succeeded";
-    } catch (Exception e) {
-      Throwable root = e;
-      while (root.getCause() != null && root.getCause() != root) {
-        root = root.getCause();
-      }
-      return "failed: " + root;
-    }
+    return BenchCleanup.failure(job.getJobExecutionResult());
   }
 }

@@ -676,7 +676,7 @@ public final class LoadBench {
       }
       long atStart = reader.count();
       if (atStart <= before) {
-        String why = ended.isDone() ? "the job ended without writing a face: " + failure(result) : "no face written in 5 minutes";
+        String why = ended.isDone() ? "the job ended without writing a face: " + BenchCleanup.failure(result) : "no face written in 5 minutes";
         notes.add(label + ": no line during embed: " + why);
         progress("%s", notes.get(notes.size() - 1));
         return null;
@@ -687,7 +687,7 @@ public final class LoadBench {
       boolean finished = ended.isDone();
       long windowEnd = finished ? Math.min(step.endNanos(), ended.getNow(step.endNanos())) : step.endNanos();
       if (windowEnd <= step.startNanos()) {
-        notes.add(label + ": no line during embed: the job ended (" + failure(result) + ") before the step began; "
+        notes.add(label + ": no line during embed: the job ended (" + BenchCleanup.failure(result) + ") before the step began; "
             + "more photos (--embed-photos) keep it writing longer");
         progress("%s", notes.get(notes.size() - 1));
         return null;
@@ -696,7 +696,7 @@ public final class LoadBench {
           .filter(a -> a.askedNanos() >= step.startNanos() && a.askedNanos() < windowEnd).toList();
       String note = String.format(Locale.ROOT, "the job wrote %d faces in the step%s", atEnd - atStart,
           finished ? String.format(Locale.ROOT, " and ended at %.0f s of %d (%s); requests after its end not counted",
-              seconds(step.startNanos(), windowEnd), options.seconds(), failure(result))
+              seconds(step.startNanos(), windowEnd), options.seconds(), BenchCleanup.failure(result))
               : "; still writing at the end (cancelled)");
       return line(label, "POST /search during embed", EMBED_CLIENTS, inWindow, seconds(step.startNanos(), windowEnd), note);
     } finally {
@@ -728,23 +728,6 @@ public final class LoadBench {
         settings.getPath("detector.yunet.model").toString(), settings.getPath("detector.mtcnn.dir").toString(),
         settings.getDouble("detector.min.score"), settings.getDouble("detector.min.face.size"),
         settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"));
-  }
-
-  /** "succeeded", or the job's failure in one line. */
-  private static String failure(CompletableFuture<JobExecutionResult> result) {
-    if (!result.isDone()) {
-      return "running";
-    }
-    try {
-      result.get();
-      return "succeeded";
-    } catch (Exception e) {
-      Throwable root = e;
-      while (root.getCause() != null && root.getCause() != root) {
-        root = root.getCause();
-      }
-      return "failed: " + root;
-    }
   }
 
   // --- results ---
@@ -834,25 +817,8 @@ public final class LoadBench {
         progress("stopping Elasticsearch failed: %s", e);
       }
     }
-    deleteTree(esData);
-    deleteTree(work);
-  }
-
-  private static void deleteTree(Path root) {
-    if (root == null || !Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> all = Files.walk(root)) {
-      all.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          // left behind under build/tmp; nothing depends on it
-        }
-      });
-    } catch (IOException e) {
-      progress("could not delete %s: %s", root, e);
-    }
+    BenchCleanup.deleteTree(esData);
+    BenchCleanup.deleteTree(work);
   }
 
   private static List<Path> photos(Path person) {

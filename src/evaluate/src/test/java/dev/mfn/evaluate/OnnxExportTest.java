@@ -166,6 +166,11 @@ class OnnxExportTest {
     try (Embedder e = EmbeddingModels.open(DEFAULT_MODEL, EmbedRuntime.AUTO)) {
       assertThat(e.runtime()).isEqualTo("ONNX Runtime");
     }
+    // the version's model.onnx given by its path is the version (its normalisation, id, thresholds),
+    // not a bare .onnx with the reference model's normalisation
+    try (Embedder e = EmbeddingModels.open(DEFAULT_MODEL.resolve("model.onnx"), EmbedRuntime.AUTO)) {
+      assertThat(e.storeConfig()).contains(config);
+    }
   }
 
   /** config.json and the parameters of models/default, without its export. */

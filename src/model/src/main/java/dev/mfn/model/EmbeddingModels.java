@@ -25,6 +25,12 @@ public final class EmbeddingModels {
     if (!Files.exists(model)) {
       throw new IOException("model not found: " + model);
     }
+    Path parent = model.toAbsolutePath().getParent();
+    if (Files.isRegularFile(model) && parent != null && Files.isRegularFile(parent.resolve(ModelConfig.FILE))
+        && model.getFileName().toString().equals(OnnxExport.FILE)) {
+      // a version's own export given by its file: the version (its normalisation, id and thresholds)
+      return open(parent, runtime.choice() == EmbedRuntime.Choice.PYTORCH ? runtime : runtime.withChoice(EmbedRuntime.Choice.ONNX));
+    }
     if (Files.isRegularFile(model) && model.getFileName().toString().endsWith(".onnx")) {
       // ONNX embedders of the MobileFaceNet family: BGR, (x - 127.5) / 127.5
       return new OnnxEmbedder(model, CropTensor.REFERENCE, null, runtime.threads());
