@@ -25,11 +25,10 @@ public final class EmbeddingModels {
     if (!Files.exists(model)) {
       throw new IOException("model not found: " + model);
     }
-    Path parent = model.toAbsolutePath().getParent();
-    if (Files.isRegularFile(model) && parent != null && Files.isRegularFile(parent.resolve(ModelConfig.FILE))
-        && model.getFileName().toString().equals(OnnxExport.FILE)) {
+    Path exported = exportedVersion(model);
+    if (exported != null) {
       // a version's own export given by its file: the version (its normalisation, id and thresholds)
-      return open(parent, runtime.choice() == EmbedRuntime.Choice.PYTORCH ? runtime : runtime.withChoice(EmbedRuntime.Choice.ONNX));
+      return open(exported, runtime.choice() == EmbedRuntime.Choice.PYTORCH ? runtime : runtime.withChoice(EmbedRuntime.Choice.ONNX));
     }
     if (Files.isRegularFile(model) && model.getFileName().toString().endsWith(".onnx")) {
       // ONNX embedders of the MobileFaceNet family: BGR, (x - 127.5) / 127.5
@@ -45,7 +44,7 @@ public final class EmbeddingModels {
       if (onnx.isPresent()) {
         try {
           return new OnnxEmbedder(onnx.get(), config.preprocessing(), config, runtime.threads());
-        } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
+        } catch (IOException | RuntimeException | LinkageError e) {
           if (runtime.choice() == EmbedRuntime.Choice.ONNX) {
             throw e;
           }
@@ -64,8 +63,18 @@ public final class EmbeddingModels {
         "unsupported model " + model + " (expected an .onnx file or a model-store folder)");
   }
 
+  /** The version folder when {@code model} is a version's own model.onnx, else null. */
+  private static Path exportedVersion(Path model) {
+    Path parent = model.toAbsolutePath().getParent();
+    return Files.isRegularFile(model) && parent != null && model.getFileName().toString().equals(OnnxExport.FILE)
+        && Files.isRegularFile(parent.resolve(ModelConfig.FILE)) ? parent : null;
+  }
+
   /** A short name for reports: the version folder's name, or the file name. */
   public static String name(Path model) throws IOException {
+    if (exportedVersion(model) != null) {
+      return name(exportedVersion(model));
+    }
     if (Files.isDirectory(model)) {
       Path version = ModelStore.resolve(model);
       return version.getFileName().toString();
@@ -84,6 +93,9 @@ public final class EmbeddingModels {
 
   /** The same version as {@link #version(Embedder, Path)}, read without loading the model. */
   public static String version(Path model) throws IOException {
+    if (exportedVersion(model) != null) {
+      return version(exportedVersion(model));
+    }
     return Files.isDirectory(model)
         ? dev.mfn.model.store.ModelConfig.read(ModelStore.resolve(model)).id()
         : name(model);

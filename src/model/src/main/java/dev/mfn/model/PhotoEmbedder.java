@@ -79,32 +79,45 @@ public final class PhotoEmbedder {
 
   /**
    * Embeds aligned crops (with the flip if configured), normalised. The crops and their mirrors go
-   * through the model as one batch: one forward pass instead of two.
+   * through the model together, one forward pass per batch, in batches of at most the configured
+   * size (a crowd photo's hundreds of faces must not become one huge tensor).
    */
   public float[][] embedCrops(List<Mat> crops) {
-    if (!flip) {
-      return embedder.embed(crops);
-    }
-    List<Mat> both = new ArrayList<>(2 * crops.size());
-    both.addAll(crops);
-    List<Mat> mirrored = new ArrayList<>(crops.size());
-    for (Mat crop : crops) {
-      Mat m = new Mat();
-      Core.flip(crop, m, 1);
-      mirrored.add(m);
-    }
-    both.addAll(mirrored);
-    float[][] all = embedder.embed(both);
-    mirrored.forEach(Mat::release);
-    int n = crops.size();
-    float[][] vectors = new float[n][];
-    for (int k = 0; k < n; k++) {
-      vectors[k] = all[k];
-      for (int d = 0; d < vectors[k].length; d++) {
-        vectors[k][d] += all[n + k][d];
-      }
-      Embedder.normalize(vectors[k]);
+    int chunk = Math.max(1, flip ? batchSize / 2 : batchSize);
+    float[][] vectors = new float[crops.size()][];
+    for (int from = 0; from < crops.size(); from += chunk) {
+      List<Mat> part = crops.subList(from, Math.min(crops.size(), from + chunk));
+      float[][] embedded = flip ? withMirrors(part) : embedder.embed(part);
+      System.arraycopy(embedded, 0, vectors, from, embedded.length);
     }
     return vectors;
+  }
+
+  /** Each crop's embedding plus its mirror's, normalised; crops and mirrors in one batch. */
+  private float[][] withMirrors(List<Mat> crops) {
+    List<Mat> mirrored = new ArrayList<>(crops.size());
+    try {
+      for (Mat crop : crops) {
+        Mat m = new Mat();
+        Core.flip(crop, m, 1);
+        mirrored.add(m);
+      }
+      List<Mat> both = new ArrayList<>(2 * crops.size());
+      both.addAll(crops);
+      both.addAll(mirrored);
+      float[][] all = embedder.embed(both);
+      int n = crops.size();
+      float[][] vectors = new float[n][];
+      for (int k = 0; k < n; k++) {
+        vectors[k] = all[k];
+        for (int d = 0; d < vectors[k].length; d++) {
+          vectors[k][d] += all[n + k][d];
+        }
+        Embedder.normalize(vectors[k]);
+      }
+      return vectors;
+    } finally {
+      mirrored.forEach(Mat::release);
+    }
   }
 }

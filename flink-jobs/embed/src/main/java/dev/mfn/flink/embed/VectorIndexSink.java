@@ -61,6 +61,8 @@ public final class VectorIndexSink implements Sink<FaceDocument> {
     private final Histogram latency;
     private final Map<String, VectorIndex> byVersion = new HashMap<>();
     private final List<FaceDocument> buffer = new ArrayList<>();
+    /** Indexes written without a refresh since the last checkpoint (Elasticsearch; Lucene commits). */
+    private final java.util.Set<VectorIndex> unrefreshed = new java.util.LinkedHashSet<>();
     private final Erasures erasures;
     private final org.apache.flink.metrics.Counter dropped;
     /** How many erasures this writer has applied (a cursor into the tombstones' activations). */
@@ -91,7 +93,7 @@ public final class VectorIndexSink implements Sink<FaceDocument> {
       }
       buffer.add(document);
       if (buffer.size() >= MAX_BUFFERED || due(time == null ? 0 : time.getCurrentProcessingTime())) {
-        flush(false);
+        writeBuffer();
       }
     }
 
@@ -102,12 +104,27 @@ public final class VectorIndexSink implements Sink<FaceDocument> {
     /** A timer set when the buffer got its first face: written if that face is still waiting. */
     private void writeIfDue(long now) throws IOException {
       if (due(now)) {
-        flush(false);
+        writeBuffer();
       }
     }
 
+    /**
+     * Flink's flush: at every checkpoint barrier and at the end of input. What was written is made
+     * searchable before the checkpoint completes (a refresh of the indexes written since the last
+     * one): the model migration takes a completed checkpoint to mean that every old-model face is
+     * in the old index for its copy pass to see, and a bounded run ends with every face findable.
+     */
     @Override
     public void flush(boolean endOfInput) throws IOException {
+      writeBuffer();
+      for (VectorIndex index : unrefreshed) {
+        index.refresh();
+      }
+      unrefreshed.clear();
+    }
+
+    /** Writes what is buffered (searchable by the index's next refresh, without waiting for it). */
+    private void writeBuffer() throws IOException {
       if (buffer.isEmpty()) {
         applyErasures(); // also when idle: a deletion must not wait for the next enrolment
         return;
@@ -128,7 +145,8 @@ public final class VectorIndexSink implements Sink<FaceDocument> {
           index = target.open(group.getKey());
           byVersion.put(group.getKey(), index);
         }
-        index.upsertEventually(group.getValue()); // searchable by the next refresh, without waiting for it
+        index.upsertEventually(group.getValue());
+        unrefreshed.add(index);
       }
       buffer.clear();
       applyErasures();

@@ -235,6 +235,7 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
     write(documents, Refresh.False);
   }
 
+  @Override
   public void refresh() throws IOException {
     client.indices().refresh(r -> r.index(index));
   }

@@ -21,6 +21,9 @@ public interface VectorIndex extends AutoCloseable {
     upsert(documents);
   }
 
+  /** Makes every write so far searchable now (Elasticsearch: a refresh; Lucene: already so). */
+  default void refresh() throws IOException {}
+
   /**
    * How many graph candidates an approximate search explores at least (Lucene's k of
    * KnnFloatVectorQuery per segment, Elasticsearch's num_candidates per shard), for any k; 10 x k
