@@ -9,7 +9,7 @@ import java.io.UncheckedIOException;
  * One protobuf message of the ONNX format being written, field by field. ONNX ships no Java
  * classes (its {@code onnx.proto} is compiled for C++ and Python), so the few messages a model
  * needs are written with protobuf's own {@link CodedOutputStream} and the field numbers of
- * onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto), named in {@link Fields}.
+ * onnx.proto (the ONNX project's schema, {@code onnx/onnx.proto}), named in {@link Fields}.
  * Nested messages are written whole into their parent (length-delimited), as protobuf requires.
  */
 final class OnnxProto {
