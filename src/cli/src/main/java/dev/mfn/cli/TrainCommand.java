@@ -54,8 +54,10 @@ import picocli.CommandLine.Spec;
       "Train MobileFaceNet on the ingest job's shards with DJL's PyTorch engine: softmax first, then",
       "ArcFace from the softmax weights when the validation loss stops improving (or at",
       "--arcface-epoch). SGD with momentum, warm-up, cosine decay in the ArcFace phase, weight decay",
-      "4e-5 on the body and 4e-4 on the classifier. A checkpoint after every epoch; --resume picks up",
-      "an interrupted run. Then 10-fold verification on the pairs sets given (--lfw, --cfp), a",
+      "4e-5 on the convolutions and 4e-4 on the layers after the global operator (GDConv, the 1x1 to",
+      "128, the classifier), none on BatchNorm and PReLU. Checkpoints every --checkpoint-every steps",
+      "and at each epoch's end; --resume picks up an interrupted run. The version becomes visible",
+      "(latest, --model STORE) only once complete. Then 10-fold verification on the pairs sets given (--lfw, --cfp), a",
       "threshold, a model card (JSON + Markdown), plots (PNG) and metrics (JSON lines) in the new",
       "version folder of the model store. --publish announces it on the models topic, once it passes the",
       "model gate: sane embeddings and verification accuracy on the gate's pairs (--gate-pairs, else --lfw)",
@@ -92,8 +94,16 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--arcface-epoch", paramLabel = "E", description = "Switch to ArcFace after epoch E (default: on a validation-loss plateau or at half the planned steps).")
   Integer arcFaceEpoch;
 
-  @Option(names = "--scale", paramLabel = "S", defaultValue = "64", description = "ArcFace scale s (default: ${DEFAULT-VALUE}).")
-  float scale;
+  @Option(names = "--scale", paramLabel = "S", defaultValue = "auto", description = {
+      "ArcFace scale s, or auto (default): min(64, 4 * sqrt(2) * ln(C - 1)) for C classes, i.e. 4x",
+      "AdaCos's fixed scale: 33 for 350 classes, the paper's 64 from about 80,000."})
+  String scale;
+
+  @Option(names = "--checkpoint-every", paramLabel = "STEPS", defaultValue = "500", description = "Steps between checkpoints, besides one at each epoch's end (default: ${DEFAULT-VALUE}; 0: epochs only).")
+  int checkpointEvery;
+
+  @Option(names = "--keep-checkpoints", paramLabel = "K", defaultValue = "3", description = "Checkpoints kept on disk, the newest (default: ${DEFAULT-VALUE}).")
+  int keepCheckpoints;
 
   @Option(names = "--margin", paramLabel = "M", defaultValue = "0.5", description = "ArcFace angular margin m in radians (default: ${DEFAULT-VALUE}).")
   float margin;
@@ -107,7 +117,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "Random seed: initialisation and data order (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--resume", description = "Continue the store's interrupted run from its last checkpoint.")
+  @Option(names = "--resume", description = {"Continue the store's interrupted run from its last checkpoint. Give the same",
+      "options and shards as the interrupted run: a checkpoint that was made with others is refused."})
   boolean resume;
 
   @Option(names = "--lfw", paramLabel = "DIR", description = "Evaluate on LFW's 6,000 pairs afterwards (its threshold goes into the model).")
@@ -155,13 +166,10 @@ final class TrainCommand implements Callable<Integer> {
         TrainingOptions.defaults(shards)
             .withBudget(budget.epochs, budget.minutes)
             .withBatch(batch, lr, warmup)
-            .withPhases(arcFaceEpoch, scale, margin)
-            .withDevice(device, workers);
-    options = new TrainingOptions(
-        options.shards(), options.epochs(), options.minutes(), options.batchSize(), options.learningRate(),
-        options.momentum(), options.bodyDecay(), options.headDecay(), options.warmupSteps(),
-        options.arcFaceEpoch(), options.patience(), options.softmaxShare(), options.scale(),
-        options.margin(), options.device(), options.loaderWorkers(), seed);
+            .withPhases(arcFaceEpoch, parseScale(scale), margin)
+            .withDevice(device, workers)
+            .withSeed(seed)
+            .withCheckpoints(checkpointEvery, keepCheckpoints);
     options.validate();
     Devices.parse(options.device()); // no GPU where one was asked for: say so before anything is made
     ShardSet shardSet = ShardSet.open(shards);
@@ -172,8 +180,11 @@ final class TrainCommand implements Callable<Integer> {
         shardSet.classes(), shardSet.samples(ShardSet.Split.TRAIN), shardSet.samples(ShardSet.Split.VALIDATION), run);
 
     TrainingResult result;
+    ForwardingListener forward = new ForwardingListener();
+    FaceTrainer trainer = new FaceTrainer(options, run, forward); // refuses a mismatched --resume
     try (ProgressBar bar = Progress.bar("train " + version, 1, "steps", noProgress)) {
-      result = new FaceTrainer(options, run, listener(bar, out)).train();
+      forward.target = listener(bar, out);
+      result = trainer.train();
     }
     out.printf(Locale.ROOT, "trained %d epochs, %d steps, %d images in %.1f min (%.1f img/s); validation accuracy %.3f%n",
         result.state().epoch(), result.state().step(), result.state().images(),
@@ -223,6 +234,8 @@ final class TrainCommand implements Callable<Integer> {
             new ModelCard.Context(Instant.now().toString(), Machine.describe(), command(),
                 Machine.peakResidentBytes(), trainableParameters(), shardSet.totals(), shardSet.classes()));
     ModelCard.write(run, card);
+    // everything is on disk: only now may latest() (and so every `--model STORE`) pick it
+    ModelStore.complete(run);
     Checkpoint.delete(run);
     int status = 0;
     if (publish) {
@@ -301,6 +314,36 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
+  /** Lets the trainer be made (and refuse a bad --resume) before the progress bar exists. */
+  private static final class ForwardingListener implements TrainingListener {
+    TrainingListener target = new TrainingListener() {};
+
+    @Override
+    public void onStep(TrainingState state, float loss, float learningRate) {
+      target.onStep(state, loss, learningRate);
+    }
+
+    @Override
+    public void onEpoch(TrainingState state, Validation validation) {
+      target.onEpoch(state, validation);
+    }
+
+    @Override
+    public void onPlanned(long plannedSteps) {
+      target.onPlanned(plannedSteps);
+    }
+
+    @Override
+    public void onPhase(Phase phase, int epoch) {
+      target.onPhase(phase, epoch);
+    }
+
+    @Override
+    public void onCheckpoint(TrainingState state) {
+      target.onCheckpoint(state);
+    }
+  }
+
   private TrainingListener listener(ProgressBar bar, PrintWriter out) {
     return new TrainingListener() {
       @Override
@@ -329,13 +372,19 @@ final class TrainCommand implements Callable<Integer> {
     };
   }
 
-  /** The newest version folder with a checkpoint and without a finished config. */
+  /** The newest version folder still being made (not complete) that has a checkpoint. */
   private static Path unfinished(ModelStore store) throws IOException {
     if (Files.isDirectory(store.root())) {
       try (var children = Files.list(store.root())) {
         List<Path> candidates =
-            children.filter(p -> Files.isDirectory(p.resolve("checkpoint")))
-                .filter(p -> !Files.exists(p.resolve(ModelConfig.FILE)))
+            children.filter(p -> ModelStore.incomplete(p))
+                .filter(p -> {
+                  try {
+                    return Checkpoint.exists(p);
+                  } catch (IOException e) {
+                    return false;
+                  }
+                })
                 .filter(p -> p.getFileName().toString().matches("v\\d+"))
                 .sorted(java.util.Comparator.comparingInt((Path p) -> Integer.parseInt(p.getFileName().toString().substring(1))))
                 .toList();
@@ -345,6 +394,18 @@ final class TrainCommand implements Callable<Integer> {
       }
     }
     throw new IOException("--resume: no interrupted run with a checkpoint in " + store.root());
+  }
+
+  /** --scale: a number, or auto (null: the default for the number of classes). */
+  static Float parseScale(String value) {
+    if (value == null || value.equalsIgnoreCase("auto")) {
+      return null;
+    }
+    try {
+      return Float.parseFloat(value);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--scale must be a number or auto, not '" + value + "'");
+    }
   }
 
   private String command() {

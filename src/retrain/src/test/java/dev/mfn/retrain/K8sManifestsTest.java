@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodTemplate;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
@@ -109,7 +110,21 @@ class K8sManifestsTest {
       assertThat(pod.getContainers().get(0).getResources().getLimits()).containsKey("nvidia.com/gpu");
       assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.present", "true");
       assertThat(pod.getTolerations()).anySatisfy(t -> assertThat(t.getKey()).isEqualTo("nvidia.com/gpu"));
-      assertThat(args.get(args.indexOf("--device") + 1)).isEqualTo("gpu");
+      // the pod is given N GPUs and the trainer uses exactly those: --device gpu:N, N the limit
+      Quantity gpus = pod.getContainers().get(0).getResources().getLimits().get("nvidia.com/gpu");
+      assertThat(gpus.getFormat()).as("nvidia.com/gpu is a plain count").isNullOrEmpty();
+      int n = Integer.parseInt(gpus.getAmount());
+      assertThat(n).isPositive();
+      assertThat(args.get(args.indexOf("--device") + 1)).as("--device matches the nvidia.com/gpu limit").isEqualTo("gpu:" + n);
+      // the device plugin sets NVIDIA_VISIBLE_DEVICES to the allocated GPUs; setting it ("all") would expose others
+      List<Container> all = new ArrayList<>(pod.getContainers());
+      if (pod.getInitContainers() != null) {
+        all.addAll(pod.getInitContainers());
+      }
+      for (Container c : all) {
+        assertThat(c.getEnv() == null ? List.<EnvVar>of() : c.getEnv()).as(c.getName() + " env")
+            .extracting(EnvVar::getName).doesNotContain("NVIDIA_VISIBLE_DEVICES");
+      }
       assertThat(pod.getContainers().get(0).getEnv()).extracting(EnvVar::getName).contains("PYTORCH_FLAVOR", "PYTORCH_LIBRARY_PATH");
     } else {
       assertThat(pod.getContainers().get(0).getResources().getLimits()).doesNotContainKey("nvidia.com/gpu");

@@ -65,7 +65,7 @@ class RetrainControllerTest {
     assertThat(trainer.getResources().getLimits()).containsKey("nvidia.com/gpu");
     assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.present", "true");
     assertThat(trainer.getArgs()).containsSubsequence("--epochs", "12").containsSubsequence("--batch", "256")
-        .containsSubsequence("--device", "gpu").doesNotContain("--minutes", "120").contains("--publish");
+        .containsSubsequence("--device", "gpu:1").doesNotContain("--minutes", "120").contains("--publish");
     assertThat(job.getMetadata().getLabels()).containsEntry(TrainingJobs.COMPONENT_LABEL, TrainingJobs.COMPONENT);
     // a model refused by the gate (exit 3) is not retried: no second two-hour training
     assertThat(job.getSpec().getPodFailurePolicy().getRules()).singleElement().satisfies(rule -> {

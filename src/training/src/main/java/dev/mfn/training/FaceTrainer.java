@@ -24,17 +24,21 @@ import dev.mfn.model.net.ParameterFiles;
 import dev.mfn.training.loader.Batch;
 import dev.mfn.training.loader.ShardLoader;
 import dev.mfn.training.loader.ShardSet;
+import dev.mfn.training.optim.DecayGroups;
 import dev.mfn.training.optim.GroupedSgd;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * The training loop: softmax pre-training, then ArcFace resumed from it (the seed's recipe), SGD
- * with momentum and grouped weight decay, validation and a checkpoint after every epoch.
+ * with momentum and grouped weight decay, validation after every epoch, checkpoints every {@code
+ * checkpointEvery} steps and after every epoch.
  *
- * <p>A run lives in one folder (the model-store version being made): {@code checkpoint/} while it
+ * <p>A run lives in one folder (the model-store version being made): {@code checkpoints/} while it
  * trains, {@code metrics.jsonl}, and at the end {@code mobilefacenet.params} (the body only: the
- * embedding model). {@link #train} picks up from {@code checkpoint/} when there is one.
+ * embedding model). {@link #train} picks up from the newest checkpoint when there is one, and
+ * refuses one made with other options or shards ({@link ResumeMismatchException}).
  */
 public final class FaceTrainer {
   /** Steps measured before a --minutes budget is turned into a planned step count. */
@@ -53,6 +57,7 @@ public final class FaceTrainer {
   private FaceClassifier net;
   private GroupedSgd sgd;
   private Loss loss;
+  private final Checkpoint.RunIdentity identity;
 
   public FaceTrainer(TrainingOptions options, Path run, TrainingListener listener) throws IOException {
     options.validate();
@@ -62,6 +67,17 @@ public final class FaceTrainer {
     this.listener = listener;
     this.devices = Devices.parse(options.device());
     this.schedule = new LearningRateSchedule(options.learningRate(), options.warmupSteps());
+    // a run resumed with other options or data would silently mix two runs: refused before anything
+    this.identity = new Checkpoint.RunIdentity(options.identity(), shards.fingerprint());
+    Optional<Checkpoint.Saved> saved = Checkpoint.latest(run);
+    if (saved.isPresent()) {
+      Optional<String> mismatch = saved.get().identity().mismatch(identity);
+      if (mismatch.isPresent()) {
+        throw new ResumeMismatchException("--resume: the checkpoint at step " + saved.get().state().step()
+            + " was made with other settings: " + mismatch.get()
+            + "; give the same options and shards, or start a new run without --resume");
+      }
+    }
   }
 
   /** Trains (or resumes) until the budget is spent; returns the final state. */
@@ -70,7 +86,8 @@ public final class FaceTrainer {
     if (classes < 2) {
       throw new IllegalArgumentException("the shards hold " + classes + " identities; training needs >= 2");
     }
-    TrainingState state = Checkpoint.state(run).orElse(TrainingState.start(classes));
+    Optional<Checkpoint.Saved> saved = Checkpoint.latest(run);
+    TrainingState state = saved.map(Checkpoint.Saved::state).orElse(TrainingState.start(classes));
     if (state.classes() != classes) {
       throw new IllegalStateException(
           "checkpoint was made for " + state.classes() + " classes, shards have " + classes);
@@ -94,7 +111,7 @@ public final class FaceTrainer {
             new ShardLoader(
                 shards.files(ShardSet.Split.VALIDATION),
                 ShardLoader.Options.evaluation(options.batchSize(), options.loaderWorkers()))) {
-      build(state, Checkpoint.state(run).isPresent());
+      build(state, saved.orElse(null));
       // resuming a run that had already finished (e.g. it crashed while evaluating): no more steps
       boolean finished = budgetSpent(state, budgetSeconds);
       if (finished) {
@@ -103,7 +120,7 @@ public final class FaceTrainer {
       while (!finished) {
         long processStart = System.nanoTime();
         long stepsAtStart = state.step();
-        try (ShardLoader.Epoch epoch = train.epoch(state.epoch() + 1)) {
+        try (ShardLoader.Epoch epoch = train.epoch(state.epoch() + 1, state.epochBatches())) {
           while (true) {
             // the clock includes waiting for the loader: a slow loader must show in img/s
             long t0 = System.nanoTime();
@@ -129,6 +146,10 @@ public final class FaceTrainer {
               finished = true;
               break;
             }
+            if (options.checkpointEvery() > 0 && state.step() % options.checkpointEvery() == 0) {
+              // mid-epoch: a crash hours into an epoch loses minutes, not the epoch
+              save(state);
+            }
           }
         }
         validation = validate(valid);
@@ -145,14 +166,26 @@ public final class FaceTrainer {
         if (!finished && state.phase() == Phase.SOFTMAX && timeForArcFace(state)) {
           state = state.toArcFace();
           listener.onPhase(Phase.ARCFACE, state.epoch());
-          build(state, false);
+          build(state, null);
         }
-        Checkpoint.save(run, state, net, sgd);
+        save(state);
       }
       ParameterFiles.save(net.body(), run.resolve(dev.mfn.model.store.ModelConfig.PARAMETERS));
       return new TrainingResult(state, validation, train.skipped() + valid.skipped(), stepsPerEpoch);
     } finally {
       close();
+    }
+  }
+
+  private void save(TrainingState state) throws IOException {
+    Checkpoint.save(run, state, identity, net, sgd, options.keepCheckpoints());
+    listener.onCheckpoint(state);
+  }
+
+  /** --resume was given options or shards other than the checkpoint's. */
+  public static final class ResumeMismatchException extends IllegalArgumentException {
+    public ResumeMismatchException(String message) {
+      super(message);
     }
   }
 
@@ -240,7 +273,7 @@ public final class FaceTrainer {
    * the class centres start from the softmax layer's weights; restoring, everything comes from the
    * checkpoint (parameters before the trainer exists: DJL's trainer caches parameter arrays).
    */
-  private void build(TrainingState state, boolean restore) throws IOException {
+  private void build(TrainingState state, Checkpoint.Saved restore) throws IOException {
     int classes = state.classes();
     Block body = net == null ? MobileFaceNet.body() : net.body();
     Block head;
@@ -249,7 +282,7 @@ public final class FaceTrainer {
       loss = Loss.softmaxCrossEntropyLoss("softmax");
     } else {
       head = new CosineClassifier(classes);
-      loss = MarginSoftmaxLoss.arcFace(options.scale(), options.margin());
+      loss = MarginSoftmaxLoss.arcFace(options.scaleFor(classes), options.margin());
     }
     FaceClassifier previous = net;
     net = new FaceClassifier(body, head);
@@ -257,8 +290,8 @@ public final class FaceTrainer {
         new XavierInitializer(XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.IN, 2),
         Parameter.Type.WEIGHT);
     net.initialize(model.getNDManager(), DataType.FLOAT32, MobileFaceNet.inputShape(options.batchSize()));
-    if (restore) {
-      Checkpoint.restoreParameters(run, net, model.getNDManager());
+    if (restore != null) {
+      Checkpoint.restoreParameters(restore, net, model.getNDManager());
     } else if (previous != null && head instanceof CosineClassifier centres) {
       NDArray softmaxWeights = previous.head().getParameters().get("weight").getArray();
       centres.weight().getArray().set(softmaxWeights.toFloatArray());
@@ -266,12 +299,11 @@ public final class FaceTrainer {
     if (trainer != null) {
       trainer.close();
     }
-    sgd =
-        GroupedSgd.create(
-            net.getParameters(), FaceClassifier.HEAD, options.momentum(), options.bodyDecay(),
-            options.headDecay());
-    if (restore) {
-      Checkpoint.restoreMomentum(run, sgd, model.getNDManager());
+    DecayGroups groups = DecayGroups.of(net);
+    DecayGroups.Rates rates = new DecayGroups.Rates(options.bodyDecay(), options.headDecay());
+    sgd = GroupedSgd.create(net.getParameters(), name -> rates.of(groups.of(name)), options.momentum());
+    if (restore != null) {
+      Checkpoint.restoreMomentum(restore, sgd, model.getNDManager());
     }
     model.setBlock(net);
     trainer =

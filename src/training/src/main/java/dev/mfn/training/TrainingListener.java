@@ -13,6 +13,9 @@ public interface TrainingListener {
 
   default void onPhase(Phase phase, int epoch) {}
 
+  /** After a checkpoint is on disk (every --checkpoint-every steps and at each epoch's end). */
+  default void onCheckpoint(TrainingState state) {}
+
   /** Loss and accuracy on the validation split. */
   record Validation(double loss, double accuracy, long samples) {}
 }

@@ -8,6 +8,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * --resume} continues at the same step, phase and schedule.
  *
  * @param epoch epochs completed
+ * @param epochBatches batches of the current (unfinished) epoch already trained on: a checkpoint
+ *     taken mid-epoch resumes with the batch after them
  * @param plannedSteps total steps the schedule is planned for (fixed once measured)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -22,23 +24,24 @@ public record TrainingState(
     @JsonProperty("epochs_without_improvement") int epochsWithoutImprovement,
     @JsonProperty("images") long images,
     @JsonProperty("training_seconds") double trainingSeconds,
-    @JsonProperty("classes") int classes) {
+    @JsonProperty("classes") int classes,
+    @JsonProperty("epoch_batches") int epochBatches) {
 
   public static TrainingState start(int classes) {
-    return new TrainingState(0, 0, Phase.SOFTMAX, -1, -1, -1, Double.MAX_VALUE, 0, 0, 0, classes);
+    return new TrainingState(0, 0, Phase.SOFTMAX, -1, -1, -1, Double.MAX_VALUE, 0, 0, 0, classes, 0);
   }
 
   public TrainingState stepped(int batch, double seconds) {
     return new TrainingState(
         epoch, step + 1, phase, plannedSteps, arcFaceStartStep, arcFaceStartEpoch,
         bestValidationLoss, epochsWithoutImprovement, images + batch, trainingSeconds + seconds,
-        classes);
+        classes, epochBatches + 1);
   }
 
   public TrainingState planned(long steps) {
     return new TrainingState(
         epoch, step, phase, steps, arcFaceStartStep, arcFaceStartEpoch, bestValidationLoss,
-        epochsWithoutImprovement, images, trainingSeconds, classes);
+        epochsWithoutImprovement, images, trainingSeconds, classes, epochBatches);
   }
 
   /** Epoch done: records its validation loss against the best so far (1% counts as better). */
@@ -47,12 +50,12 @@ public record TrainingState(
     return new TrainingState(
         epoch + 1, step, phase, plannedSteps, arcFaceStartStep, arcFaceStartEpoch,
         Math.min(bestValidationLoss, validationLoss), better ? 0 : epochsWithoutImprovement + 1,
-        images, trainingSeconds, classes);
+        images, trainingSeconds, classes, 0);
   }
 
   public TrainingState toArcFace() {
     return new TrainingState(
         epoch, step, Phase.ARCFACE, plannedSteps, step, epoch, Double.MAX_VALUE, 0, images,
-        trainingSeconds, classes);
+        trainingSeconds, classes, epochBatches);
   }
 }

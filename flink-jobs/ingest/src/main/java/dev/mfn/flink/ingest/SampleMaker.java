@@ -15,9 +15,14 @@ import org.opencv.core.MatOfByte;
 import org.opencv.imgcodecs.Imgcodecs;
 
 /**
- * Turns a kept face into its training samples: the crop itself plus the augmentations of its tier,
- * each seeded by the image id, so a re-run writes identical pixels. The split is chosen by a hash
- * of the image id (all samples of one photo share it), so a re-run splits the same way.
+ * Turns a kept face into its samples. The split is chosen by a hash of the image id (all samples
+ * of one photo share it), so a re-run splits the same way:
+ * <ul>
+ *   <li>a TRAIN photo gives the crop itself plus the augmentations of its tier, each seeded by the
+ *       image id, so a re-run writes identical pixels;
+ *   <li>a VALIDATION photo gives its crop only ({@link Augmentation#NONE}), whatever the tier: the
+ *       validation set measures the model on real photos, one sample per photo.
+ * </ul>
  */
 public final class SampleMaker {
   private final FaceAugmenter augmenter = new FaceAugmenter();
@@ -46,12 +51,18 @@ public final class SampleMaker {
     return h;
   }
 
+  /**
+   * The samples of one kept photo: one per variant of its tier for a TRAIN photo; for a VALIDATION
+   * photo only the un-augmented crop (when the tier writes it, as every tier but DROP does).
+   */
   public List<FaceSample> samples(CroppedFace face, List<Augmentation> variants, Instant now) {
     Split split = split(face.imageId, validationFraction);
-    List<FaceSample> out = new ArrayList<>(variants.size());
+    List<Augmentation> written = split == Split.TRAIN ? variants
+        : variants.contains(Augmentation.NONE) ? List.of(Augmentation.NONE) : List.of();
+    List<FaceSample> out = new ArrayList<>(written.size());
     Mat crop = null;
     try {
-      for (Augmentation variant : variants) {
+      for (Augmentation variant : written) {
         byte[] png = face.png;
         if (variant != Augmentation.NONE) {
           if (crop == null) {

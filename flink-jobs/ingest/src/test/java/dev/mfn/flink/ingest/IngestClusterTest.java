@@ -104,7 +104,11 @@ class IngestClusterTest {
       assertThat(Files.exists(out.resolve("escape"))).isFalse();
       List<FaceSample> halfSamples = samples(out.resolve("cuts/half"));
       List<FaceSample> allSamples = samples(out.resolve("cuts/all"));
-      assertThat(halfSamples).hasSize(400).extracting(FaceSample::getId).doesNotHaveDuplicates();
+      // 200 photos x2, but a validation photo (--validation-fraction 0.1) is one sample
+      Set<String> halfPhotos = halfSamples.stream().map(FaceSample::getImageId).collect(Collectors.toSet());
+      assertThat(halfPhotos).hasSize(200);
+      assertThat(halfSamples).hasSize((int) SampleMakerTest.expectedSamples(halfPhotos, 2, 0.1))
+          .extracting(FaceSample::getId).doesNotHaveDuplicates();
       assertThat(allSamples).hasSize(350).extracting(FaceSample::getId).doesNotHaveDuplicates();
       Set<String> keptPhotos = allSamples.stream().map(FaceSample::getImageId).collect(Collectors.toSet());
       assertThat(keptPhotos).hasSize(350);
@@ -248,7 +252,10 @@ class IngestClusterTest {
           + totals.get("dead_letters").asLong() + totals.get("dropped_by_policy").asLong());
       List<FaceSample> samples = samples(out);
       assertThat(samples).extracting(FaceSample::getId).doesNotHaveDuplicates();
-      assertThat(samples).hasSize((int) (2 * totals.get("photos_kept").asLong()));
+      // x2 for a train photo, one sample for a validation photo (--validation-fraction 0.1)
+      Set<String> keptPhotos = samples.stream().map(FaceSample::getImageId).collect(Collectors.toSet());
+      assertThat(keptPhotos).hasSize((int) totals.get("photos_kept").asLong());
+      assertThat(samples).hasSize((int) SampleMakerTest.expectedSamples(keptPhotos, 2, 0.1));
       assertThat(totals.get("photos_kept").asLong()).isGreaterThan(280);
       for (FaceSample s : samples) {
         assertThat(s.getLabel()).isEqualTo(manifest.at("/labels/" + s.getSubject()).asInt());

@@ -16,8 +16,10 @@ import dev.mfn.testkit.PhotoFolders;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.flink.api.common.functions.MapFunction;
@@ -81,16 +83,22 @@ class IngestExactlyOnceTest {
     // 60 faces before the failure, then only those after the restored checkpoint: fewer than 160
     // means the restart resumed from a checkpoint, not from the beginning.
     assertThat(seen.get()).as("faces seen in both attempts").isGreaterThan(100).isLessThan(160);
+    // x2 for a train photo, one sample for a validation photo
     List<FaceSample> samples = IngestJobTest.readShards(out);
-    assertThat(samples).hasSize(200);
+    Map<String, Set<String>> photosOf = new HashMap<>();
+    samples.forEach(s -> photosOf.computeIfAbsent(s.getSubject(), k -> new HashSet<>()).add(s.getImageId()));
+    assertThat(photosOf).hasSize(10).allSatisfy((subject, ids) -> assertThat(ids).hasSize(10));
+    long expected = photosOf.values().stream().mapToLong(ids -> SampleMakerTest.expectedSamples(ids, 2, 0.1)).sum();
+    assertThat(samples).hasSize((int) expected);
     assertThat(samples).extracting(FaceSample::getId).doesNotHaveDuplicates();
     Map<String, Long> perSubject = new HashMap<>();
     samples.forEach(s -> perSubject.merge(s.getSubject(), 1L, Long::sum));
-    assertThat(perSubject).hasSize(10).allSatisfy((subject, n) -> assertThat(n).isEqualTo(20));
+    assertThat(perSubject).hasSize(10).allSatisfy((subject, n) ->
+        assertThat(n).isEqualTo(SampleMakerTest.expectedSamples(photosOf.get(subject), 2, 0.1)));
 
     JsonNode totals = new ObjectMapper().readTree(out.resolve("manifest.json").toFile()).get("totals");
     assertThat(totals.get("records_in").asLong()).isEqualTo(100);
     assertThat(totals.get("photos_kept").asLong()).isEqualTo(100);
-    assertThat(totals.get("train_samples").asLong() + totals.get("validation_samples").asLong()).isEqualTo(200);
+    assertThat(totals.get("train_samples").asLong() + totals.get("validation_samples").asLong()).isEqualTo(expected);
   }
 }

@@ -10,6 +10,7 @@ import dev.mfn.publish.RawImageFactory;
 import dev.mfn.records.DeadLetter;
 import dev.mfn.records.FaceSample;
 import dev.mfn.records.RawImage;
+import dev.mfn.records.Split;
 import dev.mfn.records.kafka.AvroSerde;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.testkit.DetectorFiles;
@@ -22,8 +23,10 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.avro.file.DataFileReader;
 import org.apache.avro.specific.SpecificDatumReader;
@@ -88,19 +91,33 @@ class IngestJobTest {
     IngestJob.fromConfig(config).build(env);
     env.execute("ingest test");
 
-    // Shards: 001 keeps 8 of 10 (cap), 002 is x2 (7 photos), 003 is x4 (5 photos), 004 dropped.
+    // Shards: 001 keeps 8 of 10 (cap), 002 is x2 (7 photos), 003 is x4 (5 photos), 004 dropped;
+    // a validation photo is one sample whatever its tier.
     List<FaceSample> samples = readShards(out);
     Map<String, Long> perSubject = new HashMap<>();
+    Map<String, Set<String>> photosOf = new HashMap<>();
     samples.forEach(s -> perSubject.merge(s.getSubject(), 1L, Long::sum));
-    assertThat(perSubject).containsOnly(Map.entry("001", 8L), Map.entry("002", 14L), Map.entry("003", 20L));
+    samples.forEach(s -> photosOf.computeIfAbsent(s.getSubject(), k -> new HashSet<>()).add(s.getImageId()));
+    assertThat(photosOf).containsOnlyKeys("001", "002", "003");
+    assertThat(photosOf.get("001")).hasSize(8);
+    assertThat(photosOf.get("002")).hasSize(7);
+    assertThat(photosOf.get("003")).hasSize(5);
+    long expected001 = SampleMakerTest.expectedSamples(photosOf.get("001"), 1, 0.1);
+    long expected002 = SampleMakerTest.expectedSamples(photosOf.get("002"), 2, 0.1);
+    long expected003 = SampleMakerTest.expectedSamples(photosOf.get("003"), 4, 0.1);
+    assertThat(perSubject).containsOnly(
+        Map.entry("001", expected001), Map.entry("002", expected002), Map.entry("003", expected003));
     assertThat(samples.stream().filter(s -> s.getSubject().equals("003")).map(FaceSample::getAugmentation).distinct())
         .hasSize(4);
     assertThat(samples).extracting(FaceSample::getId).doesNotHaveDuplicates();
-    // All augmentations of a photo share its split; labels are consistent per subject.
+    // All samples of a photo share its split (validation: the crop only); labels are consistent per subject.
     Map<String, String> splitOfImage = new HashMap<>();
     Map<String, Integer> labelOf = new HashMap<>();
     for (FaceSample s : samples) {
       assertThat(splitOfImage.computeIfAbsent(s.getImageId(), k -> s.getSplit().name())).isEqualTo(s.getSplit().name());
+      if (s.getSplit() == Split.VALIDATION) {
+        assertThat(s.getAugmentation()).isEqualTo(dev.mfn.records.Augmentation.NONE);
+      }
       assertThat(labelOf.computeIfAbsent(s.getSubject(), k -> s.getLabel())).isEqualTo(s.getLabel());
       assertThat(s.getCrop().remaining()).isGreaterThan(1000);
     }
@@ -114,7 +131,8 @@ class IngestJobTest {
     assertThat(totals.get("dropped_by_policy").asLong()).isEqualTo(2 + 3);
     assertThat(totals.get("records_in").asLong())
         .isEqualTo(totals.get("photos_kept").asLong() + totals.get("dead_letters").asLong() + totals.get("dropped_by_policy").asLong());
-    assertThat(totals.get("train_samples").asLong() + totals.get("validation_samples").asLong()).isEqualTo(42);
+    assertThat(totals.get("train_samples").asLong() + totals.get("validation_samples").asLong()).isEqualTo(samples.size())
+        .isEqualTo(expected001 + expected002 + expected003);
     assertThat(manifest.get("identities").get("004").get("tier").asText()).isEqualTo("DROP");
     assertThat(manifest.get("identities").get("002").get("tier").asText()).isEqualTo("OPENING");
     assertThat(manifest.get("identities").get("003").get("tier").asText()).isEqualTo("FULL");

@@ -48,7 +48,10 @@ public record IdentityPolicy(int cap, int keepAbove, int openingAbove, int fullA
     }
   }
 
-  /** The decision for an identity with {@code n} usable photos. */
+  /**
+   * The decision for an identity with {@code n} usable photos. {@code samples} counts every kept
+   * photo as a training photo; the ingest job writes one sample only for a validation photo.
+   */
   public record Decision(Tier tier, int photosKept, int samples) {}
 
   public Tier tier(int n) {

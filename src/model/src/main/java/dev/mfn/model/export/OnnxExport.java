@@ -221,21 +221,7 @@ public final class OnnxExport {
 
   /** Temporary file, fsync, atomic rename, fsync of the folder: a crash leaves the old file or the new one. */
   public static void writeDurably(Path file, byte[] bytes) throws IOException {
-    // a name of its own, so two writers (an export beside a training run's config) never share one
-    Path partial = file.resolveSibling(file.getFileName() + "." + java.util.UUID.randomUUID() + ".partial");
-    try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
-      ByteBuffer buffer = ByteBuffer.wrap(bytes);
-      while (buffer.hasRemaining()) {
-        channel.write(buffer);
-      }
-      channel.force(true);
-    }
-    Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    try (FileChannel dir = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
-      dir.force(true);
-    } catch (IOException e) {
-      // some file systems cannot sync a folder; the rename itself is still atomic
-    }
+    dev.mfn.model.store.DurableFiles.write(file, bytes);
   }
+
 }

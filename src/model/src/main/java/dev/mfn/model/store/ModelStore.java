@@ -32,14 +32,21 @@ public final class ModelStore {
     return root;
   }
 
-  /** Version folders holding a config, oldest first. */
+  /**
+   * A version folder being made holds this file: it is created with the folder and removed by
+   * {@link #complete} once parameters, config (with its threshold) and card are on disk, so a
+   * crash during training or evaluation never leaves a version that {@link #latest} would serve.
+   */
+  public static final String INCOMPLETE = "INCOMPLETE";
+
+  /** Complete version folders holding a config, oldest first. */
   public List<Path> versions() throws IOException {
     if (!Files.isDirectory(root)) {
       return List.of();
     }
     try (Stream<Path> children = Files.list(root)) {
       return children
-          .filter(p -> number(p) >= 0 && Files.isRegularFile(p.resolve(ModelConfig.FILE)))
+          .filter(p -> number(p) >= 0 && Files.isRegularFile(p.resolve(ModelConfig.FILE)) && !incomplete(p))
           .sorted(Comparator.comparingInt(ModelStore::number))
           .toList();
     }
@@ -50,7 +57,18 @@ public final class ModelStore {
     return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
   }
 
-  /** Reserves the next version folder (created, empty) and returns it. */
+  /** True while the version in {@code folder} is being made (see {@link #INCOMPLETE}). */
+  public static boolean incomplete(Path folder) {
+    return Files.exists(folder.resolve(INCOMPLETE));
+  }
+
+  /** Makes a version visible: removes its {@link #INCOMPLETE} marker, durably. */
+  public static void complete(Path folder) throws IOException {
+    Files.deleteIfExists(folder.resolve(INCOMPLETE));
+    DurableFiles.syncFolder(folder);
+  }
+
+  /** Reserves the next version folder (created, marked {@link #INCOMPLETE}) and returns it. */
   public synchronized Path reserveNext() throws IOException {
     Files.createDirectories(root);
     try (var lock = lock()) {
@@ -90,6 +108,8 @@ public final class ModelStore {
       Path folder = root.resolve("v" + next);
       try {
         Files.createDirectory(folder);
+        Files.createFile(folder.resolve(INCOMPLETE));
+        DurableFiles.syncFolder(folder);
         Path tmp = Files.writeString(root.resolve(LEDGER + ".next"), next + "\n");
         Files.move(tmp, root.resolve(LEDGER), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
             java.nio.file.StandardCopyOption.REPLACE_EXISTING);

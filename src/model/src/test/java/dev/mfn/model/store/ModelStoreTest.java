@@ -21,14 +21,21 @@ class ModelStoreTest {
     // a reserved folder without config.json is a run in progress, not a version
     assertThat(store.versions()).isEmpty();
     ModelConfig.mobileFaceNet("v1", "2026-11-28T00:00:00Z", null).withThreshold(0.31f).write(v1);
+    // a config alone is not enough: the run may still be evaluating (no threshold, no card yet)
+    assertThat(ModelStore.incomplete(v1)).isTrue();
+    assertThat(store.versions()).isEmpty();
+    assertThat(store.latest()).isEmpty();
+    ModelStore.complete(v1);
     assertThat(store.versions()).containsExactly(v1);
     assertThat(ModelStore.resolve(store.root())).isEqualTo(v1);
     assertThat(ModelStore.resolve(v1)).isEqualTo(v1);
     assertThat(ModelConfig.read(v1).threshold()).isEqualTo(0.31f);
     assertThat(ModelConfig.read(v1).preprocessing().std()).isEqualTo(128f);
     // a deleted version's name is never issued again: "v2" keeps meaning the model it was
+    Files.delete(v2.resolve(ModelStore.INCOMPLETE));
     Files.delete(v2);
     assertThat(store.reserveNext().getFileName()).hasToString("v3");
+    Files.delete(root.resolve("store/v3").resolve(ModelStore.INCOMPLETE));
     Files.delete(root.resolve("store/v3"));
     assertThat(new ModelStore(root.resolve("store")).reserveNext().getFileName()).hasToString("v4");
 

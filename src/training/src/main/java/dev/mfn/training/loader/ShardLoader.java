@@ -100,7 +100,16 @@ public final class ShardLoader implements AutoCloseable {
 
   /** The batches of one epoch. Close it to stop early (e.g. at the end of a time budget). */
   public Epoch epoch(int epoch) {
-    return new Epoch(epoch);
+    return new Epoch(epoch, 0);
+  }
+
+  /**
+   * The batches of one epoch after its first {@code skip} (a run resumed from a checkpoint taken
+   * mid-epoch): the same batches as {@link #epoch(int)} from there on. The skipped ones are read
+   * (the shuffle depends on them) but not decoded.
+   */
+  public Epoch epoch(int epoch, int skip) {
+    return new Epoch(epoch, skip);
   }
 
   @Override
@@ -144,12 +153,14 @@ public final class ShardLoader implements AutoCloseable {
     private final BlockingQueue<Future<Batch>> ready;
     private final Thread reader;
     private final int epoch;
+    private final int skip;
     private volatile Throwable failure;
     private Batch next;
     private volatile boolean done;
 
-    private Epoch(int epoch) {
+    private Epoch(int epoch, int skip) {
       this.epoch = epoch;
+      this.skip = skip;
       this.ready = new ArrayBlockingQueue<>(2 * options.workers() + 2);
       this.reader = new Thread(this::read, "shard-reader-epoch-" + epoch);
       reader.setDaemon(true);
@@ -219,6 +230,9 @@ public final class ShardLoader implements AutoCloseable {
     }
 
     private void submit(List<Raw> chunk, int index) throws InterruptedException {
+      if (index < skip) {
+        return; // trained on before the checkpoint this run resumes from
+      }
       long seed = mix(options.seed(), epoch, index);
       ready.put(decoders.submit(() -> decode(chunk, seed)));
     }

@@ -89,6 +89,28 @@ public final class ShardSet {
     return manifest.path("totals");
   }
 
+  /**
+   * What a checkpoint records to know it is resumed on the same data: SHA-256 over the manifest
+   * and every sample file's path and size (a shard rewritten, added or removed changes it; its
+   * location does not).
+   */
+  public String fingerprint() throws IOException {
+    java.security.MessageDigest sha;
+    try {
+      sha = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    sha.update(Files.readAllBytes(root.resolve("manifest.json")));
+    for (Split split : Split.values()) {
+      for (Path file : files(split)) {
+        String entry = root.relativize(file).toString().replace('\\', '/') + "\t" + Files.size(file) + "\n";
+        sha.update(entry.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+    return java.util.HexFormat.of().formatHex(sha.digest());
+  }
+
   public List<Path> files(Split split) throws IOException {
     Path dir = root.resolve(split.folder);
     if (!Files.isDirectory(dir)) {

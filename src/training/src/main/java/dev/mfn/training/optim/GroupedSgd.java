@@ -8,51 +8,61 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.ToDoubleFunction;
 
 /**
- * SGD with momentum where the weight decay depends on the parameter's group: the MobileFaceNet
- * paper decays the body by 4e-5 and the last layers by 4e-4. DJL's own Sgd has one decay for all
- * and keeps its momentum under random parameter ids; this one keeps the momentum by parameter
- * name, so a checkpoint can save it and a resumed run continues with the same velocity.
+ * SGD with momentum where the weight decay depends on the parameter ({@link DecayGroups}).
+ *
+ * <p>Momentum is kept per parameter <em>and device copy</em>. With several devices DJL's parameter
+ * server reduces the gradients and then calls {@link #update} once per device copy of a parameter,
+ * with the same parameter id: a velocity keyed by the parameter alone would be applied to every
+ * copy in turn (a cross-device error, or the momentum compounded once per device). It is keyed by
+ * the parameter's name (stable across runs, unlike DJL's random ids) and the copy's device, so a
+ * checkpoint saves every copy's velocity and a resumed run continues with the same ones.
  *
  * <p>The learning rate is set by the trainer before each step from its schedule.
  */
 public final class GroupedSgd extends Optimizer {
   private final float momentum;
-  private final float bodyDecay;
-  private final float headDecay;
   private final Map<String, String> nameById = new HashMap<>();
-  private final Set<String> headIds = ConcurrentHashMap.newKeySet();
-  private final Map<String, NDArray> velocityByName = new ConcurrentHashMap<>();
+  private final Map<String, Float> decayById = new HashMap<>();
+  private final Function<NDArray, String> replicaOf;
+  private final Map<String, NDArray> velocities = new ConcurrentHashMap<>();
+  /** Velocities read from a checkpoint, by key, until each copy takes its own. */
+  private final Map<String, NDArray> restored = new ConcurrentHashMap<>();
   private volatile float learningRate;
 
-  private GroupedSgd(Builder builder, float momentum, float bodyDecay, float headDecay) {
-    super(builder);
+  private GroupedSgd(float momentum, Function<NDArray, String> replicaOf) {
+    super(new Builder());
     this.momentum = momentum;
-    this.bodyDecay = bodyDecay;
-    this.headDecay = headDecay;
+    this.replicaOf = replicaOf;
   }
 
   /**
    * @param parameters every parameter of the trained block, by its hierarchical name
-   * @param headPrefix names starting with it belong to the head (the larger decay)
+   * @param decayOfName the weight decay of a parameter, by name
    */
   public static GroupedSgd create(
-      PairList<String, Parameter> parameters, String headPrefix, float momentum, float bodyDecay,
-      float headDecay) {
-    GroupedSgd sgd = new GroupedSgd(new Builder(), momentum, bodyDecay, headDecay);
+      PairList<String, Parameter> parameters, ToDoubleFunction<String> decayOfName, float momentum) {
+    return create(parameters, decayOfName, momentum, a -> a.getDevice().toString());
+  }
+
+  /**
+   * As {@link #create(PairList, ToDoubleFunction, float)} with the device copy a weight array
+   * belongs to given by {@code replicaOf} (tests name copies that live on one CPU).
+   */
+  public static GroupedSgd create(
+      PairList<String, Parameter> parameters, ToDoubleFunction<String> decayOfName, float momentum,
+      Function<NDArray, String> replicaOf) {
+    GroupedSgd sgd = new GroupedSgd(momentum, replicaOf);
     for (Pair<String, Parameter> p : parameters) {
       sgd.nameById.put(p.getValue().getId(), p.getKey());
-      if (p.getKey().startsWith(headPrefix)) {
-        sgd.headIds.add(p.getValue().getId());
-      }
+      sgd.decayById.put(p.getValue().getId(), (float) decayOfName.applyAsDouble(p.getKey()));
     }
     return sgd;
   }
@@ -61,51 +71,84 @@ public final class GroupedSgd extends Optimizer {
     this.learningRate = learningRate;
   }
 
+  /** The key of one device copy's velocity: parameter name @ device. */
+  static String key(String name, String replica) {
+    return name + "@" + replica;
+  }
+
   @Override
   public void update(String parameterId, NDArray weight, NDArray grad) {
-    String name = nameById.getOrDefault(parameterId, parameterId);
-    NDArray velocity =
-        velocityByName.computeIfAbsent(
-            name,
-            k -> {
-              NDArray v = weight.zerosLike();
-              v.detach(); // lives as long as the optimizer, not the step's manager
-              return v;
-            });
-    float decay = headIds.contains(parameterId) ? headDecay : bodyDecay;
+    String name = nameById.get(parameterId);
+    if (name == null) {
+      throw new IllegalStateException("parameter " + parameterId + " was not given to the optimizer");
+    }
+    String key = key(name, replicaOf.apply(weight));
+    NDArray current = velocities.get(key);
+    NDArray velocity = velocityFor(name, current, weight);
+    if (velocity != current) {
+      velocities.put(key, velocity);
+    }
+    // the gradient is only read: DJL's parameter server hands the same one to every device copy
     weight
         .getNDArrayInternal()
         .sgdUpdate(
-            new NDList(weight, grad, velocity), new NDList(weight), learningRate, decay,
-            rescaleGrad, clipGrad, momentum, true);
+            new NDList(weight, grad, velocity), new NDList(weight), learningRate,
+            decayById.get(parameterId), rescaleGrad, clipGrad, momentum, true);
   }
 
-  /** Writes the momentum buffers, by parameter name (no file before the first step). */
-  public void save(Path file) throws IOException {
-    Files.deleteIfExists(file);
-    if (velocityByName.isEmpty()) {
-      return; // e.g. right after the switch to ArcFace: nothing to carry over yet
+  /**
+   * The velocity to use for a weight: the live one, else the one restored for this copy (moved to
+   * the weight's device on first use), else one restored for another copy of the same parameter
+   * (the copies of a data-parallel run hold the same velocity: they see the same reduced gradient;
+   * this lets a run resume on another number of devices), else zeros. Restored velocities are kept
+   * apart from live ones: a copy must never start from a velocity already stepped this run.
+   */
+  private NDArray velocityFor(String name, NDArray current, NDArray weight) {
+    if (current != null) {
+      return current;
     }
+    String key = key(name, replicaOf.apply(weight));
+    NDArray saved = restored.remove(key);
+    if (saved == null) {
+      String prefix = name + "@";
+      saved = restored.entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
+          .map(Map.Entry::getValue).findFirst().orElse(null);
+    }
+    NDArray v = saved == null ? weight.zerosLike() : saved.toDevice(weight.getDevice(), true);
+    if (v == saved && restored.containsValue(saved)) {
+      v = saved.duplicate(); // another copy's restored velocity: it stays for that copy
+    }
+    v.detach(); // lives as long as the optimizer, not the step's manager
+    return v;
+  }
+
+  /**
+   * The velocities, by "name@device": the live ones, and those restored from a checkpoint that no
+   * step has used yet (a checkpoint taken before the first step after a resume keeps them).
+   */
+  public NDList velocities() {
+    java.util.TreeMap<String, NDArray> all = new java.util.TreeMap<>(restored);
+    all.putAll(velocities);
     NDList list = new NDList();
-    velocityByName.forEach(
-        (name, v) -> {
-          v.setName(name);
+    all.forEach(
+        (key, v) -> {
+          v.setName(key);
           list.add(v);
         });
-    Path partial = file.resolveSibling(file.getFileName() + ".partial");
-    Files.write(partial, list.encode());
-    Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    return list;
   }
 
-  /** Restores momentum buffers written by {@link #save}. */
+  /** Writes the velocities (possibly none, e.g. right after the switch to ArcFace) to a file. */
+  public void save(Path file) throws IOException {
+    dev.mfn.model.store.DurableFiles.write(file, velocities().encode());
+  }
+
+  /** Restores velocities written by {@link #save}; each moves to its weight's device on first use. */
   public void load(Path file, NDManager manager) throws IOException {
-    if (!Files.exists(file)) {
-      return;
-    }
-    NDList list = NDList.decode(manager, Files.readAllBytes(file));
+    NDList list = NDList.decode(manager, java.nio.file.Files.readAllBytes(file));
     for (NDArray v : list) {
       v.detach();
-      NDArray old = velocityByName.put(v.getName(), v);
+      NDArray old = restored.put(v.getName(), v);
       if (old != null) {
         old.close();
       }

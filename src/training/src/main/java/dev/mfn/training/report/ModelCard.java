@@ -54,12 +54,13 @@ public final class ModelCard {
     training.put("phase_at_end", result.state().phase().name());
     training.put("arcface_from_epoch", result.state().arcFaceStartEpoch());
     training.put("batch_size", options.batchSize());
-    training.put("learning_rate", f(options.learningRate()));
-    training.put("momentum", f(options.momentum()));
-    training.put("weight_decay_body", f(options.bodyDecay()));
-    training.put("weight_decay_head", f(options.headDecay()));
-    training.put("arcface_scale", f(options.scale()));
-    training.put("arcface_margin", f(options.margin()));
+    training.put("learning_rate", human(options.learningRate()));
+    training.put("momentum", human(options.momentum()));
+    training.put("weight_decay_body", human(options.bodyDecay()));
+    training.put("weight_decay_head", human(options.headDecay()));
+    training.put("arcface_scale", human(options.scaleFor(result.state().classes())));
+    training.put("arcface_scale_rule", options.scale() == null ? "auto: min(64, 4 * sqrt(2) * ln(C - 1))" : "--scale");
+    training.put("arcface_margin", human(options.margin()));
     training.put("device", options.device());
     training.put("machine", context.machine());
     training.put("peak_memory_mb", context.peakMemoryBytes() / (1024 * 1024));
@@ -116,15 +117,15 @@ public final class ModelCard {
     int arcFrom = t.path("arcface_from_epoch").asInt();
     row(md, "phases", arcFrom < 0
         ? "softmax only (the run ended before the ArcFace phase)"
-        : "softmax for " + arcFrom + " epoch(s), then ArcFace (s=" + t.path("arcface_scale").asDouble()
-            + ", m=" + t.path("arcface_margin").asDouble() + ") from epoch " + (arcFrom + 1));
+        : "softmax for " + arcFrom + " epoch(s), then ArcFace (s=" + number(t.path("arcface_scale"))
+            + ", m=" + number(t.path("arcface_margin")) + ") from epoch " + (arcFrom + 1));
     row(md, "images seen", String.valueOf(t.path("images").asLong()));
     row(md, "time", t.path("seconds").asLong() / 60 + " min " + t.path("seconds").asLong() % 60 + " s");
     row(md, "speed", t.path("images_per_s").asDouble() + " img/s on " + t.path("device").asText()
         + " (" + t.path("machine").asText() + ")");
-    row(md, "batch, lr, momentum", t.path("batch_size").asInt() + ", " + t.path("learning_rate").asDouble()
-        + ", " + t.path("momentum").asDouble());
-    row(md, "weight decay body / head", t.path("weight_decay_body").asDouble() + " / " + t.path("weight_decay_head").asDouble());
+    row(md, "batch, lr, momentum", t.path("batch_size").asInt() + ", " + number(t.path("learning_rate"))
+        + ", " + number(t.path("momentum")));
+    row(md, "weight decay body / head", number(t.path("weight_decay_body")) + " / " + number(t.path("weight_decay_head")));
     row(md, "peak memory", t.path("peak_memory_mb").asLong() + " MB");
     if (t.has("validation_accuracy")) {
       row(md, "validation (closed set)", "accuracy " + t.path("validation_accuracy").asDouble()
@@ -160,9 +161,25 @@ public final class ModelCard {
     md.append("| ").append(key).append(" | ").append(value).append(" |\n");
   }
 
-  /** A float as people write it (0.05, not 0.05000000074505806). */
-  private static double f(float v) {
+  /**
+   * A float as people write it: the double whose shortest decimal form is the float's (0.05, not
+   * the 0.05000000074505806 that widening the float to a double gives; 4.0E-4, not 3.9999998989515007E-4).
+   */
+  static double human(float v) {
     return Double.parseDouble(Float.toString(v));
+  }
+
+  /** {@link #human(float)} of an optional value; null (not set, e.g. chosen by the trainer) stays null. */
+  static Double human(Float v) {
+    return v == null ? null : human(v.floatValue());
+  }
+
+  /**
+   * A number of the card for the Markdown card, in the same shortest form as in the JSON card
+   * (a double read back from the JSON prints as it was written); "auto" where the value is null.
+   */
+  static String number(JsonNode v) {
+    return v.isNumber() ? String.valueOf(v.asDouble()) : "auto";
   }
 
   private static double round(double v, int digits) {

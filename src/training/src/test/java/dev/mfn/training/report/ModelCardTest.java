@@ -1,0 +1,63 @@
+package dev.mfn.training.report;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mfn.model.store.ModelConfig;
+import dev.mfn.training.TrainingOptions;
+import dev.mfn.training.TrainingResult;
+import dev.mfn.training.TrainingState;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The card's numbers are written for people: a float option prints as its shortest decimal form. */
+class ModelCardTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Test
+  void aFloatIsItsShortestDecimalNotTheWidenedDouble() throws Exception {
+    // widening gives 0.05000000074505806 and 3.9999998989515007E-4
+    assertThat((double) 0.05f).isNotEqualTo(0.05);
+    assertThat(ModelCard.human(0.05f)).isEqualTo(0.05);
+    assertThat(ModelCard.human(4e-4f)).isEqualTo(4e-4);
+    assertThat(ModelCard.human(0.9f)).isEqualTo(0.9);
+    assertThat(ModelCard.human(64f)).isEqualTo(64.0);
+    assertThat(ModelCard.human((Float) null)).isNull();
+
+    ObjectNode node = JSON.createObjectNode();
+    node.put("lr", ModelCard.human(0.05f));
+    node.put("decay", ModelCard.human(4e-4f));
+    node.put("momentum", ModelCard.human(0.9f));
+    String text = JSON.writeValueAsString(node);
+    assertThat(text).contains("\"lr\":0.05,").doesNotContain("0.0500000");
+    assertThat(text).containsAnyOf("\"decay\":4.0E-4", "\"decay\":0.0004").doesNotContain("3.99999");
+    assertThat(text).contains("\"momentum\":0.9}").doesNotContain("0.8999");
+  }
+
+  @Test
+  void theJsonAndMarkdownCardsCarryTheOptionsShortest() throws Exception {
+    TrainingOptions options = TrainingOptions.defaults(Path.of("shards"));
+    ModelConfig config = ModelConfig.mobileFaceNet("v1", "2026-01-01T00:00:00Z", null);
+    TrainingResult result = new TrainingResult(TrainingState.start(10), null, 0, 1);
+    ModelCard.Context context = new ModelCard.Context(
+        "2026-01-01T00:00:00Z", "test machine", "mfn train", 0, 1, JSON.createObjectNode(), 10);
+    ObjectNode card = ModelCard.json(config, options, result, List.of(), context);
+
+    String json = JSON.writeValueAsString(card);
+    String md = ModelCard.markdown(card);
+    for (float option : new float[] {options.learningRate(), options.momentum(), options.bodyDecay(), options.headDecay()}) {
+      String shortest = Float.toString(option);
+      String widened = Double.toString(option);
+      assertThat(json).contains(":" + shortest);
+      assertThat(md).contains(shortest);
+      if (!widened.equals(shortest)) {
+        assertThat(json).doesNotContain(widened);
+        assertThat(md).doesNotContain(widened);
+      }
+    }
+    assertThat(card.path("training").path("learning_rate").asDouble())
+        .isEqualTo(Double.parseDouble(Float.toString(options.learningRate())));
+  }
+}
