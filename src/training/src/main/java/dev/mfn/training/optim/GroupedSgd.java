@@ -108,15 +108,26 @@ public final class GroupedSgd extends Optimizer {
       return current;
     }
     String key = key(name, replicaOf.apply(weight));
-    NDArray saved = restored.remove(key);
+    NDArray own = restored.remove(key);
+    NDArray saved = own;
     if (saved == null) {
       String prefix = name + "@";
       saved = restored.entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
           .map(Map.Entry::getValue).findFirst().orElse(null);
     }
-    NDArray v = saved == null ? weight.zerosLike() : saved.toDevice(weight.getDevice(), true);
-    if (v == saved && restored.containsValue(saved)) {
-      v = saved.duplicate(); // another copy's restored velocity: it stays for that copy
+    // always a copy with storage of its own: an array decoded from a checkpoint lives in a buffer
+    // that is freed once its Java object is collected, and torch's to() on the same device aliases
+    // that buffer instead of copying it (a use-after-free that crashed resumed runs at random)
+    NDArray v;
+    if (saved == null) {
+      v = weight.zerosLike();
+    } else if (saved.getDevice().equals(weight.getDevice())) {
+      v = saved.duplicate();
+    } else {
+      v = saved.toDevice(weight.getDevice(), true);
+    }
+    if (own != null) {
+      own.close();
     }
     v.detach(); // lives as long as the optimizer, not the step's manager
     return v;
