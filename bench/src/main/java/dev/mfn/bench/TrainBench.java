@@ -14,6 +14,7 @@ import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import dev.mfn.model.net.ChannelPrelu;
 import dev.mfn.model.net.FaceClassifier;
 import dev.mfn.model.net.MobileFaceNet;
 import dev.mfn.training.FaceTrainer;
@@ -28,6 +29,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -41,7 +43,11 @@ import java.util.Locale;
  *       counting the waits for data.
  * </ol>
  *
- * Usage: {@code bench/run train --shards DIR [--seconds 60] [--repeats 3] [--batch 32]}
+ * <p>With {@code --activations}: only the bare step, once per way of writing the per-channel PReLU
+ * ({@code max(x,0) + a*min(x,0)}, {@code where(x>0, x, a*x)}) and with a plain ReLU, a single fused
+ * kernel: the most a fused PReLU could give (DJL's PyTorch engine has none), interleaved.
+ *
+ * <p>Usage: {@code bench/run train --shards DIR [--seconds 60] [--repeats 3] [--batch 32] [--activations]}
  */
 public final class TrainBench {
   public static void main(String[] args) throws Exception {
@@ -49,12 +55,14 @@ public final class TrainBench {
     int seconds = 60;
     int repeats = 3;
     int batch = 32;
+    boolean activations = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--shards" -> shards = Path.of(args[++i]);
         case "--seconds" -> seconds = Integer.parseInt(args[++i]);
         case "--repeats" -> repeats = Integer.parseInt(args[++i]);
         case "--batch" -> batch = Integer.parseInt(args[++i]);
+        case "--activations" -> activations = true;
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -65,6 +73,21 @@ public final class TrainBench {
     System.out.printf("shards %s: %d training samples, %d classes; batch %d, %d s x %d repeats, %d cores%n",
         shards, set.samples(ShardSet.Split.TRAIN), set.classes(), batch, seconds, repeats,
         Runtime.getRuntime().availableProcessors());
+    if (activations) {
+      Map<String, java.util.function.Supplier<ai.djl.nn.Block>> kinds = new java.util.LinkedHashMap<>();
+      kinds.put("PReLU max(x,0) + a*min(x,0)", () -> new ChannelPrelu(ChannelPrelu.Formula.MAX_MIN));
+      kinds.put("PReLU where(x>0, x, a*x)", () -> new ChannelPrelu(ChannelPrelu.Formula.WHERE));
+      kinds.put("ReLU (one fused kernel)", ai.djl.nn.Activation::reluBlock);
+      Map<String, List<Double>> rates = new java.util.LinkedHashMap<>();
+      for (int r = 0; r < repeats; r++) {
+        for (var kind : kinds.entrySet()) {
+          rates.computeIfAbsent(kind.getKey(), k -> new ArrayList<>()).add(bareStep(set.classes(), batch, seconds, kind.getValue()));
+        }
+      }
+      rates.forEach((name, list) -> report("bare DJL step, " + name, list));
+      System.out.println("peak resident memory of this process (VmHWM): " + peakMb() + " MB");
+      return;
+    }
     for (int workers : new int[] {1, 2}) {
       List<Double> rates = new ArrayList<>();
       for (int r = 0; r < repeats; r++) {
@@ -110,8 +133,12 @@ public final class TrainBench {
   }
 
   private static double bareStep(int classes, int batch, int seconds) {
+    return bareStep(classes, batch, seconds, ChannelPrelu::new);
+  }
+
+  private static double bareStep(int classes, int batch, int seconds, java.util.function.Supplier<ai.djl.nn.Block> activation) {
     try (Model model = Model.newInstance("bare", "PyTorch")) {
-      FaceClassifier net = new FaceClassifier(MobileFaceNet.body(), Linear.builder().setUnits(classes).build());
+      FaceClassifier net = new FaceClassifier(MobileFaceNet.body(activation), Linear.builder().setUnits(classes).build());
       model.setBlock(net);
       DefaultTrainingConfig config =
           new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())

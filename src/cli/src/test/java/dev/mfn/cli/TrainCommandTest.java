@@ -70,11 +70,17 @@ class TrainCommandTest {
         "metrics.jsonl", "eval-lfw.json", "plots/loss.png", "plots/accuracy.png", "plots/learning-rate.png", "plots/roc-lfw.png")) {
       assertThat(v1.resolve(file)).as(file).isRegularFile();
     }
-    assertThat(v1.resolve("checkpoint")).doesNotExist();
+    assertThat(v1.resolve("checkpoints")).as("a finished run keeps no checkpoints").doesNotExist();
+    assertThat(v1.resolve(dev.mfn.model.store.ModelStore.INCOMPLETE)).as("complete, so latest() may serve it").doesNotExist();
     JsonNode card = new ObjectMapper().readTree(v1.resolve("model-card.json").toFile());
     assertThat(card.path("training").path("epochs").asInt()).isEqualTo(2);
     assertThat(card.path("training").path("arcface_from_epoch").asInt()).isEqualTo(1);
     assertThat(card.path("trainable_parameters").asLong()).isBetween(950_000L, 1_050_000L);
+    // --scale auto: the card says which scale the class count gave, and how
+    int classes = dev.mfn.training.loader.ShardSet.open(shards).classes();
+    assertThat(card.path("training").path("arcface_scale").asDouble())
+        .isEqualTo(dev.mfn.training.TrainingOptions.defaultScale(classes), org.assertj.core.data.Offset.offset(1e-3));
+    assertThat(card.path("training").path("arcface_scale_rule").asText()).startsWith("auto");
     assertThat(card.path("verification").get(0).path("pairs").asInt()).isEqualTo(20);
     JsonNode config = new ObjectMapper().readTree(v1.resolve("config.json").toFile());
     assertThat(config.path("threshold").asDouble())
@@ -133,6 +139,29 @@ class TrainCommandTest {
         dir.resolve("store").toString(), "--minutes", "1", "--resume", "--no-progress");
     assertThat(run.exit()).isEqualTo(2);
     assertThat(run.err()).contains("no interrupted run");
+  }
+
+  @Test
+  void resumeWithOtherOptionsThanTheCheckpointsIsOneClearLine(@TempDir Path dir) throws IOException {
+    Path shards = Files.createDirectories(dir.resolve("shards"));
+    Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");
+    // an interrupted run: a version still marked incomplete, its checkpoint made with --lr 0.1
+    Path v1 = Files.createDirectories(dir.resolve("store/v1"));
+    Files.createFile(v1.resolve(dev.mfn.model.store.ModelStore.INCOMPLETE));
+    Path checkpoint = Files.createDirectories(v1.resolve("checkpoints/step-000000006-epoch00001"));
+    Files.writeString(v1.resolve("checkpoints/LATEST"), "step-000000006-epoch00001\n");
+    var state = dev.mfn.training.TrainingState.start(2);
+    new ObjectMapper().writeValue(checkpoint.resolve("state.json").toFile(), state);
+    var options = dev.mfn.training.TrainingOptions.defaults(shards).withBudget(null, 1.0).withBatch(32, 0.1f, 200);
+    new ObjectMapper().writeValue(checkpoint.resolve("run.json").toFile(),
+        new dev.mfn.training.Checkpoint.RunIdentity(options.identity(), dev.mfn.training.loader.ShardSet.open(shards).fingerprint()));
+
+    MfnCliTest.Run run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+        dir.resolve("store").toString(), "--minutes", "1", "--resume", "--no-progress");
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err().strip().lines()).hasSize(1);
+    assertThat(run.err()).contains("--resume: the checkpoint at step 0 was made with other settings: --lr 0.1 (now 0.05)");
+    assertThat(run.out()).doesNotContain("trained");
   }
 
   /** LFW's protocol shrunk to 10 folds of 1 same + 1 different pair, over the real images. */

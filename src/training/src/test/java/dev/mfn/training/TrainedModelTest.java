@@ -121,6 +121,8 @@ class TrainedModelTest {
       assertThat(onnx.runtime()).isEqualTo("ONNX Runtime");
       float[][] servedTorch = torch.embed(crops);
       float[][] servedOnnx = onnx.embed(crops);
+      System.out.printf("train/serve: lowest cosine %.7f PyTorch, %.7f ONNX Runtime, %.4f training-mode forward%n",
+          lowestCosine(trainer, servedTorch), lowestCosine(trainer, servedOnnx), lowestCosine(trainingMode, servedTorch));
       assertThat(lowestCosine(trainer, servedTorch)).as("trainer vs PyTorch embedder").isGreaterThan(0.99999);
       assertThat(lowestCosine(trainer, servedOnnx)).as("trainer vs ONNX Runtime embedder").isGreaterThan(0.9999);
       // the test can tell: BatchNorm in training mode (batch statistics) is visibly another function
@@ -132,9 +134,10 @@ class TrainedModelTest {
 
   /**
    * Genuine pairs (two photos of one person) must score above impostor pairs for people the model
-   * never saw: the area under the ROC over all pairs of CFP people 021-040. An untrained network
-   * (its BatchNorm statistics still at their start values) scores near chance; measured values are
-   * in the assertion message.
+   * never saw: the area under the ROC over all pairs of CFP people 021-040, against 0.5 for chance
+   * and against the same network untrained (random convolutions already separate some: 0.71 on
+   * 2026-12-03, when the trained one scored 0.84). Both are printed; the run is deterministic
+   * (single-threaded, seeded), so the figure does not wander between runs.
    */
   @Test
   void itsEmbeddingsSeparatePeopleItNeverSaw() throws Exception {
@@ -159,14 +162,30 @@ class TrainedModelTest {
         }
       }
     }
+    // the same network untrained (random weights, BatchNorm statistics at their start): what the
+    // architecture alone gives, so that "above chance" means learned
+    Path untrained = dir.resolve("v0");
+    Files.createDirectories(untrained);
+    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+      SequentialBlock body = MobileFaceNet.body();
+      body.setInitializer(new ai.djl.training.initializer.XavierInitializer(), ai.djl.nn.Parameter.Type.WEIGHT);
+      body.initialize(m, DataType.FLOAT32, MobileFaceNet.inputShape(1));
+      ParameterFiles.save(body, untrained.resolve(ModelConfig.PARAMETERS));
+    }
+    ModelConfig.mobileFaceNet("v0", "2026-12-03T00:00:00Z", null).write(untrained);
     double auc;
-    try (Embedder embedder = EmbeddingModels.open(run)) {
+    double untrainedAuc;
+    try (Embedder embedder = EmbeddingModels.open(run);
+        Embedder random = EmbeddingModels.open(untrained)) {
       auc = auc(embedder.embed(crops), person);
+      untrainedAuc = auc(random.embed(crops), person);
     } finally {
       crops.forEach(Mat::release);
     }
-    assertThat(auc).as("ROC AUC on %d photos of %d unseen people after %d s of training", person.size(),
-        TRAIN_PEOPLE, seconds).isGreaterThan(0.80);
+    System.out.printf("unseen people: ROC AUC %.4f trained (%d s), %.4f untrained, %d photos of %d people%n",
+        auc, seconds, untrainedAuc, person.size(), TRAIN_PEOPLE);
+    assertThat(auc).as("ROC AUC on %d photos of %d unseen people after %d s of training (untrained: %.3f)",
+        person.size(), TRAIN_PEOPLE, seconds, untrainedAuc).isGreaterThan(0.80).isGreaterThan(untrainedAuc + 0.08);
   }
 
   /** Mann-Whitney estimate of P(genuine score > impostor score) over all pairs. */

@@ -17,10 +17,27 @@ import ai.djl.util.PairList;
 public final class ChannelPrelu extends AbstractBlock {
   private static final byte VERSION = 1;
 
+  /** How the forward pass is written: the same function, different kernels (see the bench). */
+  public enum Formula {
+    /** max(x, 0) + alpha * min(x, 0): four kernels forward. */
+    MAX_MIN,
+    /** where(x > 0, x, alpha * x): three kernels forward, and a masked backward. */
+    WHERE
+  }
+
+  /** The formula every new block uses (measured by {@code bench/run train --activations}). */
+  public static final Formula DEFAULT = Formula.MAX_MIN;
+
   private final Parameter alpha;
+  private final Formula formula;
 
   public ChannelPrelu() {
+    this(DEFAULT);
+  }
+
+  public ChannelPrelu(Formula formula) {
     super(VERSION);
+    this.formula = formula;
     // Type OTHER: a trainer's WEIGHT initializer (Kaiming) must not touch the 0.25 start value
     alpha =
         addParameter(
@@ -43,6 +60,10 @@ public final class ChannelPrelu extends AbstractBlock {
     NDArray slope = store.getValue(alpha, x.getDevice(), training);
     long channels = slope.getShape().get(0);
     NDArray broadcast = x.getShape().dimension() == 4 ? slope.reshape(1, channels, 1, 1) : slope.reshape(1, channels);
+    if (formula == Formula.WHERE) {
+      // x > 0 is exact, so this equals MAX_MIN bit for bit (x, or alpha * x)
+      return new NDList(ai.djl.ndarray.NDArrays.where(x.gt(0f), x, x.mul(broadcast)));
+    }
     return new NDList(x.maximum(0f).add(x.minimum(0f).mul(broadcast)));
   }
 

@@ -51,18 +51,26 @@ public final class MobileFaceNet {
 
   /** A fresh, uninitialised body: crops [N,3,112,112] -> embeddings [N,128] (not normalised). */
   public static SequentialBlock body() {
+    return body(ChannelPrelu::new);
+  }
+
+  /**
+   * The body with another non-linearity (benchmarks compare PReLU formulas and the plain ReLU a
+   * fused kernel would approach); the parameters keep their names when it is a {@link ChannelPrelu}.
+   */
+  public static SequentialBlock body(java.util.function.Supplier<Block> activation) {
     SequentialBlock net = new SequentialBlock();
-    net.add(conv(64, 3, 2, 1, 1)).add(batchNorm()).add(new ChannelPrelu());
-    net.add(conv(64, 3, 1, 1, 64)).add(batchNorm()).add(new ChannelPrelu());
+    net.add(conv(64, 3, 2, 1, 1)).add(batchNorm()).add(activation.get());
+    net.add(conv(64, 3, 1, 1, 64)).add(batchNorm()).add(activation.get());
     int channels = 64;
     for (int[] row : BOTTLENECKS) {
       int t = row[0], c = row[1], n = row[2], s = row[3];
       for (int i = 0; i < n; i++) {
-        net.add(bottleneck(channels, c, t, i == 0 ? s : 1));
+        net.add(bottleneck(channels, c, t, i == 0 ? s : 1, activation));
         channels = c;
       }
     }
-    net.add(conv(512, 1, 1, 0, 1)).add(batchNorm()).add(new ChannelPrelu());
+    net.add(conv(512, 1, 1, 0, 1)).add(batchNorm()).add(activation.get());
     // linear global depthwise convolution: a learned weighting of the 7x7 positions per channel
     net.add(conv(512, 7, 1, 0, 512)).add(batchNorm());
     net.add(conv(EMBEDDING_SIZE, 1, 1, 0, 1)).add(batchNorm());
@@ -70,16 +78,16 @@ public final class MobileFaceNet {
     return net;
   }
 
-  private static Block bottleneck(int in, int out, int expansion, int stride) {
+  private static Block bottleneck(int in, int out, int expansion, int stride, java.util.function.Supplier<Block> activation) {
     int hidden = in * expansion;
     SequentialBlock branch =
         new SequentialBlock()
             .add(conv(hidden, 1, 1, 0, 1))
             .add(batchNorm())
-            .add(new ChannelPrelu())
+            .add(activation.get())
             .add(conv(hidden, 3, stride, 1, hidden))
             .add(batchNorm())
-            .add(new ChannelPrelu())
+            .add(activation.get())
             .add(conv(out, 1, 1, 0, 1))
             .add(batchNorm());
     if (stride != 1 || in != out) {
