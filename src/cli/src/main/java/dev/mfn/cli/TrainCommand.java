@@ -21,6 +21,7 @@ import dev.mfn.training.Devices;
 import dev.mfn.training.FaceTrainer;
 import dev.mfn.training.MetricsLog;
 import dev.mfn.training.Phase;
+import dev.mfn.training.RunLock;
 import dev.mfn.training.TrainingListener;
 import dev.mfn.training.TrainingOptions;
 import dev.mfn.training.TrainingResult;
@@ -37,6 +38,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.ArgGroup;
@@ -117,6 +119,10 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "Random seed: initialisation and data order (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--resume-if-interrupted", description = {"Continue the store's newest interrupted run made with these",
+      "options and shards if there is one, else start a new version: what a retried training Job runs."})
+  boolean resumeIfInterrupted;
+
   @Option(names = "--resume", description = {"Continue the store's interrupted run from its last checkpoint. Give the same",
       "options and shards as the interrupted run: a checkpoint that was made with others is refused."})
   boolean resume;
@@ -174,8 +180,18 @@ final class TrainCommand implements Callable<Integer> {
     Devices.parse(options.device()); // no GPU where one was asked for: say so before anything is made
     ShardSet shardSet = ShardSet.open(shards);
     ModelStore modelStore = new ModelStore(store != null ? store : settings.getPath("model.store"));
-    Path run = resume ? unfinished(modelStore) : modelStore.reserveNext();
+    Picked picked = pick(modelStore, options, shardSet);
+    try (RunLock lock = picked.lock()) {
+      return train(out, options, shardSet, modelStore, picked.run());
+    }
+  }
+
+  private Integer train(PrintWriter out, TrainingOptions options, ShardSet shardSet, ModelStore modelStore, Path run)
+      throws Exception {
     String version = run.getFileName().toString();
+    if (Checkpoint.exists(run)) {
+      out.printf("resuming %s from its checkpoint at step %d%n", version, Checkpoint.state(run).orElseThrow().step());
+    }
     out.printf("training %s: %d identities, %d training / %d validation samples -> %s%n", version,
         shardSet.classes(), shardSet.samples(ShardSet.Split.TRAIN), shardSet.samples(ShardSet.Split.VALIDATION), run);
 
@@ -372,28 +388,53 @@ final class TrainCommand implements Callable<Integer> {
     };
   }
 
-  /** The newest version folder still being made (not complete) that has a checkpoint. */
-  private static Path unfinished(ModelStore store) throws IOException {
-    if (Files.isDirectory(store.root())) {
-      try (var children = Files.list(store.root())) {
-        List<Path> candidates =
-            children.filter(p -> ModelStore.incomplete(p))
-                .filter(p -> {
-                  try {
-                    return Checkpoint.exists(p);
-                  } catch (IOException e) {
-                    return false;
-                  }
-                })
-                .filter(p -> p.getFileName().toString().matches("v\\d+"))
-                .sorted(java.util.Comparator.comparingInt((Path p) -> Integer.parseInt(p.getFileName().toString().substring(1))))
-                .toList();
-        if (!candidates.isEmpty()) {
-          return candidates.get(candidates.size() - 1);
+  private record Picked(Path run, RunLock lock) {}
+
+  /**
+   * The run folder this command trains, locked: a new version; with --resume the newest interrupted
+   * run (one still incomplete, with a checkpoint, that no process is training); with
+   * --resume-if-interrupted the newest such run made with these options and shards, else a new
+   * version (what a retried Kubernetes Job does: the first pod's run, not a fresh start).
+   */
+  private Picked pick(ModelStore store, TrainingOptions options, ShardSet shardSet) throws IOException {
+    if (resume || resumeIfInterrupted) {
+      Checkpoint.RunIdentity wanted = Checkpoint.RunIdentity.of(options, shardSet);
+      int busy = 0;
+      for (Path candidate : interrupted(store)) {
+        Optional<RunLock> lock = RunLock.tryAcquire(candidate);
+        if (lock.isEmpty()) {
+          busy++;
+          continue; // another process is training it
         }
+        if (resume || Checkpoint.latest(candidate).orElseThrow().identity().mismatch(wanted).isEmpty()) {
+          return new Picked(candidate, lock.get()); // --resume: a mismatch is refused by the trainer
+        }
+        lock.get().close();
+      }
+      if (resume) {
+        throw new IOException("--resume: no interrupted run with a checkpoint in " + store.root()
+            + (busy > 0 ? " (" + busy + " being trained by another process)" : ""));
       }
     }
-    throw new IOException("--resume: no interrupted run with a checkpoint in " + store.root());
+    Path run = store.reserveNext();
+    return new Picked(run, RunLock.tryAcquire(run).orElseThrow(() -> new IOException("cannot lock " + run)));
+  }
+
+  /** Version folders still being made that have a checkpoint, newest first. */
+  private static List<Path> interrupted(ModelStore store) throws IOException {
+    if (!Files.isDirectory(store.root())) {
+      return List.of();
+    }
+    try (var children = Files.list(store.root())) {
+      List<Path> candidates = new ArrayList<>();
+      for (Path p : children.filter(p -> p.getFileName().toString().matches("v\\d+")).toList()) {
+        if (ModelStore.incomplete(p) && Checkpoint.exists(p)) {
+          candidates.add(p);
+        }
+      }
+      candidates.sort(java.util.Comparator.comparingInt((Path p) -> Integer.parseInt(p.getFileName().toString().substring(1))).reversed());
+      return candidates;
+    }
   }
 
   /** --scale: a number, or auto (null: the default for the number of classes). */

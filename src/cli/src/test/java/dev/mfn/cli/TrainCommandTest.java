@@ -142,19 +142,12 @@ class TrainCommandTest {
   }
 
   @Test
-  void resumeWithOtherOptionsThanTheCheckpointsIsOneClearLine(@TempDir Path dir) throws IOException {
+  void resumeWithOtherOptionsThanTheCheckpointsIsOneClearLine(@TempDir Path dir) throws Exception {
     Path shards = Files.createDirectories(dir.resolve("shards"));
     Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");
     // an interrupted run: a version still marked incomplete, its checkpoint made with --lr 0.1
-    Path v1 = Files.createDirectories(dir.resolve("store/v1"));
-    Files.createFile(v1.resolve(dev.mfn.model.store.ModelStore.INCOMPLETE));
-    Path checkpoint = Files.createDirectories(v1.resolve("checkpoints/step-000000006-epoch00001"));
-    Files.writeString(v1.resolve("checkpoints/LATEST"), "step-000000006-epoch00001\n");
-    var state = dev.mfn.training.TrainingState.start(2);
-    new ObjectMapper().writeValue(checkpoint.resolve("state.json").toFile(), state);
-    var options = dev.mfn.training.TrainingOptions.defaults(shards).withBudget(null, 1.0).withBatch(32, 0.1f, 200);
-    new ObjectMapper().writeValue(checkpoint.resolve("run.json").toFile(),
-        new dev.mfn.training.Checkpoint.RunIdentity(options.identity(), dev.mfn.training.loader.ShardSet.open(shards).fingerprint()));
+    var options = dev.mfn.training.TrainingOptions.defaults(shards).withBudget(null, 1.0);
+    Path v1 = interruptedRun(dir.resolve("store"), 1, options.withBatch(32, 0.1f, 200), shards);
 
     MfnCliTest.Run run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
         dir.resolve("store").toString(), "--minutes", "1", "--resume", "--no-progress");
@@ -162,6 +155,38 @@ class TrainCommandTest {
     assertThat(run.err().strip().lines()).hasSize(1);
     assertThat(run.err()).contains("--resume: the checkpoint at step 0 was made with other settings: --lr 0.1 (now 0.05)");
     assertThat(run.out()).doesNotContain("trained");
+
+    // what a retried Kubernetes Job runs: that run does not match, so a new version is started ...
+    run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+        dir.resolve("store").toString(), "--minutes", "1", "--resume-if-interrupted", "--no-progress");
+    assertThat(run.out()).contains("training v2");
+    assertThat(run.err()).contains("the shards hold no training samples"); // (these shards are empty)
+    // ... while an interrupted run made with the same options and shards is continued
+    Path v3 = interruptedRun(dir.resolve("store"), 3, options, shards);
+    run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+        dir.resolve("store").toString(), "--minutes", "1", "--resume-if-interrupted", "--no-progress");
+    assertThat(run.out()).contains("training v3").contains("resuming v3 from its checkpoint at step 0");
+    // a run another process is training is never taken over
+    try (var lock = dev.mfn.training.RunLock.tryAcquire(v3).orElseThrow()) {
+      run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+          dir.resolve("store").toString(), "--minutes", "1", "--resume-if-interrupted", "--no-progress");
+      assertThat(run.out()).contains("training v4");
+    }
+    assertThat(v1.resolve(dev.mfn.model.store.ModelStore.INCOMPLETE)).exists();
+  }
+
+  /** A version folder as a crash leaves it: marked incomplete, one checkpoint at step 0. */
+  private static Path interruptedRun(Path store, int number, dev.mfn.training.TrainingOptions options, Path shards)
+      throws IOException {
+    Path v = Files.createDirectories(store.resolve("v" + number));
+    Files.createFile(v.resolve(dev.mfn.model.store.ModelStore.INCOMPLETE));
+    Path checkpoint = Files.createDirectories(v.resolve("checkpoints/step-000000000-epoch00000"));
+    Files.writeString(v.resolve("checkpoints/LATEST"), "step-000000000-epoch00000\n");
+    new ObjectMapper().writeValue(checkpoint.resolve("state.json").toFile(), dev.mfn.training.TrainingState.start(2));
+    new ObjectMapper().writeValue(checkpoint.resolve("run.json").toFile(),
+        dev.mfn.training.Checkpoint.RunIdentity.of(options, dev.mfn.training.loader.ShardSet.open(shards)));
+    Files.writeString(store.resolve(dev.mfn.model.store.ModelStore.LEDGER), number + "\n");
+    return v;
   }
 
   /** LFW's protocol shrunk to 10 folds of 1 same + 1 different pair, over the real images. */

@@ -106,6 +106,8 @@ class K8sManifestsTest {
     PodTemplate training = find(objects, PodTemplate.class, TrainingJobs.TEMPLATE);
     PodSpec pod = training.getTemplate().getSpec();
     List<String> args = pod.getContainers().get(0).getArgs();
+    // a retried Job (a pod evicted after hours) continues the first pod's run instead of starting over
+    assertThat(args).contains("--resume-if-interrupted");
     if (overlay.equals("gpu")) {
       assertThat(pod.getContainers().get(0).getResources().getLimits()).containsKey("nvidia.com/gpu");
       assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.present", "true");

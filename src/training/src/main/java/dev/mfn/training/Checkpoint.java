@@ -35,6 +35,7 @@ public final class Checkpoint {
   static final String FOLDER = "checkpoints";
   static final String POINTER = "LATEST";
   private static final String PREFIX = "step-";
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Checkpoint.class);
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private Checkpoint() {}
@@ -42,6 +43,11 @@ public final class Checkpoint {
   /** What a run is: the options that decide its arithmetic and the data it reads. */
   public record RunIdentity(
       @JsonProperty("options") Map<String, String> options, @JsonProperty("shards") String shards) {
+
+    /** The identity of a run with these options over this shard set. */
+    public static RunIdentity of(TrainingOptions options, dev.mfn.training.loader.ShardSet shards) throws IOException {
+      return new RunIdentity(options.identity(), shards.fingerprint());
+    }
 
     /**
      * Why a run made with {@code this} identity cannot be continued as {@code wanted}, in one line
@@ -96,7 +102,12 @@ public final class Checkpoint {
     DurableFiles.syncFolder(all);
     // the commit point: LATEST names the new checkpoint, atomically
     DurableFiles.write(all.resolve(POINTER), (name + "\n").getBytes(StandardCharsets.UTF_8));
-    prune(all, keep);
+    try {
+      prune(all, keep);
+    } catch (IOException e) {
+      // the checkpoint is committed; a folder that could not be removed costs disk, not the run
+      LOG.warn("could not remove old checkpoints in {}: {}", all, e.toString());
+    }
   }
 
   /** Keeps the newest {@code keep} checkpoints (and always the one LATEST names); drops leftovers. */

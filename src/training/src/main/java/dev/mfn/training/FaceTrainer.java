@@ -68,7 +68,7 @@ public final class FaceTrainer {
     this.devices = Devices.parse(options.device());
     this.schedule = new LearningRateSchedule(options.learningRate(), options.warmupSteps());
     // a run resumed with other options or data would silently mix two runs: refused before anything
-    this.identity = new Checkpoint.RunIdentity(options.identity(), shards.fingerprint());
+    this.identity = Checkpoint.RunIdentity.of(options, shards);
     Optional<Checkpoint.Saved> saved = Checkpoint.latest(run);
     if (saved.isPresent()) {
       Optional<String> mismatch = saved.get().identity().mismatch(identity);
@@ -91,6 +91,9 @@ public final class FaceTrainer {
     if (state.classes() != classes) {
       throw new IllegalStateException(
           "checkpoint was made for " + state.classes() + " classes, shards have " + classes);
+    }
+    if (shards.files(ShardSet.Split.TRAIN).isEmpty()) {
+      throw new IllegalArgumentException("the shards hold no training samples: " + shards.root());
     }
     long stepsPerEpoch = Math.max(1, shards.samples(ShardSet.Split.TRAIN) / options.batchSize());
     if (options.epochs() != null && state.plannedSteps() < 0) {
@@ -128,6 +131,13 @@ public final class FaceTrainer {
               break;
             }
             Batch batch = epoch.next();
+            if (batch.size() < 2 * Math.min(devices.length, options.batchSize())) {
+              // most of its records could not be decoded: BatchNorm cannot train on one sample per
+              // device, and a resumed run would meet the same batch again, so it is passed over
+              // (and counted, so that a resume skips it too)
+              state = state.batchPassedOver();
+              continue;
+            }
             float lr = schedule.at(state);
             float[] lossAndCorrect = step(batch, lr);
             state = state.stepped(batch.size(), (System.nanoTime() - t0) / 1e9);

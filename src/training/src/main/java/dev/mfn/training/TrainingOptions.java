@@ -149,7 +149,8 @@ public record TrainingOptions(
     if (batchSize < 2) {
       throw new IllegalArgumentException("--batch must be >= 2 (BatchNorm needs a batch)");
     }
-    if (learningRate <= 0 || (scale != null && scale <= 0) || margin < 0 || margin >= Math.PI / 2) {
+    if (!(learningRate > 0) || (scale != null && !(scale > 0 && scale < Float.POSITIVE_INFINITY))
+        || !(margin >= 0) || margin >= Math.PI / 2) {
       throw new IllegalArgumentException("need --lr > 0, --scale > 0 and 0 <= --margin < pi/2");
     }
     if (checkpointEvery < 0 || keepCheckpoints < 1) {

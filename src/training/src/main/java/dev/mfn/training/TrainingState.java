@@ -38,6 +38,13 @@ public record TrainingState(
         classes, epochBatches + 1);
   }
 
+  /** A batch of the epoch that was not trained on (too few decodable samples). */
+  public TrainingState batchPassedOver() {
+    return new TrainingState(
+        epoch, step, phase, plannedSteps, arcFaceStartStep, arcFaceStartEpoch, bestValidationLoss,
+        epochsWithoutImprovement, images, trainingSeconds, classes, epochBatches + 1);
+  }
+
   public TrainingState planned(long steps) {
     return new TrainingState(
         epoch, step, phase, steps, arcFaceStartStep, arcFaceStartEpoch, bestValidationLoss,

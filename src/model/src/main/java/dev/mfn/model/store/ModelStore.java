@@ -64,6 +64,13 @@ public final class ModelStore {
 
   /** Makes a version visible: removes its {@link #INCOMPLETE} marker, durably. */
   public static void complete(Path folder) throws IOException {
+    // every file on disk before the marker goes: a power cut must not leave a visible version
+    // with a truncated parameter file or card (most writers do not sync)
+    try (Stream<Path> files = Files.walk(folder)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        DurableFiles.syncFile(f);
+      }
+    }
     Files.deleteIfExists(folder.resolve(INCOMPLETE));
     DurableFiles.syncFolder(folder);
   }

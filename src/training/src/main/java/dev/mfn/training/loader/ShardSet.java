@@ -91,8 +91,9 @@ public final class ShardSet {
 
   /**
    * What a checkpoint records to know it is resumed on the same data: SHA-256 over the manifest
-   * and every sample file's path and size (a shard rewritten, added or removed changes it; its
-   * location does not).
+   * and every sample file's path and size: a shard added, removed or rewritten to another size
+   * changes it, a copy of the folder elsewhere does not. (A rewrite to the very same size is not
+   * seen: hashing every byte of a large shard set at each start was judged too slow.)
    */
   public String fingerprint() throws IOException {
     java.security.MessageDigest sha;

@@ -134,10 +134,22 @@ public final class GroupedSgd extends Optimizer {
   }
 
   /**
-   * The velocities, by "name@device": the live ones, and those restored from a checkpoint that no
-   * step has used yet (a checkpoint taken before the first step after a resume keeps them).
+   * The velocities, by "name@device": the live ones, and those restored from a checkpoint for
+   * parameters no step has touched yet (a checkpoint taken right after a resume keeps them).
+   * Restored velocities of parameters that have live ones are dropped: they belong to device
+   * copies this run does not have (resumed on fewer devices), and saving them again would hand a
+   * stale velocity to such a copy after a later resume on more devices.
    */
   public NDList velocities() {
+    java.util.Set<String> live = new java.util.HashSet<>();
+    velocities.keySet().forEach(k -> live.add(k.substring(0, k.lastIndexOf('@'))));
+    for (var it = restored.entrySet().iterator(); it.hasNext(); ) {
+      var e = it.next();
+      if (live.contains(e.getKey().substring(0, e.getKey().lastIndexOf('@')))) {
+        it.remove();
+        e.getValue().close();
+      }
+    }
     java.util.TreeMap<String, NDArray> all = new java.util.TreeMap<>(restored);
     all.putAll(velocities);
     NDList list = new NDList();

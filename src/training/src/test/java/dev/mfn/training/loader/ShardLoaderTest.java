@@ -75,10 +75,16 @@ class ShardLoaderTest {
   }
 
   private static List<Integer> order(ShardLoader loader, int epoch, Map<Integer, Boolean> mirrored) {
+    return order(loader, epoch, 0, mirrored, new ArrayList<>());
+  }
+
+  private static List<Integer> order(
+      ShardLoader loader, int epoch, int skip, Map<Integer, Boolean> mirrored, List<Integer> batchSizes) {
     List<Integer> ids = new ArrayList<>();
-    try (ShardLoader.Epoch e = loader.epoch(epoch)) {
+    try (ShardLoader.Epoch e = loader.epoch(epoch, skip)) {
       while (e.hasNext()) {
         Batch b = e.next();
+        batchSizes.add(b.size());
         int plane = 112 * 112;
         for (int n = 0; n < b.size(); n++) {
           int base = n * 3 * plane;
@@ -121,6 +127,28 @@ class ShardLoaderTest {
       assertThat(flipped).isBetween(first.size() / 4L, 3L * first.size() / 4);
       // bad records are counted when their batch is decoded (not in the dropped remainder)
       assertThat(loader.skipped()).isBetween(1L, 3L * SHARDS);
+    }
+  }
+
+  /**
+   * A run resumed mid-epoch asks for the epoch after its first k batches: it must get exactly the
+   * batches the uninterrupted epoch gave from there, same samples, same mirroring, even where bad
+   * records made a batch short (each shard here holds one).
+   */
+  @Test
+  void anEpochResumedAfterKBatchesIsTheTailOfTheWholeEpoch() {
+    try (ShardLoader loader = new ShardLoader(files, ShardLoader.Options.training(16, 2, 7).withBuffer(64))) {
+      Map<Integer, Boolean> mirroredWhole = new HashMap<>();
+      List<Integer> batchSizes = new ArrayList<>();
+      List<Integer> whole = order(loader, 3, 0, mirroredWhole, batchSizes);
+      assertThat(batchSizes).as("some batch is short of a bad record").anyMatch(n -> n < 16);
+      for (int k : new int[] {1, 5, batchSizes.size() - 1, batchSizes.size()}) {
+        Map<Integer, Boolean> mirroredTail = new HashMap<>();
+        List<Integer> tail = order(loader, 3, k, mirroredTail, new ArrayList<>());
+        int before = batchSizes.subList(0, k).stream().mapToInt(Integer::intValue).sum();
+        assertThat(tail).as("after %d batches", k).isEqualTo(whole.subList(before, whole.size()));
+        tail.forEach(id -> assertThat(mirroredTail.get(id)).isEqualTo(mirroredWhole.get(id)));
+      }
     }
   }
 
