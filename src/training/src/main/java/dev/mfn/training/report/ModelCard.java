@@ -58,6 +58,8 @@ public final class ModelCard {
     training.put("momentum", human(options.momentum()));
     training.put("weight_decay_body", human(options.bodyDecay()));
     training.put("weight_decay_head", human(options.headDecay()));
+    training.put("weight_decay_groups", "body: convolutions before the global operator; head: GDConv, the 1x1 to 128,"
+        + " the classifier; none: BatchNorm gamma/beta, PReLU slopes, biases");
     training.put("arcface_scale", human(options.scaleFor(result.state().classes())));
     training.put("arcface_scale_rule", options.scale() == null ? "auto: min(64, 4 * sqrt(2) * ln(C - 1))" : "--scale");
     training.put("arcface_margin", human(options.margin()));
@@ -125,7 +127,8 @@ public final class ModelCard {
         + " (" + t.path("machine").asText() + ")");
     row(md, "batch, lr, momentum", t.path("batch_size").asInt() + ", " + number(t.path("learning_rate"))
         + ", " + number(t.path("momentum")));
-    row(md, "weight decay body / head", number(t.path("weight_decay_body")) + " / " + number(t.path("weight_decay_head")));
+    row(md, "weight decay body / head", number(t.path("weight_decay_body")) + " / " + number(t.path("weight_decay_head"))
+        + " (head: GDConv, 1x1 to 128, classifier; none on BatchNorm, PReLU, biases)");
     row(md, "peak memory", t.path("peak_memory_mb").asLong() + " MB");
     if (t.has("validation_accuracy")) {
       row(md, "validation (closed set)", "accuracy " + t.path("validation_accuracy").asDouble()

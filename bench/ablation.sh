@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Training recipe ablation (issue 17): the same shards (CFP people 001-300, the ingest job's
+# augmentation), the same minutes, one row per recipe, each scored on all 6,000 LFW pairs (people
+# the model never saw: LFW and CFP do not share identities).
+#   bench/ablation.sh MINUTES 'NAME=--flag value ...' ['NAME=...' ...]
+# e.g. bench/ablation.sh 12 'scale64=--scale 64' 'auto=--scale auto'
+# Needs ../shared/data/cfp and ../shared/data/lfw; starts and stops a local broker; writes under
+# build/ablation (shards once, one model store per row) and prints one line per row.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+minutes="$1"; shift
+cfp=../shared/data/cfp/Data/Images
+lfw=../shared/data/lfw
+work=build/ablation
+shards="$work/shards-001-300"
+if [[ ! -f "$shards/manifest.json" ]]; then
+  mkdir -p "$work/photos"
+  for i in $(seq -f "%03g" 1 300); do ln -sfn "$(cd "$cfp/$i" && pwd)" "$work/photos/$i"; done
+  ./mfn services start kafka >/dev/null
+  trap './mfn services stop kafka >/dev/null' EXIT
+  topic="bench.ablation.$(date +%s)"
+  ./mfn publish "$work/photos" --topic "$topic" --no-progress | head -1
+  # the committed model's policy: every CFP person (14 photos) gets the full augmentation tier
+  ./mfn ingest --topic "$topic" --out "$shards" --policy 350,200,90,4 --no-progress | grep -E "samples written|identities"
+fi
+for row in "$@"; do
+  name="${row%%=*}"; flags="${row#*=}"
+  store="$work/store-$name"
+  rm -rf "$store"
+  # shellcheck disable=SC2086
+  ./mfn train --shards "$shards" --model-store "$store" --minutes "$minutes" --lfw "$lfw" --no-progress $flags \
+    > "$work/$name.log" 2>&1 || { echo "$name: failed, see $work/$name.log"; continue; }
+  trained=$(grep -E "^trained" "$work/$name.log" | head -1)
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%s: LFW %.2f%% +- %.2f, TAR@FAR1e-3 %.1f%%; %s" % (sys.argv[2], 100*r["accuracy_mean"], 100*r["accuracy_std"], 100*r["tar_at_far_1e-3"], sys.argv[3]))' \
+    "$store/v1/eval-lfw.json" "$name" "$trained"
+done
