@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Training recipe ablation (issue 17): the same shards (CFP people 001-300, the ingest job's
-# augmentation), the same minutes, one row per recipe, each scored on all 6,000 LFW pairs (people
+# Training recipe ablation (issue 17): the same shards (CFP people 001-300, 14 photos each, no
+# augmentation: the comparison issue 17 made with a plain PyTorch loop), the same minutes, one row per recipe, each scored on all 6,000 LFW pairs (people
 # the model never saw: LFW and CFP do not share identities).
 #   bench/ablation.sh MINUTES 'NAME=--flag value ...' ['NAME=...' ...]
 # e.g. bench/ablation.sh 12 'scale64=--scale 64' 'auto=--scale auto'
@@ -20,8 +20,8 @@ if [[ ! -f "$shards/manifest.json" ]]; then
   trap './mfn services stop kafka >/dev/null' EXIT
   topic="bench.ablation.$(date +%s)"
   ./mfn publish "$work/photos" --topic "$topic" --no-progress | head -1
-  # the committed model's policy: every CFP person (14 photos) gets the full augmentation tier
-  ./mfn ingest --topic "$topic" --out "$shards" --policy 350,200,90,4 --no-progress | grep -E "samples written|identities"
+  # policy 350,12,8,4: a person with >= 12 usable photos is kept as is (no augmented copies)
+  ./mfn ingest --topic "$topic" --out "$shards" --policy 350,12,8,4 --no-progress | grep -E "samples written|identities"
 fi
 for row in "$@"; do
   name="${row%%=*}"; flags="${row#*=}"
