@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +34,10 @@ import picocli.CommandLine.Spec;
       "(an embedded index held by a running embed job is cleaned by the job itself, within a checkpoint).",
       "Prints what it removed, and which topics may still hold the subject's photos until their",
       "retention: Kafka retention is the last copy. --clear allows re-enrolment (photos published",
-      "before the deletion stay refused)."
+      "before the deletion stay refused). --json prints one JSON document instead: ok, action (delete or",
+      "clear), subject, topic, deleted_at; for delete also versions [{version, removed, held_by_job}],",
+      "removed, index_versions, versions_held_by_job, photo_topics, retention [{topic, retention_ms, retention_days}]",
+      "(retention_ms -1: forever) and retention_error when the topics could not be read."
     })
 final class DeleteCommand implements Callable<Integer> {
   @Option(names = "--subject", paramLabel = "S", required = true, description = "The subject to remove.")
@@ -50,6 +54,9 @@ final class DeleteCommand implements Callable<Integer> {
 
   @Option(names = "--photo-topics", paramLabel = "T", split = ",", description = "Topics that carry photos, for the retention report (default: the enroll, train and dead-letter topics of the settings).")
   List<String> photoTopics;
+
+  @Option(names = "--json", description = JsonOutput.HELP)
+  boolean json;
 
   @Mixin IndexOptions indexOptions;
 
@@ -71,39 +78,95 @@ final class DeleteCommand implements Callable<Integer> {
       SubjectErasure erased = tombstones.find(subject)
           .orElseThrow(() -> new IllegalArgumentException(subject + " has no tombstone on " + tombstones.topic() + ": nothing to clear"));
       tombstones.clear(erased, reason, by);
+      if (json) {
+        Map<String, Object> doc = JsonOutput.document();
+        doc.put("ok", true);
+        doc.put("action", "clear");
+        doc.put("subject", subject);
+        doc.put("topic", tombstones.topic());
+        doc.put("deleted_at", String.valueOf(erased.getDeletedAt()));
+        JsonOutput.print(out, doc);
+        return 0;
+      }
       out.printf("cleared the tombstone of %s on %s: photos published after %s may be enrolled again; older ones stay refused%n",
           subject, tombstones.topic(), erased.getDeletedAt());
       return 0;
     }
     SubjectErasure tombstone = tombstones.erase(subject, reason, by);
-    out.printf("tombstone for %s on %s (deleted at %s): the embed job, migrations and re-indexing refuse the subject from now on%n",
+    // with --json the lines go nowhere: the document below says the same
+    PrintWriter lines = json ? new PrintWriter(java.io.Writer.nullWriter()) : out;
+    lines.printf("tombstone for %s on %s (deleted at %s): the embed job, migrations and re-indexing refuse the subject from now on%n",
         subject, tombstones.topic(), tombstone.getDeletedAt());
     List<String> versions = indexOptions.versions(settings);
     long total = 0;
     List<String> heldByJob = new ArrayList<>();
+    List<Map<String, Object>> perVersion = new ArrayList<>();
     for (String version : versions) {
+      Map<String, Object> v = JsonOutput.document();
+      v.put("version", version);
       try (VectorIndex idx = indexOptions.openForServing(settings, version)) {
         long removed = idx.deleteSubject(subject);
         idx.expungeDeletes(); // also what an earlier deletion could not merge out yet
         total += removed;
-        out.printf("%s: removed %d face(s) (vectors, boxes and crops; merged out of the files)%n", version, removed);
+        v.put("removed", removed);
+        v.put("held_by_job", false);
+        lines.printf("%s: removed %d face(s) (vectors, boxes and crops; merged out of the files)%n", version, removed);
       } catch (java.io.IOException e) {
         if (e.getCause() instanceof org.apache.lucene.store.LockObtainFailedException) {
           heldByJob.add(version);
-          out.printf("%s: held by a running embed job, which removes the subject itself (it follows %s)%n", version, tombstones.topic());
+          v.put("removed", null); // the running job removes them
+          v.put("held_by_job", true);
+          lines.printf("%s: held by a running embed job, which removes the subject itself (it follows %s)%n", version, tombstones.topic());
         } else {
           throw e;
         }
       }
+      perVersion.add(v);
     }
-    out.printf("removed %d face(s) of %s from %d index version(s)%s%n", total, subject, versions.size(),
+    lines.printf("removed %d face(s) of %s from %d index version(s)%s%n", total, subject, versions.size(),
         heldByJob.isEmpty() ? "" : "; " + heldByJob.size() + " more cleaned by the running job");
-    printRetention(out, servers);
+    Retention retention = retention(servers);
+    if (json) {
+      Map<String, Object> doc = JsonOutput.document();
+      doc.put("ok", true);
+      doc.put("action", "delete");
+      doc.put("subject", subject);
+      doc.put("topic", tombstones.topic());
+      doc.put("deleted_at", String.valueOf(tombstone.getDeletedAt()));
+      doc.put("versions", perVersion);
+      doc.put("removed", total);
+      doc.put("index_versions", versions.size());
+      doc.put("versions_held_by_job", heldByJob);
+      doc.put("photo_topics", retention.names());
+      List<Map<String, Object>> topics = new ArrayList<>();
+      if (retention.topics() != null) {
+        for (TopicRetention t : retention.topics()) {
+          Map<String, Object> m = JsonOutput.document();
+          m.put("topic", t.topic());
+          m.put("retention_ms", t.ms());
+          m.put("retention_days", t.ms() < 0 ? null : t.ms() / 86_400_000.0);
+          topics.add(m);
+        }
+      }
+      doc.put("retention", retention.topics() == null ? null : topics);
+      if (retention.error() != null) {
+        doc.put("retention_error", retention.error());
+      }
+      JsonOutput.print(out, doc);
+      return 0;
+    }
+    printRetention(out, retention);
     return 0;
   }
 
+  /** One photo topic's retention (-1: forever). */
+  private record TopicRetention(String topic, long ms) {}
+
+  /** The photo topics asked about, the retention of those that exist (null: unreadable), and why not. */
+  private record Retention(List<String> names, List<TopicRetention> topics, String error) {}
+
   /** Where copies of the photos may remain: the photo topics, until their retention ends. */
-  private void printRetention(PrintWriter out, String servers) {
+  private Retention retention(String servers) {
     var topics = settings.topics();
     List<String> names = photoTopics != null ? photoTopics : List.of(topics.enroll(), topics.train(), topics.deadLetters());
     Properties p = new Properties();
@@ -114,17 +177,29 @@ final class DeleteCommand implements Callable<Integer> {
       List<ConfigResource> resources = names.stream().filter(existing::contains)
           .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
       var configs = admin.describeConfigs(resources).all().get(10, TimeUnit.SECONDS);
-      out.println("photos of the subject may still be in these topics until their retention ends (Kafka is the last copy):");
+      List<TopicRetention> found = new ArrayList<>();
       for (ConfigResource r : resources) {
         var retention = configs.get(r).get("retention.ms");
-        long ms = retention == null ? -1 : Long.parseLong(retention.value());
-        out.printf(Locale.ROOT, "  %s: retention %s%n", r.name(), ms < 0 ? "forever (retention.ms=-1)" : String.format(Locale.ROOT, "%.1f days", ms / 86_400_000.0));
+        found.add(new TopicRetention(r.name(), retention == null ? -1 : Long.parseLong(retention.value())));
       }
-      if (resources.isEmpty()) {
-        out.println("  (none of " + names + " exists)");
-      }
+      return new Retention(names, found, null);
     } catch (Exception e) {
-      out.println("could not read the topics' retention: " + e.getMessage());
+      return new Retention(names, null, e.getMessage());
+    }
+  }
+
+  private static void printRetention(PrintWriter out, Retention retention) {
+    if (retention.topics() == null) {
+      out.println("could not read the topics' retention: " + retention.error());
+      return;
+    }
+    out.println("photos of the subject may still be in these topics until their retention ends (Kafka is the last copy):");
+    for (TopicRetention t : retention.topics()) {
+      long ms = t.ms();
+      out.printf(Locale.ROOT, "  %s: retention %s%n", t.topic(), ms < 0 ? "forever (retention.ms=-1)" : String.format(Locale.ROOT, "%.1f days", ms / 86_400_000.0));
+    }
+    if (retention.topics().isEmpty()) {
+      out.println("  (none of " + retention.names() + " exists)");
     }
   }
 }

@@ -1,6 +1,5 @@
 package dev.mfn.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mfn.config.MfnSettings;
 import dev.mfn.face.FaceRejected;
 import dev.mfn.face.decode.ImageDecoder;
@@ -82,7 +81,7 @@ final class DetectCommand implements Callable<Integer> {
       doc.put("height", bgr.rows());
       doc.put("detector", face.detectorName(settings));
       doc.put("faces", list);
-      out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(doc));
+      JsonOutput.print(out, doc);
     } else {
       out.printf("%s: %dx%d, %d face(s) [%s]%n", image, bgr.cols(), bgr.rows(), faces.size(), face.detectorName(settings));
       for (int i = 0; i < faces.size(); i++) {

@@ -46,7 +46,11 @@ import picocli.CommandLine.Spec;
       "reads what this consumer group has not read yet, detects, aligns and embeds the faces in",
       "batches and writes them with their subject, box and aligned crop. Ids are image + face +",
       "model version, so enrolling again replaces instead of duplicating. Photos without a usable",
-      "face go to the dead-letter topic. --direct does the same in this process, without Kafka."
+      "face go to the dead-letter topic. --direct does the same in this process, without Kafka.",
+      "--json prints the summary as one JSON document: ok, mode (direct, streaming or following), dir;",
+      "direct: photos, faces_enrolled, model, index, index_faces, not_enrolled {REASON: n}; streaming: topic,",
+      "photos_published, cluster (null: in this process), records_read, seconds, model, index, index_faces,",
+      "dead_letter_topic; following (printed when the job starts): topic, photos_published, cluster, job_id, models_topic."
     })
 final class EnrollCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "DIR", description = "One folder per identity.")
@@ -69,6 +73,9 @@ final class EnrollCommand implements Callable<Integer> {
 
   @Option(names = "--no-progress", description = "No progress bar.")
   boolean noProgress;
+
+  @Option(names = "--json", description = JsonOutput.HELP)
+  boolean json;
 
   @Mixin FlinkOption flink;
 
@@ -115,6 +122,9 @@ final class EnrollCommand implements Callable<Integer> {
       KafkaAccess.prepare(servers, settings.topics().deadLetters(), settings.getInt("kafka.partitions"), 10_000);
     } catch (KafkaAccess.BrokerUnreachableException e) {
       spec.commandLine().getErr().println("mfn enroll: " + e.getMessage() + " (or use --direct)");
+      if (json) {
+        JsonOutput.error(out, e.getMessage() + " (or use --direct)", "BROKER_UNREACHABLE");
+      }
       return Mfn.EXIT_USAGE;
     }
     long limit = settings.getLong("publish.inline.limit.bytes");
@@ -145,6 +155,13 @@ final class EnrollCommand implements Callable<Integer> {
       KafkaAccess.prepare(servers, settings.topics().models(), 1, 10_000);
       try (ClusterJobs jobs = FlinkOption.connect(cluster, settings)) {
         JobID id = BoundedJobRun.submit(jobs, new JobSubmission(EmbedJob.class.getName(), EmbedArguments.of(config), null));
+        if (json) {
+          Map<String, Object> doc = streamed("following", published, in, cluster);
+          doc.put("job_id", id.toString());
+          doc.put("models_topic", settings.topics().models());
+          JsonOutput.print(out, doc);
+          return 0;
+        }
         out.printf("published %d photos to %s; submitted the embed job %s to %s, following %s%n",
             published.sent(), in, id, cluster, settings.topics().models());
         out.printf("  stop, resume: ./mfn jobs stop %s --savepoint DIR; ./mfn jobs resume --from SAVEPOINT%n", id);
@@ -157,74 +174,128 @@ final class EnrollCommand implements Callable<Integer> {
         seconds = BoundedJobRun.runOnCluster(jobs, new JobSubmission(EmbedJob.class.getName(), EmbedArguments.of(config), null),
             servers, group, before, end, "embed", noProgress);
       }
-      report(out, published, in, end - before, seconds);
+      report(out, published, in, end - before, seconds, cluster);
       return 0;
     }
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
     EmbedJob.fromConfig(config).build(env);
     if (follow) {
       KafkaAccess.prepare(servers, settings.topics().models(), 1, 10_000);
-      out.printf("published %d photos to %s; the embed job keeps running (following %s; Ctrl-C stops)%n",
-          published.sent(), in, settings.topics().models());
+      if (json) { // printed before the job runs (until Ctrl-C): the document says it is running
+        Map<String, Object> doc = streamed("following", published, in, null);
+        doc.put("models_topic", settings.topics().models());
+        JsonOutput.print(out, doc);
+      } else {
+        out.printf("published %d photos to %s; the embed job keeps running (following %s; Ctrl-C stops)%n",
+            published.sent(), in, settings.topics().models());
+      }
       out.flush();
       env.execute("mfn enroll --follow " + in);
       return 0;
     }
     seconds = BoundedJobRun.run(env, "mfn enroll " + in, servers, group, before, end, "embed", noProgress);
-    report(out, published, in, end - before, seconds);
+    report(out, published, in, end - before, seconds, null);
     return 0;
   }
 
-  private void report(PrintWriter out, PublishSummary published, String in, long records, double seconds) throws Exception {
+  private void report(PrintWriter out, PublishSummary published, String in, long records, double seconds, String cluster)
+      throws Exception {
     try (Embedder embedder = Models.open(indexOptions.model, settings);
         VectorIndex index = indexOptions.openIndex(settings, IndexOptions.version(embedder, indexOptions.model, settings))) {
       if (index instanceof dev.mfn.search.index.ElasticsearchVectorIndex es) {
         es.refresh(); // the job's last writes (overwrites are a delete and an add) visible to the count
       }
+      String version = IndexOptions.version(embedder, indexOptions.model, settings);
+      if (json) {
+        Map<String, Object> doc = streamed("streaming", published, in, cluster);
+        doc.put("records_read", records);
+        doc.put("seconds", JsonOutput.number(seconds));
+        doc.put("model", version);
+        doc.put("index", indexOptions.describe(settings, version));
+        doc.put("index_faces", index.count());
+        doc.put("dead_letter_topic", settings.topics().deadLetters());
+        JsonOutput.print(out, doc);
+        return;
+      }
       out.printf("published %d photos to %s; the embed job read %d records in %.1f s; index %s holds %d faces%n",
-          published.sent(), in, records, seconds,
-          indexOptions.describe(settings, IndexOptions.version(embedder, indexOptions.model, settings)), index.count());
+          published.sent(), in, records, seconds, indexOptions.describe(settings, version), index.count());
     }
     out.printf("  photos without a usable face: see the dead-letter topic %s%n", settings.topics().deadLetters());
+  }
+
+  /** The fields every --json document of the streaming path starts with. */
+  private Map<String, Object> streamed(String mode, PublishSummary published, String in, String cluster) {
+    Map<String, Object> doc = JsonOutput.document();
+    doc.put("ok", true);
+    doc.put("mode", mode);
+    doc.put("dir", dir.toString());
+    doc.put("topic", in);
+    doc.put("photos_published", published.sent());
+    doc.put("cluster", cluster); // null: Flink's local cluster in this process
+    return doc;
   }
 
   private int direct(List<PhotoFile> photos) throws Exception {
     int batch = settings.getInt("embed.batch.size");
     long enrolled = 0;
     Map<RejectReason, Integer> rejected = new TreeMap<>();
+    String version;
+    String where;
+    long count;
     try (FaceCropper cropper = face.openCropper(settings);
         Embedder embedder = Models.open(indexOptions.model, settings)) {
-      String version = IndexOptions.version(embedder, indexOptions.model, settings);
+      version = IndexOptions.version(embedder, indexOptions.model, settings);
+      where = indexOptions.describe(settings, version);
       FaceEmbedStage stage = IndexOptions.stage(cropper, embedder, version,
           allFaces ? FaceEmbedStage.Faces.ALL : FaceEmbedStage.Faces.CHOSEN, batch);
-      try (VectorIndex index = indexOptions.openIndex(settings, version);
-          ProgressBar bar = Progress.bar("enroll", photos.size(), "photos", noProgress)) {
-        for (int from = 0; from < photos.size(); from += batch) {
-          List<FaceEmbedStage.Photo> chunk = new ArrayList<>();
-          for (PhotoFile p : photos.subList(from, Math.min(photos.size(), from + batch))) {
-            byte[] bytes;
-            try {
-              bytes = dev.mfn.face.decode.PhotoFiles.read(p.path(), cropper.maxBytes());
-            } catch (dev.mfn.face.FaceRejected e) {
-              rejected.merge(e.reason(), 1, Integer::sum);
-              continue;
+      try (VectorIndex index = indexOptions.openIndex(settings, version)) {
+        // the bar is closed (its line ended) before the summary below is printed
+        try (ProgressBar bar = Progress.bar("enroll", photos.size(), "photos", noProgress)) {
+          for (int from = 0; from < photos.size(); from += batch) {
+            List<FaceEmbedStage.Photo> chunk = new ArrayList<>();
+            for (PhotoFile p : photos.subList(from, Math.min(photos.size(), from + batch))) {
+              byte[] bytes;
+              try {
+                bytes = dev.mfn.face.decode.PhotoFiles.read(p.path(), cropper.maxBytes());
+              } catch (dev.mfn.face.FaceRejected e) {
+                rejected.merge(e.reason(), 1, Integer::sum);
+                continue;
+              }
+              // the same image id the publisher gives, so both paths write the same documents
+              String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+              chunk.add(new FaceEmbedStage.Photo(RawImageFactory.imageId(p.subject(), p.source(), sha), p.subject(), bytes));
             }
-            // the same image id the publisher gives, so both paths write the same documents
-            String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
-            chunk.add(new FaceEmbedStage.Photo(RawImageFactory.imageId(p.subject(), p.source(), sha), p.subject(), bytes));
+            FaceEmbedStage.Result result = stage.embed(chunk);
+            index.upsert(result.documents());
+            enrolled += result.documents().size();
+            result.rejected().values().forEach(r -> rejected.merge(r, 1, Integer::sum));
+            bar.stepTo(Math.min(photos.size(), from + batch));
           }
-          FaceEmbedStage.Result result = stage.embed(chunk);
-          index.upsert(result.documents());
-          enrolled += result.documents().size();
-          result.rejected().values().forEach(r -> rejected.merge(r, 1, Integer::sum));
-          bar.stepTo(Math.min(photos.size(), from + batch));
         }
-        spec.commandLine().getOut().printf("enrolled %d faces from %d photos into %s (model %s); index holds %d%n",
-            enrolled, photos.size(), indexOptions.describe(settings, version), version, index.count());
+        count = index.count();
       }
     }
+    PrintWriter out = spec.commandLine().getOut();
+    if (json) {
+      Map<String, Object> doc = JsonOutput.document();
+      doc.put("ok", true);
+      doc.put("mode", "direct");
+      doc.put("dir", dir.toString());
+      doc.put("photos", photos.size());
+      doc.put("faces_enrolled", enrolled);
+      doc.put("model", version);
+      doc.put("index", where);
+      doc.put("index_faces", count);
+      Map<String, Integer> notEnrolled = new java.util.LinkedHashMap<>();
+      rejected.forEach((reason, n) -> notEnrolled.put(reason.name(), n));
+      doc.put("not_enrolled", notEnrolled);
+      JsonOutput.print(out, doc);
+      return 0;
+    }
+    out.printf("enrolled %d faces from %d photos into %s (model %s); index holds %d%n",
+        enrolled, photos.size(), where, version, count);
     if (!rejected.isEmpty()) {
-      spec.commandLine().getOut().println("  not enrolled: " + rejected);
+      out.println("  not enrolled: " + rejected);
     }
     return 0;
   }

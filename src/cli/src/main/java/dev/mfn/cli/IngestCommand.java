@@ -45,7 +45,11 @@ import picocli.CommandLine.Spec;
       "writes a shard set of the identities as they stand into OUT/cuts/NAME/.",
       "Labels come from a registry (the compacted topic <topic>.labels): a subject keeps its label",
       "in every run. A folder that holds another run's shard set is refused.",
-      "--flink HOST:PORT runs the job on a Flink session cluster instead of inside this command."
+      "--flink HOST:PORT runs the job on a Flink session cluster instead of inside this command.",
+      "--json prints the summary as one JSON document: ok, mode (bounded or unbounded), topic, out, cluster",
+      "(null: in this process); when the job ends: records_in, seconds, records_per_second, photos_kept,",
+      "dropped_by_policy, dead_letters, dead_letter_reasons {REASON: n}, train_samples, validation_samples,",
+      "identities, identities_by_tier {TIER: n}, identities_kept (labelled), manifest; --unbounded --flink: job_id."
     })
 final class IngestCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", required = true, description = "Folder for the shards and manifest.json.")
@@ -81,6 +85,9 @@ final class IngestCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "No progress bar.")
   boolean noProgress;
 
+  @Option(names = "--json", description = JsonOutput.HELP)
+  boolean json;
+
   @Mixin FaceOptions face;
   @Spec CommandSpec spec;
   private final MfnSettings settings;
@@ -100,6 +107,9 @@ final class IngestCommand implements Callable<Integer> {
       KafkaAccess.prepare(servers, settings.topics().deadLetters(), settings.getInt("kafka.partitions"), 10_000);
     } catch (KafkaAccess.BrokerUnreachableException e) {
       spec.commandLine().getErr().println("mfn ingest: " + e.getMessage());
+      if (json) {
+        JsonOutput.error(spec.commandLine().getOut(), e.getMessage(), "BROKER_UNREACHABLE");
+      }
       return Mfn.EXIT_USAGE;
     }
     String detector = face.detectorName(settings);
@@ -129,7 +139,7 @@ final class IngestCommand implements Callable<Integer> {
         StreamExecutionEnvironment.getExecutionEnvironment(IngestJob.flinkConfiguration(config));
     IngestJob.fromConfig(config).build(env);
     double seconds = BoundedJobRun.run(env, "mfn ingest " + in + " -> " + out, servers, group, 0, total, "ingest", noProgress);
-    printSummary(spec.commandLine().getOut(), out.resolve("manifest.json"), seconds);
+    summary(spec.commandLine().getOut(), in, null, seconds);
     return 0;
   }
 
@@ -139,15 +149,62 @@ final class IngestCommand implements Callable<Integer> {
     try (ClusterJobs jobs = FlinkOption.connect(cluster, settings)) {
       if (unbounded) {
         JobID id = BoundedJobRun.submit(jobs, job);
+        if (json) {
+          Map<String, Object> doc = JsonOutput.document();
+          doc.put("ok", true);
+          doc.put("mode", "unbounded");
+          doc.put("topic", config.topic());
+          doc.put("out", out.toString());
+          doc.put("cluster", cluster);
+          doc.put("job_id", id.toString());
+          JsonOutput.print(o, doc);
+          return 0;
+        }
         o.printf("submitted the unbounded ingest job %s to %s (web UI http://%s/)%n", id, cluster, cluster);
         o.printf("  cut a shard set:   ./mfn shards cut --topic %s --out %s%n", config.topic(), out);
         o.printf("  stop, resume:      ./mfn jobs stop %s --savepoint DIR; ./mfn jobs resume --from SAVEPOINT%n", id);
         return 0;
       }
       double seconds = BoundedJobRun.runOnCluster(jobs, job, servers, group, 0, total, "ingest", noProgress);
-      printSummary(o, out.resolve("manifest.json"), seconds);
+      summary(o, config.topic(), cluster, seconds);
       return 0;
     }
+  }
+
+  /** The bounded run's summary, from its manifest: lines, or with --json one document. */
+  private void summary(PrintWriter o, String in, String cluster, double seconds) throws Exception {
+    Path manifestFile = out.resolve("manifest.json");
+    if (!json) {
+      printSummary(o, manifestFile, seconds);
+      return;
+    }
+    JsonNode manifest = new ObjectMapper().readTree(manifestFile.toFile());
+    JsonNode t = manifest.get("totals");
+    long records = t.get("records_in").asLong();
+    Map<String, Object> doc = JsonOutput.document();
+    doc.put("ok", true);
+    doc.put("mode", unbounded ? "unbounded" : "bounded");
+    doc.put("topic", in);
+    doc.put("out", out.toString());
+    doc.put("cluster", cluster); // null: Flink's local cluster in this process
+    doc.put("records_in", records);
+    doc.put("seconds", JsonOutput.number(seconds));
+    doc.put("records_per_second", JsonOutput.number(records / seconds));
+    doc.put("photos_kept", t.get("photos_kept").asLong());
+    doc.put("dropped_by_policy", t.get("dropped_by_policy").asLong());
+    doc.put("dead_letters", t.get("dead_letters").asLong());
+    Map<String, Long> reasons = new java.util.LinkedHashMap<>();
+    manifest.get("dead_letters").fields().forEachRemaining(e -> reasons.put(e.getKey(), e.getValue().asLong()));
+    doc.put("dead_letter_reasons", reasons);
+    doc.put("train_samples", t.get("train_samples").asLong());
+    doc.put("validation_samples", t.get("validation_samples").asLong());
+    doc.put("identities", t.get("identities").asLong());
+    Map<String, Integer> tiers = new java.util.TreeMap<>();
+    manifest.get("identities").forEach(id -> tiers.merge(id.get("tier").asText(), 1, Integer::sum));
+    doc.put("identities_by_tier", tiers);
+    doc.put("identities_kept", t.get("identities_kept").asLong());
+    doc.put("manifest", manifestFile.toString());
+    JsonOutput.print(o, doc);
   }
 
   static void printSummary(PrintWriter o, Path manifestFile, double seconds) throws Exception {

@@ -57,19 +57,21 @@ final class ReindexCommand implements Callable<Integer> {
       }
       PhotoEmbedder photos = new PhotoEmbedder(cropper, embedder, true, false, settings.getInt("embed.batch.size"));
       try (VectorIndex old = indexOptions.openIndex(settings, from);
-          VectorIndex next = indexOptions.openIndex(settings, version);
-          ProgressBar bar = Progress.bar("reindex", old.count(), "faces", noProgress)) {
+          VectorIndex next = indexOptions.openIndex(settings, version)) {
         Reindexer.Result result;
-        // erased subjects are never copied forward (subjects.deleted, followed up to now)
-        String servers = bootstrap != null ? bootstrap : settings.kafkaBootstrap();
-        dev.mfn.publish.KafkaAccess.prepare(servers, settings.topics().deleted(), 1, 10_000,
-            java.util.Map.of("cleanup.policy", "compact", "retention.ms", "-1"));
-        try (var erasures = dev.mfn.flink.embed.Erasures.open(servers, settings.topics().deleted())) {
-          erasures.catchUp(java.time.Duration.ofSeconds(30));
-          result = new Reindexer(photos, version, settings.getInt("embed.batch.size"))
-              .run(old, next, d -> !erasures.erased(d.subject()), bar::stepTo);
+        // the bar is closed (its line ended) before the summary is printed
+        try (ProgressBar bar = Progress.bar("reindex", old.count(), "faces", noProgress)) {
+          // erased subjects are never copied forward (subjects.deleted, followed up to now)
+          String servers = bootstrap != null ? bootstrap : settings.kafkaBootstrap();
+          dev.mfn.publish.KafkaAccess.prepare(servers, settings.topics().deleted(), 1, 10_000,
+              java.util.Map.of("cleanup.policy", "compact", "retention.ms", "-1"));
+          try (var erasures = dev.mfn.flink.embed.Erasures.open(servers, settings.topics().deleted())) {
+            erasures.catchUp(java.time.Duration.ofSeconds(30));
+            result = new Reindexer(photos, version, settings.getInt("embed.batch.size"))
+                .run(old, next, d -> !erasures.erased(d.subject()), bar::stepTo);
+          }
+          bar.stepTo(old.count());
         }
-        bar.stepTo(old.count());
         spec.commandLine().getOut().printf("re-indexed %d faces from %s into %s (%s now holds %d); %d without a stored crop%n",
             result.written(), from, version, indexOptions.describe(settings, version), next.count(), result.skipped());
       }

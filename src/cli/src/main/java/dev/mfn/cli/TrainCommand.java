@@ -64,7 +64,13 @@ import picocli.CommandLine.Spec;
       "version folder of the model store. --publish announces it on the models topic, once it passes the",
       "model gate: sane embeddings and verification accuracy on the gate's pairs (--gate-pairs, else --lfw)",
       "at least the serving model's minus --gate-tolerance. A refused model is recorded on the topic",
-      "(RETIRED, with the reason), never served, and the command exits with status 3; --force overrides."
+      "(RETIRED, with the reason), never served, and the command exits with status 3; --force overrides.",
+      "--json: the lines a person reads go to stderr, and stdout gets one JSON document at the end: ok,",
+      "version, run, resumed_from_step, identities, training_samples, validation_samples, epochs, steps,",
+      "images, training_seconds, images_per_second, validation_accuracy, onnx, onnx_error, threshold,",
+      "threshold_at_far, target_far, evaluations [{dataset, pairs, photos, faces, fallbacks, rejected,",
+      "mean_accuracy, std_accuracy, best_threshold, tar_at_far_1e3, threshold_at_far_1e3}], plots,",
+      "peak_memory_mb, and with --publish: gate {passed, reason, forced}, announced, models_topic, sequence."
     })
 final class TrainCommand implements Callable<Integer> {
   static final class Budget {
@@ -157,6 +163,12 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "No progress bar.")
   boolean noProgress;
 
+  @Option(names = "--json", description = JsonOutput.HELP)
+  boolean json;
+
+  /** What --json prints at the end, filled in as the run goes. */
+  private final Map<String, Object> doc = JsonOutput.document();
+
   @Mixin FaceOptions face;
   @Spec CommandSpec spec;
   private final MfnSettings settings;
@@ -167,7 +179,8 @@ final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PrintWriter out = spec.commandLine().getOut();
+    // with --json the lines a person reads go to stderr: stdout carries the one document
+    PrintWriter out = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
     TrainingOptions options =
         TrainingOptions.defaults(shards)
             .withBudget(budget.epochs, budget.minutes)
@@ -189,9 +202,18 @@ final class TrainCommand implements Callable<Integer> {
   private Integer train(PrintWriter out, TrainingOptions options, ShardSet shardSet, ModelStore modelStore, Path run)
       throws Exception {
     String version = run.getFileName().toString();
+    doc.put("ok", true); // settled at the end
+    doc.put("version", version);
+    doc.put("run", run.toString());
+    doc.put("resumed_from_step", null);
     if (Checkpoint.exists(run)) {
-      out.printf("resuming %s from its checkpoint at step %d%n", version, Checkpoint.state(run).orElseThrow().step());
+      long step = Checkpoint.state(run).orElseThrow().step();
+      doc.put("resumed_from_step", step);
+      out.printf("resuming %s from its checkpoint at step %d%n", version, step);
     }
+    doc.put("identities", shardSet.classes());
+    doc.put("training_samples", shardSet.samples(ShardSet.Split.TRAIN));
+    doc.put("validation_samples", shardSet.samples(ShardSet.Split.VALIDATION));
     out.printf("training %s: %d identities, %d training / %d validation samples -> %s%n", version,
         shardSet.classes(), shardSet.samples(ShardSet.Split.TRAIN), shardSet.samples(ShardSet.Split.VALIDATION), run);
 
@@ -206,6 +228,12 @@ final class TrainCommand implements Callable<Integer> {
         result.state().epoch(), result.state().step(), result.state().images(),
         result.state().trainingSeconds() / 60, result.imagesPerSecond(),
         result.validation() == null ? Double.NaN : result.validation().accuracy());
+    doc.put("epochs", result.state().epoch());
+    doc.put("steps", result.state().step());
+    doc.put("images", result.state().images());
+    doc.put("training_seconds", JsonOutput.number(result.state().trainingSeconds()));
+    doc.put("images_per_second", JsonOutput.number(result.imagesPerSecond()));
+    doc.put("validation_accuracy", result.validation() == null ? null : JsonOutput.number(result.validation().accuracy()));
 
     ModelConfig config = ModelConfig.mobileFaceNet(version, Instant.now().toString(), null).withStoreId(modelStore.id());
     config = config.withChecksum(ModelStore.checksum(run.resolve(config.parameters())));
@@ -213,9 +241,13 @@ final class TrainCommand implements Callable<Integer> {
     // the serving graph for ONNX Runtime, checked against these parameters by whoever opens it
     try {
       config = dev.mfn.model.export.OnnxExport.export(run);
+      doc.put("onnx", run.resolve(config.onnx().file()).toString());
+      doc.put("onnx_error", null);
       out.printf("exported %s (ONNX, BatchNorm folded): the embedders serve it by default%n", run.resolve(config.onnx().file()));
     } catch (IOException | RuntimeException e) {
       // hours of training are not lost to an export problem: the parameters serve on PyTorch
+      doc.put("onnx", null);
+      doc.put("onnx_error", e.getMessage());
       out.printf("no ONNX export (%s): the version serves on PyTorch; try again with mfn export --model %s%n", e.getMessage(), run);
     }
     List<VerificationReport> reports = new ArrayList<>();
@@ -231,19 +263,28 @@ final class TrainCommand implements Callable<Integer> {
     if (lfw != null) {
       config = config.withEvalPairs(lfw.toAbsolutePath().toString());
     }
+    doc.put("threshold", null);
+    doc.put("threshold_at_far", null);
+    doc.put("target_far", null);
     if (!reports.isEmpty()) {
       var first = reports.get(0).result();
       double far = targetFar != null ? targetFar : settings.getDouble("search.target.far");
       config = config.withThreshold((float) first.bestThreshold())
           .withThresholdAtFar((float) Verification.thresholdAtFar(first.roc(), far), far);
       config.write(run);
+      doc.put("threshold", config.threshold());
+      doc.put("threshold_at_far", config.thresholdAtFar());
+      doc.put("target_far", far);
       out.printf(Locale.ROOT, "thresholds: %.4f for 1:1 verification (best accuracy), %.4f for 1:N search (FAR %.0e on %s)%n",
           config.threshold(), config.thresholdAtFar(), far, reports.get(0).dataset());
     }
+    List<Map<String, Object>> evaluations = new ArrayList<>();
     for (VerificationReport r : reports) {
       r.writeJson(run.resolve("eval-" + r.dataset().toLowerCase(Locale.ROOT) + ".json"));
       out.print(r.table());
+      evaluations.add(evaluation(r));
     }
+    doc.put("evaluations", evaluations);
     List<Path> plots = TrainingPlots.write(run.resolve("plots"), MetricsLog.read(run.resolve("metrics.jsonl")), reports);
     ObjectNode card =
         ModelCard.json(config, options, result, reports,
@@ -254,15 +295,39 @@ final class TrainCommand implements Callable<Integer> {
     ModelStore.complete(run);
     Checkpoint.delete(run);
     int status = 0;
+    doc.put("plots", plots.size());
     if (publish) {
       status = gateAndAnnounce(run, config, reports, out);
     }
+    long peakMb = Machine.peakResidentBytes() / (1024 * 1024);
     out.printf("model %s: %s (model-card.md, plots/ with %d charts, metrics.jsonl); peak memory %d MB%n",
-        version, run, plots.size(), Machine.peakResidentBytes() / (1024 * 1024));
+        version, run, plots.size(), peakMb);
     if (reports.isEmpty()) {
       out.println("no pairs set given (--lfw, --cfp): the model has no verification threshold yet");
     }
+    if (json) {
+      doc.put("peak_memory_mb", peakMb);
+      doc.put("ok", status == 0);
+      JsonOutput.print(spec.commandLine().getOut(), doc);
+    }
     return status;
+  }
+
+  /** One pairs set's verification, as the --json document gives it. */
+  private static Map<String, Object> evaluation(VerificationReport r) {
+    Map<String, Object> m = JsonOutput.document();
+    m.put("dataset", r.dataset());
+    m.put("pairs", r.pairs());
+    m.put("photos", r.photos());
+    m.put("faces", r.faces());
+    m.put("fallbacks", r.fallbacks());
+    m.put("rejected", r.rejected());
+    m.put("mean_accuracy", JsonOutput.number(r.result().meanAccuracy()));
+    m.put("std_accuracy", JsonOutput.number(r.result().stdAccuracy()));
+    m.put("best_threshold", JsonOutput.number(r.result().bestThreshold()));
+    m.put("tar_at_far_1e3", JsonOutput.number(r.result().tarAtFar1e3()));
+    m.put("threshold_at_far_1e3", JsonOutput.number(r.result().thresholdAtFar1e3()));
+    return m;
   }
 
   /** Exit status of a run whose model was trained but refused by the gate (not announced). */
@@ -289,6 +354,14 @@ final class TrainCommand implements Callable<Integer> {
         .writeValueAsString(Map.of("passed", verdict.passed(), "reason", verdict.reason(),
             "served", serving.serving() ? serving.current().version() : "")));
     ModelConfig announced = config;
+    Map<String, Object> gate = JsonOutput.document();
+    gate.put("passed", verdict.passed());
+    gate.put("reason", verdict.reason());
+    gate.put("forced", force);
+    doc.put("gate", gate);
+    doc.put("models_topic", topic.topic());
+    doc.put("announced", verdict.passed());
+    doc.put("sequence", null);
     if (!verdict.passed()) {
       topic.append(sequence -> ModelAnnouncer.about(dev.mfn.records.ModelEventKind.RETIRED, announced.id(),
           run.toAbsolutePath().toUri().toString(), announced.checksum(), sequence, "refused by the gate: " + verdict.reason()));
@@ -301,6 +374,7 @@ final class TrainCommand implements Callable<Integer> {
       e.setForced(force);
       return e;
     });
+    doc.put("sequence", event.getSequence());
     out.printf("gate %s%n", verdict.line());
     out.printf("announced %s on %s (sequence %d)%n", config.id(), topic.topic(), event.getSequence());
     return 0;

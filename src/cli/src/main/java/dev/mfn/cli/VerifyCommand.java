@@ -9,6 +9,7 @@ import dev.mfn.search.verify.FaceVerifier;
 import dev.mfn.search.verify.Verdict;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,7 +26,8 @@ import picocli.CommandLine.Spec;
       "1:1 verification of two photos: the chosen face of each is aligned and embedded (with its",
       "mirror image), and the cosine similarity is compared with the threshold the model's",
       "evaluation calibrated (config.json of the model-store version; --threshold overrides it).",
-      "Prints 'same person' or 'different people' with both numbers."
+      "Prints 'same person' or 'different people' with both numbers; --json prints them as one JSON",
+      "document (ok, first, second, same_person, similarity, threshold, model, runtime)."
     })
 final class VerifyCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "A", description = "First photo.")
@@ -39,6 +41,9 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Option(names = "--threshold", paramLabel = "T", description = "Cosine similarity from which two faces are the same person.")
   Double threshold;
+
+  @Option(names = "--json", description = JsonOutput.HELP)
+  boolean json;
 
   @Mixin FaceOptions face;
   @Spec CommandSpec spec;
@@ -59,11 +64,28 @@ final class VerifyCommand implements Callable<Integer> {
         v = new FaceVerifier(photos, t).verify(first, second);
       } catch (FaceRejected e) {
         spec.commandLine().getErr().println("mfn verify: " + e.getMessage() + " (" + e.reason() + ")");
+        if (json) {
+          JsonOutput.error(spec.commandLine().getOut(), e.getMessage(), e.reason().name());
+        }
         return 1; // a refused photo, as `mfn search` (2 is for usage and unreachable services)
+      }
+      String version = IndexOptions.version(embedder, model, settings);
+      if (json) {
+        Map<String, Object> doc = JsonOutput.document();
+        doc.put("ok", true);
+        doc.put("first", first.toString());
+        doc.put("second", second.toString());
+        doc.put("same_person", v.samePerson());
+        doc.put("similarity", JsonOutput.number(v.similarity()));
+        doc.put("threshold", JsonOutput.number(v.threshold()));
+        doc.put("model", version);
+        doc.put("runtime", embedder.runtime());
+        JsonOutput.print(spec.commandLine().getOut(), doc);
+        return 0;
       }
       spec.commandLine().getOut().printf(Locale.ROOT, "%s: similarity %.3f %s threshold %.3f (model %s on %s)%n",
           v.samePerson() ? "same person" : "different people", v.similarity(),
-          v.samePerson() ? ">=" : "<", v.threshold(), IndexOptions.version(embedder, model, settings), embedder.runtime());
+          v.samePerson() ? ">=" : "<", v.threshold(), version, embedder.runtime());
     }
     return 0;
   }

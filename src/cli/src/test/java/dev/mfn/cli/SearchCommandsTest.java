@@ -2,6 +2,7 @@ package dev.mfn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.testkit.LocalKafka;
 import dev.mfn.testkit.SharedData;
@@ -47,6 +48,18 @@ class SearchCommandsTest {
     assertThat(search.exit()).as(search.err()).isZero();
     assertThat(search.out()).contains("1 face(s)").containsPattern("face 1 at [0-9]+,[0-9]+ [0-9]+x[0-9]+: " + who);
     assertThat(search.out().lines().filter(l -> l.startsWith("  "))).hasSize(3);
+    // --json: the same facts as one document
+    MfnCliTest.Run searchJson = MfnCliTest.mfn("search", photos(people.get(3)).get(1).toString(), "--model", model,
+        "--index", index, "--threshold", "0.3", "--k", "3", "--json");
+    assertThat(searchJson.exit()).as(searchJson.err()).isZero();
+    JsonNode found = JsonOutputTest.single(searchJson.out());
+    assertThat(found.get("ok").asBoolean()).isTrue();
+    assertThat(found.get("index_faces").asLong()).isEqualTo(8);
+    assertThat(found.get("threshold").asDouble()).isEqualTo(0.3);
+    assertThat(found.get("faces")).hasSize(1);
+    assertThat(found.get("faces").get(0).get("subject").asText()).isEqualTo(who);
+    assertThat(found.get("faces").get(0).get("hits")).hasSize(3);
+    assertThat(found.get("faces").get(0).get("box")).hasSize(4);
 
     // the committed default model gets its own index from the stored crops alone
     MfnCliTest.Run reindex = MfnCliTest.mfn("reindex", "--from", "MobileFaceNet_paddlex.onnx", "--index", index,

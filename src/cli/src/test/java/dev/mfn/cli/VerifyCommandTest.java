@@ -2,6 +2,7 @@ package dev.mfn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.mfn.testkit.SharedData;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,21 @@ class VerifyCommandTest {
   }
 
   @Test
+  void jsonIsOneDocumentWithTheSameFacts() throws Exception {
+    Path model = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx");
+    MfnCliTest.Run same = MfnCliTest.mfn("verify", photo("Abdullah_Gul", 1), photo("Abdullah_Gul", 6),
+        "--model", model.toString(), "--threshold", "0.3", "--json");
+    assertThat(same.exit()).as(same.err()).isZero();
+    JsonNode doc = JsonOutputTest.single(same.out());
+    assertThat(doc.get("ok").asBoolean()).isTrue();
+    assertThat(doc.get("same_person").asBoolean()).isTrue();
+    assertThat(doc.get("threshold").asDouble()).isEqualTo(0.3);
+    assertThat(doc.get("similarity").isNumber()).isTrue();
+    assertThat(doc.get("similarity").asDouble()).isGreaterThanOrEqualTo(0.3);
+    assertThat(doc.get("model").asText()).isEqualTo("MobileFaceNet_paddlex.onnx");
+  }
+
+  @Test
   void theDefaultModelBringsItsOwnThreshold() {
     MfnCliTest.Run run = MfnCliTest.mfn("verify", photo("Abdullah_Gul", 1), photo("Abdullah_Gul", 6));
     assertThat(run.exit()).as(run.err()).isZero();
@@ -49,5 +65,13 @@ class VerifyCommandTest {
     assertThat(noFace.exit()).isEqualTo(1); // a refused photo (2: usage, as the missing threshold above)
     assertThat(noFace.err().strip().lines()).hasSize(1);
     assertThat(noFace.err()).contains("blank.png").contains("NO_FACE");
+    // with --json the refusal is also a document on stdout, with the same exit status
+    MfnCliTest.Run noFaceJson = MfnCliTest.mfn("verify", photo("Abdullah_Gul", 1), blank.toString(), "--model", model.toString(),
+        "--threshold", "0.3", "--json");
+    assertThat(noFaceJson.exit()).isEqualTo(1);
+    JsonNode refused = JsonOutputTest.single(noFaceJson.out());
+    assertThat(refused.get("ok").asBoolean()).isFalse();
+    assertThat(refused.get("reason").asText()).isEqualTo("NO_FACE");
+    assertThat(refused.get("error").asText()).contains("blank.png");
   }
 }

@@ -30,7 +30,7 @@ public final class CropFunction extends ProcessFunction<RawImage, CroppedFace> {
   private transient AvroSerde<RawImage> serde;
   private transient Counter recordsIn;
   private transient Counter faces;
-  private transient Map<String, Counter> deadLetters;
+  private transient dev.mfn.flink.common.DeadLetterCounters deadLetters;
   private transient Histogram latencyMicros;
 
   public CropFunction(IngestConfig config) {
@@ -50,7 +50,7 @@ public final class CropFunction extends ProcessFunction<RawImage, CroppedFace> {
     var metrics = getRuntimeContext().getMetricGroup();
     recordsIn = metrics.counter("recordsIn");
     faces = metrics.counter("facesAligned");
-    deadLetters = new HashMap<>();
+    deadLetters = dev.mfn.flink.common.DeadLetterCounters.forRejectReasons(metrics);
     latencyMicros = metrics.histogram("detectAlignMicros", new DescriptiveStatisticsHistogram(1000));
   }
 
@@ -64,11 +64,7 @@ public final class CropFunction extends ProcessFunction<RawImage, CroppedFace> {
       faces.inc();
       out.collect(face);
     } catch (FaceRejected e) {
-      deadLetters
-          .computeIfAbsent(
-              e.reason().name(),
-              r -> getRuntimeContext().getMetricGroup().addGroup("deadLetters").counter(r))
-          .inc();
+      deadLetters.inc(e.reason().name());
       ctx.output(SplitDeadLetters.DEAD_LETTERS, deadLetter(image, e));
     }
   }

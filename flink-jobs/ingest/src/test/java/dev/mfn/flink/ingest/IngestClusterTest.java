@@ -85,6 +85,8 @@ class IngestClusterTest {
       JsonNode all = awaitManifest(out.resolve("cuts/all/manifest.json"), WAIT);
       JsonNode half = awaitManifest(out.resolve("cuts/half/manifest.json"), WAIT);
       assertThat(jobs.status(id)).isEqualTo(JobStatus.RUNNING);
+      // while it runs: every process's Prometheus endpoint, together, has what the dashboard asks for
+      dev.mfn.testkit.DashboardQueries.awaitClusterExports(cluster, java.time.Duration.ofSeconds(60), "Flink jobs", "Ingest job");
       jobs.cancel(id);
 
       // at the first cut: 200 photos -> x2 (opening), all kept; 10 -> dropped

@@ -53,10 +53,15 @@ public final class ClusterConfigFile {
         restart-strategy.exponential-delay.attempts-before-reset-backoff: 20
         classloader.parent-first-patterns.additional: "%s"
         web.submit.enable: true
+        # every process (JobManager, each TaskManager) serves its metrics to Prometheus on the first
+        # free port of this range (the Kubernetes FlinkDeployments use 9249, one process per pod)
+        metrics.reporter.prom.factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory
+        metrics.reporter.prom.port: %s
         """.formatted(
             Ports.free(), o.jobManagerMb(), o.taskManagerMb(), o.slots(), o.restPort(),
             Files.createDirectories(dir.resolve("tmp")),
-            dir.resolve("checkpoints").toUri(), dir.resolve("savepoints").toUri(), PARENT_FIRST);
+            dir.resolve("checkpoints").toUri(), dir.resolve("savepoints").toUri(), PARENT_FIRST,
+            metricsPorts(o));
     Files.writeString(conf.resolve("config.yaml"), yaml);
     Files.writeString(logback(dir), """
         <configuration>
@@ -70,6 +75,31 @@ public final class ClusterConfigFile {
           <root level="INFO"><appender-ref ref="FILE"/></root>
         </configuration>
         """);
+  }
+
+  /**
+   * A range of ports for the processes' Prometheus endpoints: one per process and some to spare
+   * (a reporter whose port is taken tries the next one).
+   */
+  private static String metricsPorts(ClusterOptions o) {
+    int first = Math.min(Ports.free(), 65_535 - 64);
+    return first + "-" + (first + o.taskManagers() + 8);
+  }
+
+  /** The range written into a cluster's config.yaml, as "FIRST-LAST"; empty when none. */
+  static java.util.Optional<int[]> metricsPorts(Path dir) throws IOException {
+    Path file = dir.resolve("conf").resolve("config.yaml");
+    if (!Files.isRegularFile(file)) {
+      return java.util.Optional.empty();
+    }
+    for (String line : Files.readAllLines(file)) {
+      if (line.startsWith("metrics.reporter.prom.port:")) {
+        String[] range = line.substring(line.indexOf(':') + 1).trim().split("-");
+        int from = Integer.parseInt(range[0].trim());
+        return java.util.Optional.of(new int[] {from, range.length > 1 ? Integer.parseInt(range[1].trim()) : from});
+      }
+    }
+    return java.util.Optional.empty();
   }
 
   static Path logback(Path dir) {

@@ -82,6 +82,23 @@ public final class LocalFlinkCluster {
     return dir;
   }
 
+  /**
+   * The Prometheus endpoints of the running processes (JobManager and TaskManagers), as
+   * "http://127.0.0.1:PORT/metrics": the ports of the configured range that answer now.
+   */
+  public List<String> metricsEndpoints() throws IOException {
+    List<String> endpoints = new ArrayList<>();
+    var range = ClusterConfigFile.metricsPorts(dir);
+    if (range.isPresent()) {
+      for (int port = range.get()[0]; port <= range.get()[1]; port++) {
+        if (Ports.isListening(port)) {
+          endpoints.add("http://127.0.0.1:" + port + "/metrics");
+        }
+      }
+    }
+    return endpoints;
+  }
+
   public Path logDir() {
     return dir.resolve("log");
   }

@@ -1,0 +1,57 @@
+package dev.mfn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** --json: every scripted command offers it, and what it prints is one JSON document. */
+class JsonOutputTest {
+  private static final ObjectMapper STRICT = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  /** Stdout parsed as exactly one JSON document (anything after it fails the test). */
+  static JsonNode single(String stdout) throws IOException {
+    return STRICT.readTree(stdout);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"search", "verify", "enroll", "delete", "ingest", "train"})
+  void theHelpOfEveryScriptedCommandExplainsJson(String command) {
+    MfnCliTest.Run run = MfnCliTest.mfn(command, "--help");
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(run.out()).startsWith("Usage: mfn " + command).contains("--json").contains(JsonOutput.HELP.substring(0, 30));
+  }
+
+  @Test
+  void aDocumentIsOneParseableValueInItsFieldOrder() throws Exception {
+    StringWriter text = new StringWriter();
+    Map<String, Object> doc = JsonOutput.document();
+    doc.put("ok", true);
+    doc.put("similarity", 0.5);
+    doc.put("accuracy", JsonOutput.number(Double.NaN));
+    JsonOutput.print(new PrintWriter(text), doc);
+    JsonNode node = single(text.toString());
+    List<String> names = new ArrayList<>();
+    node.fieldNames().forEachRemaining(names::add);
+    assertThat(names).containsExactly("ok", "similarity", "accuracy");
+    assertThat(node.get("similarity").isNumber()).isTrue();
+    assertThat(node.get("accuracy").isNull()).isTrue(); // NaN is no JSON number
+
+    StringWriter error = new StringWriter();
+    JsonOutput.error(new PrintWriter(error), "NO_FACE: blank.png", "NO_FACE");
+    JsonNode e = single(error.toString());
+    assertThat(e.get("ok").asBoolean()).isFalse();
+    assertThat(e.get("error").asText()).isEqualTo("NO_FACE: blank.png");
+    assertThat(e.get("reason").asText()).isEqualTo("NO_FACE");
+  }
+}
