@@ -35,8 +35,11 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Serve search over HTTP: POST /search and /verify (multipart photos), DELETE /subjects/{s},",
-      "GET /faces/{id}/crop, GET /health, GET /openapi.json, and a web page at / (drop a photo, see",
-      "the faces boxed and their matches). Calls need an API key in the X-API-Key header whose scope",
+      "GET /faces/{id}/crop, GET /subjects, GET /models, GET /health, GET /openapi.json, and the",
+      "operator's console at / (tabs Search, Verify, Subjects, Models: a photo's faces boxed and",
+      "named, 1:1 verification, the enrolled people and their deletion, the versions of the model",
+      "store (setting model.store) with cards, gate verdicts and plots, a retrain request). Calls",
+      "need an API key in the X-API-Key header whose scope",
       "covers the endpoint: keys of `mfn keys create` (the keys file), and the one key with every",
       "scope of the setting serve.api.key (MFN_SERVE_API_KEY, or a file: --api-key-file,",
       "serve.api.key.file); with neither, a random key for this run, printed at start. Keys never",
@@ -148,7 +151,9 @@ final class ServeCommand implements Callable<Integer> {
       ServingFollower follower = noFollow ? null
           : new ServingFollower(service, () -> indexOptions.served(settings), v -> open(v, workerCount), Duration.ofSeconds(60))
               .start(Duration.ofMillis(followMillis));
-      try (SearchServer server = new SearchServer(service, keys, options, retrainTrigger(), audit).start(host, port)) {
+      // the console's Models tab reads the model store (setting model.store), never writes it
+      try (SearchServer server = new SearchServer(service, keys, options, retrainTrigger(), audit)
+          .withModels(new dev.mfn.search.models.ModelShelf(settings.getPath("model.store"))).start(host, port)) {
         var out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "serving model %s (%d faces in %s; unknown below %.3f: %s; verify at %.3f; %d workers) at %s://%s:%d/%n",
             first.version(), first.index().count(), indexOptions.describe(settings, first.version()), first.searchThreshold(),

@@ -85,6 +85,16 @@ final class SharedLuceneIndexes {
     }
 
     @Override
+    public dev.mfn.search.index.SubjectPage subjects(String filter, int offset, int limit) throws IOException {
+      return entry.index.subjects(filter, offset, limit);
+    }
+
+    @Override
+    public List<FaceDocument> facesOf(String subject, int limit) throws IOException {
+      return entry.index.facesOf(subject, limit);
+    }
+
+    @Override
     public void forEachStored(Consumer<FaceDocument> action) throws IOException {
       entry.index.forEachStored(action);
     }

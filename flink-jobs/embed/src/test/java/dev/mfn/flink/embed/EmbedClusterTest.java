@@ -106,6 +106,8 @@ class EmbedClusterTest {
       Await.until("the reference model served with 12 faces", WAIT, () -> servedVersion(index).equals(REFERENCE)
           && EnrollPhotos.committedFaces(index.resolve(REFERENCE)) == 12);
       Await.consumed(bootstrap, "embed-rescale", 12, WAIT);
+      // while it runs: every process's Prometheus endpoint, together, has what the dashboard asks for
+      dev.mfn.testkit.DashboardQueries.awaitClusterExports(cluster, Duration.ofSeconds(60), "Flink jobs", "Embed job");
       jobs.cancel(resumed);
     }
     assertThat(EnrollPhotos.committedFaces(index.resolve(old))).as("new photos went to the new model's index only").isEqualTo(6);

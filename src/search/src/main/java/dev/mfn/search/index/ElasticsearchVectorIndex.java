@@ -402,6 +402,107 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
     return client.count(c -> c.index(index)).count();
   }
 
+  /** The most buckets one terms aggregation returns here: how far {@link #subjects} can page. */
+  static final int MAX_SUBJECT_BUCKETS = 10_000;
+
+  /**
+   * One search of this version's index with three aggregations: a terms aggregation on the keyword
+   * field {@code subject}, ordered by key ascending (exact: each shard returns its first keys),
+   * {@code offset + limit} buckets (at most {@value #MAX_SUBJECT_BUCKETS}: a page past that is
+   * empty), with a {@code top_hits} of one face per bucket for the thumbnail; and a cardinality
+   * aggregation for the total, which is exact up to about 3,000 subjects and approximate above
+   * (HyperLogLog++, within a few percent). The filter is a case-insensitive regular expression
+   * built from the text (each letter as {@code [aA]}, every other character escaped), applied to
+   * the documents (so the total counts only matching subjects) and as the terms' {@code include}.
+   * Faces without a subject or with the empty one are left out. Only live documents count.
+   */
+  @Override
+  public SubjectPage subjects(String filter, int offset, int limit) throws IOException {
+    SubjectPage.check(offset, limit);
+    String needle = SubjectPage.needle(filter);
+    String pattern = needle == null ? null : ".*" + caseInsensitiveRegexp(needle) + ".*";
+    int buckets = (int) Math.min((long) offset + limit, MAX_SUBJECT_BUCKETS);
+    co.elastic.clients.elasticsearch._types.query_dsl.Query named = co.elastic.clients.elasticsearch._types.query_dsl.Query.of(q -> q
+        .bool(b -> {
+          b.mustNot(m -> m.term(t -> t.field("subject").value("")));
+          if (pattern != null) {
+            b.filter(f -> f.regexp(r -> r.field("subject").value(pattern)));
+          }
+          return b;
+        }));
+    SearchResponse<Void> response = client.search(s -> s.index(index).size(0).query(named)
+        .aggregations("subjects", a -> a
+            .terms(t -> {
+              t.field("subject").size(buckets)
+                  .order(co.elastic.clients.util.NamedValue.of("_key", co.elastic.clients.elasticsearch._types.SortOrder.Asc));
+              if (pattern != null) {
+                t.include(i -> i.regexp(pattern));
+              }
+              return t;
+            })
+            .aggregations("face", f -> f.topHits(h -> h.size(1).source(src -> src.fetch(false))
+                .sort(o -> o.field(by -> by.field("image_id")))
+                .sort(o -> o.field(by -> by.field("face_index"))))))
+        .aggregations("total", a -> a.cardinality(c -> c.field("subject").precisionThreshold(3000))), Void.class);
+    var aggregations = response.aggregations();
+    long total = aggregations.get("total") == null ? 0 : aggregations.get("total").cardinality().value();
+    var terms = aggregations.get("subjects");
+    List<SubjectSummary> page = new ArrayList<>();
+    if (terms != null && terms.isSterms()) {
+      List<co.elastic.clients.elasticsearch._types.aggregations.StringTermsBucket> all = terms.sterms().buckets().array();
+      for (int i = offset; i < all.size() && page.size() < limit; i++) {
+        var bucket = all.get(i);
+        var face = bucket.aggregations().get("face");
+        String faceId = face == null || face.topHits().hits().hits().isEmpty() ? null : face.topHits().hits().hits().get(0).id();
+        page.add(new SubjectSummary(bucket.key().stringValue(), bucket.docCount(), faceId));
+      }
+    }
+    return new SubjectPage(page, total);
+  }
+
+  /**
+   * A Lucene regular expression (what Elasticsearch's regexp query and terms {@code include} take,
+   * case-sensitive) that matches {@code text} in any letter case: a letter with two cases becomes
+   * {@code [aA]}, other letters and digits stay, every other character is escaped (so none of
+   * {@code . ? + * | { } [ ] ( ) " \ # @ & < > ~} acts as an operator).
+   */
+  static String caseInsensitiveRegexp(String text) {
+    StringBuilder out = new StringBuilder();
+    text.codePoints().forEach(c -> {
+      int lower = Character.toLowerCase(c);
+      int upper = Character.toUpperCase(c);
+      if (Character.isLetter(c) && lower != upper) {
+        out.append('[').appendCodePoint(lower).appendCodePoint(upper).append(']');
+      } else if (Character.isLetterOrDigit(c)) {
+        out.appendCodePoint(c);
+      } else {
+        out.append('\\').appendCodePoint(c);
+      }
+    });
+    return out.toString();
+  }
+
+  @Override
+  public List<FaceDocument> facesOf(String subject, int limit) throws IOException {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit is 1 or more, not " + limit);
+    }
+    if (subject == null || subject.isEmpty()) {
+      return List.of();
+    }
+    SearchResponse<Source> response = client.search(s -> s.index(index).size(Math.min(limit, MAX_SUBJECT_BUCKETS))
+        .query(q -> q.term(t -> t.field("subject").value(subject)))
+        .sort(o -> o.field(f -> f.field("image_id")))
+        .sort(o -> o.field(f -> f.field("face_index")))
+        .source(src -> src.filter(f -> f.excludes("vector", "crop_png"))), Source.class);
+    List<FaceDocument> faces = new ArrayList<>();
+    for (Hit<Source> h : response.hits().hits()) {
+      Source src = h.source();
+      faces.add(new FaceDocument(src.imageId(), src.faceIndex(), src.subject(), src.modelVersion(), null, src.box(), null));
+    }
+    return faces;
+  }
+
   @Override
   public void forEachStored(java.util.function.Consumer<FaceDocument> action) throws IOException {
     // pages in (image_id, face_index) order: unique per document, so search_after never skips

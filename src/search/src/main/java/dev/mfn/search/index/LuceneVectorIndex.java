@@ -322,6 +322,85 @@ public final class LuceneVectorIndex implements VectorIndex {
     }
   }
 
+  /**
+   * Walks the terms of the subject field in order (every subject the segments know, deleted ones
+   * too) and counts each one's live faces: a subject whose faces are all deleted (still in a
+   * segment's terms until a merge) counts 0 and is skipped. One count per matching subject: the
+   * total is exact, at the cost of a term lookup per subject (well under a second for 100,000).
+   */
+  @Override
+  public SubjectPage subjects(String filter, int offset, int limit) throws IOException {
+    SubjectPage.check(offset, limit);
+    SearcherManager searchers = searchers();
+    if (searchers == null) {
+      return SubjectPage.empty();
+    }
+    String needle = SubjectPage.needle(filter);
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      var reader = searcher.getIndexReader();
+      org.apache.lucene.index.Terms terms = org.apache.lucene.index.MultiTerms.getTerms(reader, SUBJECT);
+      if (terms == null) {
+        return SubjectPage.empty();
+      }
+      boolean deletions = reader.hasDeletions();
+      org.apache.lucene.index.TermsEnum each = terms.iterator();
+      List<SubjectSummary> page = new ArrayList<>();
+      long total = 0;
+      for (org.apache.lucene.util.BytesRef term = each.next(); term != null; term = each.next()) {
+        if (term.length == 0) {
+          continue; // faces enrolled without a name
+        }
+        String subject = term.utf8ToString();
+        if (needle != null && !subject.toLowerCase(java.util.Locale.ROOT).contains(needle)) {
+          continue;
+        }
+        TermQuery which = new TermQuery(new Term(SUBJECT, org.apache.lucene.util.BytesRef.deepCopyOf(term)));
+        // without deletions the term's document frequency is the count; with them, only live ones count
+        long faces = deletions ? searcher.count(which) : each.docFreq();
+        if (faces == 0) {
+          continue;
+        }
+        if (total >= offset && page.size() < limit) {
+          TopDocs one = searcher.search(which, 1);
+          String faceId = one.scoreDocs.length == 0 ? null : searcher.storedFields().document(one.scoreDocs[0].doc).get(ID);
+          page.add(new SubjectSummary(subject, faces, faceId));
+        }
+        total++;
+      }
+      return new SubjectPage(page, total);
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
+  @Override
+  public List<FaceDocument> facesOf(String subject, int limit) throws IOException {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit is 1 or more, not " + limit);
+    }
+    SearcherManager searchers = searchers();
+    if (searchers == null || subject == null || subject.isEmpty()) {
+      return List.of();
+    }
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      // the subject's faces in index order (all score alike); the first `limit` of them, then sorted
+      TopDocs top = searcher.search(new TermQuery(new Term(SUBJECT, subject)), limit);
+      List<FaceDocument> faces = new ArrayList<>();
+      var fields = searcher.storedFields();
+      for (ScoreDoc sd : top.scoreDocs) {
+        Document d = fields.document(sd.doc);
+        faces.add(new FaceDocument(d.get(IMAGE), d.getField(FACE).numericValue().intValue(), d.get(SUBJECT),
+            d.get(MODEL), null, parseBox(d.get(BOX)), null));
+      }
+      faces.sort(java.util.Comparator.comparing(FaceDocument::imageId).thenComparingInt(FaceDocument::faceIndex));
+      return faces;
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
   @Override
   public void serve(String modelLocation) throws IOException {
     // line 1: the version; line 2: where its model is (the search service loads it from there)

@@ -67,6 +67,28 @@ public interface VectorIndex extends AutoCloseable {
   long count() throws IOException;
 
   /**
+   * The enrolled subjects, sorted by name (byte order of their UTF-8, as the index keeps them),
+   * each with how many faces it holds now and the id of one of them: what the console's Subjects
+   * tab pages through. Faces enrolled without a subject (the empty subject) are not listed; deleted
+   * faces do not count, and a subject with none left is not listed.
+   *
+   * @param filter a case-insensitive substring the name must contain; null or blank: every subject
+   * @param offset how many matching subjects to skip (0 or more)
+   * @param limit the most subjects to return (1 or more)
+   * @return the page and the number of matching subjects in all (Lucene: exact; Elasticsearch: a
+   *     cardinality aggregation, exact up to about 3,000 subjects and approximate above, and the
+   *     pages reach the first 10,000 subjects only)
+   */
+  SubjectPage subjects(String filter, int offset, int limit) throws IOException;
+
+  /**
+   * Up to {@code limit} faces of one subject, with image id, face index, model version and box, but
+   * no vector and no crop (both null): the crop is {@link #crop}'s, by {@link FaceDocument#id()}.
+   * Sorted by image id, then face index. Empty when the subject has no face here.
+   */
+  List<FaceDocument> facesOf(String subject, int limit) throws IOException;
+
+  /**
    * Makes this version the one searches use (Elasticsearch: moves the {@code faces} alias;
    * Lucene: records the version in the root's SERVING file), in one atomic step, with the location
    * of its model so that a running search service switches to both together.

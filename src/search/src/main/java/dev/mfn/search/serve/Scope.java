@@ -6,7 +6,10 @@ import java.util.Set;
 
 /** What an API key may do. A {@code search} key cannot delete, enrol or retrain. */
 public enum Scope {
-  /** POST /search and GET /faces/{id}/crop. */
+  /**
+   * POST /search, GET /faces/{id}/crop, and what the console reads: GET /subjects, GET
+   * /subjects/{s}/faces, GET /models, GET /models/{version}/plots/{name}.
+   */
   SEARCH,
   /** POST /verify. */
   VERIFY,

@@ -1,6 +1,7 @@
 package dev.mfn.search.serve;
 
 import dev.mfn.face.FaceRejected;
+import dev.mfn.search.models.ModelShelf;
 import io.javalin.Javalin;
 import io.javalin.config.SizeUnit;
 import io.javalin.http.ContentType;
@@ -28,6 +29,9 @@ import org.slf4j.LoggerFactory;
  * The REST service and the web page (Javalin): {@code POST /search}, {@code POST /verify},
  * {@code DELETE /subjects/{subject}}, {@code POST /retrain}, {@code GET /faces/{id}/crop},
  * {@code GET /health}, {@code GET /openapi.json}, and the page at {@code /}.
+ * The page is the operator's console (Search, Verify, Subjects, Models tabs, one page: the key
+ * stays in its memory), and its tabs read {@code GET /subjects}, {@code GET /subjects/{s}/faces},
+ * {@code GET /models} and {@code GET /models/{version}/plots/{name}} with the same keys and scopes.
  *
  * <p>How it protects itself, in the order a request meets it: security headers on every answer;
  * every API call but health and the description needs a key ({@value ApiKey#HEADER}) whose scope
@@ -40,7 +44,9 @@ import org.slf4j.LoggerFactory;
 public final class SearchServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SearchServer.class);
   /** What answers without the key: the page and its files, the health check and the API description. */
-  private static final Set<String> OPEN = Set.of("/", "/index.html", "/app.js", "/app.css", "/health", "/ready", "/openapi.json");
+  private static final Set<String> OPEN = Set.of("/", "/index.html", "/app.css", "/console.js", "/search.js", "/verify.js",
+      "/subjects.js", "/models.js", "/health", "/ready", "/openapi.json",
+      "/metrics");
   private static final String CALLER = "mfn.caller";
   private final SearchService service;
   private final ApiKeys keys;
@@ -52,6 +58,9 @@ public final class SearchServer implements AutoCloseable {
   private static final String HOLDS_SLOT = "mfn.slot";
   private Javalin app;
   private ServerConnector tlsConnector;
+  /** The model store GET /models lists, or null: only the served version is known. */
+  private volatile ModelShelf models;
+  private final ServiceMetrics metrics;
 
   public SearchServer(SearchService service, ApiKey key, long maxUploadBytes) {
     this(service, key, maxUploadBytes, null);
@@ -74,6 +83,16 @@ public final class SearchServer implements AutoCloseable {
     this.audit = audit;
     this.limits = new RateLimits(options.ratePerSecond(), options.rateBurst());
     this.inFlight = new java.util.concurrent.Semaphore(options.maxInFlight());
+    this.metrics = new ServiceMetrics(service, () -> models == null ? 0 : models.refusedByGate());
+  }
+
+  /**
+   * The model store that GET /models and its plots read (read-only), for the console's Models tab;
+   * call before {@link #start}. Without one (or with null) GET /models lists only the served version.
+   */
+  public SearchServer withModels(ModelShelf shelf) {
+    this.models = shelf;
+    return this;
   }
 
   /** Starts on the given host (127.0.0.1 for this machine only); port 0 picks a free one. */
@@ -96,6 +115,8 @@ public final class SearchServer implements AutoCloseable {
         files.directory = "/web";
         files.location = Location.CLASSPATH;
       });
+      // every answer is counted and timed here, refused ones too (the guard's 401/403/429/413/503)
+      cfg.requestLogger.http((ctx, ms) -> metrics.request(ctx.method().name(), ctx.path(), ctx.statusCode(), ms));
       cfg.routes.before(this::guard);
       cfg.routes.after(ctx -> {
         if (Boolean.TRUE.equals(ctx.attribute(HOLDS_SLOT))) {
@@ -112,6 +133,8 @@ public final class SearchServer implements AutoCloseable {
           ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("ready", false, "error", "the face index does not answer"));
         }
       });
+      // Prometheus scrapes without a key: counts and timings only, never a face, a name or a key
+      cfg.routes.get("/metrics", ctx -> ctx.contentType(ServiceMetrics.CONTENT_TYPE).result(metrics.scrape()));
       cfg.routes.get("/openapi.json", ctx -> {
         try (InputStream in = SearchServer.class.getResourceAsStream("/openapi.json")) {
           ctx.contentType(ContentType.APPLICATION_JSON).result(in.readAllBytes());
@@ -120,6 +143,10 @@ public final class SearchServer implements AutoCloseable {
       cfg.routes.post("/search", ctx -> ctx.json(service.search(upload(ctx, "photo"), k(ctx))));
       cfg.routes.post("/verify", ctx -> ctx.json(service.verify(upload(ctx, "a"), upload(ctx, "b"))));
       cfg.routes.delete("/subjects/{subject}", this::delete);
+      cfg.routes.get("/subjects", ctx -> ctx.json(service.subjects(filter(ctx), offset(ctx), limit(ctx))));
+      cfg.routes.get("/subjects/{subject}/faces", ctx -> ctx.json(service.facesOf(ctx.pathParam("subject"), limit(ctx))));
+      cfg.routes.get("/models", this::models);
+      cfg.routes.get("/models/{version}/plots/{name}", this::plot);
       cfg.routes.post("/retrain", this::retrain);
       cfg.routes.get("/faces/{id}/crop", ctx -> {
         byte[] png = service.crop(ctx.pathParam("id"));
@@ -129,8 +156,10 @@ public final class SearchServer implements AutoCloseable {
           ctx.contentType(ContentType.IMAGE_PNG).result(png);
         }
       });
-      cfg.routes.exception(FaceRejected.class, (e, ctx) -> ctx.status(HttpStatus.UNPROCESSABLE_CONTENT)
-          .json(Map.of("error", e.reason().description(), "reason", e.reason().name())));
+      cfg.routes.exception(FaceRejected.class, (e, ctx) -> {
+        metrics.rejected(e.reason().name());
+        ctx.status(HttpStatus.UNPROCESSABLE_CONTENT).json(Map.of("error", e.reason().description(), "reason", e.reason().name()));
+      });
       cfg.routes.exception(BadRequest.class, (e, ctx) -> ctx.status(HttpStatus.BAD_REQUEST).json(Map.of("error", e.getMessage())));
       cfg.routes.exception(SearchService.Busy.class, (e, ctx) -> {
         ctx.header("Retry-After", "1");
@@ -202,21 +231,22 @@ public final class SearchServer implements AutoCloseable {
   /**
    * The scope each endpoint needs, from the normalised path (Javalin also routes "/search/" and
    * "//search" to /search: the check must see what the router sees); null: no such endpoint.
+   * Exact per method: GET /subjects/{s}/faces (search) and DELETE /subjects/{s} (delete) share a
+   * prefix, and neither scope may reach the other's endpoint.
    */
   static Scope scopeOf(String method, String path) {
-    if (method.equals("POST") && path.equals("/search") || method.equals("GET") && path.matches("/faces/[^/]+/crop")) {
-      return Scope.SEARCH;
-    }
-    if (method.equals("POST") && path.equals("/verify")) {
-      return Scope.VERIFY;
-    }
-    if (method.equals("DELETE") && path.matches("/subjects/[^/]+")) {
-      return Scope.DELETE;
-    }
-    if (method.equals("POST") && path.equals("/retrain")) {
-      return Scope.RETRAIN;
-    }
-    return null;
+    return switch (method) {
+      case "GET" -> path.matches("/faces/[^/]+/crop") || path.equals("/subjects") || path.matches("/subjects/[^/]+/faces")
+          || path.equals("/models") || path.matches("/models/[^/]+/plots/[^/]+") ? Scope.SEARCH : null;
+      case "POST" -> switch (path) {
+        case "/search" -> Scope.SEARCH;
+        case "/verify" -> Scope.VERIFY;
+        case "/retrain" -> Scope.RETRAIN;
+        default -> null;
+      };
+      case "DELETE" -> path.matches("/subjects/[^/]+") ? Scope.DELETE : null;
+      default -> null;
+    };
   }
 
   /** Repeated slashes collapsed, a trailing slash dropped: "/search/" and "//search" are "/search". */
@@ -375,6 +405,85 @@ public final class SearchServer implements AutoCloseable {
       throw new BadRequest("k is a whole number from 1 to " + options.maxK() + ", not " + k);
     }
     return k;
+  }
+
+  /** The most subjects or faces one page of GET /subjects and GET /subjects/{s}/faces holds. */
+  static final int MAX_LIMIT = 200;
+  /** The furthest GET /subjects pages (a page past the end is empty). */
+  static final int MAX_OFFSET = 1_000_000;
+
+  /** GET /subjects: the name filter, a case-insensitive substring (at most 100 characters). */
+  private static String filter(Context ctx) {
+    String value = ctx.queryParam("filter");
+    if (value != null && value.length() > 100) {
+      throw new BadRequest("filter is at most 100 characters");
+    }
+    return value;
+  }
+
+  private static int offset(Context ctx) {
+    return whole(ctx, "offset", 0, 0, MAX_OFFSET);
+  }
+
+  private static int limit(Context ctx) {
+    return whole(ctx, "limit", 50, 1, MAX_LIMIT);
+  }
+
+  /** A whole-number query parameter from {@code min} to {@code max}; absent: {@code absent}; else 400. */
+  private static int whole(Context ctx, String name, int absent, int min, int max) {
+    String value = ctx.queryParam(name);
+    if (value == null || value.isBlank()) {
+      return absent;
+    }
+    int n;
+    try {
+      n = Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      throw new BadRequest(name + " is a whole number from " + min + " to " + max);
+    }
+    if (n < min || n > max) {
+      throw new BadRequest(name + " is a whole number from " + min + " to " + max + ", not " + n);
+    }
+    return n;
+  }
+
+  /** GET /models: the served version, and every version of the model store, newest first. */
+  private void models(Context ctx) throws IOException {
+    ModelShelf shelf = models;
+    java.util.List<Map<String, Object>> versions = new java.util.ArrayList<>();
+    if (shelf != null) {
+      for (ModelShelf.Version v : shelf.versions()) {
+        versions.add(v.toJson());
+      }
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("served", service.version());
+    body.put("versions", versions);
+    ctx.json(body);
+  }
+
+  /**
+   * GET /models/{version}/plots/{name}: a PNG of the store, and nothing else: the version must be
+   * a version folder's name (vN, or the single-version store's folder) and the name a plot's
+   * ([a-z0-9-]+.png), else 400; the shelf resolves it inside the version's plots folder, else 404.
+   */
+  private void plot(Context ctx) throws IOException {
+    ModelShelf shelf = models;
+    String version = ctx.pathParam("version");
+    String name = ctx.pathParam("name");
+    if (shelf == null) {
+      ctx.status(HttpStatus.NOT_FOUND).json(Map.of("error", "no model store is configured for this service"));
+      return;
+    }
+    if (!shelf.validVersion(version) || !ModelShelf.validPlot(name)) {
+      throw new BadRequest("a plot is /models/vN/plots/NAME.png (NAME: lower-case letters, digits and dashes)");
+    }
+    var file = shelf.plot(version, name);
+    if (file.isEmpty()) {
+      ctx.status(HttpStatus.NOT_FOUND).json(Map.of("error", "no such plot"));
+      return;
+    }
+    ctx.contentType(ContentType.IMAGE_PNG).result(java.nio.file.Files.readAllBytes(file.get()));
   }
 
   private static String text(Object value) {

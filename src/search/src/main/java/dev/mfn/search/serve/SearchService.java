@@ -2,7 +2,10 @@ package dev.mfn.search.serve;
 
 import dev.mfn.face.FaceRejected;
 import dev.mfn.search.FaceSearch;
+import dev.mfn.search.index.FaceDocument;
 import dev.mfn.search.index.SearchHit;
+import dev.mfn.search.index.SubjectPage;
+import dev.mfn.search.index.SubjectSummary;
 import dev.mfn.search.index.VectorIndex;
 import dev.mfn.search.verify.FaceVerifier;
 import dev.mfn.search.verify.Verdict;
@@ -21,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * What the REST endpoints do, without HTTP: search, verify, delete, crops, health.
+ * What the REST endpoints do, without HTTP: search, verify, delete, crops, the subjects and their
+ * faces, health.
  *
  * <p>Requests run concurrently. The native model and detector are not thread-safe, so a served
  * version holds a pool of {@link Worker}s (each its own detector and model instance); a request
@@ -202,6 +206,59 @@ public final class SearchService {
     lockForRequest();
     try {
       return active.served().index().crop(id);
+    } finally {
+      switchLock.readLock().unlock();
+    }
+  }
+
+  /**
+   * A page of the served version's subjects (GET /subjects): name, face count and one face's id
+   * each, sorted by name; no worker is needed, the read lock keeps the version for the call.
+   */
+  public Map<String, Object> subjects(String filter, int offset, int limit) throws IOException, Busy {
+    lockForRequest();
+    try {
+      Served served = active.served();
+      SubjectPage page = served.index().subjects(filter, offset, limit);
+      List<Map<String, Object>> subjects = new ArrayList<>();
+      for (SubjectSummary s : page.subjects()) {
+        Map<String, Object> subject = new LinkedHashMap<>();
+        subject.put("subject", s.subject());
+        subject.put("faces", s.faces());
+        subject.put("face_id", s.faceId());
+        subjects.add(subject);
+      }
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("subjects", subjects);
+      body.put("total", page.total());
+      body.put("offset", offset);
+      body.put("limit", limit);
+      body.put("model", served.version());
+      return body;
+    } finally {
+      switchLock.readLock().unlock();
+    }
+  }
+
+  /** Up to {@code limit} faces of one subject in the served version's index (GET /subjects/{s}/faces). */
+  public Map<String, Object> facesOf(String subject, int limit) throws IOException, Busy {
+    lockForRequest();
+    try {
+      Served served = active.served();
+      List<Map<String, Object>> faces = new ArrayList<>();
+      for (FaceDocument d : served.index().facesOf(subject, limit)) {
+        Map<String, Object> face = new LinkedHashMap<>();
+        face.put("id", d.id());
+        face.put("image_id", d.imageId());
+        face.put("face_index", d.faceIndex());
+        face.put("box", d.box());
+        faces.add(face);
+      }
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("subject", subject);
+      body.put("faces", faces);
+      body.put("model", served.version());
+      return body;
     } finally {
       switchLock.readLock().unlock();
     }

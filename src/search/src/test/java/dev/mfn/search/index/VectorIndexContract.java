@@ -161,6 +161,101 @@ abstract class VectorIndexContract {
     }
   }
 
+  /** A face of {@code subject} on image {@code image} (random unit vector, a 3-byte crop). */
+  private static FaceDocument face(Random rng, String image, String subject) {
+    float[] v = new float[128];
+    for (int d = 0; d < v.length; d++) {
+      v[d] = (float) rng.nextGaussian();
+    }
+    return new FaceDocument(image, 0, subject, "v1", Embedder.normalize(v), new float[] {10, 20, 30, 40}, new byte[] {1, 2, 3});
+  }
+
+  private static List<String> names(SubjectPage page) {
+    return page.subjects().stream().map(SubjectSummary::subject).toList();
+  }
+
+  /**
+   * What the console's Subjects tab reads: subjects sorted by name (byte order: upper case first)
+   * with their live face counts and one face's id; faces without a name not listed; a
+   * case-insensitive filter whose characters are literal (a dot is a dot, not "any character");
+   * paging with the total; a person's faces without vectors or crops; and, after a deletion, the
+   * person gone and every other count the same.
+   */
+  @Test
+  void listsSubjectsWithTheirFacesPagedAndFiltered(@TempDir Path root) throws IOException {
+    Random rng = new Random(17);
+    String[] subjects = {"dave", "Alice_Smith", "bob_jones", "Carol_Alice", "Eve.Adams", "frank(1)"};
+    int[] faces = {4, 3, 1, 2, 1, 2};
+    List<FaceDocument> docs = new ArrayList<>();
+    for (int s = 0; s < subjects.length; s++) {
+      for (int f = 0; f < faces[s]; f++) {
+        docs.add(face(rng, "img-" + s + "-" + f, subjects[s]));
+      }
+    }
+    docs.add(face(rng, "nameless-1", ""));
+    docs.add(face(rng, "nameless-2", null));
+    try (VectorIndex index = open(root, "subjects")) {
+      index.upsert(docs);
+      index.upsert(docs.subList(0, 5)); // a replay: no face counts twice
+
+      SubjectPage all = index.subjects(null, 0, 100);
+      assertThat(names(all)).containsExactly("Alice_Smith", "Carol_Alice", "Eve.Adams", "bob_jones", "dave", "frank(1)");
+      assertThat(all.total()).isEqualTo(6);
+      assertThat(all.subjects().stream().mapToLong(SubjectSummary::faces).toArray()).containsExactly(3, 2, 1, 1, 4, 2);
+      for (SubjectSummary s : all.subjects()) {
+        assertThat(docs.stream().filter(d -> s.subject().equals(d.subject())).map(FaceDocument::id))
+            .as("a face of " + s.subject()).contains(s.faceId());
+        assertThat(index.crop(s.faceId())).containsExactly(1, 2, 3);
+      }
+      assertThat(index.subjects("  ", 0, 100)).isEqualTo(all); // a blank filter filters nothing
+
+      // paging: the total is that of every page together
+      SubjectPage second = index.subjects(null, 2, 2);
+      assertThat(names(second)).containsExactly("Eve.Adams", "bob_jones");
+      assertThat(second.total()).isEqualTo(6);
+      assertThat(names(index.subjects(null, 5, 10))).containsExactly("frank(1)");
+      SubjectPage past = index.subjects(null, 6, 10);
+      assertThat(past.subjects()).isEmpty();
+      assertThat(past.total()).isEqualTo(6);
+
+      // the filter: a substring in any letter case, its characters literal
+      SubjectPage alice = index.subjects("aLiCe", 0, 10);
+      assertThat(names(alice)).containsExactly("Alice_Smith", "Carol_Alice");
+      assertThat(alice.total()).isEqualTo(2);
+      assertThat(names(index.subjects("alice", 1, 10))).containsExactly("Carol_Alice");
+      assertThat(names(index.subjects(".", 0, 10))).containsExactly("Eve.Adams");
+      assertThat(names(index.subjects("(1)", 0, 10))).containsExactly("frank(1)");
+      assertThat(names(index.subjects("_", 0, 10))).containsExactly("Alice_Smith", "Carol_Alice", "bob_jones");
+      SubjectPage nobody = index.subjects("zz", 0, 10);
+      assertThat(nobody.subjects()).isEmpty();
+      assertThat(nobody.total()).isZero();
+
+      // a person's faces: ids, images, boxes; no vector, no crop
+      List<FaceDocument> dave = index.facesOf("dave", 10);
+      assertThat(dave).extracting(FaceDocument::imageId).containsExactly("img-0-0", "img-0-1", "img-0-2", "img-0-3");
+      assertThat(dave).allSatisfy(d -> {
+        assertThat(d.subject()).isEqualTo("dave");
+        assertThat(d.vector()).isNull();
+        assertThat(d.cropPng()).isNull();
+        assertThat(d.box()).containsExactly(10, 20, 30, 40);
+      });
+      assertThat(dave.get(0).id()).isEqualTo(docs.get(0).id());
+      assertThat(index.facesOf("dave", 2)).hasSize(2);
+      assertThat(index.facesOf("Dave", 10)).isEmpty(); // names are exact here
+      assertThat(index.facesOf("nobody", 10)).isEmpty();
+
+      // after a deletion: gone from the list, the total and its own faces; the others unchanged
+      assertThat(index.deleteSubject("Alice_Smith")).isEqualTo(3);
+      SubjectPage after = index.subjects(null, 0, 100);
+      assertThat(names(after)).containsExactly("Carol_Alice", "Eve.Adams", "bob_jones", "dave", "frank(1)");
+      assertThat(after.total()).isEqualTo(5);
+      assertThat(after.subjects().stream().mapToLong(SubjectSummary::faces).toArray()).containsExactly(2, 1, 1, 4, 2);
+      assertThat(names(index.subjects("alice", 0, 10))).containsExactly("Carol_Alice");
+      assertThat(index.subjects("alice", 0, 10).total()).isEqualTo(1);
+      assertThat(index.facesOf("Alice_Smith", 10)).isEmpty();
+    }
+  }
+
   private static double dot(float[] a, float[] b) {
     double s = 0;
     for (int i = 0; i < a.length; i++) {

@@ -199,6 +199,61 @@ class SearchServerTest {
     assertThat(json(base + "/retrain", KEY, "{}").statusCode()).isEqualTo(503); // this one has no trigger
   }
 
+  /**
+   * GET /metrics counts every answer (refused ones too) under a bounded endpoint label, and exports
+   * every metric the Grafana dashboard's "Search service" row queries.
+   */
+  @Test
+  void metricsCountEveryAnswerAndNameWhatTheDashboardQueries() throws Exception {
+    byte[] probe = Files.readAllBytes(photos(people.get(3)).get(1));
+    String before = get("/metrics", null).body();
+    assertThat(post("/search", KEY, "photo", probe).statusCode()).isEqualTo(200);
+    assertThat(post("/search", KEY, "photo", probe).statusCode()).isEqualTo(200);
+    assertThat(post("/search", null, "photo", probe).statusCode()).isEqualTo(401);
+    assertThat(post("/search", KEY, "photo", blankJpeg()).statusCode()).isEqualTo(422);
+    assertThat(get("/no-such-thing-4711/x", KEY).statusCode()).isEqualTo(404);
+    HttpResponse<String> scraped = get("/metrics", null);
+    assertThat(scraped.statusCode()).isEqualTo(200);
+    assertThat(scraped.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
+    String after = scraped.body();
+
+    String requests = "mfn_http_requests_seconds_count";
+    assertThat(sample(after, requests, "endpoint=\"/search\"", "status=\"200\"") - sample(before, requests, "endpoint=\"/search\"", "status=\"200\""))
+        .isEqualTo(2);
+    assertThat(sample(after, requests, "endpoint=\"/search\"", "status=\"401\"") - sample(before, requests, "endpoint=\"/search\"", "status=\"401\""))
+        .isEqualTo(1);
+    assertThat(sample(after, requests, "endpoint=\"/search\"", "status=\"422\"") - sample(before, requests, "endpoint=\"/search\"", "status=\"422\""))
+        .isEqualTo(1);
+    assertThat(sample(after, "mfn_faces_rejected_total", "reason=\"NO_FACE\"") - sample(before, "mfn_faces_rejected_total", "reason=\"NO_FACE\""))
+        .isEqualTo(1);
+    // a path nobody routes is "other": a scan of random paths cannot grow the number of series
+    assertThat(sample(after, requests, "endpoint=\"other\"", "status=\"404\"")).isGreaterThanOrEqualTo(1);
+    assertThat(after).doesNotContain("no-such-thing");
+    assertThat(sample(after, "mfn_http_requests_seconds_bucket", "endpoint=\"/search\"", "status=\"200\"", "le=\"+Inf\""))
+        .isEqualTo(sample(after, requests, "endpoint=\"/search\"", "status=\"200\""));
+    assertThat(sample(after, "mfn_index_faces")).isEqualTo(index.count());
+    assertThat(sample(after, "mfn_model_served", "version=\"reference\"")).isEqualTo(1);
+
+    var names = dev.mfn.testkit.DashboardQueries.exported(after);
+    var queried = dev.mfn.testkit.DashboardQueries.byRow().get("Search service");
+    assertThat(queried).as("the dashboard's service row").isNotEmpty();
+    assertThat(names).as("what the dashboard's service row queries").containsAll(queried);
+  }
+
+  /** The sum of the samples of a metric whose labels contain every fragment given. */
+  private static double sample(String exposition, String name, String... labels) {
+    double sum = 0;
+    for (String line : exposition.split("\n")) {
+      if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) {
+        continue;
+      }
+      if (java.util.Arrays.stream(labels).allMatch(line::contains)) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
+  }
+
   private static HttpResponse<String> json(String url, String key, String body) throws Exception {
     var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
         .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));

@@ -326,10 +326,17 @@ class ServiceUnderPressureTest {
         .contains("script-src 'self'").doesNotContain("unsafe-inline").contains("frame-ancestors 'none'");
     assertThat(page.headers().firstValue("X-Content-Type-Options")).contains("nosniff");
     assertThat(page.headers().firstValue("X-Frame-Options")).contains("DENY");
-    assertThat(page.body()).doesNotContain("<script>"); // no inline script: the policy forbids it
-    String script = get("/app.js").body();
-    assertThat(script).contains("X-API-Key").doesNotContain("localStorage").doesNotContain("sessionStorage")
-        .doesNotContain("document.cookie");
+    assertThat(page.body()).doesNotContain("<script>").doesNotContain("style="); // no inline script or style: the policy forbids them
+    // the console's scripts answer without a key, and none of them keeps the key anywhere but in the page's memory
+    for (String name : List.of("console.js", "search.js", "verify.js", "subjects.js", "models.js")) {
+      assertThat(page.body()).contains("<script src=\"" + name + "\"></script>");
+      HttpResponse<String> script = get("/" + name);
+      assertThat(script.statusCode()).as(name).isEqualTo(200);
+      assertThat(script.body()).as(name).doesNotContain("localStorage").doesNotContain("sessionStorage")
+          .doesNotContain("document.cookie").doesNotContain("indexedDB");
+    }
+    assertThat(get("/console.js").body()).contains("X-API-Key");
+    assertThat(get("/app.css").statusCode()).isEqualTo(200);
     assertThat(send("GET", "/faces/none/crop", admin).headers().firstValue("Cache-Control")).contains("no-store");
   }
 

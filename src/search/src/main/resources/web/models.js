@@ -1,0 +1,143 @@
+// Models tab: the version the service serves and every version of the model store, newest first,
+// each with its card's key numbers, the gate's verdict and its plots (GET /models, GET
+// /models/{v}/plots/{name}); and a retrain request (POST /retrain).
+'use strict';
+
+(() => {
+  const served = document.getElementById('models-served');
+  const status = document.getElementById('models-status');
+  const list = document.getElementById('models-list');
+  const form = document.getElementById('retrain-form');
+  const answer = document.getElementById('retrain-result');
+  let latest = 0;
+
+  function percent(x) {
+    return typeof x === 'number' ? (100 * x).toFixed(2) + '%' : '?';
+  }
+
+  function number(x, digits) {
+    return typeof x === 'number' ? x.toFixed(digits) : '?';
+  }
+
+  // the card's verification on LFW (else its first one)
+  function lfw(card) {
+    const all = Array.isArray(card.verification) ? card.verification : [];
+    return all.find(v => String(v.dataset).toUpperCase() === 'LFW') || all[0] || null;
+  }
+
+  async function load() {
+    const mine = ++latest;
+    status.textContent = 'loading ...';
+    const r = await mfn.call('models');
+    if (mine !== latest) {
+      return;
+    }
+    if (!r.ok) {
+      status.textContent = mfn.problem(r);
+      list.replaceChildren();
+      served.textContent = '';
+      return;
+    }
+    served.textContent = 'Served now: model ' + r.body.served;
+    list.replaceChildren();
+    status.textContent = r.body.versions.length === 0 ? 'no model store is configured, or it holds no version'
+        : r.body.versions.length + (r.body.versions.length === 1 ? ' version' : ' versions') + ' in the model store, newest first';
+    r.body.versions.forEach(v => list.appendChild(version(v, r.body.served)));
+  }
+
+  function version(v, servedNow) {
+    const article = mfn.element('article', 'model');
+    article.dataset.version = v.version;
+    const title = mfn.element('h3', 'model-title', 'Model ' + v.version);
+    if (v.version === servedNow) {
+      title.appendChild(mfn.element('span', 'badge served', 'served'));
+    }
+    if (!v.complete) {
+      title.appendChild(mfn.element('span', 'badge incomplete', 'incomplete'));
+    }
+    article.appendChild(title);
+    article.appendChild(mfn.element('p', 'model-created', 'created ' + v.created));
+    const facts = mfn.element('ul', 'card');
+    const card = v.card;
+    if (!card) {
+      facts.appendChild(mfn.element('li', 'card-missing', 'no model card'));
+    } else {
+      const eval_ = lfw(card);
+      if (eval_) {
+        facts.appendChild(mfn.element('li', 'card-lfw', (eval_.dataset || 'LFW') + ' accuracy ' + percent(eval_.accuracy)
+            + ' \u00b1 ' + percent(eval_.accuracy_std || 0) + (eval_.pairs ? ' (' + eval_.pairs + ' pairs)' : '')));
+        facts.appendChild(mfn.element('li', 'card-tar', 'TAR@FAR1e-3 ' + percent(eval_['tar_at_far_1e-3'])));
+      }
+      facts.appendChild(mfn.element('li', 'card-threshold', 'threshold ' + number(card.threshold, 4)
+          + (card.threshold_source ? ' (' + card.threshold_source + ')' : '')));
+      const t = card.training || {};
+      facts.appendChild(mfn.element('li', 'card-training', 'training: ' + (t.images !== undefined ? t.images : '?') + ' images, '
+          + (t.epochs !== undefined ? t.epochs : '?') + ' epochs, '
+          + (typeof t.seconds === 'number' ? Math.round(t.seconds / 60) : '?') + ' minutes'
+          + (t.device ? ' on ' + t.device : '')));
+      if (card.command) {
+        const li = mfn.element('li', 'card-command', 'made by ');
+        li.appendChild(mfn.element('code', null, card.command));
+        facts.appendChild(li);
+      }
+    }
+    article.appendChild(facts);
+    if (v.gate) {
+      const passed = v.gate.passed === true;
+      article.appendChild(mfn.element('p', 'model-gate ' + (passed ? 'passed' : 'refused'),
+          (passed ? 'Gate passed' : 'Refused by the gate') + (v.gate.reason ? ': ' + v.gate.reason : '')));
+    }
+    const plots = mfn.element('div', 'plots');
+    (v.plots || []).forEach(name => {
+      const figure = mfn.element('figure', 'plot');
+      const img = mfn.element('img', 'plot-image');
+      img.alt = v.version + ' ' + name;
+      img.dataset.plot = name;
+      mfn.image('models/' + encodeURIComponent(v.version) + '/plots/' + encodeURIComponent(name)).then(url => { img.src = url; });
+      figure.appendChild(img);
+      figure.appendChild(mfn.element('figcaption', null, name.replace(/\.png$/, '')));
+      plots.appendChild(figure);
+    });
+    article.appendChild(plots);
+    return article;
+  }
+
+  function whole(id) {
+    const text = document.getElementById(id).value.trim();
+    return text === '' ? undefined : Number(text);
+  }
+
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    const body = {};
+    const reason = document.getElementById('retrain-reason').value.trim();
+    if (reason) {
+      body.reason = reason;
+    }
+    const epochs = whole('retrain-epochs');
+    const minutes = whole('retrain-minutes');
+    for (const [name, value] of [['epochs', epochs], ['minutes', minutes]]) {
+      if (value !== undefined) {
+        if (!Number.isInteger(value) || value < 1) {
+          answer.className = 'failed';
+          answer.textContent = name + ' is a positive whole number';
+          return;
+        }
+        body[name] = value;
+      }
+    }
+    answer.className = '';
+    answer.textContent = 'sending ...';
+    const r = await mfn.call('retrain', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    if (!r.ok) {
+      answer.className = 'failed';
+      answer.textContent = 'not queued: ' + mfn.problem(r);
+      return;
+    }
+    answer.className = 'done';
+    answer.textContent = 'Queued: request ' + r.body.requestId + '; ' + r.body.status;
+  });
+
+  document.getElementById('models-refresh').addEventListener('click', load);
+  mfn.onShow('models', load);
+})();

@@ -1,0 +1,168 @@
+// Subjects tab: the enrolled people of the served version, sorted by name, with their face counts
+// and a thumbnail each, a name filter and paging (GET /subjects); a person's faces (GET
+// /subjects/{s}/faces, crops by GET /faces/{id}/crop); and their deletion after a confirmation that
+// says what goes (DELETE /subjects/{s}).
+'use strict';
+
+(() => {
+  const PAGE = 20;
+  const filterField = document.getElementById('subjects-filter');
+  const status = document.getElementById('subjects-status');
+  const outcome = document.getElementById('subjects-result');
+  const list = document.getElementById('subjects-list');
+  const pageText = document.getElementById('subjects-page');
+  const prev = document.getElementById('subjects-prev');
+  const next = document.getElementById('subjects-next');
+  const detail = document.getElementById('subject-detail');
+  const detailName = document.getElementById('subject-name');
+  const detailSummary = document.getElementById('subject-summary');
+  const detailFaces = document.getElementById('subject-faces');
+  const deleteButton = document.getElementById('subject-delete');
+  let offset = 0;
+  let total = 0;
+  let latest = 0;
+  let opened = 0;
+  let selected = null; // { subject, faces } shown in the detail
+
+  function faces(n) {
+    return n + (n === 1 ? ' face' : ' faces');
+  }
+
+  function subjectPath(subject) {
+    return 'subjects/' + encodeURIComponent(subject);
+  }
+
+  async function load() {
+    const mine = ++latest;
+    const filter = filterField.value.trim();
+    status.textContent = 'loading ...';
+    const r = await mfn.call('subjects?offset=' + offset + '&limit=' + PAGE + (filter ? '&filter=' + encodeURIComponent(filter) : ''));
+    if (mine !== latest) {
+      return; // a newer load is under way
+    }
+    if (!r.ok) {
+      status.textContent = mfn.problem(r);
+      list.replaceChildren();
+      pageText.textContent = '';
+      prev.disabled = true;
+      next.disabled = true;
+      return;
+    }
+    const page = r.body;
+    total = page.total;
+    if (page.subjects.length === 0 && offset > 0 && total > 0) {
+      offset = Math.floor((total - 1) / PAGE) * PAGE; // the page emptied (a deletion): show the last one
+      load();
+      return;
+    }
+    list.replaceChildren();
+    page.subjects.forEach(s => list.appendChild(row(s)));
+    if (total === 0) {
+      status.textContent = filter ? 'nobody whose name contains "' + filter + '"' : 'nobody is enrolled in model ' + page.model;
+      pageText.textContent = '';
+    } else {
+      status.textContent = total + (total === 1 ? ' person' : ' people') + (filter ? ' whose name contains "' + filter + '"' : '')
+          + ' in the index of model ' + page.model;
+      pageText.textContent = (offset + 1) + '-' + (offset + page.subjects.length) + ' of ' + total;
+    }
+    prev.disabled = offset === 0;
+    next.disabled = offset + page.subjects.length >= total;
+  }
+
+  function row(s) {
+    const item = mfn.element('li', 'subject');
+    item.dataset.subject = s.subject;
+    const open = mfn.element('button', 'subject-open');
+    open.type = 'button';
+    const img = mfn.element('img', 'subject-thumb');
+    img.alt = '';
+    if (s.face_id) {
+      mfn.thumbnail(s.face_id).then(url => { img.src = url; });
+    }
+    open.appendChild(img);
+    open.appendChild(mfn.element('span', 'subject-name', s.subject));
+    open.appendChild(mfn.element('span', 'subject-faces', faces(s.faces)));
+    open.addEventListener('click', () => show(s));
+    item.appendChild(open);
+    return item;
+  }
+
+  async function show(s) {
+    const mine = ++opened;
+    selected = s;
+    detail.hidden = false;
+    detailName.textContent = s.subject;
+    detailSummary.textContent = 'loading the faces ...';
+    detailFaces.replaceChildren();
+    const r = await mfn.call(subjectPath(s.subject) + '/faces?limit=60');
+    if (mine !== opened) {
+      return;
+    }
+    if (!r.ok) {
+      detailSummary.textContent = mfn.problem(r);
+      return;
+    }
+    const shown = r.body.faces;
+    detailSummary.textContent = faces(s.faces) + ' in the index of model ' + r.body.model
+        + (shown.length < s.faces ? '; the first ' + shown.length + ' shown' : '');
+    shown.forEach(f => {
+      const figure = mfn.element('figure', 'subject-face');
+      figure.dataset.id = f.id;
+      const img = mfn.element('img', 'subject-face-crop');
+      img.alt = f.id;
+      mfn.thumbnail(f.id).then(url => { img.src = url; });
+      figure.appendChild(img);
+      const box = Array.isArray(f.box) ? f.box.map(v => Math.round(v)).join(', ') : 'unknown';
+      figure.appendChild(mfn.element('figcaption', null, 'image ' + f.image_id + ', face ' + f.face_index + ', box ' + box));
+      detailFaces.appendChild(figure);
+    });
+  }
+
+  deleteButton.addEventListener('click', async () => {
+    if (!selected) {
+      return;
+    }
+    const s = selected;
+    const question = 'Delete ' + s.subject + '?\n\nThis removes all ' + faces(s.faces) + ' of ' + s.subject
+        + " from every model version's index, vectors and crops; a tombstone keeps them from coming back;"
+        + ' photos already in Kafka topics stay until their retention ends.';
+    if (!window.confirm(question)) {
+      return;
+    }
+    deleteButton.disabled = true;
+    outcome.className = '';
+    outcome.textContent = 'deleting ' + s.subject + ' ...';
+    const r = await mfn.call(subjectPath(s.subject), { method: 'DELETE' });
+    deleteButton.disabled = false;
+    if (!r.ok) {
+      outcome.className = 'failed';
+      outcome.textContent = s.subject + ' was not deleted: ' + mfn.problem(r);
+      return;
+    }
+    outcome.className = 'done';
+    outcome.textContent = 'Deleted ' + r.body.subject + ': ' + faces(r.body.removed)
+        + " removed from every model version's index (vectors and crops); the tombstone is recorded.";
+    selected = null;
+    opened++; // a faces answer still on its way is not shown
+    detail.hidden = true;
+    load();
+  });
+
+  let typing;
+  filterField.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { offset = 0; load(); }, 250);
+  });
+  filterField.addEventListener('keydown', e => {
+    if (e.key === 'Enter') {
+      clearTimeout(typing);
+      offset = 0;
+      load();
+    }
+  });
+  document.getElementById('subjects-refresh').addEventListener('click', load);
+  prev.addEventListener('click', () => { offset = Math.max(0, offset - PAGE); load(); });
+  next.addEventListener('click', () => { offset += PAGE; load(); });
+
+  mfn.onShow('subjects', load);
+})();
