@@ -49,7 +49,9 @@ import picocli.CommandLine.Spec;
       "     with the Flink embed job into the embedded index, searches with up to --probes other",
       "     photos of each, and prints a summary: counts, time and throughput per stage, dead",
       "     letters, verification accuracy, rank-1, and where everything is.",
-      "--serve then keeps the web page running on the new index until Ctrl-C. --es URL uses an",
+      "--serve then keeps the web page running on the new index until Ctrl-C, with the embed job",
+      "following the demo's enroll topic in this process: the console's Enrol tab adds people to it.",
+      "--es URL uses an",
       "Elasticsearch cluster instead of the embedded index.",
       "Data: DIR/<person>/<photos> (sub-folders allowed). Default: ../shared/data/cfp/Data/Images.",
       "With no data at all, it enrolls every face of six sample photos (npm package @vladmandic/face-api)",
@@ -83,7 +85,7 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--es", paramLabel = "URL", description = "Enroll into and search Elasticsearch at URL instead of the embedded index (credentials: the index.es.* settings).")
   String es;
 
-  @Option(names = "--serve", description = "Afterwards, serve the web page on the demo's index until Ctrl-C.")
+  @Option(names = "--serve", description = "Afterwards, serve the web page on the demo's index until Ctrl-C (the embed job follows the demo's enroll topic meanwhile: the Enrol tab works).")
   boolean serve;
 
   @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "Port for --serve (default: ${DEFAULT-VALUE}).")
@@ -144,9 +146,7 @@ final class DemoCommand implements Callable<Integer> {
       if (code != 0 || !serve) {
         return code;
       }
-      out.printf("serving the demo index on port %d until Ctrl-C%n", port);
-      out.flush();
-      return sub(withIndex(List.of("serve", "--model", model.toString(), "--port", String.valueOf(port)), home.resolve("index")));
+      return serve(out, model, home.resolve("index"), settings.topics().enroll() + ".demo-" + run, bootstrap);
     } finally {
       if (startedKafka) {
         try {
@@ -156,6 +156,27 @@ final class DemoCommand implements Callable<Integer> {
           // Ctrl-C: the hook is stopping the broker already
         }
       }
+    }
+  }
+
+  /**
+   * The web page on the demo's index until Ctrl-C, with the console's Enrol tab working: the
+   * service publishes to the demo's enroll topic, and the embed job (the enroll stage's, now
+   * unbounded, in this process) indexes what arrives into the index the service serves. The job
+   * holds the embedded index's writer; the service reads the same folder read-only and sees each
+   * of the job's commits (one writer per folder, as always: the service never writes the index,
+   * and a deletion it cannot make there is made by the job from the tombstone).
+   */
+  @SuppressWarnings("try") // the job is only held open (and cancelled at the end), never called
+  private int serve(PrintWriter out, Path model, Path index, String enrollTopic, String bootstrap) throws Exception {
+    var config = EnrollCommand.embedConfig(settings, face, bootstrap, enrollTopic, model.toAbsolutePath(),
+        indexOptions(index).target(settings), false, false, null, 1);
+    try (LocalEmbedJob embed = LocalEmbedJob.start(config, "mfn demo --serve: embed " + enrollTopic)) {
+      out.printf("serving the demo index on port %d until Ctrl-C; the embed job follows %s, so the console's Enrol tab adds people%n",
+          port, enrollTopic);
+      out.flush();
+      return sub(withIndex(List.of("serve", "--model", model.toString(), "--port", String.valueOf(port), "--bootstrap", bootstrap,
+          "--enroll-topic", enrollTopic, "--dlq-topic", settings.topics().deadLetters()), index));
     }
   }
 

@@ -134,20 +134,10 @@ final class EnrollCommand implements Callable<Integer> {
           .publish(photos, in, f -> {});
     }
     Path model = Models.resolve(indexOptions.model, settings).toAbsolutePath();
-    String detector = face.detectorName(settings);
-    Path blazeface = detector.equals("blazeface") ? new LocalServices(settings).detector().fetch() : null;
-    String group = "mfn-embed-" + in;
-    EmbedConfig config = new EmbedConfig(servers, in, settings.topics().deadLetters(),
-        follow ? settings.topics().models() : null, group, !follow, parallelism,
-        model.toString(), indexOptions.target(settings), allFaces,
-        settings.getInt("embed.batch.size"), 200, 5_000, settings.home().resolve("embed-checkpoints").toAbsolutePath().toString(),
-        detector, blazeface == null ? null : blazeface.toString(),
-        settings.getPath("detector.yunet.model").toString(), settings.getPath("detector.mtcnn.dir").toString(),
-        face.minScore != null ? face.minScore : settings.getDouble("detector.min.score"),
-        settings.getDouble("detector.min.face.size"), settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"))
-        .withGate(new EmbedConfig.GateSettings(gatePairs == null ? null : gatePairs.toAbsolutePath().toString(), gateTolerance))
-        .withErasures(settings.topics().deleted())
-        .withBlobRoots(settings.blobRoots());
+    EmbedConfig config = embedConfig(settings, face, servers, in, model, indexOptions.target(settings), allFaces, !follow,
+        follow ? settings.topics().models() : null, parallelism)
+        .withGate(new EmbedConfig.GateSettings(gatePairs == null ? null : gatePairs.toAbsolutePath().toString(), gateTolerance));
+    String group = config.groupId();
     long before = IngestCommand.committed(servers, group);
     long end = IngestCommand.endOffsets(servers, in).values().stream().mapToLong(Long::longValue).sum();
     String cluster = flink.address(settings);
@@ -196,6 +186,30 @@ final class EnrollCommand implements Callable<Integer> {
     seconds = BoundedJobRun.run(env, "mfn enroll " + in, servers, group, before, end, "embed", noProgress);
     report(out, published, in, end - before, seconds, null);
     return 0;
+  }
+
+  /**
+   * The embed job's settings as this command makes them (also for `mfn demo --serve`, which runs
+   * the job beside the service): consumer group mfn-embed-TOPIC (a later run goes on where the
+   * last stopped), dead letters to topic.dlq, checkpoints under the home, the settings' detector
+   * and limits, the tombstones of topic.deleted honoured, referenced photos read under blob.roots.
+   *
+   * @param modelEvents the models topic to follow, or null: the job keeps {@code model}
+   */
+  static EmbedConfig embedConfig(MfnSettings settings, FaceOptions face, String servers, String in, Path model,
+      dev.mfn.flink.embed.IndexTarget target, boolean allFaces, boolean bounded, String modelEvents, int parallelism)
+      throws java.io.IOException {
+    String detector = face.detectorName(settings);
+    Path blazeface = detector.equals("blazeface") ? new LocalServices(settings).detector().fetch() : null;
+    return new EmbedConfig(servers, in, settings.topics().deadLetters(), modelEvents, "mfn-embed-" + in, bounded, parallelism,
+        model.toString(), target, allFaces,
+        settings.getInt("embed.batch.size"), 200, 5_000, settings.home().resolve("embed-checkpoints").toAbsolutePath().toString(),
+        detector, blazeface == null ? null : blazeface.toString(),
+        settings.getPath("detector.yunet.model").toString(), settings.getPath("detector.mtcnn.dir").toString(),
+        face.minScore != null ? face.minScore : settings.getDouble("detector.min.score"),
+        settings.getDouble("detector.min.face.size"), settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels"))
+        .withErasures(settings.topics().deleted())
+        .withBlobRoots(settings.blobRoots());
   }
 
   private void report(PrintWriter out, PublishSummary published, String in, long records, double seconds, String cluster)

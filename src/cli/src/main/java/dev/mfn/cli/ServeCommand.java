@@ -35,16 +35,18 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Serve search over HTTP: POST /search and /verify (multipart photos), DELETE /subjects/{s},",
+      "POST /enroll and GET /enroll/{id} (photos onto --enroll-topic for the embed job, and each one's",
+      "state: searchable, dead letter with its reason, or waiting),",
       "GET /faces/{id}/crop, GET /subjects, GET /models, GET /health, GET /openapi.json, and the",
-      "operator's console at / (tabs Search, Verify, Subjects, Models: a photo's faces boxed and",
-      "named, 1:1 verification, the enrolled people and their deletion, the versions of the model",
+      "operator's console at / (tabs Search, Verify, Enrol, Subjects, Models: a photo's faces boxed and",
+      "named, 1:1 verification, a person's photos enrolled, the enrolled people and their deletion, the versions of the model",
       "store (setting model.store) with cards, gate verdicts and plots, a retrain request). Calls",
       "need an API key in the X-API-Key header whose scope",
       "covers the endpoint: keys of `mfn keys create` (the keys file), and the one key with every",
       "scope of the setting serve.api.key (MFN_SERVE_API_KEY, or a file: --api-key-file,",
       "serve.api.key.file); with neither, a random key for this run, printed at start. Keys never",
       "go on the command line. Per key: --rate requests a second (429 above). Uploads above",
-      "--max-upload-mb get 413, chunked or not; deletions and retrain requests are audited on the",
+      "--max-upload-mb get 413, chunked or not; enrolments, deletions and retrain requests are audited on the",
       "topic audit.events before they happen. --tls-keystore serves HTTPS only.",
       "It serves the version the index serves (Elasticsearch alias / the embedded index's SERVING file,",
       "with the model recorded there; --model when none is recorded) and switches model and index",
@@ -66,6 +68,18 @@ final class ServeCommand implements Callable<Integer> {
 
   @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka, for deletions' tombstones, retrain requests and the audit trail (default: setting kafka.bootstrap).")
   String bootstrap;
+
+  @Option(names = "--enroll-topic", paramLabel = "T", description = "Where POST /enroll (the console's Enrol tab) publishes photos for the embed job (default: setting topic.enroll).")
+  String enrollTopic;
+
+  @Option(names = "--dlq-topic", paramLabel = "T", description = "The dead-letter topic followed for the photos the embed job refuses, for GET /enroll/{id} (default: setting topic.dlq).")
+  String dlqTopic;
+
+  @Option(names = "--flink", paramLabel = "HOST:PORT", description = "The Flink cluster whose jobs the console's Pipeline tab shows (its REST API; default: setting flink.rest, else the local cluster of `mfn services start flink`, 127.0.0.1:flink.port).")
+  String flink;
+
+  @Option(names = "--model-store", paramLabel = "DIR", description = "The model store the console's Models tab lists, read only (default: setting model.store).")
+  Path modelStore;
 
   @Option(names = "--workers", paramLabel = "N", description = "Model workers: requests answered at once (default: setting serve.workers = 2).")
   Integer workers;
@@ -128,7 +142,7 @@ final class ServeCommand implements Callable<Integer> {
         .withMaxK(settings.getInt("serve.max.k"))
         .withRate(rate != null ? rate : settings.getLong("serve.rate.per.second"), settings.getLong("serve.rate.burst"))
         .withTls(keystore, keystore == null ? null : settings.secret("serve.tls.keystore.password"));
-    try (AuditTopic audit = new AuditTopic(kafka(), settings.get("topic.audit"))) {
+    try (AuditTopic audit = new AuditTopic(kafka(), settings.get("topic.audit")); KafkaEnrolment enrolment = enrolment()) {
       Optional<ServedVersion> servedNow = noFollow ? Optional.empty() : indexOptions.served(settings);
       SearchService.Served first = servedNow.isPresent() && knowsModel(servedNow.get())
           ? open(servedNow.get(), workerCount)
@@ -153,12 +167,16 @@ final class ServeCommand implements Callable<Integer> {
               .start(Duration.ofMillis(followMillis));
       // the console's Models tab reads the model store (setting model.store), never writes it
       try (SearchServer server = new SearchServer(service, keys, options, retrainTrigger(), audit)
-          .withModels(new dev.mfn.search.models.ModelShelf(settings.getPath("model.store"))).start(host, port)) {
+          .withModels(new dev.mfn.search.models.ModelShelf(modelStore != null ? modelStore : settings.getPath("model.store")))
+          .withEnrolment(enrolment).withPipeline(pipelineView()).start(host, port)) {
         var out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "serving model %s (%d faces in %s; unknown below %.3f: %s; verify at %.3f; %d workers) at %s://%s:%d/%n",
             first.version(), first.index().count(), indexOptions.describe(settings, first.version()), first.searchThreshold(),
             first.searchThresholdSource(), first.verifyThreshold(), workerCount, keystore == null ? "http" : "https", host, server.port());
         out.println("embedder: " + runtime);
+        out.println(enrolment == null ? "enrolment: off (no Kafka configured)"
+            : "enrolment: POST /enroll publishes to " + enrolment.topic() + " for the embed job; its dead letters are followed on "
+                + (dlqTopic != null ? dlqTopic : settings.topics().deadLetters()));
         out.println(noFollow ? "pinned to this model (--no-follow)"
             : "following the served version: when the embed job serves a new model's index, this service switches to it");
         out.println(generated ? "API key (generated for this run, every scope): " + key
@@ -190,6 +208,36 @@ final class ServeCommand implements Callable<Integer> {
 
   private String kafka() {
     return bootstrap != null ? bootstrap : settings.kafkaBootstrap();
+  }
+
+  /**
+   * POST /enroll's photos onto the enroll topic, and its dead letters followed from the first
+   * enrolment on; null without a broker address (the enrolment endpoints then answer 503). The embed job that reads
+   * the topic runs elsewhere (`mfn enroll --follow`, the cluster's FlinkDeployment, `mfn demo --serve`).
+   */
+  private KafkaEnrolment enrolment() {
+    String servers = kafka();
+    if (servers == null || servers.isBlank()) {
+      return null;
+    }
+    return KafkaEnrolment.of(settings, servers, enrollTopic != null ? enrollTopic : settings.topics().enroll(),
+        dlqTopic != null ? dlqTopic : settings.topics().deadLetters());
+  }
+
+  /**
+   * The console's Pipeline tab: the cluster's jobs, the broker's consumer lag and the dead-letter
+   * topic's tail; null without a broker address (GET /pipeline then answers 503).
+   */
+  private dev.mfn.search.serve.PipelineView pipelineView() {
+    String servers = kafka();
+    if (servers == null || servers.isBlank()) {
+      return null;
+    }
+    String rest = flink != null ? flink : settings.get("flink.rest");
+    if (rest == null || rest.isBlank()) {
+      rest = "127.0.0.1:" + settings.getInt("flink.port");
+    }
+    return new dev.mfn.cli.pipeline.KafkaPipelineView(servers, rest.trim(), dlqTopic != null ? dlqTopic : settings.topics().deadLetters());
   }
 
   /** True when the served version's model can be found: its location is recorded, or it is --model's. */

@@ -68,6 +68,23 @@ class ClusterCommandsTest {
     assertThat(cut.exit()).as(cut.err()).isZero();
     assertThat(cut.out()).contains("cut first: 3 identities (3 kept), 13 photos kept");
     assertThat(MfnCliTest.mfn("jobs", "list", "--flink", flink).out()).contains(job + "  RUNNING");
+    // what the console's Pipeline tab shows of it: running, no restarts, and its group's lag on the topic
+    var pipeline = new dev.mfn.cli.pipeline.KafkaPipelineView(kafka, flink, "cli-cluster.dlq").status();
+    assertThat(pipeline).doesNotContainKey("jobs_error").doesNotContainKey("lag_error");
+    @SuppressWarnings("unchecked")
+    var listed = (java.util.List<java.util.Map<String, Object>>) pipeline.get("jobs");
+    assertThat(listed).anySatisfy(j -> {
+      assertThat(j.get("id")).isEqualTo(job);
+      assertThat(j.get("state")).isEqualTo("RUNNING");
+      assertThat(j.get("restarts")).isEqualTo(0L);
+    });
+    // the job's group commits its offsets on cli-cluster when a checkpoint completes
+    var view = new dev.mfn.cli.pipeline.KafkaPipelineView(kafka, flink, "cli-cluster.dlq");
+    Await.until("the ingest group's lag on cli-cluster", Duration.ofMinutes(2), () -> {
+      Object lags = view.status().get("lag");
+      return lags instanceof java.util.List<?> rows && rows.stream().anyMatch(r -> r instanceof java.util.Map<?, ?> m
+          && "cli-cluster".equals(m.get("topic")) && Long.valueOf(0).equals(m.get("lag")));
+    });
 
     MfnCliTest.Run stop = MfnCliTest.mfn("jobs", "stop", job, "--savepoint", dir.resolve("savepoints").toString(),
         "--flink", flink);

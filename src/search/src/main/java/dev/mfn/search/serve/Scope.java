@@ -13,7 +13,7 @@ public enum Scope {
   SEARCH,
   /** POST /verify. */
   VERIFY,
-  /** Enrolment into the gallery (`mfn enroll` with a key, and any future POST /enroll). */
+  /** Enrolment into the gallery: POST /enroll and GET /enroll/{id} (the console's Enrol tab). */
   ENROLL,
   /** DELETE /subjects/{s}. */
   DELETE,

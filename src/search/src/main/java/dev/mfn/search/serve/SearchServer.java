@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The REST service and the web page (Javalin): {@code POST /search}, {@code POST /verify},
- * {@code DELETE /subjects/{subject}}, {@code POST /retrain}, {@code GET /faces/{id}/crop},
+ * {@code DELETE /subjects/{subject}}, {@code POST /retrain}, {@code POST /enroll} and
+ * {@code GET /enroll/{imageId}} (photos onto the enroll topic, and each one's state), {@code GET /faces/{id}/crop},
  * {@code GET /health}, {@code GET /openapi.json}, and the page at {@code /}.
  * The page is the operator's console (Search, Verify, Subjects, Models tabs, one page: the key
  * stays in its memory), and its tabs read {@code GET /subjects}, {@code GET /subjects/{s}/faces},
@@ -38,14 +39,14 @@ import org.slf4j.LoggerFactory;
  * covers the endpoint (401 / 403); a rate limit per key (429 with Retry-After); a body limit that
  * holds for chunked and multipart bodies too (413, enforced while the body is read); {@code k}
  * between 1 and {@link ServerOptions#maxK} (400); a bounded wait for a free model worker (503 with
- * Retry-After). Deletions and retrain requests go to the audit trail before they happen. Error
+ * Retry-After). Enrolments, deletions and retrain requests go to the audit trail before they happen. Error
  * bodies carry a reason, never an exception's text (that goes to the log, under an incident id).
  */
 public final class SearchServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SearchServer.class);
   /** What answers without the key: the page and its files, the health check and the API description. */
   private static final Set<String> OPEN = Set.of("/", "/index.html", "/app.css", "/console.js", "/search.js", "/verify.js",
-      "/subjects.js", "/models.js", "/health", "/ready", "/openapi.json",
+      "/subjects.js", "/models.js", "/enroll.js", "/pipeline.js", "/health", "/ready", "/openapi.json",
       "/metrics");
   private static final String CALLER = "mfn.caller";
   private final SearchService service;
@@ -60,6 +61,10 @@ public final class SearchServer implements AutoCloseable {
   private ServerConnector tlsConnector;
   /** The model store GET /models lists, or null: only the served version is known. */
   private volatile ModelShelf models;
+  /** Where POST /enroll publishes photos, or null: the enrolment endpoints answer 503. */
+  private volatile Enrolment enrolment;
+  /** What GET /pipeline reads (jobs, lag, dead letters), or null: it answers 503. */
+  private volatile PipelineView pipeline;
   private final ServiceMetrics metrics;
 
   public SearchServer(SearchService service, ApiKey key, long maxUploadBytes) {
@@ -95,6 +100,42 @@ public final class SearchServer implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Where POST /enroll hands photos (the enroll topic, for the embed job) and GET /enroll/{id}
+   * learns of dead letters; call before {@link #start}. Without one (or with null) both answer 503.
+   */
+  public SearchServer withEnrolment(Enrolment enrolment) {
+    this.enrolment = enrolment;
+    return this;
+  }
+
+  /**
+   * What the console's Pipeline tab reads (GET /pipeline and the dead letters' thumbnails); call
+   * before {@link #start}. Without one (or with null) both answer 503.
+   */
+  public SearchServer withPipeline(PipelineView view) {
+    this.pipeline = view;
+    return this;
+  }
+
+  /** Every API route, as "METHOD /path/{param}": what the OpenAPI description must describe. */
+  private final java.util.Set<String> routes = new java.util.TreeSet<>();
+
+  public java.util.Set<String> routes() {
+    return java.util.Collections.unmodifiableSet(routes);
+  }
+
+  /** Registers a route and remembers it (the contract test holds the list against openapi.json). */
+  private void route(io.javalin.config.JavalinConfig cfg, String method, String path, io.javalin.http.Handler handler) {
+    routes.add(method + " " + path);
+    switch (method) {
+      case "GET" -> cfg.routes.get(path, handler);
+      case "POST" -> cfg.routes.post(path, handler);
+      case "DELETE" -> cfg.routes.delete(path, handler);
+      default -> throw new IllegalArgumentException(method);
+    }
+  }
+
   /** Starts on the given host (127.0.0.1 for this machine only); port 0 picks a free one. */
   public SearchServer start(String host, int port) {
     long max = options.maxUploadBytes();
@@ -112,7 +153,9 @@ public final class SearchServer implements AutoCloseable {
       }
       cfg.staticFiles.add(files -> {
         files.hostedPath = "/";
-        files.directory = "/web";
+        // a folder of our own package: a bare "/web" is also Flink's dashboard (flink-runtime-web), and
+        // `mfn serve` runs with Flink on its class path: the first jar listed would win
+        files.directory = "/dev/mfn/search/web";
         files.location = Location.CLASSPATH;
       });
       // every answer is counted and timed here, refused ones too (the guard's 401/403/429/413/503)
@@ -124,8 +167,8 @@ public final class SearchServer implements AutoCloseable {
           inFlight.release();
         }
       });
-      cfg.routes.get("/health", ctx -> ctx.json(service.health()));
-      cfg.routes.get("/ready", ctx -> {
+      route(cfg, "GET", "/health", ctx -> ctx.json(service.health()));
+      route(cfg, "GET", "/ready", ctx -> {
         if (service.ready()) {
           ctx.json(Map.of("ready", true));
         } else {
@@ -134,21 +177,25 @@ public final class SearchServer implements AutoCloseable {
         }
       });
       // Prometheus scrapes without a key: counts and timings only, never a face, a name or a key
-      cfg.routes.get("/metrics", ctx -> ctx.contentType(ServiceMetrics.CONTENT_TYPE).result(metrics.scrape()));
-      cfg.routes.get("/openapi.json", ctx -> {
+      route(cfg, "GET", "/metrics", ctx -> ctx.contentType(ServiceMetrics.CONTENT_TYPE).result(metrics.scrape()));
+      route(cfg, "GET", "/openapi.json", ctx -> {
         try (InputStream in = SearchServer.class.getResourceAsStream("/openapi.json")) {
           ctx.contentType(ContentType.APPLICATION_JSON).result(in.readAllBytes());
         }
       });
-      cfg.routes.post("/search", ctx -> ctx.json(service.search(upload(ctx, "photo"), k(ctx))));
-      cfg.routes.post("/verify", ctx -> ctx.json(service.verify(upload(ctx, "a"), upload(ctx, "b"))));
-      cfg.routes.delete("/subjects/{subject}", this::delete);
-      cfg.routes.get("/subjects", ctx -> ctx.json(service.subjects(filter(ctx), offset(ctx), limit(ctx))));
-      cfg.routes.get("/subjects/{subject}/faces", ctx -> ctx.json(service.facesOf(ctx.pathParam("subject"), limit(ctx))));
-      cfg.routes.get("/models", this::models);
-      cfg.routes.get("/models/{version}/plots/{name}", this::plot);
-      cfg.routes.post("/retrain", this::retrain);
-      cfg.routes.get("/faces/{id}/crop", ctx -> {
+      route(cfg, "POST", "/search", ctx -> ctx.json(service.search(upload(ctx, "photo"), k(ctx))));
+      route(cfg, "POST", "/verify", ctx -> ctx.json(service.verify(upload(ctx, "a"), upload(ctx, "b"))));
+      route(cfg, "DELETE", "/subjects/{subject}", this::delete);
+      route(cfg, "GET", "/subjects", ctx -> ctx.json(service.subjects(filter(ctx), offset(ctx), limit(ctx))));
+      route(cfg, "GET", "/subjects/{subject}/faces", ctx -> ctx.json(service.facesOf(ctx.pathParam("subject"), limit(ctx))));
+      route(cfg, "GET", "/models", this::models);
+      route(cfg, "GET", "/models/{version}/plots/{name}", this::plot);
+      route(cfg, "POST", "/retrain", this::retrain);
+      route(cfg, "POST", "/enroll", this::enroll);
+      route(cfg, "GET", "/enroll/{imageId}", this::enrolmentState);
+      route(cfg, "GET", "/pipeline", this::pipeline);
+      route(cfg, "GET", "/pipeline/dead-letters/{partition}/{offset}/thumbnail", this::deadLetterThumbnail);
+      route(cfg, "GET", "/faces/{id}/crop", ctx -> {
         byte[] png = service.crop(ctx.pathParam("id"));
         if (png == null) {
           ctx.status(HttpStatus.NOT_FOUND).json(Map.of("error", "no such face"));
@@ -236,17 +283,57 @@ public final class SearchServer implements AutoCloseable {
    */
   static Scope scopeOf(String method, String path) {
     return switch (method) {
-      case "GET" -> path.matches("/faces/[^/]+/crop") || path.equals("/subjects") || path.matches("/subjects/[^/]+/faces")
-          || path.equals("/models") || path.matches("/models/[^/]+/plots/[^/]+") ? Scope.SEARCH : null;
+      case "GET" -> path.matches("/enroll/[^/]+") ? Scope.ENROLL
+          : path.matches("/faces/[^/]+/crop") || path.equals("/subjects") || path.matches("/subjects/[^/]+/faces")
+          || path.equals("/models") || path.matches("/models/[^/]+/plots/[^/]+")
+          || path.equals("/pipeline") || path.matches("/pipeline/dead-letters/[^/]+/[^/]+/thumbnail") ? Scope.SEARCH : null;
       case "POST" -> switch (path) {
         case "/search" -> Scope.SEARCH;
         case "/verify" -> Scope.VERIFY;
         case "/retrain" -> Scope.RETRAIN;
+        case "/enroll" -> Scope.ENROLL;
         default -> null;
       };
       case "DELETE" -> path.matches("/subjects/[^/]+") ? Scope.DELETE : null;
       default -> null;
     };
+  }
+
+  /** GET /pipeline: the jobs, the consumer lag and the dead letters, each part or why it is missing. */
+  private void pipeline(Context ctx) {
+    PipelineView view = pipeline;
+    if (view == null) {
+      ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "the pipeline view is not configured for this service (no Kafka)"));
+      return;
+    }
+    ctx.json(view.status());
+  }
+
+  /**
+   * GET /pipeline/dead-letters/{partition}/{offset}/thumbnail: a small PNG of the photo a dead letter
+   * carries, through the bounded decoder (the photo was refused once and may be hostile); 404 when
+   * there is none or it does not decode.
+   */
+  private void deadLetterThumbnail(Context ctx) throws Exception {
+    PipelineView view = pipeline;
+    if (view == null) {
+      ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "the pipeline view is not configured for this service (no Kafka)"));
+      return;
+    }
+    int partition;
+    long offset;
+    try {
+      partition = Integer.parseInt(ctx.pathParam("partition"));
+      offset = Long.parseLong(ctx.pathParam("offset"));
+    } catch (NumberFormatException e) {
+      throw new BadRequest("partition and offset are whole numbers");
+    }
+    var png = view.deadLetterPhoto(partition, offset).flatMap(photo -> Thumbnails.png(photo, 160));
+    if (png.isEmpty()) {
+      ctx.status(HttpStatus.NOT_FOUND).json(Map.of("error", "no photo to show for this dead letter (none, or not decodable)"));
+    } else {
+      ctx.contentType(ContentType.IMAGE_PNG).result(png.get());
+    }
   }
 
   /** Repeated slashes collapsed, a trailing slash dropped: "/search/" and "//search" are "/search". */
@@ -313,6 +400,102 @@ public final class SearchServer implements AutoCloseable {
     }
     ctx.status(HttpStatus.ACCEPTED).json(Map.of("requestId", id,
         "status", "queued for the retraining controller, which starts a training job unless one is running"));
+  }
+
+  /** The most photos one POST /enroll takes (the whole body stays within the upload limit too). */
+  static final int MAX_ENROL_PHOTOS = 50;
+
+  /**
+   * POST /enroll: multipart, field {@code subject} and one or more file fields {@code photo}. The
+   * photos go onto the enroll topic (the embed job indexes them, or dead-letters them with a
+   * reason); the answer (202) gives each its image id, for GET /enroll/{id}. Audited before
+   * anything is published, as deletions are.
+   */
+  private void enroll(Context ctx) throws IOException {
+    Enrolment to = enrolment;
+    if (to == null) {
+      ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "enrolment is not configured for this service"));
+      return;
+    }
+    String subject = subject(ctx.formParam("subject"));
+    java.util.List<UploadedFile> files = ctx.uploadedFiles("photo");
+    if (files.isEmpty()) {
+      throw new BadRequest("send one or more photos as multipart file fields 'photo'");
+    }
+    if (files.size() > MAX_ENROL_PHOTOS) {
+      throw new BadRequest("at most " + MAX_ENROL_PHOTOS + " photos per request, not " + files.size());
+    }
+    java.util.List<Enrolment.Upload> photos = new java.util.ArrayList<>();
+    for (UploadedFile file : files) {
+      try (InputStream in = file.content()) {
+        photos.add(new Enrolment.Upload(filename(file.filename()), in.readAllBytes()));
+      }
+    }
+    ApiKeys.Caller caller = ctx.attribute(CALLER);
+    try {
+      audit.record(caller.keyId(), "enroll", subject, "POST /enroll, " + photos.size() + (photos.size() == 1 ? " photo" : " photos"));
+    } catch (Exception e) {
+      unavailable(ctx, "could not write the audit record; nothing was published", e);
+      return;
+    }
+    java.util.List<String> ids;
+    try {
+      ids = to.submit(subject, photos);
+    } catch (Enrolment.Refused e) {
+      ctx.status(HttpStatus.CONTENT_TOO_LARGE).json(Map.of("error", e.getMessage()));
+      return;
+    } catch (Exception e) {
+      unavailable(ctx, "could not publish the photos to the enroll topic", e);
+      return;
+    }
+    java.util.List<Map<String, Object>> sent = new java.util.ArrayList<>();
+    for (int i = 0; i < ids.size(); i++) {
+      sent.add(Map.of("image_id", ids.get(i), "filename", photos.get(i).filename()));
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("subject", subject);
+    body.put("photos", sent);
+    if (to.topic() != null) {
+      body.put("topic", to.topic());
+    }
+    ctx.status(HttpStatus.ACCEPTED).json(body);
+  }
+
+  /**
+   * GET /enroll/{imageId}?subject=S: searchable (the served index has a face of it), dead_letter
+   * (the job refused it: reason and message) or waiting. The subject is asked for because the
+   * index finds faces by subject; the id alone would need a scan.
+   */
+  private void enrolmentState(Context ctx) throws IOException, SearchService.Busy {
+    Enrolment from = enrolment;
+    if (from == null) {
+      ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "enrolment is not configured for this service"));
+      return;
+    }
+    String imageId = ctx.pathParam("imageId");
+    if (!imageId.matches("[A-Za-z0-9._-]{1,128}")) {
+      throw new BadRequest("an image id is 1 to 128 letters, digits, '.', '_' or '-'");
+    }
+    ctx.json(service.enrolmentState(subject(ctx.queryParam("subject")), imageId, from));
+  }
+
+  /**
+   * A subject as enrolment takes it: 1 to 200 characters, no control characters, and no '/'
+   * (the person must stay reachable as one path segment: GET /subjects/{s}/faces, DELETE /subjects/{s}).
+   */
+  static String subject(String value) {
+    if (value == null || value.isEmpty() || value.length() > 200 || value.contains("/")
+        || value.chars().anyMatch(Character::isISOControl)) {
+      throw new BadRequest("subject (the person's name) is 1 to 200 characters, without '/' or control characters");
+    }
+    return value;
+  }
+
+  /** The name a photo was sent under, for the answer only: printable, at most 200 characters. */
+  private static String filename(String name) {
+    String clean = name == null ? "" : name.codePoints().filter(c -> !Character.isISOControl(c))
+        .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+    return clean.length() > 200 ? clean.substring(0, 200) : clean;
   }
 
   /** 503 with a plain reason; the exception's text goes to the log only, under an incident id. */

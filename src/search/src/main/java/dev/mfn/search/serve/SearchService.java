@@ -265,6 +265,41 @@ public final class SearchService {
   }
 
   /**
+   * How many of a subject's faces GET /enroll/{id} looks through for the image: a person enrolled
+   * from the console has a handful; one with more faces than this may show "waiting" for a photo
+   * that is in fact indexed (the console stops asking after a while, and Search finds them).
+   */
+  static final int ENROLMENT_LOOKUP = 1_000;
+
+  /**
+   * Where one enrolled photo stands (GET /enroll/{id}): {@code searchable} once the served
+   * version's index holds a face of it (with {@code faces}, how many), {@code dead_letter} when the
+   * embed job refused it ({@code reason}, {@code message}), else {@code waiting}. The index is asked
+   * first: a photo that is searchable is so whatever else was heard of it.
+   */
+  public Map<String, Object> enrolmentState(String subject, String imageId, Enrolment enrolment) throws IOException, Busy {
+    long faces;
+    String model;
+    lockForRequest();
+    try {
+      Served served = active.served();
+      model = served.version();
+      faces = served.index().facesOf(subject, ENROLMENT_LOOKUP).stream().filter(d -> imageId.equals(d.imageId())).count();
+    } finally {
+      switchLock.readLock().unlock();
+    }
+    var refused = faces > 0 ? java.util.Optional.<Enrolment.DeadLetterNote>empty() : enrolment.deadLetter(imageId);
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("image_id", imageId);
+    body.put("state", faces > 0 ? "searchable" : refused.isPresent() ? "dead_letter" : "waiting");
+    body.put("reason", refused.map(Enrolment.DeadLetterNote::reason).orElse(null));
+    body.put("message", refused.map(Enrolment.DeadLetterNote::message).orElse(null));
+    body.put("faces", faces);
+    body.put("model", model);
+    return body;
+  }
+
+  /**
    * The service's state, without a lock or a worker: it answers while every worker is busy. The
    * index is asked on a thread of its own, and health waits at most half a second for it: an
    * index that hangs (a partitioned network, a paused node) makes health "degraded", never slow,

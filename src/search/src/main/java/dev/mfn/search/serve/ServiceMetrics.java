@@ -108,11 +108,17 @@ public final class ServiceMetrics {
     if (p.matches("/subjects/[^/]+")) {
       return "/subjects/{subject}";
     }
+    if (p.matches("/enroll/[^/]+")) {
+      return "/enroll/{id}"; // never the image id: one series, whatever photos are asked about
+    }
     if (p.matches("/models/[^/]+/plots/[^/]+")) {
       return "/models/{version}/plots/{name}";
     }
+    if (p.matches("/pipeline/dead-letters/[^/]+/[^/]+/thumbnail")) {
+      return "/pipeline/dead-letters/{partition}/{offset}/thumbnail";
+    }
     return switch (p) {
-      case "/search", "/verify", "/retrain", "/subjects", "/models", "/health", "/ready", "/metrics", "/openapi.json" -> p;
+      case "/search", "/verify", "/retrain", "/enroll", "/subjects", "/models", "/pipeline", "/health", "/ready", "/metrics", "/openapi.json" -> p;
       default -> p.matches("/[A-Za-z0-9-]*(\\.(html|js|css))?") && method.equals("GET") ? "page" : "other";
     };
   }

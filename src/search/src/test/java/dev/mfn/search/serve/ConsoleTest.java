@@ -202,11 +202,18 @@ class ConsoleTest {
     assertThat(SearchServer.scopeOf("POST", "/models")).isNull();
     assertThat(SearchServer.scopeOf("GET", "/models/v1/plots/a/b.png")).isNull();
     assertThat(SearchServer.scopeOf("GET", "/models/v1/config.json")).isNull();
+    assertThat(SearchServer.scopeOf("POST", "/enroll")).isEqualTo(Scope.ENROLL);
+    assertThat(SearchServer.scopeOf("GET", "/enroll/0123abcd")).isEqualTo(Scope.ENROLL);
+    assertThat(SearchServer.scopeOf("GET", "/enroll")).isNull();
+    assertThat(SearchServer.scopeOf("POST", "/enroll/0123abcd")).isNull();
+    assertThat(SearchServer.scopeOf("DELETE", "/enroll/0123abcd")).isNull();
+    assertThat(SearchServer.scopeOf("GET", "/enroll/a/b")).isNull();
   }
 
   @Test
   void theConsoleFilesAnswerWithoutAKeyAndItsEndpointsNeedScopeSearch() throws Exception {
-    for (String file : List.of("/", "/index.html", "/app.css", "/console.js", "/search.js", "/verify.js", "/subjects.js", "/models.js")) {
+    for (String file : List.of("/", "/index.html", "/app.css", "/console.js", "/search.js", "/verify.js", "/subjects.js", "/models.js",
+        "/enroll.js")) {
       assertThat(get(file, null).statusCode()).as(file).isEqualTo(200);
     }
     String someone = distinct(1, 3).getFileName().toString();

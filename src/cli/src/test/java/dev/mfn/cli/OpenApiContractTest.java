@@ -1,4 +1,4 @@
-package dev.mfn.search.serve;
+package dev.mfn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,6 +20,16 @@ import dev.mfn.search.FaceSearch;
 import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.LuceneVectorIndex;
 import dev.mfn.search.models.ModelShelf;
+import dev.mfn.search.serve.ApiKey;
+import dev.mfn.search.serve.ApiKeys;
+import dev.mfn.search.serve.AuditTrail;
+import dev.mfn.search.serve.RetrainTrigger;
+import dev.mfn.search.serve.Scope;
+import dev.mfn.search.serve.SearchServer;
+import dev.mfn.search.serve.SearchService;
+import dev.mfn.search.serve.ServerOptions;
+import dev.mfn.services.kafka.KafkaBroker;
+import dev.mfn.testkit.LocalKafka;
 import dev.mfn.search.verify.FaceVerifier;
 import dev.mfn.testkit.DetectorFiles;
 import dev.mfn.testkit.SharedData;
@@ -45,17 +55,20 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The OpenAPI description (openapi.json) against the service it describes: every documented
- * operation is called, answers of several kinds are provoked (200/202, 400, 401, 403, 404, 413,
+ * The OpenAPI description (openapi.json) against the service it describes, as `mfn serve` builds it
+ * (a real broker behind enrolment, the pipeline view, and no Flink cluster): the routes the server
+ * has are exactly the documented operations, every documented operation is called, answers of several kinds are provoked (200/202, 400, 401, 403, 404, 413,
  * 422), and each answer's status must be documented for its operation, its content type listed,
  * and its JSON body valid against the documented schema (JSON Schema 2020-12, strict: required
  * fields, no undocumented ones). The description itself must be complete: every response has a
  * content type and a schema, every JSON answer an example that its schema accepts, and every
  * keyed operation documents 401.
  */
+@ExtendWith(LocalKafka.class)
 class OpenApiContractTest {
   private static final String KEY = "contract-key-0123456789abcdef";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -70,9 +83,11 @@ class OpenApiContractTest {
   static String verifyOnly;
   static String base;
   static JsonNode doc;
+  static KafkaEnrolment enrolment;
+  static String nobody;
 
   @BeforeAll
-  static void start() throws Exception {
+  static void start(KafkaBroker broker) throws Exception {
     try (InputStream in = SearchServer.class.getResourceAsStream("/openapi.json")) {
       doc = JSON.readTree(in);
     }
@@ -102,8 +117,14 @@ class OpenApiContractTest {
     Path store = dir.resolve("store");
     copyFolder(Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize(), store.resolve("v1"));
     RetrainTrigger retrain = request -> "request-1";
+    String kafka = broker.bootstrapServers();
+    dev.mfn.publish.KafkaAccess.prepare(kafka, "contract.enroll", 1, 30_000);
+    dev.mfn.publish.KafkaAccess.prepare(kafka, "contract.dlq", 1, 30_000);
+    enrolment = KafkaEnrolment.of(settings, kafka, "contract.enroll", "contract.dlq");
+    nobody = "127.0.0.1:" + dev.mfn.services.process.Ports.free(); // no Flink cluster: the pipeline says so
     server = new SearchServer(service, keys, ServerOptions.defaults().withMaxUploadBytes(2_000_000).withRate(0, 0), retrain,
-        AuditTrail.NONE).withModels(new ModelShelf(store)).start("127.0.0.1", 0);
+        AuditTrail.NONE).withModels(new ModelShelf(store)).withEnrolment(enrolment)
+        .withPipeline(new dev.mfn.cli.pipeline.KafkaPipelineView(kafka, nobody, "contract.dlq")).start("127.0.0.1", 0);
     base = "http://127.0.0.1:" + server.port();
   }
 
@@ -111,6 +132,9 @@ class OpenApiContractTest {
   static void stop() throws IOException {
     if (server != null) {
       server.close();
+    }
+    if (enrolment != null) {
+      enrolment.close();
     }
     if (index != null) {
       index.close();
@@ -176,12 +200,27 @@ class OpenApiContractTest {
     HttpResponse<byte[]> deleted = call(called, "DELETE /subjects/{subject}", delete("/subjects/" + encode(gone), KEY), 200);
     assertThat(JSON.readTree(deleted.body()).path("removed").asInt()).isEqualTo(2);
 
+    HttpResponse<byte[]> enrolled = call(called, "POST /enroll",
+        post("/enroll", KEY, List.of("subject", "photo", "photo"), List.of("Contract_Person".getBytes(StandardCharsets.UTF_8), same, probe)), 202);
+    String imageId = JSON.readTree(enrolled.body()).path("photos").get(0).path("image_id").asText();
+    call(called, "POST /enroll", post("/enroll", KEY, List.of("photo"), List.of(same)), 400);
+    call(called, "POST /enroll", post("/enroll", verifyOnly, List.of("subject", "photo"), List.of("X".getBytes(StandardCharsets.UTF_8), same)), 403);
+    HttpResponse<byte[]> state = call(called, "GET /enroll/{imageId}", get("/enroll/" + imageId + "?subject=Contract_Person", KEY), 200);
+    assertThat(JSON.readTree(state.body()).path("state").asText()).as("no embed job runs here").isEqualTo("waiting");
+    call(called, "GET /enroll/{imageId}", get("/enroll/bad%20id?subject=Contract_Person", KEY), 400);
+
+    HttpResponse<byte[]> pipeline = call(called, "GET /pipeline", get("/pipeline", KEY), 200);
+    assertThat(JSON.readTree(pipeline.body()).path("jobs_error").asText()).contains(nobody);
+    call(called, "GET /pipeline/dead-letters/{partition}/{offset}/thumbnail", get("/pipeline/dead-letters/0/0/thumbnail", KEY), 404);
+    call(called, "GET /pipeline/dead-letters/{partition}/{offset}/thumbnail", get("/pipeline/dead-letters/0/x/thumbnail", KEY), 400);
+
     call(called, "GET /health", get("/health", null), 200);
     call(called, "GET /ready", get("/ready", null), 200);
     call(called, "GET /metrics", get("/metrics", null), 200);
     call(called, "GET /openapi.json", get("/openapi.json", null), 200);
 
     assertThat(called).as("the operations this test calls are exactly the documented ones").containsExactlyInAnyOrderElementsOf(documented());
+    assertThat(server.routes()).as("the routes the server has are exactly the documented ones").containsExactlyInAnyOrderElementsOf(documented());
   }
 
   @Test
@@ -285,8 +324,11 @@ class OpenApiContractTest {
   private static HttpRequest post(String path, String key, List<String> fields, List<byte[]> files) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (int i = 0; i < fields.size(); i++) {
-      out.write(("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"" + fields.get(i) + "\"; filename=\"" + fields.get(i)
-          + ".jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+      // "subject" is a text field; the others are files
+      String head = fields.get(i).equals("subject")
+          ? "Content-Disposition: form-data; name=\"subject\"\r\n\r\n"
+          : "Content-Disposition: form-data; name=\"" + fields.get(i) + "\"; filename=\"" + fields.get(i) + i + ".jpg\"\r\nContent-Type: image/jpeg\r\n\r\n";
+      out.write(("--" + BOUNDARY + "\r\n" + head).getBytes(StandardCharsets.UTF_8));
       out.write(files.get(i));
       out.write("\r\n".getBytes(StandardCharsets.UTF_8));
     }

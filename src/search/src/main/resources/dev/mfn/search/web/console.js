@@ -6,7 +6,7 @@
 
 const mfn = (() => {
   const keyField = document.getElementById('key');
-  const tabs = ['search', 'verify', 'subjects', 'models'];
+  const tabs = ['search', 'verify', 'enroll', 'subjects', 'models', 'pipeline'];
   const shown = {};
   let refused = false; // a call got 401 (no key, or a wrong one)
 

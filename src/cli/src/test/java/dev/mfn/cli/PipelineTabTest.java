@@ -1,0 +1,195 @@
+package dev.mfn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mfn.publish.KafkaAccess;
+import dev.mfn.records.DeadLetter;
+import dev.mfn.records.kafka.AvroSerde;
+import dev.mfn.services.kafka.KafkaBroker;
+import dev.mfn.services.process.Ports;
+import dev.mfn.testkit.Await;
+import dev.mfn.testkit.LocalKafka;
+import dev.mfn.testkit.SharedData;
+import java.awt.Color;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The console's Pipeline tab through `mfn serve` on a real broker: a consumer group 6 records
+ * behind on a topic of 10, three dead letters (a decodable photo, undecodable bytes, none at all),
+ * and no Flink JobManager at the address given. GET /pipeline says all three, the missing cluster
+ * as one line beside the rest; the thumbnail route gives a small PNG of the decodable photo only.
+ * (A running job's row is checked in ClusterCommandsTest, on a real cluster.)
+ */
+@ExtendWith(LocalKafka.class)
+class PipelineTabTest {
+  private static final String KEY = "pipeline-tab-test-key-0123";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Test
+  void showsLagDeadLettersAndAMissingClusterAsOneLine(KafkaBroker broker, @TempDir Path dir) throws Exception {
+    String kafka = broker.bootstrapServers();
+    String dlq = "pipeline-tab.dlq";
+    KafkaAccess.prepare(kafka, "pipeline-tab", 2, 30_000);
+    KafkaAccess.prepare(kafka, dlq, 1, 30_000);
+    try (var producer = KafkaAccess.producer(kafka, 8 << 20)) {
+      for (int i = 0; i < 10; i++) {
+        producer.send(new ProducerRecord<>("pipeline-tab", i % 2, "k" + i, new byte[] {(byte) i})).get();
+      }
+      AvroSerde<DeadLetter> serde = new AvroSerde<>(DeadLetter.class);
+      producer.send(new ProducerRecord<>(dlq, "a", serde.encode(letter("NO_FACE", "alice", drawing())))).get();
+      producer.send(new ProducerRecord<>(dlq, "b", serde.encode(letter("UNDECODABLE", "bob", "not an image".getBytes())))).get();
+      producer.send(new ProducerRecord<>(dlq, "c", serde.encode(letter("SUBJECT_ERASED", "carol", null)))).get();
+    }
+    commit(kafka, "pipeline-tab-group", Map.of(new TopicPartition("pipeline-tab", 0), 2L, new TopicPartition("pipeline-tab", 1), 2L));
+
+    Path index = enrolOne(dir);
+    int port = Ports.free();
+    int noCluster = Ports.free();
+    Path keyFile = Files.writeString(dir.resolve("api-key"), KEY);
+    CompletableFuture<MfnCliTest.Run> serve = CompletableFuture.supplyAsync(() -> MfnCliTest.mfn("serve", "--index", index.toString(),
+        "--port", String.valueOf(port), "--api-key-file", keyFile.toString(), "--rate", "0", "--for-seconds", "25",
+        "--threshold", "0.35", "--bootstrap", kafka, "--flink", "127.0.0.1:" + noCluster, "--dlq-topic", dlq));
+    String base = "http://127.0.0.1:" + port;
+    HttpClient http = HttpClient.newHttpClient();
+    Await.until("the service answers", Duration.ofMinutes(2), () -> {
+      try {
+        return http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+      } catch (Exception e) {
+        return false;
+      }
+    });
+
+    assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/pipeline")).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+        .as("the pipeline needs a key").isEqualTo(401);
+    HttpResponse<String> answer = http.send(keyed(base + "/pipeline").build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+    JsonNode pipeline = JSON.readTree(answer.body());
+    assertThat(pipeline.path("jobs_error").asText()).isEqualTo("no Flink JobManager answers at 127.0.0.1:" + noCluster);
+    assertThat(pipeline.has("jobs")).isFalse();
+    JsonNode lag = null;
+    for (JsonNode row : pipeline.path("lag")) {
+      if (row.path("group").asText().equals("pipeline-tab-group")) {
+        lag = row;
+      }
+    }
+    assertThat(lag).as(answer.body()).isNotNull();
+    assertThat(lag.path("topic").asText()).isEqualTo("pipeline-tab");
+    assertThat(lag.path("lag").asLong()).isEqualTo(6);
+    assertThat(lag.path("partitions").asInt()).isEqualTo(2);
+
+    JsonNode letters = pipeline.path("dead_letters");
+    assertThat(letters.path("topic").asText()).isEqualTo(dlq);
+    assertThat(letters.path("scanned").asInt()).isEqualTo(3);
+    assertThat(JSON.convertValue(letters.path("by_reason"), Map.class))
+        .isEqualTo(Map.of("NO_FACE", 1, "UNDECODABLE", 1, "SUBJECT_ERASED", 1));
+    assertThat(letters.path("recent")).hasSize(3);
+    for (JsonNode e : letters.path("recent")) {
+      HttpResponse<byte[]> thumb = http.send(keyed(base + "/pipeline/dead-letters/" + e.path("partition").asInt() + "/"
+          + e.path("offset").asLong() + "/thumbnail").build(), HttpResponse.BodyHandlers.ofByteArray());
+      switch (e.path("reason").asText()) {
+        case "NO_FACE" -> {
+          assertThat(e.path("subject").asText()).isEqualTo("alice");
+          assertThat(e.path("has_photo").asBoolean()).isTrue();
+          assertThat(thumb.statusCode()).isEqualTo(200);
+          assertThat(thumb.headers().firstValue("Content-Type").orElse("")).startsWith("image/png");
+          BufferedImage small = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(thumb.body()));
+          assertThat(Math.max(small.getWidth(), small.getHeight())).as("a thumbnail, not the 640x480 photo").isEqualTo(160);
+        }
+        case "UNDECODABLE" -> {
+          assertThat(e.path("has_photo").asBoolean()).isTrue();
+          assertThat(thumb.statusCode()).as("bytes that do not decode have no preview").isEqualTo(404);
+        }
+        default -> {
+          assertThat(e.path("has_photo").asBoolean()).isFalse();
+          assertThat(thumb.statusCode()).isEqualTo(404);
+        }
+      }
+    }
+    assertThat(http.send(keyed(base + "/pipeline/dead-letters/0/999/thumbnail").build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+        .as("an offset past the end").isEqualTo(404);
+    assertThat(http.send(keyed(base + "/pipeline/dead-letters/0/x/thumbnail").build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+        .isEqualTo(400);
+    assertThat(serve.get(2, TimeUnit.MINUTES).exit()).isZero();
+  }
+
+  private static HttpRequest.Builder keyed(String url) {
+    return HttpRequest.newBuilder(URI.create(url)).header("X-API-Key", KEY).timeout(Duration.ofSeconds(30));
+  }
+
+  private static DeadLetter letter(String reason, String subject, byte[] photo) {
+    return DeadLetter.newBuilder().setStage("embed").setReason(reason).setMessage(reason.toLowerCase() + " (test)")
+        .setImageId(subject + "/1").setSubject(subject).setOriginalTopic("images.enroll")
+        .setOriginal(photo == null ? null : ByteBuffer.wrap(photo)).setJob("embed").setTimestamp(Instant.now()).build();
+  }
+
+  /** A 640x480 drawing without a face (no photo of a person goes into a screenshot or a fixture). */
+  private static byte[] drawing() throws Exception {
+    BufferedImage image = new BufferedImage(640, 480, BufferedImage.TYPE_INT_RGB);
+    var g = image.createGraphics();
+    g.setColor(new Color(40, 90, 160));
+    g.fillRect(0, 0, 640, 480);
+    g.setColor(Color.ORANGE);
+    g.fillOval(200, 120, 240, 240);
+    g.dispose();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    javax.imageio.ImageIO.write(image, "jpg", out);
+    return out.toByteArray();
+  }
+
+  private static void commit(String kafka, String group, Map<TopicPartition, Long> offsets) {
+    Map<String, Object> config = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka, ConsumerConfig.GROUP_ID_CONFIG, group,
+        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    try (var consumer = new KafkaConsumer<String, byte[]>(config)) {
+      consumer.assign(offsets.keySet());
+      Map<TopicPartition, OffsetAndMetadata> commit = new java.util.HashMap<>();
+      offsets.forEach((tp, offset) -> commit.put(tp, new OffsetAndMetadata(offset)));
+      consumer.commitSync(commit);
+    }
+  }
+
+  /** One LFW person enrolled with the reference model: `serve` needs an index to serve. */
+  private static Path enrolOne(Path dir) throws Exception {
+    Path reference = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx");
+    Path person;
+    try (Stream<Path> all = Files.list(SharedData.require("data/lfw/images"))) {
+      person = all.sorted().findFirst().orElseThrow();
+    }
+    Path gallery = Files.createDirectories(dir.resolve("gallery").resolve(person.getFileName().toString()));
+    try (Stream<Path> photos = Files.list(person)) {
+      Path first = photos.filter(p -> p.toString().endsWith(".jpg")).sorted().findFirst().orElseThrow();
+      Files.createSymbolicLink(gallery.resolve(first.getFileName()), first);
+    }
+    Path index = dir.resolve("index");
+    MfnCliTest.Run enroll = MfnCliTest.mfn("enroll", dir.resolve("gallery").toString(), "--direct", "--model", reference.toString(),
+        "--index", index.toString(), "--no-progress");
+    assertThat(enroll.exit()).as(enroll.err()).isZero();
+    return index;
+  }
+}
