@@ -176,7 +176,8 @@ final class DemoCommand implements Callable<Integer> {
           port, enrollTopic);
       out.flush();
       return sub(withIndex(List.of("serve", "--model", model.toString(), "--port", String.valueOf(port), "--bootstrap", bootstrap,
-          "--enroll-topic", enrollTopic, "--dlq-topic", settings.topics().deadLetters()), index));
+          "--enroll-topic", enrollTopic, "--dlq-topic", settings.topics().deadLetters(),
+          "--model-store", store().toString()), index)); // the Models tab lists the demo's versions
     }
   }
 

@@ -135,7 +135,46 @@ class PipelineTabTest {
         .as("an offset past the end").isEqualTo(404);
     assertThat(http.send(keyed(base + "/pipeline/dead-letters/0/x/thumbnail").build(), HttpResponse.BodyHandlers.ofString()).statusCode())
         .isEqualTo(400);
+    tab(base);
     assertThat(serve.get(2, TimeUnit.MINUTES).exit()).isZero();
+  }
+
+  /**
+   * The tab in headless Chromium: the missing cluster as one line, the lag row, the reasons, and
+   * the decodable photo's thumbnail loaded (the undecodable one says so). Screenshot:
+   * target/console-screenshots/pipeline.png (a drawing, no one's face).
+   */
+  private static void tab(String base) throws Exception {
+    if (!Files.isExecutable(Path.of("/usr/bin/chromium")) || !Files.isExecutable(Path.of("/usr/bin/chromedriver"))) {
+      if ("1".equals(System.getenv("MFN_SHARED_REQUIRED"))) {
+        throw new AssertionError("needs Debian's chromium and chromium-driver (.ci/run installs them)");
+      }
+      return;
+    }
+    var options = new org.openqa.selenium.chrome.ChromeOptions();
+    options.setBinary("/usr/bin/chromium");
+    options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000");
+    var service = new org.openqa.selenium.chrome.ChromeDriverService.Builder()
+        .usingDriverExecutable(new java.io.File("/usr/bin/chromedriver")).build();
+    var browser = new org.openqa.selenium.chrome.ChromeDriver(service, options);
+    try {
+      var wait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(30));
+      browser.get(base + "/#pipeline");
+      browser.findElement(org.openqa.selenium.By.id("key")).sendKeys(KEY);
+      browser.findElement(org.openqa.selenium.By.id("pipeline-refresh")).click();
+      wait.until(d -> d.findElement(org.openqa.selenium.By.id("pipeline-reasons")).getText().contains("NO_FACE"));
+      assertThat(browser.findElement(org.openqa.selenium.By.id("pipeline-jobs")).getText()).startsWith("no Flink JobManager answers at");
+      assertThat(browser.findElement(org.openqa.selenium.By.id("pipeline-lag")).getText()).contains("pipeline-tab-group pipeline-tab 6 2");
+      var js = (org.openqa.selenium.JavascriptExecutor) browser;
+      wait.until(d -> Boolean.TRUE.equals(js.executeScript(
+          "const i = document.querySelector('.dead-letter[data-reason=NO_FACE] img'); return i !== null && i.complete && i.naturalWidth > 0;")));
+      wait.until(d -> d.findElement(org.openqa.selenium.By.cssSelector(".dead-letter[data-reason=UNDECODABLE]")).getText()
+          .equals("no preview (not decodable)"));
+      Path shots = Files.createDirectories(Path.of("target", "console-screenshots"));
+      Files.write(shots.resolve("pipeline.png"), browser.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
+    } finally {
+      browser.quit();
+    }
   }
 
   private static HttpRequest.Builder keyed(String url) {
