@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -22,21 +23,33 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The dead letters of photos from one enroll topic, as they arrive, remembered by image id (the
- * last {@value #REMEMBERED}): how GET /enroll/{id} learns that the embed job refused a photo, and
- * why. One thread, one consumer assigned every partition of the dead-letter topic without a group
- * (reading commits nothing and moves no one's offsets), starting at the end: what was refused
- * before this service started is not what its callers ask about. The topic is shared by every
- * job, so only letters whose original came from the enroll topic are kept. A broker that does not
- * answer is tried again every 10 s; the service meanwhile answers "waiting".
+ * last {@value #REMEMBERED}, least recently asked-about first out): how GET /enroll/{id} learns that
+ * the embed job refused a photo, and why. One thread, started with the follower (when the service
+ * starts, not on its first enrolment), one consumer assigned every partition of the dead-letter
+ * topic without a group (reading commits nothing and moves no one's offsets).
+ *
+ * <p>It starts {@link #LOOK_BACK} before it was made (Kafka's offsets for that time; the end of a
+ * partition with nothing that recent): a letter published shortly before a restart, or while
+ * another replica of the service took the photo, is still known, so any replica answers for any
+ * photo. The topic is shared by every job, so only letters whose original came from the enroll
+ * topic are kept. A broker that does not answer is tried again in the background, after 1 s, then
+ * twice as long each time up to 30 s; no request ever waits for it (the service meanwhile answers
+ * "waiting"), and a reconnect goes on where the last connection stopped, skipping nothing.
  */
 final class DeadLetterFollower implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DeadLetterFollower.class);
   static final int REMEMBERED = 10_000;
+  /** How far back the first connection starts reading. */
+  static final Duration LOOK_BACK = Duration.ofMinutes(30);
+  private static final long FIRST_RETRY_MILLIS = 1_000;
+  private static final long LAST_RETRY_MILLIS = 30_000;
   private static final AvroSerde<DeadLetter> SERDE = new AvroSerde<>(DeadLetter.class);
   private final String bootstrap;
   private final String topic;
   private final String enrollTopic;
   private final int partitions;
+  /** When this follower was made: it reads from {@link #LOOK_BACK} before this. */
+  private final long startedAt = System.currentTimeMillis();
   /** Access-ordered: the least recently asked-about letter goes first. Guarded by itself. */
   private final Map<String, Enrolment.DeadLetterNote> byImage = new LinkedHashMap<>(1024, 0.75f, true) {
     @Override
@@ -44,14 +57,16 @@ final class DeadLetterFollower implements AutoCloseable {
       return size() > REMEMBERED;
     }
   };
-  /** Where to go on after a failure: no letter is skipped by a reconnect (only the first start seeks the end). */
+  /** Where to go on after a failure (one entry per partition); the follower's thread only. */
   private final Map<TopicPartition, Long> resumeAt = new HashMap<>();
-  private final CountDownLatch atEnd = new CountDownLatch(1);
+  private final CountDownLatch positioned = new CountDownLatch(1);
   private final Thread thread;
   private volatile boolean closing;
   private volatile KafkaConsumer<byte[], byte[]> consumer;
 
   /**
+   * Starts following at once, on a daemon thread of its own.
+   *
    * @param topic the dead-letter topic (created with {@code partitions} partitions when missing)
    * @param enrollTopic the topic whose photos' letters are kept
    */
@@ -71,15 +86,42 @@ final class DeadLetterFollower implements AutoCloseable {
     }
   }
 
-  /** Waits until the consumer stands at the end of every partition: every later letter will be seen. */
+  /**
+   * Forgets what was heard of these images: they were just submitted again (their ids are their
+   * content's), and a letter about an earlier submission must not stand for this one.
+   */
+  void forget(List<String> imageIds) {
+    synchronized (byImage) {
+      imageIds.forEach(byImage::remove);
+    }
+  }
+
+  /** How many letters are remembered now (at most {@value #REMEMBERED}). */
+  int remembered() {
+    synchronized (byImage) {
+      return byImage.size();
+    }
+  }
+
+  /**
+   * Whether the consumer stood on every partition of the topic at least once within the timeout
+   * (for tests and tools; a request never waits for it).
+   */
   boolean awaitFollowing(Duration timeout) throws InterruptedException {
-    return atEnd.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    return positioned.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Whether the follower's thread still runs (false once closed). */
+  boolean running() {
+    return thread.isAlive();
   }
 
   private void run() {
+    long retry = FIRST_RETRY_MILLIS;
     while (!closing) {
+      boolean[] connected = {false};
       try {
-        follow();
+        follow(connected);
       } catch (InterruptedException | org.apache.kafka.common.errors.WakeupException
           | org.apache.kafka.common.errors.InterruptException e) {
         return; // closing
@@ -87,17 +129,22 @@ final class DeadLetterFollower implements AutoCloseable {
         if (closing) {
           return;
         }
-        LOG.warn("following the dead letters on {} at {}: {}; trying again in 10 s", topic, bootstrap, Mfn.oneLine(e));
+        if (connected[0]) {
+          retry = FIRST_RETRY_MILLIS; // it had worked: a new failure starts the back-off again
+        }
+        LOG.warn("following the dead letters on {} at {}: {}; trying again in {} s", topic, bootstrap, Mfn.oneLine(e),
+            retry / 1000.0);
         try {
-          Thread.sleep(10_000);
+          Thread.sleep(retry);
         } catch (InterruptedException stop) {
           return;
         }
+        retry = Math.min(2 * retry, LAST_RETRY_MILLIS);
       }
     }
   }
 
-  private void follow() throws Exception {
+  private void follow(boolean[] connected) throws Exception {
     KafkaAccess.prepare(bootstrap, topic, partitions, 10_000);
     Map<String, Object> config = Map.of(
         ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
@@ -112,16 +159,30 @@ final class DeadLetterFollower implements AutoCloseable {
       List<TopicPartition> all = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
           .map(p -> new TopicPartition(topic, p.partition())).toList();
       c.assign(all);
+      Map<TopicPartition, Long> since = new HashMap<>();
+      for (TopicPartition tp : all) {
+        if (!resumeAt.containsKey(tp)) {
+          since.put(tp, startedAt - LOOK_BACK.toMillis());
+        }
+      }
+      Map<TopicPartition, OffsetAndTimestamp> fromTime =
+          since.isEmpty() ? Map.of() : c.offsetsForTimes(since, Duration.ofSeconds(30));
       for (TopicPartition tp : all) {
         Long next = resumeAt.get(tp);
         if (next == null) {
-          c.seekToEnd(List.of(tp));
-          resumeAt.put(tp, c.position(tp)); // resolved now, not at the first poll: nothing refused from here on is missed
+          OffsetAndTimestamp first = fromTime.get(tp);
+          if (first != null) {
+            c.seek(tp, first.offset());
+          } else {
+            c.seekToEnd(List.of(tp)); // nothing that recent: from the end
+          }
+          resumeAt.put(tp, c.position(tp)); // resolved now: a reconnect goes on from here
         } else {
           c.seek(tp, next);
         }
       }
-      atEnd.countDown();
+      connected[0] = true;
+      positioned.countDown();
       while (!closing) {
         for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
           remember(r.value());
@@ -148,18 +209,28 @@ final class DeadLetterFollower implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops the thread and waits for it: it closes its consumer on the way out (a consumer is closed
+   * by the thread that uses it). What was remembered is dropped.
+   */
   @Override
   public void close() {
     closing = true;
     KafkaConsumer<byte[], byte[]> c = consumer;
     if (c != null) {
-      c.wakeup(); // the one thread-safe call: ends a poll in progress
+      c.wakeup(); // the one thread-safe call: ends a poll or a metadata wait in progress
     }
     thread.interrupt(); // ends a wait between attempts, or a broker check
     try {
-      thread.join(10_000);
+      thread.join(30_000);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (thread.isAlive()) {
+      LOG.warn("the dead-letter follower of {} did not stop within 30 s", topic);
+    }
+    synchronized (byImage) {
+      byImage.clear();
     }
   }
 }

@@ -41,7 +41,7 @@ final class KeysCommand implements Runnable {
     @Option(names = "--name", required = true, paramLabel = "NAME", description = "Who or what uses it (shown by list).")
     String name;
 
-    @Option(names = "--scopes", required = true, paramLabel = "S1,S2", description = "search, verify, enroll, delete, retrain, or all.")
+    @Option(names = "--scopes", required = true, paramLabel = "S1,S2", description = "search (search, crops), browse (the console's subject, model and pipeline listings), verify, enroll, delete, retrain, or all.")
     String scopes;
 
     @Option(names = "--keys-file", paramLabel = "FILE", description = "Default: setting serve.keys.file.")

@@ -63,16 +63,58 @@ public final class Mfn implements Runnable {
     cli.setOut(out);
     cli.setErr(err);
     cli.setUsageHelpWidth(110);
-    // A person at the CLI gets one clear line, not a stack trace (MFN_DEBUG=1 shows it).
+    // A person at the CLI gets one clear line, not a stack trace (MFN_DEBUG=1 shows it); a script
+    // that asked for --json gets that line as a document on stdout too, so it always has one to parse.
     cli.setExecutionExceptionHandler(
         (e, commandLine, parseResult) -> {
-          commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": " + oneLine(e));
+          String line = commandLine.getCommandSpec().qualifiedName() + ": " + oneLine(e);
+          commandLine.getErr().println(line);
           if (System.getenv("MFN_DEBUG") != null) {
             e.printStackTrace(commandLine.getErr());
+          }
+          if (wantsJson(commandLine, parseResult)) {
+            JsonOutput.error(commandLine.getOut(), line, reason(e));
           }
           return EXIT_USAGE;
         });
     return cli.execute(args);
+  }
+
+  /** Whether the failed command was asked for --json (its option matched, or the word is on the line). */
+  private static boolean wantsJson(CommandLine failed, CommandLine.ParseResult whole) {
+    CommandLine.ParseResult own = failed.getParseResult();
+    if (own != null && own.hasMatchedOption("--json")) {
+      return true;
+    }
+    return whole != null && whole.originalArgs().contains("--json");
+  }
+
+  /**
+   * A stable name for why a command failed, for --json's "reason": what a script can branch on
+   * (the message is for people and may change).
+   */
+  static String reason(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof dev.mfn.publish.KafkaAccess.BrokerUnreachableException) {
+        return "BROKER_UNREACHABLE";
+      }
+      if (t instanceof java.nio.file.NoSuchFileException) {
+        return "FILE_NOT_FOUND";
+      }
+      if (t instanceof java.nio.file.AccessDeniedException) {
+        return "ACCESS_DENIED";
+      }
+      if (t instanceof dev.mfn.face.FaceRejected rejected) {
+        return rejected.reason().name();
+      }
+    }
+    if (e instanceof IllegalArgumentException) {
+      return "BAD_ARGUMENT";
+    }
+    if (e instanceof IllegalStateException) {
+      return "PRECONDITION_FAILED";
+    }
+    return "EXIT_" + EXIT_USAGE;
   }
 
   static String oneLine(Throwable e) {

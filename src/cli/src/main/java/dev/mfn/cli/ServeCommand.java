@@ -78,6 +78,9 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--flink", paramLabel = "HOST:PORT", description = "The Flink cluster whose jobs the console's Pipeline tab shows (its REST API; default: setting flink.rest, else the local cluster of `mfn services start flink`, 127.0.0.1:flink.port).")
   String flink;
 
+  @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve GET /metrics (Prometheus) alone on this port, not on --port (default: setting serve.metrics.port; empty: on --port). Kubernetes uses 9464, reachable by Prometheus only.")
+  Integer metricsPort;
+
   @Option(names = "--model-store", paramLabel = "DIR", description = "The model store the console's Models tab lists, read only (default: setting model.store).")
   Path modelStore;
 
@@ -141,7 +144,9 @@ final class ServeCommand implements Callable<Integer> {
         .withMaxUploadBytes(maxUploadMb * 1024L * 1024L)
         .withMaxK(settings.getInt("serve.max.k"))
         .withRate(rate != null ? rate : settings.getLong("serve.rate.per.second"), settings.getLong("serve.rate.burst"))
-        .withTls(keystore, keystore == null ? null : settings.secret("serve.tls.keystore.password"));
+        .withTls(keystore, keystore == null ? null : settings.secret("serve.tls.keystore.password"))
+        .withMetricsPort(metricsPort != null ? metricsPort
+            : settings.get("serve.metrics.port").isBlank() ? null : Integer.valueOf(settings.getInt("serve.metrics.port")));
     try (AuditTopic audit = new AuditTopic(kafka(), settings.get("topic.audit")); KafkaEnrolment enrolment = enrolment()) {
       Optional<ServedVersion> servedNow = noFollow ? Optional.empty() : indexOptions.served(settings);
       SearchService.Served first = servedNow.isPresent() && knowsModel(servedNow.get())
@@ -174,6 +179,8 @@ final class ServeCommand implements Callable<Integer> {
             first.version(), first.index().count(), indexOptions.describe(settings, first.version()), first.searchThreshold(),
             first.searchThresholdSource(), first.verifyThreshold(), workerCount, keystore == null ? "http" : "https", host, server.port());
         out.println("embedder: " + runtime);
+        out.println(options.metricsPort() == null ? "metrics: GET /metrics on this port (Prometheus; no key)"
+            : "metrics: GET /metrics on " + host + ":" + server.metricsPort() + " only (Prometheus; no key)");
         out.println(enrolment == null ? "enrolment: off (no Kafka configured)"
             : "enrolment: POST /enroll publishes to " + enrolment.topic() + " for the embed job; its dead letters are followed on "
                 + (dlqTopic != null ? dlqTopic : settings.topics().deadLetters()));

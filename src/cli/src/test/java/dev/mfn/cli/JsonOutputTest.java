@@ -32,6 +32,38 @@ class JsonOutputTest {
     assertThat(run.out()).startsWith("Usage: mfn " + command).contains("--json").contains(JsonOutput.HELP.substring(0, 30));
   }
 
+  /**
+   * A failure the command does not report itself (it throws; picocli's handler prints the line):
+   * with --json, stdout still holds exactly one document, {ok: false, error: that line, reason};
+   * without it, nothing goes to stdout. An unknown detector fails before any model, broker or
+   * photo is touched.
+   */
+  @Test
+  void aFailureTheHandlerReportsIsOneJsonDocumentWithJson(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path photo = java.nio.file.Files.write(dir.resolve("photo.jpg"), new byte[] {1, 2, 3});
+    for (List<String> args : List.of(
+        List.of("verify", dir.resolve("a.jpg").toString(), dir.resolve("b.jpg").toString(), "--detector", "nonesuch", "--json"),
+        List.of("search", photo.toString(), "--json", "--detector", "nonesuch", "--index", dir.resolve("index").toString()))) {
+      MfnCliTest.Run run = MfnCliTest.mfn(args.toArray(String[]::new));
+      assertThat(run.exit()).as(run.err()).isEqualTo(Mfn.EXIT_USAGE);
+      String line = "mfn " + args.get(0) + ": unknown detector 'nonesuch' (choose blazeface, mtcnn or yunet)";
+      assertThat(run.err()).contains(line);
+      JsonNode doc = single(run.out());
+      List<String> names = new ArrayList<>();
+      doc.fieldNames().forEachRemaining(names::add);
+      assertThat(names).as(run.out()).containsExactly("ok", "error", "reason");
+      assertThat(doc.get("ok").asBoolean()).isFalse();
+      assertThat(doc.get("error").asText()).isEqualTo(line);
+      assertThat(doc.get("reason").asText()).isEqualTo("BAD_ARGUMENT");
+
+      MfnCliTest.Run plain = MfnCliTest.mfn(args.stream().filter(a -> !a.equals("--json")).toArray(String[]::new));
+      assertThat(plain.exit()).isEqualTo(Mfn.EXIT_USAGE);
+      assertThat(plain.err()).contains(line);
+      assertThat(plain.out()).as("stdout without --json").isEmpty();
+    }
+  }
+
   @Test
   void aDocumentIsOneParseableValueInItsFieldOrder() throws Exception {
     StringWriter text = new StringWriter();

@@ -237,8 +237,11 @@ class OpenApiContractTest {
         problems.add(op + ": no operationId or summary");
       }
       boolean keyed = !operation.has("security") || !operation.path("security").isEmpty();
-      if (keyed && !operation.path("responses").has("401")) {
-        problems.add(op + ": needs a key but documents no 401");
+      // what the guard in front of every keyed endpoint can answer, and what any endpoint can
+      for (String status : keyed ? List.of("401", "403", "429", "500", "503") : List.of("500")) {
+        if (!operation.path("responses").has(status)) {
+          problems.add(op + ": documents no " + status);
+        }
       }
       operation.path("responses").fields().forEachRemaining(response -> {
         JsonNode content = response.getValue().path("content");

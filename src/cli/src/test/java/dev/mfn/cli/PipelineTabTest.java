@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mfn.publish.KafkaAccess;
 import dev.mfn.records.DeadLetter;
+import dev.mfn.records.RawImage;
 import dev.mfn.records.kafka.AvroSerde;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.services.process.Ports;
@@ -61,10 +62,14 @@ class PipelineTabTest {
       for (int i = 0; i < 10; i++) {
         producer.send(new ProducerRecord<>("pipeline-tab", i % 2, "k" + i, new byte[] {(byte) i})).get();
       }
+      // dead letters as the jobs write them: the refused RawImage itself in `original`
       AvroSerde<DeadLetter> serde = new AvroSerde<>(DeadLetter.class);
-      producer.send(new ProducerRecord<>(dlq, "a", serde.encode(letter("NO_FACE", "alice", drawing())))).get();
-      producer.send(new ProducerRecord<>(dlq, "b", serde.encode(letter("UNDECODABLE", "bob", "not an image".getBytes())))).get();
-      producer.send(new ProducerRecord<>(dlq, "c", serde.encode(letter("SUBJECT_ERASED", "carol", null)))).get();
+      AvroSerde<RawImage> images = new AvroSerde<>(RawImage.class);
+      producer.send(new ProducerRecord<>(dlq, "a", serde.encode(dev.mfn.flink.common.DeadLetters.forImage("embed", "images.enroll",
+          image("alice", drawing()), dev.mfn.face.RejectReason.NO_FACE, "no face (test)", images)))).get();
+      producer.send(new ProducerRecord<>(dlq, "b", serde.encode(dev.mfn.flink.common.DeadLetters.forImage("embed", "images.enroll",
+          image("bob", "not an image".getBytes()), dev.mfn.face.RejectReason.NOT_AN_IMAGE, "not an image (test)", images)))).get();
+      producer.send(new ProducerRecord<>(dlq, "c", serde.encode(erased("carol")))).get();
     }
     commit(kafka, "pipeline-tab-group", Map.of(new TopicPartition("pipeline-tab", 0), 2L, new TopicPartition("pipeline-tab", 1), 2L));
 
@@ -107,7 +112,7 @@ class PipelineTabTest {
     assertThat(letters.path("topic").asText()).isEqualTo(dlq);
     assertThat(letters.path("scanned").asInt()).isEqualTo(3);
     assertThat(JSON.convertValue(letters.path("by_reason"), Map.class))
-        .isEqualTo(Map.of("NO_FACE", 1, "UNDECODABLE", 1, "SUBJECT_ERASED", 1));
+        .isEqualTo(Map.of("NO_FACE", 1, "NOT_AN_IMAGE", 1, "SUBJECT_ERASED", 1));
     assertThat(letters.path("recent")).hasSize(3);
     for (JsonNode e : letters.path("recent")) {
       HttpResponse<byte[]> thumb = http.send(keyed(base + "/pipeline/dead-letters/" + e.path("partition").asInt() + "/"
@@ -121,7 +126,7 @@ class PipelineTabTest {
           BufferedImage small = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(thumb.body()));
           assertThat(Math.max(small.getWidth(), small.getHeight())).as("a thumbnail, not the 640x480 photo").isEqualTo(160);
         }
-        case "UNDECODABLE" -> {
+        case "NOT_AN_IMAGE" -> {
           assertThat(e.path("has_photo").asBoolean()).isTrue();
           assertThat(thumb.statusCode()).as("bytes that do not decode have no preview").isEqualTo(404);
         }
@@ -168,7 +173,7 @@ class PipelineTabTest {
       var js = (org.openqa.selenium.JavascriptExecutor) browser;
       wait.until(d -> Boolean.TRUE.equals(js.executeScript(
           "const i = document.querySelector('.dead-letter[data-reason=NO_FACE] img'); return i !== null && i.complete && i.naturalWidth > 0;")));
-      wait.until(d -> d.findElement(org.openqa.selenium.By.cssSelector(".dead-letter[data-reason=UNDECODABLE]")).getText()
+      wait.until(d -> d.findElement(org.openqa.selenium.By.cssSelector(".dead-letter[data-reason=NOT_AN_IMAGE]")).getText()
           .equals("no preview (not decodable)"));
       Path shots = Files.createDirectories(Path.of("target", "console-screenshots"));
       Files.write(shots.resolve("pipeline.png"), browser.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
@@ -181,10 +186,17 @@ class PipelineTabTest {
     return HttpRequest.newBuilder(URI.create(url)).header("X-API-Key", KEY).timeout(Duration.ofSeconds(30));
   }
 
-  private static DeadLetter letter(String reason, String subject, byte[] photo) {
-    return DeadLetter.newBuilder().setStage("embed").setReason(reason).setMessage(reason.toLowerCase() + " (test)")
-        .setImageId(subject + "/1").setSubject(subject).setOriginalTopic("images.enroll")
-        .setOriginal(photo == null ? null : ByteBuffer.wrap(photo)).setJob("embed").setTimestamp(Instant.now()).build();
+  private static RawImage image(String subject, byte[] photo) {
+    return RawImage.newBuilder().setId(subject + "-1").setSubject(subject).setSource("test:" + subject).setContentType("image/jpeg")
+        .setSizeBytes(photo.length).setSha256("0".repeat(64)).setData(ByteBuffer.wrap(photo)).setUri(null)
+        .setTimestamp(Instant.now()).setAttributes(Map.of()).build();
+  }
+
+  /** As the embed job writes it for a photo of a deleted subject: no copy of the photo. */
+  private static DeadLetter erased(String subject) {
+    return DeadLetter.newBuilder().setStage("embed").setReason("SUBJECT_ERASED").setMessage("the subject was deleted (test)")
+        .setImageId(subject + "-1").setSubject(subject).setOriginalTopic("images.enroll").setJob("embed")
+        .setTimestamp(Instant.now()).build();
   }
 
   /** A 640x480 drawing without a face (no photo of a person goes into a screenshot or a fixture). */

@@ -100,6 +100,8 @@ public final class MfnSettings {
           // model workers of `mfn serve` (each its own detector and model): requests run in parallel
           Map.entry("serve.workers", "2"),
           Map.entry("serve.max.k", "100"),
+          // GET /metrics on a port of its own (empty: on the service's port; see ServerOptions.metricsPort)
+          Map.entry("serve.metrics.port", ""),
           // per API key: requests per second on average, and the burst allowed (0: no limit)
           Map.entry("serve.rate.per.second", "20"),
           Map.entry("serve.rate.burst", "40"),

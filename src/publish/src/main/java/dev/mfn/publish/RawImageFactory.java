@@ -43,6 +43,15 @@ public final class RawImageFactory {
 
   public Built build(PhotoFile photo, byte[] bytes, String contentType, Instant now)
       throws IOException {
+    return build(photo, bytes, contentType, now, Map.of());
+  }
+
+  /**
+   * {@link #build(PhotoFile, byte[], String, Instant)} with the record's free-form attributes
+   * (counted in the record's size, so the inline decision includes them).
+   */
+  public Built build(PhotoFile photo, byte[] bytes, String contentType, Instant now, Map<String, String> attributes)
+      throws IOException {
     String sha = hex(sha256().digest(bytes));
     RawImage.Builder builder =
         RawImage.newBuilder()
@@ -53,7 +62,7 @@ public final class RawImageFactory {
             .setSizeBytes(bytes.length)
             .setSha256(sha)
             .setTimestamp(now)
-            .setAttributes(Map.of());
+            .setAttributes(Map.copyOf(attributes));
     RawImage inline = builder.setData(ByteBuffer.wrap(bytes)).setUri(null).build();
     byte[] value = serde.encode(inline);
     if (value.length + FRAMING_BYTES <= inlineLimitBytes) {

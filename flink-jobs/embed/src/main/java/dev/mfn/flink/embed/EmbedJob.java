@@ -163,6 +163,7 @@ public final class EmbedJob {
     DataStream<DeadLetter> refused = images.getSideOutput(SplitDeadLetters.DEAD_LETTERS)
         .union(faces.getSideOutput(SplitDeadLetters.DEAD_LETTERS));
     (badEvents == null ? refused : refused.union(badEvents))
+        .map(new dev.mfn.flink.common.CountDeadLetters()).name("count-dead-letters").uid("count-dead-letters")
         .sinkTo(deadLetters)
         .name("dead-letters").uid(UID_DEAD_LETTERS);
   }

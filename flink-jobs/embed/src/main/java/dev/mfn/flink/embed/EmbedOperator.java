@@ -49,7 +49,6 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
   private transient AvroSerde<RawImage> serde;
   private transient Counter facesEmbedded;
   private transient Histogram batchFill;
-  private transient dev.mfn.flink.common.DeadLetterCounters deadLetters;
   private transient Erasures erasures;
   private transient long lastCatchUp;
   private transient PhotoSource photoSource;
@@ -75,7 +74,6 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
     facesEmbedded = metrics.counter("facesEmbedded");
     metrics.meter("facesEmbeddedPerSecond", new org.apache.flink.metrics.MeterView(facesEmbedded));
     batchFill = metrics.histogram("batchFill", new DescriptiveStatisticsHistogram(1000));
-    deadLetters = dev.mfn.flink.common.DeadLetterCounters.forRejectReasons(metrics, "SUBJECT_ERASED");
   }
 
   /** The model the task opens first: the configured one (a model follower may know a newer one). */
@@ -191,7 +189,6 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
    * carries no photo: the point is that no copy of it is made.
    */
   private void erased(RawImage image) {
-    deadLetters.inc("SUBJECT_ERASED");
     output.collect(SplitDeadLetters.DEAD_LETTERS, new StreamRecord<>(DeadLetter.newBuilder()
         .setStage("embed").setReason("SUBJECT_ERASED")
         .setMessage("the subject was deleted (subjects.deleted); photos published before the deletion are never indexed")
@@ -200,7 +197,6 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
   }
 
   private void deadLetter(RawImage image, RejectReason reason, String message) {
-    deadLetters.inc(reason.name());
     DeadLetter letter = DeadLetters.forImage("embed", config.topic(), image, reason, message, serde);
     output.collect(SplitDeadLetters.DEAD_LETTERS, new StreamRecord<>(letter));
   }

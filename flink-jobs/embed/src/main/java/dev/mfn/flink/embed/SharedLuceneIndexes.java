@@ -95,6 +95,11 @@ final class SharedLuceneIndexes {
     }
 
     @Override
+    public long countImage(String subject, String imageId) throws IOException {
+      return entry.index.countImage(subject, imageId);
+    }
+
+    @Override
     public void forEachStored(Consumer<FaceDocument> action) throws IOException {
       entry.index.forEachStored(action);
     }

@@ -9,8 +9,6 @@ import dev.mfn.flink.common.SplitDeadLetters;
 import dev.mfn.records.DeadLetter;
 import dev.mfn.records.RawImage;
 import dev.mfn.records.kafka.AvroSerde;
-import java.util.HashMap;
-import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
@@ -30,7 +28,6 @@ public final class CropFunction extends ProcessFunction<RawImage, CroppedFace> {
   private transient AvroSerde<RawImage> serde;
   private transient Counter recordsIn;
   private transient Counter faces;
-  private transient dev.mfn.flink.common.DeadLetterCounters deadLetters;
   private transient Histogram latencyMicros;
 
   public CropFunction(IngestConfig config) {
@@ -50,7 +47,6 @@ public final class CropFunction extends ProcessFunction<RawImage, CroppedFace> {
     var metrics = getRuntimeContext().getMetricGroup();
     recordsIn = metrics.counter("recordsIn");
     faces = metrics.counter("facesAligned");
-    deadLetters = dev.mfn.flink.common.DeadLetterCounters.forRejectReasons(metrics);
     latencyMicros = metrics.histogram("detectAlignMicros", new DescriptiveStatisticsHistogram(1000));
   }
 
@@ -64,7 +60,6 @@ public final class CropFunction extends ProcessFunction<RawImage, CroppedFace> {
       faces.inc();
       out.collect(face);
     } catch (FaceRejected e) {
-      deadLetters.inc(e.reason().name());
       ctx.output(SplitDeadLetters.DEAD_LETTERS, deadLetter(image, e));
     }
   }

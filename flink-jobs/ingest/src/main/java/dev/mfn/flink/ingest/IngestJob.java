@@ -180,7 +180,8 @@ public final class IngestJob {
 
     DataStream<DeadLetter> allDeadLetters =
         images.getSideOutput(SplitDeadLetters.DEAD_LETTERS).union(faces.getSideOutput(SplitDeadLetters.DEAD_LETTERS));
-    allDeadLetters.sinkTo(deadLetters).name("dead-letters").uid(UID_DEAD_LETTERS);
+    allDeadLetters.map(new dev.mfn.flink.common.CountDeadLetters()).name("count-dead-letters").uid("count-dead-letters")
+        .sinkTo(deadLetters).name("dead-letters").uid(UID_DEAD_LETTERS);
 
     DataStream<ManifestEntry> manifest =
         curated.getSideOutput(IdentityCurator.DECISIONS)

@@ -70,18 +70,25 @@ public final class FlinkJobsStatus {
     }
   }
 
-  /** Records per second out of the job's first vertex (its source), summed over its subtasks. */
+  /**
+   * Records per second out of the job's sources (its vertices named "Source: ..."; the embed job
+   * has several: photos, model events, erasures), each summed over its subtasks.
+   */
   private Double sourceRate(String id) {
     try {
-      JsonNode vertices = get("/jobs/" + id).path("vertices");
-      if (vertices.isEmpty()) {
-        return null;
+      double sum = 0;
+      boolean any = false;
+      for (JsonNode vertex : get("/jobs/" + id).path("vertices")) {
+        if (!vertex.path("name").asText().startsWith("Source")) {
+          continue;
+        }
+        for (JsonNode m : get("/jobs/" + id + "/vertices/" + vertex.path("id").asText()
+            + "/subtasks/metrics?get=numRecordsOutPerSecond&agg=sum")) {
+          sum += m.path("sum").asDouble();
+          any = true;
+        }
       }
-      String vertex = vertices.get(0).path("id").asText();
-      for (JsonNode m : get("/jobs/" + id + "/vertices/" + vertex + "/subtasks/metrics?get=numRecordsOutPerSecond&agg=sum")) {
-        return m.path("sum").asDouble();
-      }
-      return null;
+      return any ? sum : null;
     } catch (IOException e) {
       return null;
     }

@@ -11,28 +11,63 @@ import java.util.Optional;
  * still leaves the lag and the dead letters on the page, with one line saying what is missing.
  */
 public final class KafkaPipelineView implements PipelineView {
-  private final FlinkJobsStatus jobs;
+  private final java.util.List<FlinkJobsStatus> clusters;
   private final ConsumerLag lag;
   private final RecentDeadLetters deadLetters;
 
   /**
-   * @param flinkRest host:port of the JobManager's REST API (null: no cluster to show)
+   * @param flinkRest host:port of the JobManager's REST API, or several, comma-separated (one per
+   *     application cluster, as on Kubernetes); null: no cluster to show
    * @param deadLetterTopic the topic the jobs write their rejected records to
    */
   public KafkaPipelineView(String bootstrap, String flinkRest, String deadLetterTopic) {
-    this.jobs = flinkRest == null ? null : new FlinkJobsStatus(flinkRest);
+    this.clusters = flinkRest == null ? java.util.List.of() : java.util.Arrays.stream(flinkRest.split(","))
+        .map(String::trim).filter(a -> !a.isEmpty()).map(FlinkJobsStatus::new).toList();
     this.lag = new ConsumerLag(bootstrap);
     this.deadLetters = new RecentDeadLetters(bootstrap, deadLetterTopic, 500, 12);
   }
 
+  /** How long one look is reused: a page refreshed by many people reads the broker and the cluster once. */
+  private static final long REUSE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+  private Map<String, Object> last;
+  private long lastAt;
+
+  /**
+   * The last look if it is at most 5 s old, else a new one; one at a time (synchronized): many
+   * requests at once wait for the same look instead of each opening clients of their own.
+   */
   @Override
-  public Map<String, Object> status() {
+  public synchronized Map<String, Object> status() {
+    if (last == null || System.nanoTime() - lastAt > REUSE_NANOS) {
+      last = look();
+      lastAt = System.nanoTime();
+    }
+    return last;
+  }
+
+  private Map<String, Object> look() {
     Map<String, Object> status = new LinkedHashMap<>();
-    if (jobs == null) {
+    if (clusters.isEmpty()) {
       status.put("jobs_error", "no Flink cluster configured for this service (serve --flink HOST:PORT, setting flink.rest)");
     } else {
-      status.put("flink", jobs.address());
-      part(status, "jobs", jobs::jobs);
+      // every cluster's jobs; one that does not answer is named in jobs_error, the others still listed
+      status.put("flink", String.join(",", clusters.stream().map(FlinkJobsStatus::address).toList()));
+      java.util.List<Map<String, Object>> all = new java.util.ArrayList<>();
+      java.util.List<String> errors = new java.util.ArrayList<>();
+      for (FlinkJobsStatus cluster : clusters) {
+        try {
+          all.addAll(cluster.jobs());
+        } catch (Exception e) {
+          errors.add(reason(e));
+        }
+      }
+      if (errors.size() < clusters.size()) {
+        all.sort((a, b) -> Long.compare((long) b.get("start_time"), (long) a.get("start_time")));
+        status.put("jobs", all);
+      }
+      if (!errors.isEmpty()) {
+        status.put("jobs_error", String.join("; ", errors));
+      }
     }
     part(status, "lag", lag::rows);
     part(status, "dead_letters", deadLetters::summary);

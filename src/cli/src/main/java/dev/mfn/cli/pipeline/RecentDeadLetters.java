@@ -1,6 +1,7 @@
 package dev.mfn.cli.pipeline;
 
 import dev.mfn.records.DeadLetter;
+import dev.mfn.records.RawImage;
 import dev.mfn.records.kafka.AvroSerde;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,12 +19,13 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * The tail of the dead-letter topic: the last {@code window} records of each partition, counted by
+ * The tail of the dead-letter topic: the last {@code window} records (spread over its partitions), counted by
  * reason, and the newest few as examples (subject, reason, message, stage, whether a photo came
  * with it). Read with an assigned consumer and no group: looking commits nothing and moves no one.
  */
 public final class RecentDeadLetters {
   private static final AvroSerde<DeadLetter> SERDE = new AvroSerde<>(DeadLetter.class);
+  private static final AvroSerde<RawImage> IMAGES = new AvroSerde<>(RawImage.class);
   private final String bootstrap;
   private final String topic;
   private final int window;
@@ -36,39 +38,38 @@ public final class RecentDeadLetters {
     this.examples = examples;
   }
 
+  /** One dead letter as the page lists it: small fields only, never the photo's bytes. */
+  private record Seen(int partition, long offset, long timestamp, DeadLetter letter, boolean hasPhoto) {}
+
   public Map<String, Object> summary() throws Exception {
-    List<ConsumerRecord<String, byte[]>> records = tail();
+    List<Seen> seen = new ArrayList<>();
+    int undecodable = tail(seen);
     Map<String, Long> byReason = new TreeMap<>();
+    if (undecodable > 0) {
+      byReason.put("(not a DeadLetter record)", (long) undecodable);
+    }
+    seen.sort(Comparator.comparingLong(Seen::timestamp).reversed());
     List<Map<String, Object>> recent = new ArrayList<>();
-    int undecodable = 0;
-    records.sort(Comparator.comparingLong((ConsumerRecord<String, byte[]> r) -> r.timestamp()).reversed());
-    for (ConsumerRecord<String, byte[]> r : records) {
-      DeadLetter d;
-      try {
-        d = SERDE.decode(r.value());
-      } catch (RuntimeException e) {
-        undecodable++;
-        byReason.merge("(not a DeadLetter record)", 1L, Long::sum);
-        continue;
-      }
+    for (Seen s : seen) {
+      DeadLetter d = s.letter();
       byReason.merge(d.getReason(), 1L, Long::sum);
       if (recent.size() < examples) {
         Map<String, Object> e = new LinkedHashMap<>();
-        e.put("partition", r.partition());
-        e.put("offset", r.offset());
+        e.put("partition", s.partition());
+        e.put("offset", s.offset());
         e.put("time", d.getTimestamp() == null ? null : d.getTimestamp().toString());
         e.put("subject", d.getSubject());
         e.put("reason", d.getReason());
         e.put("message", d.getMessage());
         e.put("stage", d.getStage());
         e.put("image_id", d.getImageId());
-        e.put("has_photo", d.getOriginal() != null && d.getOriginal().remaining() > 0);
+        e.put("has_photo", s.hasPhoto());
         recent.add(e);
       }
     }
     Map<String, Object> summary = new LinkedHashMap<>();
     summary.put("topic", topic);
-    summary.put("scanned", records.size());
+    summary.put("scanned", seen.size() + undecodable);
     summary.put("by_reason", byReason);
     summary.put("recent", recent);
     if (undecodable > 0) {
@@ -77,7 +78,12 @@ public final class RecentDeadLetters {
     return summary;
   }
 
-  /** The photo bytes of the dead letter at this partition and offset, when it carries one. */
+  /**
+   * The photo of the dead letter at this partition and offset, when it carries one: the jobs put
+   * the refused record itself in {@code original} (a serialized RawImage, whose {@code data} is the
+   * photo when it travelled inline); a record that was not a RawImage at all is returned as it is
+   * (the thumbnail then says whether it decodes as an image).
+   */
   public Optional<byte[]> photo(int partition, long offset) throws Exception {
     try (KafkaConsumer<String, byte[]> consumer = consumer()) {
       TopicPartition tp = new TopicPartition(topic, partition);
@@ -94,14 +100,7 @@ public final class RecentDeadLetters {
       while (System.nanoTime() < deadline) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           if (r.offset() == offset) {
-            DeadLetter d = SERDE.decode(r.value());
-            if (d.getOriginal() == null) {
-              return Optional.empty();
-            }
-            var bytes = d.getOriginal().duplicate();
-            byte[] photo = new byte[bytes.remaining()];
-            bytes.get(photo);
-            return Optional.of(photo);
+            return photoOf(SERDE.decode(r.value()));
           }
           if (r.offset() > offset) {
             return Optional.empty(); // compacted or deleted away
@@ -112,30 +111,65 @@ public final class RecentDeadLetters {
     }
   }
 
-  private List<ConsumerRecord<String, byte[]>> tail() {
-    List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+  static Optional<byte[]> photoOf(DeadLetter d) {
+    if (d.getOriginal() == null || d.getOriginal().remaining() == 0) {
+      return Optional.empty();
+    }
+    byte[] original = bytes(d.getOriginal());
+    try {
+      RawImage image = IMAGES.decode(original);
+      return image.getData() == null ? Optional.empty() : Optional.of(bytes(image.getData()));
+    } catch (RuntimeException notARawImage) {
+      return Optional.of(original); // the raw record value of something that was never a RawImage
+    }
+  }
+
+  private static byte[] bytes(java.nio.ByteBuffer buffer) {
+    var b = buffer.duplicate();
+    byte[] out = new byte[b.remaining()];
+    b.get(out);
+    return out;
+  }
+
+  /**
+   * Reads the last {@code window} records of the topic (spread over its partitions), decoding each
+   * as it arrives and keeping only what the page shows: the photos in them are never held.
+   * Returns how many were not DeadLetter records.
+   */
+  private int tail(List<Seen> seen) {
+    int undecodable = 0;
     try (KafkaConsumer<String, byte[]> consumer = consumer()) {
       var partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5)).stream()
           .map(p -> new TopicPartition(topic, p.partition())).toList();
       if (partitions.isEmpty()) {
-        return records;
+        return 0;
       }
       consumer.assign(partitions);
       var begin = consumer.beginningOffsets(partitions, Duration.ofSeconds(5));
       var end = consumer.endOffsets(partitions, Duration.ofSeconds(5));
+      long perPartition = Math.max(1, window / partitions.size());
       for (TopicPartition tp : partitions) {
-        consumer.seek(tp, Math.max(begin.get(tp), end.get(tp) - window));
+        consumer.seek(tp, Math.max(begin.get(tp), end.get(tp) - perPartition));
       }
       long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
       while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          if (r.offset() < end.get(new TopicPartition(topic, r.partition()))) {
-            records.add(r);
+          if (r.offset() >= end.get(new TopicPartition(topic, r.partition()))) {
+            continue;
+          }
+          try {
+            DeadLetter d = SERDE.decode(r.value());
+            boolean hasPhoto = photoOf(d).isPresent();
+            d.setOriginal(null); // the page never needs the bytes: do not keep them
+            d.setOriginalKey(null);
+            seen.add(new Seen(r.partition(), r.offset(), r.timestamp(), d, hasPhoto));
+          } catch (RuntimeException e) {
+            undecodable++;
           }
         }
       }
     }
-    return records;
+    return undecodable;
   }
 
   private KafkaConsumer<String, byte[]> consumer() {
@@ -144,7 +178,9 @@ public final class RecentDeadLetters {
         ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
         ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
         ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-        ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024,
+        // a fetch holds at most this much (dead letters can carry photos of a few MB)
+        ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * 1024 * 1024,
+        ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 16 * 1024 * 1024,
         ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000,
         ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, 3_000);
     return new KafkaConsumer<>(dev.mfn.config.KafkaSecurity.with(config));

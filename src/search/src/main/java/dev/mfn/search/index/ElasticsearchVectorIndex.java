@@ -402,6 +402,20 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
     return client.count(c -> c.index(index)).count();
   }
 
+  /**
+   * The count API with a bool filter (term {@code subject}, term {@code image_id}): exact, live
+   * documents only, as of the last refresh (like every search here).
+   */
+  @Override
+  public long countImage(String subject, String imageId) throws IOException {
+    if (subject == null || imageId == null) {
+      return 0;
+    }
+    return client.count(c -> c.index(index).query(q -> q.bool(b -> b
+        .filter(f -> f.term(t -> t.field("subject").value(subject)))
+        .filter(f -> f.term(t -> t.field("image_id").value(imageId)))))).count();
+  }
+
   /** The most buckets one terms aggregation returns here: how far {@link #subjects} can page. */
   static final int MAX_SUBJECT_BUCKETS = 10_000;
 

@@ -322,6 +322,27 @@ public final class LuceneVectorIndex implements VectorIndex {
     }
   }
 
+  @Override
+  public long countImage(String subject, String imageId) throws IOException {
+    if (subject == null || imageId == null) {
+      return 0;
+    }
+    SearcherManager searchers = searchers();
+    if (searchers == null) {
+      return 0;
+    }
+    IndexSearcher searcher = searchers.acquire();
+    try {
+      // count() sees live documents only: a deleted face no longer counts
+      return searcher.count(new org.apache.lucene.search.BooleanQuery.Builder()
+          .add(new TermQuery(new Term(SUBJECT, subject)), org.apache.lucene.search.BooleanClause.Occur.FILTER)
+          .add(new TermQuery(new Term(IMAGE, imageId)), org.apache.lucene.search.BooleanClause.Occur.FILTER)
+          .build());
+    } finally {
+      searchers.release(searcher);
+    }
+  }
+
   /**
    * Walks the terms of the subject field in order (every subject the segments know, deleted ones
    * too) and counts each one's live faces: a subject whose faces are all deleted (still in a

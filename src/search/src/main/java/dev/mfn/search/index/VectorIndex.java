@@ -84,9 +84,19 @@ public interface VectorIndex extends AutoCloseable {
   /**
    * Up to {@code limit} faces of one subject, with image id, face index, model version and box, but
    * no vector and no crop (both null): the crop is {@link #crop}'s, by {@link FaceDocument#id()}.
-   * Sorted by image id, then face index. Empty when the subject has no face here.
+   * The faces returned are sorted by image id, then face index. When the subject has more than
+   * {@code limit} faces, which of them are returned is the backend's choice (Lucene: the first in
+   * index order; Elasticsearch: the first by image id and face index), so this is no way to find
+   * a given image's faces: that is {@link #countImage}. Empty when the subject has no face here.
    */
   List<FaceDocument> facesOf(String subject, int limit) throws IOException;
+
+  /**
+   * How many faces of one image the index holds under this subject now (live documents only;
+   * Elasticsearch: as of its last refresh): 0 when the image is not indexed, was indexed under
+   * another subject, or was deleted. Exact however many faces the subject has.
+   */
+  long countImage(String subject, String imageId) throws IOException;
 
   /**
    * Makes this version the one searches use (Elasticsearch: moves the {@code faces} alias;

@@ -24,12 +24,18 @@ public interface Enrolment {
   }
 
   /**
-   * Publishes the photos of one subject, each with a new image id, and waits until they are
-   * acknowledged; returns the image ids in the order of {@code photos}.
+   * Publishes the photos of one subject and waits until they are acknowledged; returns the image
+   * ids in the order of {@code photos}. An id is derived from the subject and the photo's bytes
+   * (as the publisher's ids are from their content): the same photo of the same subject sent twice
+   * gets the same id, and the index keeps one copy. Throws {@link Refused} when the photos cannot
+   * go as sent, any other exception when the broker cannot take them now (the caller answers 503).
    */
   List<String> submit(String subject, List<Upload> photos) throws Refused, Exception;
 
-  /** The dead letter of that image, when the job refused it since this service started. */
+  /**
+   * The dead letter of that image, when the job refused it recently (the Kafka implementation: in
+   * the half hour before this service started, or since).
+   */
   Optional<DeadLetterNote> deadLetter(String imageId);
 
   /** Where the photos go (the enroll topic), for the answer; null: not said. */

@@ -66,6 +66,7 @@ public final class SearchServer implements AutoCloseable {
   /** What GET /pipeline reads (jobs, lag, dead letters), or null: it answers 503. */
   private volatile PipelineView pipeline;
   private final ServiceMetrics metrics;
+  private com.sun.net.httpserver.HttpServer metricsListener;
 
   public SearchServer(SearchService service, ApiKey key, long maxUploadBytes) {
     this(service, key, maxUploadBytes, null);
@@ -177,7 +178,9 @@ public final class SearchServer implements AutoCloseable {
         }
       });
       // Prometheus scrapes without a key: counts and timings only, never a face, a name or a key
-      route(cfg, "GET", "/metrics", ctx -> ctx.contentType(ServiceMetrics.CONTENT_TYPE).result(metrics.scrape()));
+      if (options.metricsPort() == null) {
+        route(cfg, "GET", "/metrics", ctx -> ctx.contentType(ServiceMetrics.CONTENT_TYPE).result(metrics.scrape()));
+      }
       route(cfg, "GET", "/openapi.json", ctx -> {
         try (InputStream in = SearchServer.class.getResourceAsStream("/openapi.json")) {
           ctx.contentType(ContentType.APPLICATION_JSON).result(in.readAllBytes());
@@ -214,12 +217,50 @@ public final class SearchServer implements AutoCloseable {
       });
       cfg.routes.exception(Exception.class, this::internalError);
     });
+    if (options.metricsPort() != null) {
+      startMetricsListener(host);
+    }
     app.start(host, port);
     return this;
   }
 
   public int port() {
     return tlsConnector != null ? tlsConnector.getLocalPort() : app.port();
+  }
+
+  /** The port GET /metrics answers on: the service's own, or its metrics listener's. */
+  public int metricsPort() {
+    return metricsListener != null ? metricsListener.getAddress().getPort() : port();
+  }
+
+  /**
+   * GET /metrics alone on a port of its own (JDK's HTTP server: one route, no key; the network
+   * policy lets only Prometheus reach it), when {@link ServerOptions#metricsPort} asks for one.
+   */
+  private void startMetricsListener(String host) {
+    try {
+      metricsListener = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress(host, options.metricsPort()), 16);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot listen for metrics on " + host + ":" + options.metricsPort(), e);
+    }
+    metricsListener.createContext("/", exchange -> {
+      try (exchange) {
+        if (!exchange.getRequestMethod().equals("GET") || !exchange.getRequestURI().getPath().equals("/metrics")) {
+          exchange.sendResponseHeaders(404, -1);
+          return;
+        }
+        byte[] body = metrics.scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", ServiceMetrics.CONTENT_TYPE);
+        exchange.sendResponseHeaders(200, body.length);
+        exchange.getResponseBody().write(body);
+      }
+    });
+    metricsListener.setExecutor(java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "metrics-listener");
+      t.setDaemon(true);
+      return t;
+    }));
+    metricsListener.start();
   }
 
   /** Headers, key, scope, rate and size, before any handler runs. */
@@ -234,7 +275,8 @@ public final class SearchServer implements AutoCloseable {
     }
     String path = normalised(ctx.path());
     String method = ctx.method().name();
-    if (OPEN.contains(path) && (method.equals("GET") || method.equals("HEAD"))) {
+    boolean open = OPEN.contains(path) && !(path.equals("/metrics") && options.metricsPort() != null);
+    if (open && (method.equals("GET") || method.equals("HEAD"))) {
       return;
     }
     ctx.header("Cache-Control", "no-store");
@@ -284,9 +326,10 @@ public final class SearchServer implements AutoCloseable {
   static Scope scopeOf(String method, String path) {
     return switch (method) {
       case "GET" -> path.matches("/enroll/[^/]+") ? Scope.ENROLL
-          : path.matches("/faces/[^/]+/crop") || path.equals("/subjects") || path.matches("/subjects/[^/]+/faces")
+          : path.matches("/faces/[^/]+/crop") ? Scope.SEARCH
+          : path.equals("/subjects") || path.matches("/subjects/[^/]+/faces")
           || path.equals("/models") || path.matches("/models/[^/]+/plots/[^/]+")
-          || path.equals("/pipeline") || path.matches("/pipeline/dead-letters/[^/]+/[^/]+/thumbnail") ? Scope.SEARCH : null;
+          || path.equals("/pipeline") || path.matches("/pipeline/dead-letters/[^/]+/[^/]+/thumbnail") ? Scope.BROWSE : null;
       case "POST" -> switch (path) {
         case "/search" -> Scope.SEARCH;
         case "/verify" -> Scope.VERIFY;
@@ -480,13 +523,25 @@ public final class SearchServer implements AutoCloseable {
   }
 
   /**
-   * A subject as enrolment takes it: 1 to 200 characters, no control characters, and no '/'
-   * (the person must stay reachable as one path segment: GET /subjects/{s}/faces, DELETE /subjects/{s}).
+   * A subject as enrolment takes it: 1 to 200 characters, no control characters, not only dots,
+   * and none of '/', '\', '%', '?', '#' (the person must stay reachable as one URL path segment:
+   * GET /subjects/{s}/faces, DELETE /subjects/{s}; "." and ".." are resolved away by clients and
+   * proxies, '\' is read as '/' by browsers, '%' starts an escape some servers decode twice, '?'
+   * and '#' end the path).
    */
   static String subject(String value) {
-    if (value == null || value.isEmpty() || value.length() > 200 || value.contains("/")
-        || value.chars().anyMatch(Character::isISOControl)) {
-      throw new BadRequest("subject (the person's name) is 1 to 200 characters, without '/' or control characters");
+    if (value == null || value.isEmpty() || value.length() > 200 || value.chars().anyMatch(Character::isISOControl)) {
+      throw new BadRequest("subject (the person's name) is 1 to 200 characters, without control characters");
+    }
+    if (value.chars().allMatch(c -> c == '.')) {
+      throw new BadRequest("subject (the person's name) cannot be only dots: '.' and '..' are not names in a URL path,"
+          + " and the person must stay reachable as /subjects/{name}");
+    }
+    for (char c : new char[] {'/', '\\', '%', '?', '#'}) {
+      if (value.indexOf(c) >= 0) {
+        throw new BadRequest("subject (the person's name) cannot contain '" + c + "': the name must stay one URL path"
+            + " segment (/subjects/{name}), and '/', '\\', '%', '?' and '#' cannot");
+      }
     }
     return value;
   }
@@ -731,6 +786,9 @@ public final class SearchServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (metricsListener != null) {
+      metricsListener.stop(0);
+    }
     if (app != null) {
       app.stop();
     }

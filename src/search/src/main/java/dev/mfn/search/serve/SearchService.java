@@ -265,13 +265,6 @@ public final class SearchService {
   }
 
   /**
-   * How many of a subject's faces GET /enroll/{id} looks through for the image: a person enrolled
-   * from the console has a handful; one with more faces than this may show "waiting" for a photo
-   * that is in fact indexed (the console stops asking after a while, and Search finds them).
-   */
-  static final int ENROLMENT_LOOKUP = 1_000;
-
-  /**
    * Where one enrolled photo stands (GET /enroll/{id}): {@code searchable} once the served
    * version's index holds a face of it (with {@code faces}, how many), {@code dead_letter} when the
    * embed job refused it ({@code reason}, {@code message}), else {@code waiting}. The index is asked
@@ -284,7 +277,8 @@ public final class SearchService {
     try {
       Served served = active.served();
       model = served.version();
-      faces = served.index().facesOf(subject, ENROLMENT_LOOKUP).stream().filter(d -> imageId.equals(d.imageId())).count();
+      // a count of the image's faces under the subject: exact however many faces the subject has
+      faces = served.index().countImage(subject, imageId);
     } finally {
       switchLock.readLock().unlock();
     }

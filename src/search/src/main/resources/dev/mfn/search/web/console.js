@@ -93,10 +93,6 @@ const mfn = (() => {
     return image('faces/' + encodeURIComponent(faceId) + '/crop');
   }
 
-  function escape(s) {
-    return String(s).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
-  }
-
   // an element with a class and a text (never parsed as HTML)
   function element(tag, className, text) {
     const e = document.createElement(tag);
@@ -160,5 +156,5 @@ const mfn = (() => {
     }
   });
 
-  return { call, image, thumbnail, escape, element, problem, onShow };
+  return { call, image, thumbnail, element, problem, onShow };
 })();

@@ -58,12 +58,19 @@
     }
     const p = r.body;
     status.textContent = p.flink ? 'Flink cluster at ' + p.flink : '';
-    fill(jobs, p.jobs_error, () => p.jobs.length === 0 ? mfn.element('p', null, 'no jobs on the cluster')
-      : table(['job', 'state', 'started', 'restarts', 'last checkpoint', 'records/s'], p.jobs.map(j => [
-        j.name + ' (' + j.id.substring(0, 8) + ')', j.state, when(j.start_time), j.restarts,
-        j.last_checkpoint ? '#' + j.last_checkpoint.id + ' at ' + when(j.last_checkpoint.completed_at) + ', '
-          + j.last_checkpoint.duration_ms + ' ms, ' + j.last_checkpoint.size_bytes + ' bytes' : 'none yet',
-        j.records_per_second === null ? '' : j.records_per_second.toFixed(1)])));
+    // several clusters (one per application cluster): the ones that answer are listed, the others named
+    jobs.replaceChildren();
+    if (p.jobs_error) {
+      jobs.appendChild(mfn.element('p', 'problem', p.jobs_error));
+    }
+    if (p.jobs) {
+      jobs.appendChild(p.jobs.length === 0 ? mfn.element('p', null, 'no jobs on the cluster')
+        : table(['job', 'state', 'started', 'restarts', 'last checkpoint', 'records/s'], p.jobs.map(j => [
+          j.name + ' (' + j.id.substring(0, 8) + ')', j.state, when(j.start_time), j.restarts,
+          j.last_checkpoint ? '#' + j.last_checkpoint.id + ' at ' + when(j.last_checkpoint.completed_at) + ', '
+            + j.last_checkpoint.duration_ms + ' ms, ' + j.last_checkpoint.size_bytes + ' bytes' : 'none yet',
+          j.records_per_second === null ? '' : j.records_per_second.toFixed(1)])));
+    }
     fill(lag, p.lag_error, () => p.lag.length === 0 ? mfn.element('p', null, 'no consumer group has committed offsets')
       : table(['group', 'topic', 'lag (records)', 'partitions'], p.lag.map(l => [l.group, l.topic, l.lag, l.partitions])));
     const d = p.dead_letters;

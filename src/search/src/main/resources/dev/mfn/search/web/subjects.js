@@ -32,7 +32,15 @@
     return 'subjects/' + encodeURIComponent(subject);
   }
 
-  async function load() {
+  // One user action (a tab shown, a page turned, a filter typed, a refresh, a deletion) is one load();
+  // it may jump once to the last page when its page came back empty. Once only: on Elasticsearch the
+  // pages beyond 10,000 hits are always empty and the total is approximate, so the "last page" the
+  // total points at can be empty too, and jumping again would ask for it forever.
+  function load() {
+    return fetchPage(false);
+  }
+
+  async function fetchPage(jumped) {
     const mine = ++latest;
     const filter = filterField.value.trim();
     status.textContent = 'loading ...';
@@ -50,10 +58,13 @@
     }
     const page = r.body;
     total = page.total;
-    if (page.subjects.length === 0 && offset > 0 && total > 0) {
-      offset = Math.floor((total - 1) / PAGE) * PAGE; // the page emptied (a deletion): show the last one
-      load();
-      return;
+    if (page.subjects.length === 0 && offset > 0 && total > 0 && !jumped) {
+      const last = Math.floor((total - 1) / PAGE) * PAGE; // the page emptied (a deletion): show the last one
+      if (last < offset) {
+        offset = last;
+        fetchPage(true);
+        return;
+      }
     }
     list.replaceChildren();
     page.subjects.forEach(s => list.appendChild(row(s)));
@@ -63,10 +74,12 @@
     } else {
       status.textContent = total + (total === 1 ? ' person' : ' people') + (filter ? ' whose name contains "' + filter + '"' : '')
           + ' in the index of model ' + page.model;
-      pageText.textContent = (offset + 1) + '-' + (offset + page.subjects.length) + ' of ' + total;
+      pageText.textContent = page.subjects.length === 0
+          ? 'nothing from ' + (offset + 1) + ' on (of about ' + total + ')'
+          : (offset + 1) + '-' + (offset + page.subjects.length) + ' of ' + total;
     }
     prev.disabled = offset === 0;
-    next.disabled = offset + page.subjects.length >= total;
+    next.disabled = page.subjects.length === 0 || offset + page.subjects.length >= total;
   }
 
   function row(s) {

@@ -256,6 +256,42 @@ abstract class VectorIndexContract {
     }
   }
 
+  /**
+   * What GET /enroll/{id} asks: how many faces of one image a subject has, exactly, however many
+   * faces the subject has in all (more than any page of facesOf); 0 for an image not there, for the
+   * same image id under another subject, and after the subject's deletion.
+   */
+  @Test
+  void countsTheFacesOfOneImageOfASubject(@TempDir Path root) throws IOException {
+    Random rng = new Random(23);
+    List<FaceDocument> docs = new ArrayList<>();
+    for (int image = 0; image < 30; image++) {
+      for (int f = 0; f < 1 + image % 3; f++) { // 1, 2 or 3 faces per image
+        FaceDocument one = face(rng, "ann-img-" + image, "ann");
+        docs.add(new FaceDocument(one.imageId(), f, one.subject(), one.modelVersion(), one.vector(), one.box(), one.cropPng()));
+      }
+    }
+    docs.add(face(rng, "ben-img-0", "ben"));
+    try (VectorIndex index = open(root, "images")) {
+      index.upsert(docs);
+      index.upsert(docs.subList(0, 10)); // a replay: no face counts twice
+
+      assertThat(index.countImage("ann", "ann-img-0")).isEqualTo(1);
+      assertThat(index.countImage("ann", "ann-img-1")).isEqualTo(2);
+      assertThat(index.countImage("ann", "ann-img-29")).isEqualTo(3); // beyond a small page of facesOf
+      assertThat(index.countImage("ann", "ann-img-30")).isZero(); // no such image
+      assertThat(index.countImage("ben", "ann-img-1")).isZero(); // the image is ann's, not ben's
+      assertThat(index.countImage("ann", "ben-img-0")).isZero();
+      assertThat(index.countImage("nobody", "ann-img-1")).isZero();
+      assertThat(index.countImage("ben", "ben-img-0")).isEqualTo(1);
+
+      assertThat(index.deleteSubject("ann")).isEqualTo(60);
+      assertThat(index.countImage("ann", "ann-img-1")).isZero();
+      assertThat(index.countImage("ann", "ann-img-29")).isZero();
+      assertThat(index.countImage("ben", "ben-img-0")).isEqualTo(1);
+    }
+  }
+
   private static double dot(float[] a, float[] b) {
     double s = 0;
     for (int i = 0; i < a.length; i++) {

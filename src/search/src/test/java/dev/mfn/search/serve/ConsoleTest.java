@@ -83,6 +83,7 @@ class ConsoleTest {
   static ModelShelf shelf;
   static Path store;
   static String verifyOnly;
+  static String searchOnly;
   static String base;
 
   @BeforeAll
@@ -116,6 +117,7 @@ class ConsoleTest {
     SearchService service = new SearchService(search, new FaceVerifier(photoEmbedder, 0.3), index, "reference", 0.3);
     ApiKeys keys = ApiKeys.fileAnd(dir.resolve("keys.json"), new ApiKey(KEY));
     verifyOnly = keys.create("verifier", EnumSet.of(Scope.VERIFY)).key();
+    searchOnly = keys.create("kiosk", EnumSet.of(Scope.SEARCH)).key();
     store = modelStore();
     shelf = new ModelShelf(store);
     server = new SearchServer(service, keys, ServerOptions.defaults().withMaxUploadBytes(2_000_000).withRate(0, 0), null,
@@ -190,15 +192,15 @@ class ConsoleTest {
 
   @Test
   void scopesAreExactPerMethod() {
-    assertThat(SearchServer.scopeOf("GET", "/subjects")).isEqualTo(Scope.SEARCH);
-    assertThat(SearchServer.scopeOf("GET", "/subjects/Ann/faces")).isEqualTo(Scope.SEARCH);
+    assertThat(SearchServer.scopeOf("GET", "/subjects")).isEqualTo(Scope.BROWSE);
+    assertThat(SearchServer.scopeOf("GET", "/subjects/Ann/faces")).isEqualTo(Scope.BROWSE);
     assertThat(SearchServer.scopeOf("DELETE", "/subjects/Ann")).isEqualTo(Scope.DELETE);
     assertThat(SearchServer.scopeOf("DELETE", "/subjects/Ann/faces")).isNull();
     assertThat(SearchServer.scopeOf("GET", "/subjects/Ann")).isNull();
     assertThat(SearchServer.scopeOf("POST", "/subjects")).isNull();
     assertThat(SearchServer.scopeOf("DELETE", "/subjects")).isNull();
-    assertThat(SearchServer.scopeOf("GET", "/models")).isEqualTo(Scope.SEARCH);
-    assertThat(SearchServer.scopeOf("GET", "/models/v1/plots/loss.png")).isEqualTo(Scope.SEARCH);
+    assertThat(SearchServer.scopeOf("GET", "/models")).isEqualTo(Scope.BROWSE);
+    assertThat(SearchServer.scopeOf("GET", "/models/v1/plots/loss.png")).isEqualTo(Scope.BROWSE);
     assertThat(SearchServer.scopeOf("POST", "/models")).isNull();
     assertThat(SearchServer.scopeOf("GET", "/models/v1/plots/a/b.png")).isNull();
     assertThat(SearchServer.scopeOf("GET", "/models/v1/config.json")).isNull();
@@ -211,9 +213,9 @@ class ConsoleTest {
   }
 
   @Test
-  void theConsoleFilesAnswerWithoutAKeyAndItsEndpointsNeedScopeSearch() throws Exception {
+  void theConsoleFilesAnswerWithoutAKeyAndItsListingsNeedScopeBrowse() throws Exception {
     for (String file : List.of("/", "/index.html", "/app.css", "/console.js", "/search.js", "/verify.js", "/subjects.js", "/models.js",
-        "/enroll.js")) {
+        "/enroll.js", "/pipeline.js")) {
       assertThat(get(file, null).statusCode()).as(file).isEqualTo(200);
     }
     String someone = distinct(1, 3).getFileName().toString();
@@ -221,7 +223,9 @@ class ConsoleTest {
       assertThat(get(path, null).statusCode()).as(path + " without a key").isEqualTo(401);
       HttpResponse<String> refused = get(path, verifyOnly);
       assertThat(refused.statusCode()).as(path + " with a verify-only key").isEqualTo(403);
-      assertThat(refused.body()).contains("may not search");
+      assertThat(refused.body()).contains("may not browse");
+      // a kiosk's search key finds faces in photos; it does not list who is enrolled, the models or the pipeline
+      assertThat(get(path, searchOnly).statusCode()).as(path + " with a search-only key").isEqualTo(403);
       assertThat(get(path, KEY).statusCode()).as(path).isEqualTo(200);
     }
     // the faces route is no way around the delete scope: DELETE on it does not exist

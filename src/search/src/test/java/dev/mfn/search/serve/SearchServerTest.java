@@ -58,6 +58,7 @@ class SearchServerTest {
   static OnnxEmbedder embedder;
   static LuceneVectorIndex index;
   static SearchServer server;
+  static SearchService service;
   static String base;
 
   @BeforeAll
@@ -81,7 +82,7 @@ class SearchServerTest {
     }
     index.upsert(new FaceEmbedStage(cropper, photoEmbedder, "reference", FaceEmbedStage.Faces.CHOSEN).embed(gallery).documents());
     FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, photoEmbedder, "reference", FaceEmbedStage.Faces.ALL), index, 0.3);
-    SearchService service = new SearchService(search, new FaceVerifier(photoEmbedder, 0.3), index, "reference", 0.3);
+    service = new SearchService(search, new FaceVerifier(photoEmbedder, 0.3), index, "reference", 0.3);
     server = new SearchServer(service, new ApiKey(KEY), 200_000).start("127.0.0.1", 0);
     base = "http://127.0.0.1:" + server.port();
   }
@@ -238,6 +239,31 @@ class SearchServerTest {
     var queried = dev.mfn.testkit.DashboardQueries.byRow().get("Search service");
     assertThat(queried).as("the dashboard's service row").isNotEmpty();
     assertThat(names).as("what the dashboard's service row queries").containsAll(queried);
+  }
+
+  /**
+   * With a metrics port (Kubernetes: 9464, which only Prometheus may reach), /metrics answers there
+   * and nowhere on the service's own port, which the world may reach.
+   */
+  @Test
+  void aMetricsPortTakesMetricsOffTheServicePort() throws Exception {
+    try (SearchServer separate = new SearchServer(service, ApiKeys.single(new ApiKey(KEY)),
+        ServerOptions.defaults().withMetricsPort(0), null, AuditTrail.NONE).start("127.0.0.1", 0)) {
+      assertThat(separate.metricsPort()).isNotEqualTo(separate.port());
+      String own = "http://127.0.0.1:" + separate.port();
+      assertThat(http.send(HttpRequest.newBuilder(URI.create(own + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+          .as("no longer open on the service's port").isEqualTo(401);
+      assertThat(http.send(HttpRequest.newBuilder(URI.create(own + "/metrics")).header(ApiKey.HEADER, KEY).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode()).as("nor routed there").isEqualTo(404);
+      String metrics = "http://127.0.0.1:" + separate.metricsPort();
+      HttpResponse<String> scraped = http.send(HttpRequest.newBuilder(URI.create(metrics + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(scraped.statusCode()).isEqualTo(200);
+      // (request timers appear with the first request; this server has had none)
+      assertThat(dev.mfn.testkit.DashboardQueries.exported(scraped.body())).contains("mfn_index_faces", "mfn_model_served",
+          "mfn_models_refused_by_gate", "mfn_busy_refusals_total");
+      assertThat(http.send(HttpRequest.newBuilder(URI.create(metrics + "/search")).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+          .as("the metrics port serves nothing else").isEqualTo(404);
+    }
   }
 
   /** The sum of the samples of a metric whose labels contain every fragment given. */

@@ -327,17 +327,41 @@ class ServiceUnderPressureTest {
     assertThat(page.headers().firstValue("X-Content-Type-Options")).contains("nosniff");
     assertThat(page.headers().firstValue("X-Frame-Options")).contains("DENY");
     assertThat(page.body()).doesNotContain("<script>").doesNotContain("style="); // no inline script or style: the policy forbids them
-    // the console's scripts answer without a key, and none of them keeps the key anywhere but in the page's memory
-    for (String name : List.of("console.js", "search.js", "verify.js", "subjects.js", "models.js")) {
-      assertThat(page.body()).contains("<script src=\"" + name + "\"></script>");
-      HttpResponse<String> script = get("/" + name);
-      assertThat(script.statusCode()).as(name).isEqualTo(200);
-      assertThat(script.body()).as(name).doesNotContain("localStorage").doesNotContain("sessionStorage")
+    // every file of the console answers without a key, and none keeps the key anywhere but in the
+    // page's memory; no script writes HTML (text only, through textContent), so nothing an answer
+    // holds (a name, a file name, a reason) can become markup or code
+    List<String> files = webFiles();
+    assertThat(files).contains("index.html", "app.css", "console.js", "search.js", "verify.js", "subjects.js", "models.js",
+        "enroll.js", "pipeline.js");
+    java.util.regex.Pattern evaluates = java.util.regex.Pattern.compile("(?<![\\w$])eval\\s*\\(");
+    for (String name : files) {
+      HttpResponse<String> file = get(name.equals("index.html") ? "/" : "/" + name);
+      assertThat(file.statusCode()).as(name).isEqualTo(200);
+      assertThat(file.body()).as(name).doesNotContain("localStorage").doesNotContain("sessionStorage")
           .doesNotContain("document.cookie").doesNotContain("indexedDB");
+      if (name.endsWith(".js")) {
+        assertThat(page.body()).contains("<script src=\"" + name + "\"></script>");
+        assertThat(file.body()).as(name).doesNotContain("innerHTML").doesNotContain("outerHTML")
+            .doesNotContain("insertAdjacentHTML").doesNotContain("document.write");
+        assertThat(evaluates.matcher(file.body()).find()).as(name + " calls eval(").isFalse();
+      }
     }
     assertThat(get("/console.js").body()).contains("X-API-Key");
     assertThat(get("/app.css").statusCode()).isEqualTo(200);
     assertThat(send("GET", "/faces/none/crop", admin).headers().firstValue("Cache-Control")).contains("no-store");
+  }
+
+  /**
+   * The files of the console (resources under dev/mfn/search/web): listed from the classpath's
+   * folder (target/classes when the build runs the tests), else from the module's source folder.
+   */
+  private static List<String> webFiles() throws Exception {
+    java.net.URL url = SearchServer.class.getResource("/dev/mfn/search/web/");
+    Path folder = url != null && "file".equals(url.getProtocol()) ? Path.of(url.toURI())
+        : Path.of("src", "main", "resources", "dev", "mfn", "search", "web");
+    try (Stream<Path> all = Files.list(folder)) {
+      return all.filter(Files::isRegularFile).map(f -> f.getFileName().toString()).sorted().toList();
+    }
   }
 
   @Test
