@@ -102,6 +102,7 @@ class K8sManifestsTest {
 
     topics(objects, overlay);
     networkPolicies(objects);
+    monitoring(objects, search);
 
     PodTemplate training = find(objects, PodTemplate.class, TrainingJobs.TEMPLATE);
     PodSpec pod = training.getTemplate().getSpec();
@@ -232,6 +233,67 @@ class K8sManifestsTest {
         }
       }
     }
+  }
+
+  /**
+   * What Prometheus scrapes and Grafana shows: the ServiceMonitor's port is a port of the search
+   * Service, which reaches the container's metrics port (the one --metrics-port serves; 8080 faces
+   * the world and has no /metrics then); the PodMonitor's port is declared in both FlinkDeployments,
+   * whose reporter listens there; the dashboard ConfigMap carries the sidecar's label and the
+   * dashboard's JSON as it is in the repository.
+   */
+  private static void monitoring(List<HasMetadata> objects, Deployment search) throws IOException {
+    Container server = search.getSpec().getTemplate().getSpec().getContainers().get(0);
+    List<String> args = server.getArgs();
+    String metricsPort = args.get(args.indexOf("--metrics-port") + 1);
+    assertThat(server.getPorts()).anySatisfy(p -> {
+      assertThat(p.getName()).isEqualTo("metrics");
+      assertThat(String.valueOf(p.getContainerPort())).isEqualTo(metricsPort);
+    });
+    GenericKubernetesResource serviceMonitor = generic(objects, "ServiceMonitor", "mfn-search");
+    var endpoint = YAML.valueToTree(serviceMonitor.getAdditionalProperties().get("spec")).at("/endpoints/0");
+    assertThat(endpoint.path("path").asText()).isEqualTo("/metrics");
+    Service service = find(objects, Service.class, "mfn-search");
+    assertThat(service.getSpec().getPorts()).anySatisfy(p -> {
+      assertThat(p.getName()).isEqualTo(endpoint.path("port").asText());
+      assertThat(p.getTargetPort().getStrVal()).isEqualTo("metrics");
+    });
+    Map<String, String> selector = YAML.convertValue(
+        YAML.valueToTree(serviceMonitor.getAdditionalProperties().get("spec")).at("/selector/matchLabels"),
+        new com.fasterxml.jackson.core.type.TypeReference<Map<String, String>>() {});
+    assertThat(selector).as("selects the Service by labels it has").isNotEmpty();
+    assertThat(service.getMetadata().getLabels()).containsAllEntriesOf(selector);
+
+    GenericKubernetesResource podMonitor = generic(objects, "PodMonitor", "mfn-flink");
+    String podPort = YAML.valueToTree(podMonitor.getAdditionalProperties().get("spec")).at("/podMetricsEndpoints/0/port").asText();
+    for (HasMetadata o : objects) {
+      if (o instanceof FlinkDeployment f) {
+        assertThat(f.getSpec().getFlinkConfiguration()).containsEntry("metrics.reporter.prom.factory.class",
+            "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
+        String reporterPort = f.getSpec().getFlinkConfiguration().get("metrics.reporter.prom.port");
+        assertThat(f.getSpec().getPodTemplate().getSpec().getContainers().get(0).getPorts()).anySatisfy(p -> {
+          assertThat(p.getName()).isEqualTo(podPort);
+          assertThat(String.valueOf(p.getContainerPort())).isEqualTo(reporterPort);
+        });
+        // the image's entrypoint copies these from opt/ and fails on a name it lacks; the
+        // Prometheus reporter is a plugin already (plugins/metrics-prometheus), never named here
+        assertThat(f.getSpec().getPodTemplate().getSpec().getContainers().get(0).getEnv())
+            .filteredOn(e -> e.getName().equals("ENABLE_BUILT_IN_PLUGINS"))
+            .allSatisfy(e -> assertThat(e.getValue()).doesNotContain("metrics"));
+      }
+    }
+    io.fabric8.kubernetes.api.model.ConfigMap dashboard = objects.stream()
+        .filter(o -> o.getKind().equals("ConfigMap") && o.getMetadata().getName().equals("mfn-grafana-dashboard"))
+        .map(o -> o instanceof io.fabric8.kubernetes.api.model.ConfigMap c ? c : null).findFirst().orElseThrow();
+    assertThat(dashboard.getMetadata().getLabels()).containsEntry("grafana_dashboard", "1");
+    assertThat(YAML.readTree(dashboard.getData().get("grafana-dashboard.json")))
+        .isEqualTo(YAML.readTree(dev.mfn.testkit.DashboardQueries.dashboard().toFile()));
+  }
+
+  private static GenericKubernetesResource generic(List<HasMetadata> objects, String kind, String name) {
+    return objects.stream().filter(o -> o.getKind().equals(kind) && o.getMetadata().getName().equals(name))
+        .map(GenericKubernetesResource.class::cast).findFirst()
+        .orElseThrow(() -> new AssertionError("no " + kind + " " + name));
   }
 
   /** ECK: TLS on, users from a referenced Secret, resources on the Elasticsearch container. */
