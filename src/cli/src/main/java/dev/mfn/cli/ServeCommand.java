@@ -219,7 +219,8 @@ final class ServeCommand implements Callable<Integer> {
 
   /**
    * POST /enroll's photos onto the enroll topic, and the dead-letter topic followed from the start
-   * (from 30 minutes back, so a letter published just before a restart is still known); null without a broker address (the enrolment endpoints then answer 503). The embed job that reads
+   * (from 30 minutes back, so a letter published just before a restart is still known); null
+   * without a broker address (the enrolment endpoints then answer 503). The embed job that reads
    * the topic runs elsewhere (`mfn enroll --follow`, the cluster's FlinkDeployment, `mfn demo --serve`).
    */
   private KafkaEnrolment enrolment() {
