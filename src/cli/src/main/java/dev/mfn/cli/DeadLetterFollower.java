@@ -1,6 +1,5 @@
 package dev.mfn.cli;
 
-import dev.mfn.publish.KafkaAccess;
 import dev.mfn.records.DeadLetter;
 import dev.mfn.records.kafka.AvroSerde;
 import dev.mfn.search.serve.Enrolment;
@@ -67,7 +66,7 @@ final class DeadLetterFollower implements AutoCloseable {
   /**
    * Starts following at once, on a daemon thread of its own.
    *
-   * @param topic the dead-letter topic (created with {@code partitions} partitions when missing)
+   * @param topic the dead-letter topic (waited for when missing, never created here)
    * @param enrollTopic the topic whose photos' letters are kept
    */
   DeadLetterFollower(String bootstrap, String topic, String enrollTopic, int partitions) {
@@ -145,10 +144,12 @@ final class DeadLetterFollower implements AutoCloseable {
   }
 
   private void follow(boolean[] connected) throws Exception {
-    KafkaAccess.prepare(bootstrap, topic, partitions, 10_000);
+    // the topic is the jobs' (and on Kubernetes Strimzi's, with its partitions and replicas): a
+    // reader only waits for it, it never creates it
     Map<String, Object> config = Map.of(
         ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
         ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+        ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false,
         ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
         ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(dev.mfn.config.KafkaSecurity.with(config))) {
@@ -158,6 +159,9 @@ final class DeadLetterFollower implements AutoCloseable {
       }
       List<TopicPartition> all = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
           .map(p -> new TopicPartition(topic, p.partition())).toList();
+      if (all.isEmpty()) {
+        throw new IllegalStateException("the topic " + topic + " does not exist yet (the embed job creates it)");
+      }
       c.assign(all);
       Map<TopicPartition, Long> since = new HashMap<>();
       for (TopicPartition tp : all) {
@@ -205,7 +209,8 @@ final class DeadLetterFollower implements AutoCloseable {
       return;
     }
     synchronized (byImage) {
-      byImage.put(letter.getImageId(), new Enrolment.DeadLetterNote(letter.getReason(), letter.getMessage()));
+      byImage.put(letter.getImageId(), new Enrolment.DeadLetterNote(letter.getReason(), letter.getMessage(),
+          letter.getTimestamp() == null ? 0 : letter.getTimestamp().toEpochMilli()));
     }
   }
 

@@ -92,7 +92,7 @@ class ConsoleEnrolTest {
     int port = Ports.free();
     String base = "http://127.0.0.1:" + port;
     try (LocalEmbedJob job = LocalEmbedJob.start(config, "console enrol embed")) {
-      Background serve = new Background("serve", "--index", index.toString(), "--model", model.toString(), "--port", String.valueOf(port),
+      BackgroundCommand serve = new BackgroundCommand("serve", "--index", index.toString(), "--model", model.toString(), "--port", String.valueOf(port),
           "--api-key-file", keyFile.toString(), "--keys-file", keysFile.toString(), "--rate", "0", "--threshold", "0.3",
           "--workers", "1", "--bootstrap", kafka, "--enroll-topic", enrollTopic, "--dlq-topic", dlq, "--for-seconds", "900");
       MfnCliTest.Run run;
@@ -254,31 +254,6 @@ class ConsoleEnrolTest {
         .header("Content-Type", "multipart/form-data; boundary=" + boundary).header(ApiKey.HEADER, key)
         .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build();
     return http.send(request, HttpResponse.BodyHandlers.ofString());
-  }
-
-  /** A command running on a thread of its own until it ends or is interrupted. */
-  private static final class Background {
-    private final Thread thread;
-    private volatile MfnCliTest.Run run;
-
-    Background(String... args) {
-      thread = new Thread(() -> run = MfnCliTest.mfn(args), "mfn " + args[0]);
-      thread.start();
-    }
-
-    boolean done() {
-      return !thread.isAlive();
-    }
-
-    MfnCliTest.Run run() {
-      return run;
-    }
-
-    MfnCliTest.Run stop() throws InterruptedException {
-      thread.interrupt();
-      thread.join(60_000);
-      return run;
-    }
   }
 
   private static WebDriver browser() {

@@ -264,6 +264,17 @@ class K8sManifestsTest {
     assertThat(selector).as("selects the Service by labels it has").isNotEmpty();
     assertThat(service.getMetadata().getLabels()).containsAllEntriesOf(selector);
 
+    // and Prometheus (namespace monitoring) may reach that port: a changed --metrics-port cannot
+    // silently cut the scrape off
+    assertThat(objects).filteredOn(NetworkPolicy.class::isInstance).map(NetworkPolicy.class::cast)
+        .filteredOn(p -> "mfn-search".equals(p.getSpec().getPodSelector().getMatchLabels() == null ? null
+            : p.getSpec().getPodSelector().getMatchLabels().get("app.kubernetes.io/name")))
+        .anySatisfy(p -> assertThat(p.getSpec().getIngress()).anySatisfy(rule -> {
+          assertThat(rule.getFrom()).anySatisfy(peer -> assertThat(peer.getNamespaceSelector().getMatchLabels())
+              .containsEntry("kubernetes.io/metadata.name", "monitoring"));
+          assertThat(rule.getPorts()).anySatisfy(port -> assertThat(String.valueOf(port.getPort().getIntVal())).isEqualTo(metricsPort));
+        }));
+
     GenericKubernetesResource podMonitor = generic(objects, "PodMonitor", "mfn-flink");
     String podPort = YAML.valueToTree(podMonitor.getAdditionalProperties().get("spec")).at("/podMetricsEndpoints/0/port").asText();
     for (HasMetadata o : objects) {

@@ -41,8 +41,11 @@ public final class DeadLetterSink {
         serde = new AvroSerde<>(DeadLetter.class);
       }
       String key = letter.getImageId() != null ? letter.getImageId() : letter.getStage();
+      // dated when the job refused it (not when the photo was published): readers that seek by time
+      // (the service's dead-letter follower looks 30 minutes back) find recent refusals of old photos
+      Long refusedAt = letter.getTimestamp() != null ? Long.valueOf(letter.getTimestamp().toEpochMilli()) : timestamp;
       return new ProducerRecord<>(
-          topic, null, timestamp, key.getBytes(StandardCharsets.UTF_8), serde.encode(letter));
+          topic, null, refusedAt, key.getBytes(StandardCharsets.UTF_8), serde.encode(letter));
     }
   }
 }

@@ -29,20 +29,36 @@ public final class KafkaPipelineView implements PipelineView {
 
   /** How long one look is reused: a page refreshed by many people reads the broker and the cluster once. */
   private static final long REUSE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-  private Map<String, Object> last;
-  private long lastAt;
+  private final java.util.concurrent.locks.ReentrantLock looking = new java.util.concurrent.locks.ReentrantLock();
+  private volatile Map<String, Object> last;
+  private volatile long lastAt;
 
   /**
-   * The last look if it is at most 5 s old, else a new one; one at a time (synchronized): many
-   * requests at once wait for the same look instead of each opening clients of their own.
+   * The last look if it is at most 5 s old, else a new one, one at a time: while a look is under
+   * way (a slow broker or JobManager can make it take many seconds), other requests get the last
+   * one at once instead of queueing; only the very first requests wait for a first look.
    */
   @Override
-  public synchronized Map<String, Object> status() {
-    if (last == null || System.nanoTime() - lastAt > REUSE_NANOS) {
-      last = look();
-      lastAt = System.nanoTime();
+  public Map<String, Object> status() {
+    Map<String, Object> seen = last;
+    if (seen != null && System.nanoTime() - lastAt <= REUSE_NANOS) {
+      return seen;
     }
-    return last;
+    if (seen != null && !looking.tryLock()) {
+      return seen; // someone is looking now
+    }
+    if (seen == null) {
+      looking.lock();
+    }
+    try {
+      if (last == null || System.nanoTime() - lastAt > REUSE_NANOS) {
+        last = look();
+        lastAt = System.nanoTime();
+      }
+      return last;
+    } finally {
+      looking.unlock();
+    }
   }
 
   private Map<String, Object> look() {

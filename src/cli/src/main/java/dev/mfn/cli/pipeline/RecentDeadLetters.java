@@ -48,7 +48,7 @@ public final class RecentDeadLetters {
     if (undecodable > 0) {
       byReason.put("(not a DeadLetter record)", (long) undecodable);
     }
-    seen.sort(Comparator.comparingLong(Seen::timestamp).reversed());
+    seen.sort(Comparator.comparingLong(Seen::timestamp).reversed()); // when refused (the letter's own time)
     List<Map<String, Object>> recent = new ArrayList<>();
     for (Seen s : seen) {
       DeadLetter d = s.letter();
@@ -111,6 +111,19 @@ public final class RecentDeadLetters {
     }
   }
 
+  /** Whether {@link #photoOf} would find a photo, without copying it. */
+  static boolean carriesPhoto(DeadLetter d) {
+    if (d.getOriginal() == null || d.getOriginal().remaining() == 0) {
+      return false;
+    }
+    try {
+      RawImage image = IMAGES.decode(bytes(d.getOriginal()));
+      return image.getData() != null && image.getData().remaining() > 0;
+    } catch (RuntimeException notARawImage) {
+      return true;
+    }
+  }
+
   static Optional<byte[]> photoOf(DeadLetter d) {
     if (d.getOriginal() == null || d.getOriginal().remaining() == 0) {
       return Optional.empty();
@@ -159,10 +172,11 @@ public final class RecentDeadLetters {
           }
           try {
             DeadLetter d = SERDE.decode(r.value());
-            boolean hasPhoto = photoOf(d).isPresent();
+            boolean hasPhoto = carriesPhoto(d);
             d.setOriginal(null); // the page never needs the bytes: do not keep them
             d.setOriginalKey(null);
-            seen.add(new Seen(r.partition(), r.offset(), r.timestamp(), d, hasPhoto));
+            long refusedAt = d.getTimestamp() != null ? d.getTimestamp().toEpochMilli() : r.timestamp();
+            seen.add(new Seen(r.partition(), r.offset(), refusedAt, d, hasPhoto));
           } catch (RuntimeException e) {
             undecodable++;
           }

@@ -63,6 +63,10 @@ public final class ApiKeys {
 
   private record Stored(List<StoredEntry> keys) {}
 
+  /** Every scope of the versions before BROWSE: such a stored key was created with "all". */
+  private static final Set<Scope> EVERY_SCOPE_BEFORE_BROWSE =
+      EnumSet.of(Scope.SEARCH, Scope.VERIFY, Scope.ENROLL, Scope.DELETE, Scope.RETRAIN);
+
   private record StoredEntry(String id, String name, List<String> scopes, String sha256, String created, String revoked) {}
 
   private ApiKeys(Path file, ApiKey single) {
@@ -197,7 +201,11 @@ public final class ApiKeys {
     List<Entry> entries = new ArrayList<>();
     for (StoredEntry s : stored.keys() == null ? List.<StoredEntry>of() : stored.keys()) {
       Set<Scope> scopes = EnumSet.noneOf(Scope.class);
-      s.scopes().forEach(x -> scopes.add(Scope.parse(x).iterator().next()));
+      s.scopes().forEach(x -> scopes.addAll(Scope.parse(x)));
+      if (scopes.containsAll(EVERY_SCOPE_BEFORE_BROWSE)) {
+        // a key written with every scope there was before `browse` existed was an "all" key
+        scopes.add(Scope.BROWSE);
+      }
       entries.add(new Entry(s.id(), s.name(), scopes, s.sha256(), Instant.parse(s.created()),
           s.revoked() == null ? null : Instant.parse(s.revoked())));
     }
@@ -207,7 +215,9 @@ public final class ApiKeys {
   private void write(List<Entry> entries) throws IOException {
     List<StoredEntry> stored = new ArrayList<>();
     for (Entry e : entries) {
-      List<String> scopes = new ArrayList<>(new TreeSet<>(e.scopes().stream().map(Scope::label).toList()));
+      // "all" stays "all": a scope added in a later version reaches the keys that had every one
+      List<String> scopes = e.scopes().containsAll(EnumSet.allOf(Scope.class)) ? List.of("all")
+          : new ArrayList<>(new TreeSet<>(e.scopes().stream().map(Scope::label).toList()));
       stored.add(new StoredEntry(e.id(), e.name(), scopes, e.sha256(), e.created().toString(),
           e.revoked() == null ? null : e.revoked().toString()));
     }

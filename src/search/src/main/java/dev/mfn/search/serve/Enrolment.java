@@ -13,8 +13,16 @@ public interface Enrolment {
   /** One uploaded photo, as the caller sent it (the bytes are not checked here: the job does that). */
   record Upload(String filename, byte[] bytes) {}
 
-  /** Why the embed job refused a photo (the dead letter's reason code and its message). */
-  record DeadLetterNote(String reason, String message) {}
+  /**
+   * Why the embed job refused a photo (the dead letter's reason code and its message), and when
+   * (ms since the epoch): a photo sent again has the same id, and an older refusal is not its own.
+   */
+  record DeadLetterNote(String reason, String message, long atMillis) {
+    /** A refusal made now. */
+    public DeadLetterNote(String reason, String message) {
+      this(reason, message, System.currentTimeMillis());
+    }
+  }
 
   /** The photos cannot be enrolled as sent (e.g. one is too large to publish); nothing was published. */
   final class Refused extends Exception {

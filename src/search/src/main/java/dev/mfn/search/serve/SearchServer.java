@@ -66,7 +66,8 @@ public final class SearchServer implements AutoCloseable {
   /** What GET /pipeline reads (jobs, lag, dead letters), or null: it answers 503. */
   private volatile PipelineView pipeline;
   private final ServiceMetrics metrics;
-  private com.sun.net.httpserver.HttpServer metricsListener;
+  private volatile com.sun.net.httpserver.HttpServer metricsListener;
+  private java.util.concurrent.ExecutorService metricsExecutor;
 
   public SearchServer(SearchService service, ApiKey key, long maxUploadBytes) {
     this(service, key, maxUploadBytes, null);
@@ -217,10 +218,15 @@ public final class SearchServer implements AutoCloseable {
       });
       cfg.routes.exception(Exception.class, this::internalError);
     });
-    if (options.metricsPort() != null) {
-      startMetricsListener(host);
-    }
     app.start(host, port);
+    if (options.metricsPort() != null) {
+      try {
+        startMetricsListener(host);
+      } catch (RuntimeException e) {
+        app.stop(); // nobody gets a server to close: leave no port behind
+        throw e;
+      }
+    }
     return this;
   }
 
@@ -238,6 +244,11 @@ public final class SearchServer implements AutoCloseable {
    * policy lets only Prometheus reach it), when {@link ServerOptions#metricsPort} asks for one.
    */
   private void startMetricsListener(String host) {
+    // the JDK server has no request timeout by default: a client that sends a byte and stops would
+    // hold a thread; bound each request (a JVM-wide setting of that server, set only when unset)
+    if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+      System.setProperty("sun.net.httpserver.maxReqTime", "30");
+    }
     try {
       metricsListener = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress(host, options.metricsPort()), 16);
     } catch (IOException e) {
@@ -255,11 +266,12 @@ public final class SearchServer implements AutoCloseable {
         exchange.getResponseBody().write(body);
       }
     });
-    metricsListener.setExecutor(java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    metricsExecutor = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "metrics-listener");
       t.setDaemon(true);
       return t;
-    }));
+    });
+    metricsListener.setExecutor(metricsExecutor);
     metricsListener.start();
   }
 
@@ -291,7 +303,9 @@ public final class SearchServer implements AutoCloseable {
       refuse(ctx, HttpStatus.NOT_FOUND, "no such endpoint: " + ctx.method().name() + " " + path);
       return;
     }
-    if (!caller.get().may(needed)) {
+    // the crops are what both a search answer and the console's Subjects tab show: either scope
+    boolean crop = needed == Scope.SEARCH && path.matches("/faces/[^/]+/crop") && caller.get().may(Scope.BROWSE);
+    if (!caller.get().may(needed) && !crop) {
       refuse(ctx, HttpStatus.FORBIDDEN, "this key may not " + needed.label() + " (key " + caller.get().keyId() + ")");
       return;
     }
@@ -482,7 +496,9 @@ public final class SearchServer implements AutoCloseable {
       return;
     }
     java.util.List<String> ids;
+    long submittedAt;
     try {
+      submittedAt = System.currentTimeMillis();
       ids = to.submit(subject, photos);
     } catch (Enrolment.Refused e) {
       ctx.status(HttpStatus.CONTENT_TOO_LARGE).json(Map.of("error", e.getMessage()));
@@ -498,6 +514,7 @@ public final class SearchServer implements AutoCloseable {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("subject", subject);
     body.put("photos", sent);
+    body.put("submitted_at", submittedAt); // GET /enroll/{id}?since=: this sending's refusals only
     if (to.topic() != null) {
       body.put("topic", to.topic());
     }
@@ -519,7 +536,14 @@ public final class SearchServer implements AutoCloseable {
     if (!imageId.matches("[A-Za-z0-9._-]{1,128}")) {
       throw new BadRequest("an image id is 1 to 128 letters, digits, '.', '_' or '-'");
     }
-    ctx.json(service.enrolmentState(subject(ctx.queryParam("subject")), imageId, from));
+    String since = ctx.queryParam("since");
+    long sentAt;
+    try {
+      sentAt = since == null || since.isBlank() ? 0 : Long.parseLong(since.trim());
+    } catch (NumberFormatException e) {
+      throw new BadRequest("since is the submitted_at of POST /enroll (ms since the epoch)");
+    }
+    ctx.json(service.enrolmentState(subject(ctx.queryParam("subject")), imageId, from, sentAt));
   }
 
   /**
@@ -532,6 +556,13 @@ public final class SearchServer implements AutoCloseable {
   static String subject(String value) {
     if (value == null || value.isEmpty() || value.length() > 200 || value.chars().anyMatch(Character::isISOControl)) {
       throw new BadRequest("subject (the person's name) is 1 to 200 characters, without control characters");
+    }
+    if (value.codePoints().anyMatch(c -> Character.getType(c) == Character.FORMAT)) {
+      // zero-width spaces, direction overrides: names that look like another person's
+      throw new BadRequest("subject (the person's name) cannot contain invisible formatting characters");
+    }
+    if (!value.equals(value.strip())) {
+      throw new BadRequest("subject (the person's name) cannot start or end with spaces");
     }
     if (value.chars().allMatch(c -> c == '.')) {
       throw new BadRequest("subject (the person's name) cannot be only dots: '.' and '..' are not names in a URL path,"
@@ -788,6 +819,7 @@ public final class SearchServer implements AutoCloseable {
   public void close() {
     if (metricsListener != null) {
       metricsListener.stop(0);
+      metricsExecutor.shutdownNow();
     }
     if (app != null) {
       app.stop();

@@ -42,6 +42,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 public final class SearchService {
   private volatile Active active;
+  /** How far the embed job's clock may lag the service's when a refusal is dated. */
+  private static final long CLOCK_SLACK_MILLIS = 30_000;
   /** Requests hold the read side; a switch takes the write side (fair: a switch is not starved). */
   private final ReentrantReadWriteLock switchLock = new ReentrantReadWriteLock(true);
   private final Deletion deletion;
@@ -270,7 +272,12 @@ public final class SearchService {
    * embed job refused it ({@code reason}, {@code message}), else {@code waiting}. The index is asked
    * first: a photo that is searchable is so whatever else was heard of it.
    */
-  public Map<String, Object> enrolmentState(String subject, String imageId, Enrolment enrolment) throws IOException, Busy {
+  /**
+   * @param since when the photo was sent (ms since the epoch; 0: any time): a dead letter older
+   *     than that, less 30 s for the job's clock, belongs to an earlier sending of the same photo
+   */
+  public Map<String, Object> enrolmentState(String subject, String imageId, Enrolment enrolment, long since)
+      throws IOException, Busy {
     long faces;
     String model;
     lockForRequest();
@@ -282,7 +289,8 @@ public final class SearchService {
     } finally {
       switchLock.readLock().unlock();
     }
-    var refused = faces > 0 ? java.util.Optional.<Enrolment.DeadLetterNote>empty() : enrolment.deadLetter(imageId);
+    var refused = faces > 0 ? java.util.Optional.<Enrolment.DeadLetterNote>empty()
+        : enrolment.deadLetter(imageId).filter(note -> note.atMillis() >= since - CLOCK_SLACK_MILLIS);
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("image_id", imageId);
     body.put("state", faces > 0 ? "searchable" : refused.isPresent() ? "dead_letter" : "waiting");

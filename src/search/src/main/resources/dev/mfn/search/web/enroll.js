@@ -61,7 +61,7 @@
     return plural(searchable, 'photo', 'photos') + ' searchable, ' + plural(refused, 'dead letter', 'dead letters');
   }
 
-  async function follow(mine, subject, photos) {
+  async function follow(mine, subject, photos, since) {
     const started = Date.now();
     let next = 0; // where the next round starts among the photos still waiting
     for (;;) {
@@ -78,7 +78,9 @@
       let problem = null;
       for (let i = 0; i < Math.min(PER_ROUND, waiting.length); i++) {
         const photo = waiting[(next + i) % waiting.length];
-        const r = await mfn.call('enroll/' + encodeURIComponent(photo.id) + '?subject=' + encodeURIComponent(subject));
+        // since: a dead letter of an earlier sending of the same photo (same id) is not this one's
+        const r = await mfn.call('enroll/' + encodeURIComponent(photo.id) + '?subject=' + encodeURIComponent(subject)
+            + '&since=' + since);
         if (mine !== run) {
           return; // a newer enrolment took over the table
         }
@@ -136,6 +138,6 @@
     photosField.value = ''; // the same photos chosen again are a new enrolment
     status.textContent = 'sent ' + plural(photos.length, 'photo', 'photos') + ' of ' + r.body.subject
         + (r.body.topic ? ' to ' + r.body.topic : '') + '; waiting for the embed job ...';
-    follow(mine, r.body.subject, photos);
+    follow(mine, r.body.subject, photos, r.body.submitted_at);
   });
 })();

@@ -84,6 +84,7 @@ class ConsoleTest {
   static Path store;
   static String verifyOnly;
   static String searchOnly;
+  static String browseOnly;
   static String base;
 
   @BeforeAll
@@ -118,6 +119,7 @@ class ConsoleTest {
     ApiKeys keys = ApiKeys.fileAnd(dir.resolve("keys.json"), new ApiKey(KEY));
     verifyOnly = keys.create("verifier", EnumSet.of(Scope.VERIFY)).key();
     searchOnly = keys.create("kiosk", EnumSet.of(Scope.SEARCH)).key();
+    browseOnly = keys.create("operator", EnumSet.of(Scope.BROWSE)).key();
     store = modelStore();
     shelf = new ModelShelf(store);
     server = new SearchServer(service, keys, ServerOptions.defaults().withMaxUploadBytes(2_000_000).withRate(0, 0), null,
@@ -205,6 +207,9 @@ class ConsoleTest {
     assertThat(SearchServer.scopeOf("GET", "/models/v1/plots/a/b.png")).isNull();
     assertThat(SearchServer.scopeOf("GET", "/models/v1/config.json")).isNull();
     assertThat(SearchServer.scopeOf("POST", "/enroll")).isEqualTo(Scope.ENROLL);
+    assertThat(SearchServer.scopeOf("GET", "/pipeline")).isEqualTo(Scope.BROWSE);
+    assertThat(SearchServer.scopeOf("GET", "/pipeline/dead-letters/0/12/thumbnail")).isEqualTo(Scope.BROWSE);
+    assertThat(SearchServer.scopeOf("GET", "/pipeline/dead-letters/0/12")).isNull();
     assertThat(SearchServer.scopeOf("GET", "/enroll/0123abcd")).isEqualTo(Scope.ENROLL);
     assertThat(SearchServer.scopeOf("GET", "/enroll")).isNull();
     assertThat(SearchServer.scopeOf("POST", "/enroll/0123abcd")).isNull();
@@ -228,6 +233,12 @@ class ConsoleTest {
       assertThat(get(path, searchOnly).statusCode()).as(path + " with a search-only key").isEqualTo(403);
       assertThat(get(path, KEY).statusCode()).as(path).isEqualTo(200);
     }
+    // a browse key (an operator's console) sees the crops too, and searches nothing
+    String firstFace = index.facesOf(someone, 1).get(0).id();
+    assertThat(get("/faces/" + java.net.URLEncoder.encode(firstFace, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20") + "/crop",
+        browseOnly).statusCode()).isEqualTo(200);
+    assertThat(get("/subjects", browseOnly).statusCode()).isEqualTo(200);
+    assertThat(get("/pipeline", searchOnly).statusCode()).as("pipeline with a search key").isEqualTo(403);
     // the faces route is no way around the delete scope: DELETE on it does not exist
     assertThat(send("DELETE", "/subjects/" + someone + "/faces", KEY).statusCode()).isEqualTo(404);
     assertThat(index.facesOf(someone, 10)).isNotEmpty();
