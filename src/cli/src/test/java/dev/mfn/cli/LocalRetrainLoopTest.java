@@ -87,7 +87,7 @@ class LocalRetrainLoopTest {
 
     int port = Ports.free();
     Path keyFile = java.nio.file.Files.writeString(dir.resolve("api-key"), KEY); // keys never go on the command line
-    Background serve = new Background("serve", "--index", index.toString(),
+    BackgroundCommand serve = new BackgroundCommand("serve", "--index", index.toString(),
         "--port", String.valueOf(port), "--api-key-file", keyFile.toString(), "--rate", "0", "--follow-ms", "300", "--for-seconds", "900", "--threshold", "0.3");
     String base = "http://127.0.0.1:" + port;
     Await.until("the search service", Duration.ofMinutes(2), () -> model(base).equals("v1"));
@@ -105,7 +105,7 @@ class LocalRetrainLoopTest {
 
     // the local controller: its trigger asks, its executor trains, gates and announces
     Path store = dir.resolve("store");
-    Background controller = new Background("retrain-controller", "--local",
+    BackgroundCommand controller = new BackgroundCommand("retrain-controller", "--local",
         "--bootstrap", bootstrap, "--requests-topic", requests, "--models-topic", models, "--shards", shards.toString(),
         "--model-store", store.toString(), "--lfw", pairs.toString(), "--state-dir", dir.resolve("retrain").toString(),
         "--train-option", "epochs=2", "--train-option", "batch=8", "--train-option", "warmup=2", "--train-option", "arcface-epoch=1",
@@ -142,31 +142,6 @@ class LocalRetrainLoopTest {
     assertThat(asked.get(0).getReason()).contains("6 identities");
     assertThat(new ObjectMapper().readTree(store.resolve("v1/gate.json").toFile()).path("passed").asBoolean()).isTrue();
     assertThat(stopped.out()).contains("CREATED: started training run").contains("trained and announced its model");
-  }
-
-  /** A command running on a thread of its own until it ends or is interrupted. */
-  private static final class Background {
-    private final Thread thread;
-    private volatile MfnCliTest.Run run;
-
-    Background(String... args) {
-      thread = new Thread(() -> run = MfnCliTest.mfn(args), "mfn " + args[0]);
-      thread.start();
-    }
-
-    boolean done() {
-      return !thread.isAlive();
-    }
-
-    MfnCliTest.Run run() {
-      return run;
-    }
-
-    MfnCliTest.Run stop() throws InterruptedException {
-      thread.interrupt();
-      thread.join(60_000);
-      return run;
-    }
   }
 
   private static long faces(Path index, String version) {

@@ -100,23 +100,31 @@ public final class DashboardQueries {
       }
       wanted.addAll(names);
     }
-    long deadline = System.nanoTime() + wait.toNanos();
-    Set<String> missing;
-    java.util.List<String> endpoints;
-    Set<String> exported;
-    do {
-      endpoints = cluster.metricsEndpoints();
-      exported = new TreeSet<>();
-      for (String url : endpoints) {
-        exported.addAll(exported(scrape(url)));
-      }
-      missing = new TreeSet<>(wanted);
-      missing.removeAll(exported);
-      if (missing.isEmpty()) {
-        return;
-      }
-      Thread.sleep(1000);
-    } while (System.nanoTime() < deadline);
+    // the last scrape, kept for the failure's message
+    Set<String> missing = new TreeSet<>(wanted);
+    Set<String> exported = new TreeSet<>();
+    java.util.List<String> endpoints = new java.util.ArrayList<>();
+    try {
+      Await.until("the dashboard's metrics on the cluster", wait, () -> {
+        try {
+          endpoints.clear();
+          endpoints.addAll(cluster.metricsEndpoints());
+        } catch (IOException e) {
+          return false;
+        }
+        exported.clear();
+        for (String url : endpoints) {
+          exported.addAll(exported(scrape(url)));
+        }
+        missing.clear();
+        missing.addAll(wanted);
+        missing.removeAll(exported);
+        return missing.isEmpty();
+      });
+      return;
+    } catch (AssertionError timedOut) {
+      // said below, with what was missing
+    }
     Set<String> near = new TreeSet<>();
     for (String name : missing) {
       String last = name.substring(name.lastIndexOf('_') + 1);

@@ -336,8 +336,7 @@ class EnrolTabTest {
       }
       CountDownLatch gate = held;
       job.submit(() -> {
-        gate.await(2, TimeUnit.MINUTES);
-        Thread.sleep(1000);
+        gate.await(2, TimeUnit.MINUTES); // hold() keeps the photos waiting for as long as a test looks
         FaceEmbedStage.Result result = stage.embed(batch);
         into.upsert(result.documents());
         result.rejected().forEach((id, reason) -> refused.put(id, new DeadLetterNote(reason.name(), reason.description())));
@@ -384,14 +383,8 @@ class EnrolTabTest {
     return body;
   }
 
-  private static void until(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after a minute waiting for " + what);
-      }
-      Thread.sleep(200);
-    }
+  private static void until(String what, java.util.function.BooleanSupplier condition) {
+    dev.mfn.testkit.Await.until(what, java.time.Duration.ofMinutes(1), condition);
   }
 
   private static String stateText(String subject, String id) {
