@@ -369,7 +369,7 @@ final class DemoCommand implements Callable<Integer> {
       if (gallery != null) {
         List<FaceEmbedStage.Photo> photos = new ArrayList<>();
         for (var p : dev.mfn.publish.ImagePublisher.scan(gallery)) {
-          photos.add(new FaceEmbedStage.Photo(p.source(), p.subject(), Files.readAllBytes(p.path())));
+          photos.add(new FaceEmbedStage.Photo(p.source(), p.subject(), Files.readAllBytes(p.path()), p.source()));
         }
         vectors.upsert(stage.embed(photos).documents());
       }

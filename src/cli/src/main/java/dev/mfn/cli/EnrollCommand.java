@@ -277,7 +277,7 @@ final class EnrollCommand implements Callable<Integer> {
               }
               // the same image id the publisher gives, so both paths write the same documents
               String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
-              chunk.add(new FaceEmbedStage.Photo(RawImageFactory.imageId(p.subject(), p.source(), sha), p.subject(), bytes));
+              chunk.add(new FaceEmbedStage.Photo(RawImageFactory.imageId(p.subject(), p.source(), sha), p.subject(), bytes, p.source()));
             }
             FaceEmbedStage.Result result = stage.embed(chunk);
             index.upsert(result.documents());

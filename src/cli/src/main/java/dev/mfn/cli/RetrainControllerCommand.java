@@ -53,7 +53,9 @@ import picocli.CommandLine.Spec;
       "    and serves it; a search service following the index switches to it).",
       "With --trigger-new-identities / --trigger-new-samples it also asks for a run by itself when the",
       "newest shard set has grown that much past the serving model's training data, at most once per",
-      "--trigger-cooldown-minutes. Runs until stopped."
+      "--trigger-cooldown-minutes. What became of each request (started, refused, succeeded, refused",
+      "by the gate, failed) goes on training.runs (setting topic.training-runs), which the console's",
+      "Models tab shows. Runs until stopped."
     })
 final class RetrainControllerCommand implements Callable<Integer> {
   @Option(names = "--namespace", paramLabel = "NS", defaultValue = "mfn", description = "Where the Jobs go (default: ${DEFAULT-VALUE}).")
@@ -64,6 +66,9 @@ final class RetrainControllerCommand implements Callable<Integer> {
 
   @Option(names = "--requests-topic", paramLabel = "T", description = "Where requests come from (default: setting topic.retrain).")
   String requestsTopic;
+
+  @Option(names = "--runs-topic", paramLabel = "T", description = "Where it says what became of each request: started, refused, how the run ended (JSON; the console's Models tab reads it; default: setting topic.training-runs).")
+  String runsTopic;
 
   @Option(names = "--local", description = "Train here, as a child process, instead of creating Kubernetes Jobs.")
   boolean local;
@@ -117,6 +122,8 @@ final class RetrainControllerCommand implements Callable<Integer> {
     String servers = bootstrap != null ? bootstrap : settings.kafkaBootstrap();
     String requests = requestsTopic != null ? requestsTopic : settings.topics().retrain();
     KafkaAccess.prepare(servers, requests, 1, 10_000);
+    String runs = runsTopic != null ? runsTopic : settings.topics().trainingRuns();
+    KafkaAccess.prepare(servers, runs, 1, 10_000);
     Properties p = new Properties();
     dev.mfn.config.KafkaSecurity.addTo(p);
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
@@ -130,16 +137,34 @@ final class RetrainControllerCommand implements Callable<Integer> {
     long until = forSeconds == null ? Long.MAX_VALUE : System.nanoTime() + forSeconds * 1_000_000_000L;
     KubernetesClient client = null;
     LocalTrainingExecutor here = null;
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+        RunEvents events = new RunEvents(servers, runs, out)) {
       TrainingExecutor executor;
+      RetrainController cluster = null;
       if (local) {
-        here = localExecutor(servers, out);
+        here = localExecutor(servers, out, events);
         executor = here;
       } else {
         client = new KubernetesClientBuilder().build();
-        executor = new RetrainController(client, namespace);
+        cluster = new RetrainController(client, namespace);
+        executor = cluster;
       }
       RetrainRequestListener listener = new RetrainRequestListener(consumer, requests, executor);
+      if (cluster != null) {
+        // a Job's end is only seen by looking: every 15 s, the Jobs that ended since are told
+        RetrainController jobs = cluster;
+        long[] nextLook = {0};
+        listener.onIdle(() -> {
+          if (System.nanoTime() >= nextLook[0]) {
+            nextLook[0] = System.nanoTime() + 15_000_000_000L;
+            try {
+              jobs.endedSinceLastLook().forEach(events::tell);
+            } catch (RuntimeException e) {
+              say(out, "could not look at the training jobs: " + Mfn.oneLine(e));
+            }
+          }
+        });
+      }
       ShardGrowthTrigger trigger = local && (triggerIdentities != null || triggerSamples != null) ? trigger(servers, requests) : null;
       if (trigger != null) {
         long[] next = {0};
@@ -160,7 +185,10 @@ final class RetrainControllerCommand implements Callable<Integer> {
       say(out, String.format("retrain controller: reading %s, training %s%s", requests,
           local ? "here, as child processes" : "jobs go to namespace " + namespace,
           trigger == null ? "" : "; asking by itself when " + shards + " grows past the serving model's data"));
-      listener.run(() -> stop.get() || System.nanoTime() > until, outcome -> say(out, outcome.kind() + ": " + outcome.message()));
+      listener.run(() -> stop.get() || System.nanoTime() > until, (request, outcome) -> {
+        say(out, outcome.kind() + ": " + outcome.message());
+        events.tell(dev.mfn.retrain.TrainingRunEvent.of(request.getRequestId(), outcome));
+      });
     } finally {
       Files.deleteIfExists(alive);
       if (here != null) {
@@ -180,7 +208,42 @@ final class RetrainControllerCommand implements Callable<Integer> {
     }
   }
 
-  private LocalTrainingExecutor localExecutor(String servers, PrintWriter out) {
+  /**
+   * Says on the training.runs topic what became of each request. A broker that does not take the
+   * event is one line on the console, never the controller's end: the run itself goes on.
+   */
+  private static final class RunEvents implements AutoCloseable {
+    private final String servers;
+    private final String topic;
+    private final PrintWriter out;
+    private Producer<String, byte[]> producer;
+
+    RunEvents(String servers, String topic, PrintWriter out) {
+      this.servers = servers;
+      this.topic = topic;
+      this.out = out;
+    }
+
+    synchronized void tell(dev.mfn.retrain.TrainingRunEvent event) {
+      try {
+        if (producer == null) {
+          producer = KafkaAccess.producer(servers, 1 << 20, Duration.ofSeconds(10));
+        }
+        producer.send(new ProducerRecord<>(topic, event.requestId(), event.encode())).get();
+      } catch (Exception e) {
+        say(out, "could not tell " + topic + " that request " + event.requestId() + " is " + event.state() + ": " + Mfn.oneLine(e));
+      }
+    }
+
+    @Override
+    public synchronized void close() {
+      if (producer != null) {
+        producer.close(Duration.ofSeconds(5));
+      }
+    }
+  }
+
+  private LocalTrainingExecutor localExecutor(String servers, PrintWriter out, RunEvents events) {
     if (shards == null) {
       throw new IllegalArgumentException("--local needs --shards DIR (the shard set to train on)");
     }
@@ -206,7 +269,10 @@ final class RetrainControllerCommand implements Callable<Integer> {
     }
     List<String> command = JavaCommand.of(jvm, Mfn.class.getName(), List.of());
     return new LocalTrainingExecutor(new LocalTrainingExecutor.Options(command, train, stateDir()),
-        finished -> say(out, "FINISHED: " + finished.describe()));
+        finished -> {
+          say(out, "FINISHED: " + finished.describe());
+          events.tell(finished.event());
+        });
   }
 
   private Path stateDir() {

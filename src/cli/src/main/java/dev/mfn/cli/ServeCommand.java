@@ -75,6 +75,12 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--dlq-topic", paramLabel = "T", description = "The dead-letter topic followed for the photos the embed job refuses, for GET /enroll/{id} (default: setting topic.dlq).")
   String dlqTopic;
 
+  @Option(names = "--retrain-topic", paramLabel = "T", description = "Where POST /retrain (the console's retrain form) puts requests, and whose recent requests the Models tab lists (default: setting topic.retrain).")
+  String retrainTopic;
+
+  @Option(names = "--runs-topic", paramLabel = "T", description = "What the retraining controller says of each request, shown on the Models tab (default: setting topic.training-runs).")
+  String runsTopic;
+
   @Option(names = "--flink", paramLabel = "HOST:PORT", description = "The Flink cluster whose jobs the console's Pipeline tab shows (its REST API; default: setting flink.rest, else the local cluster of `mfn services start flink`, 127.0.0.1:flink.port).")
   String flink;
 
@@ -173,7 +179,7 @@ final class ServeCommand implements Callable<Integer> {
       // the console's Models tab reads the model store (setting model.store), never writes it
       try (SearchServer server = new SearchServer(service, keys, options, retrainTrigger(), audit)
           .withModels(new dev.mfn.search.models.ModelShelf(modelStore != null ? modelStore : settings.getPath("model.store")))
-          .withEnrolment(enrolment).withPipeline(pipelineView()).start(host, port)) {
+          .withEnrolment(enrolment).withPipeline(pipelineView()).withTrainingRuns(trainingRuns()).start(host, port)) {
         var out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "serving model %s (%d faces in %s; unknown below %.3f: %s; verify at %.3f; %d workers) at %s://%s:%d/%n",
             first.version(), first.index().count(), indexOptions.describe(settings, first.version()), first.searchThreshold(),
@@ -230,6 +236,23 @@ final class ServeCommand implements Callable<Integer> {
     }
     return KafkaEnrolment.of(settings, servers, enrollTopic != null ? enrollTopic : settings.topics().enroll(),
         dlqTopic != null ? dlqTopic : settings.topics().deadLetters());
+  }
+
+  private String retrainTopic() {
+    return retrainTopic != null ? retrainTopic : settings.topics().retrain();
+  }
+
+  /**
+   * The console's training runs (Models tab): the recent requests and what the retraining
+   * controller did with each; null without a broker address (GET /training/runs then answers 503).
+   */
+  private dev.mfn.search.serve.TrainingRunsView trainingRuns() {
+    String servers = kafka();
+    if (servers == null || servers.isBlank()) {
+      return null;
+    }
+    return new dev.mfn.cli.pipeline.KafkaTrainingRuns(servers, retrainTopic(),
+        runsTopic != null ? runsTopic : settings.topics().trainingRuns());
   }
 
   /**
@@ -348,7 +371,7 @@ final class ServeCommand implements Callable<Integer> {
       public synchronized String request(Request r) throws Exception {
         if (requests == null) {
           retrainProducer = dev.mfn.publish.KafkaAccess.producer(kafka(), 1 << 20, java.time.Duration.ofSeconds(5));
-          requests = new dev.mfn.retrain.RetrainRequests(retrainProducer, settings.topics().retrain());
+          requests = new dev.mfn.retrain.RetrainRequests(retrainProducer, retrainTopic());
         }
         return requests.send(r.requestedBy(), r.reason(), r.epochs(), r.minutes(), r.shards(), java.util.Map.of()).getRequestId();
       }

@@ -2,6 +2,7 @@ package dev.mfn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mfn.evaluate.PairSets;
 import dev.mfn.flink.embed.EmbedConfig;
@@ -12,6 +13,7 @@ import dev.mfn.publish.ImagePublisher;
 import dev.mfn.publish.RawImageFactory;
 import dev.mfn.records.RetrainRequest;
 import dev.mfn.records.kafka.AvroSerde;
+import dev.mfn.retrain.TrainingRunEvent;
 import dev.mfn.search.index.LuceneVectorIndex;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.services.process.Ports;
@@ -56,6 +58,7 @@ class LocalRetrainLoopTest {
     String enrollTopic = "loop-enroll";
     String models = "loop-models";
     String requests = "loop-requests";
+    String runs = "loop-runs";
     for (String t : List.of(trainTopic, enrollTopic, models, requests, "loop-dlq")) {
       KafkaAccess.prepare(bootstrap, t, 1, 30_000);
     }
@@ -88,7 +91,8 @@ class LocalRetrainLoopTest {
     int port = Ports.free();
     Path keyFile = java.nio.file.Files.writeString(dir.resolve("api-key"), KEY); // keys never go on the command line
     BackgroundCommand serve = new BackgroundCommand("serve", "--index", index.toString(),
-        "--port", String.valueOf(port), "--api-key-file", keyFile.toString(), "--rate", "0", "--follow-ms", "300", "--for-seconds", "900", "--threshold", "0.3");
+        "--port", String.valueOf(port), "--api-key-file", keyFile.toString(), "--rate", "0", "--follow-ms", "300", "--for-seconds", "900", "--threshold", "0.3",
+        "--bootstrap", bootstrap, "--enroll-topic", enrollTopic, "--dlq-topic", "loop-dlq", "--retrain-topic", requests, "--runs-topic", runs);
     String base = "http://127.0.0.1:" + port;
     Await.until("the search service", Duration.ofMinutes(2), () -> model(base).equals("v1"));
 
@@ -106,7 +110,7 @@ class LocalRetrainLoopTest {
     // the local controller: its trigger asks, its executor trains, gates and announces
     Path store = dir.resolve("store");
     BackgroundCommand controller = new BackgroundCommand("retrain-controller", "--local",
-        "--bootstrap", bootstrap, "--requests-topic", requests, "--models-topic", models, "--shards", shards.toString(),
+        "--bootstrap", bootstrap, "--requests-topic", requests, "--runs-topic", runs, "--models-topic", models, "--shards", shards.toString(),
         "--model-store", store.toString(), "--lfw", pairs.toString(), "--state-dir", dir.resolve("retrain").toString(),
         "--train-option", "epochs=2", "--train-option", "batch=8", "--train-option", "warmup=2", "--train-option", "arcface-epoch=1",
         "--trigger-new-identities", "5", "--trigger-every-seconds", "1", "--trigger-cooldown-minutes", "0", "--for-seconds", "900");
@@ -120,6 +124,14 @@ class LocalRetrainLoopTest {
         return Files.isRegularFile(store.resolve("STORE_ID")) && model(base).startsWith("v1-");
       });
       id = "v1-" + Files.readString(store.resolve("STORE_ID")).strip();
+      // the console's Models tab: the trigger's request, and how its run ended, as the controller said
+      Await.until("the run's end on GET /training/runs", Duration.ofSeconds(30), () -> runs(base).path("runs").path(0).path("state").asText().equals("SUCCEEDED"));
+      JsonNode listed = runs(base);
+      assertThat(listed.path("runs")).hasSize(1);
+      assertThat(listed.path("runs").path(0).path("requested_by").asText()).isEqualTo("trigger:shard-growth");
+      assertThat(listed.path("runs").path(0).path("run").asText()).startsWith("mfn-train-");
+      assertThat(listed.path("runs").path(0).path("message").asText()).contains("trained and announced its model");
+      assertThat(listed.has("error")).as(listed.toString()).isFalse();
       assertThat(model(base)).isEqualTo(id);
       assertThat(LuceneVectorIndex.servedVersion(index)).contains(id);
       // the running service answers from the new version's index: the 4 enrolled people, migrated
@@ -142,6 +154,20 @@ class LocalRetrainLoopTest {
     assertThat(asked.get(0).getReason()).contains("6 identities");
     assertThat(new ObjectMapper().readTree(store.resolve("v1/gate.json").toFile()).path("passed").asBoolean()).isTrue();
     assertThat(stopped.out()).contains("CREATED: started training run").contains("trained and announced its model");
+    // what the controller said of the request: started, then succeeded, each once
+    List<TrainingRunEvent> said = TopicReader.readAll(bootstrap, runs).stream().map(r -> TrainingRunEvent.decode(r.value())).toList();
+    assertThat(said).extracting(TrainingRunEvent::requestId).containsOnly(asked.get(0).getRequestId());
+    assertThat(said).extracting(TrainingRunEvent::state).containsExactly(TrainingRunEvent.State.STARTED, TrainingRunEvent.State.SUCCEEDED);
+  }
+
+  private static JsonNode runs(String base) {
+    try {
+      var response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/training/runs"))
+          .header("X-API-Key", KEY).build(), HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200 ? new ObjectMapper().readTree(response.body()) : new ObjectMapper().createObjectNode();
+    } catch (Exception e) {
+      return new ObjectMapper().createObjectNode();
+    }
   }
 
   private static long faces(Path index, String version) {

@@ -49,6 +49,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -80,6 +81,7 @@ class OpenApiContractTest {
   static OnnxEmbedder embedder;
   static LuceneVectorIndex index;
   static SearchServer server;
+  static org.apache.kafka.clients.producer.Producer<String, byte[]> retrainProducer;
   static String verifyOnly;
   static String base;
   static JsonNode doc;
@@ -116,15 +118,21 @@ class OpenApiContractTest {
     verifyOnly = keys.create("verifier", EnumSet.of(Scope.VERIFY)).key();
     Path store = dir.resolve("store");
     copyFolder(Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize(), store.resolve("v1"));
-    RetrainTrigger retrain = request -> "request-1";
     String kafka = broker.bootstrapServers();
+    // POST /retrain onto a real topic, and GET /training/runs reading it back (QUEUED: no controller here)
+    dev.mfn.publish.KafkaAccess.prepare(kafka, "contract.requests", 1, 30_000);
+    dev.mfn.publish.KafkaAccess.prepare(kafka, "contract.runs", 1, 30_000);
+    retrainProducer = dev.mfn.publish.KafkaAccess.producer(kafka, 1 << 20);
+    dev.mfn.retrain.RetrainRequests requests = new dev.mfn.retrain.RetrainRequests(retrainProducer, "contract.requests");
+    RetrainTrigger retrain = r -> requests.send(r.requestedBy(), r.reason(), r.epochs(), r.minutes(), r.shards(), Map.of()).getRequestId();
     dev.mfn.publish.KafkaAccess.prepare(kafka, "contract.enroll", 1, 30_000);
     dev.mfn.publish.KafkaAccess.prepare(kafka, "contract.dlq", 1, 30_000);
     enrolment = KafkaEnrolment.of(settings, kafka, "contract.enroll", "contract.dlq");
     nobody = "127.0.0.1:" + dev.mfn.services.process.Ports.free(); // no Flink cluster: the pipeline says so
     server = new SearchServer(service, keys, ServerOptions.defaults().withMaxUploadBytes(2_000_000).withRate(0, 0), retrain,
         AuditTrail.NONE).withModels(new ModelShelf(store)).withEnrolment(enrolment)
-        .withPipeline(new dev.mfn.cli.pipeline.KafkaPipelineView(kafka, nobody, "contract.dlq")).start("127.0.0.1", 0);
+        .withPipeline(new dev.mfn.cli.pipeline.KafkaPipelineView(kafka, nobody, "contract.dlq"))
+        .withTrainingRuns(new dev.mfn.cli.pipeline.KafkaTrainingRuns(kafka, "contract.requests", "contract.runs")).start("127.0.0.1", 0);
     base = "http://127.0.0.1:" + server.port();
   }
 
@@ -132,6 +140,9 @@ class OpenApiContractTest {
   static void stop() throws IOException {
     if (server != null) {
       server.close();
+    }
+    if (retrainProducer != null) {
+      retrainProducer.close();
     }
     if (enrolment != null) {
       enrolment.close();
@@ -195,6 +206,10 @@ class OpenApiContractTest {
     call(called, "POST /retrain", json("/retrain", KEY, "{\"reason\": \"contract test\", \"minutes\": 30}"), 202);
     call(called, "POST /retrain", json("/retrain", KEY, "{\"epochs\": 5000}"), 400);
     call(called, "POST /retrain", json("/retrain", verifyOnly, "{}"), 403);
+    HttpResponse<byte[]> runs = call(called, "GET /training/runs", get("/training/runs", KEY), 200);
+    assertThat(JSON.readTree(runs.body()).path("runs").path(0).path("state").asText()).isEqualTo("QUEUED");
+    assertThat(JSON.readTree(runs.body()).path("runs").path(0).path("reason").asText()).isEqualTo("contract test");
+    call(called, "GET /training/runs", get("/training/runs", verifyOnly), 403);
 
     call(called, "DELETE /subjects/{subject}", delete("/subjects/" + encode(gone), verifyOnly), 403);
     HttpResponse<byte[]> deleted = call(called, "DELETE /subjects/{subject}", delete("/subjects/" + encode(gone), KEY), 200);

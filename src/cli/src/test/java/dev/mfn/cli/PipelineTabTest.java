@@ -43,12 +43,15 @@ import org.junit.jupiter.api.io.TempDir;
  * behind on a topic of 10, three dead letters (a decodable photo, undecodable bytes, none at all),
  * and no Flink JobManager at the address given. GET /pipeline says all three, the missing cluster
  * as one line beside the rest; the thumbnail route gives a small PNG of the decodable photo only.
- * (A running job's row is checked in ClusterCommandsTest, on a real cluster.)
+ * (A running job's row is checked in ClusterCommandsTest, on a real cluster.) The Models tab's
+ * training runs follow a request asked for on its form through the topics, as the controller tells.
  */
 @ExtendWith(LocalKafka.class)
 class PipelineTabTest {
   private static final String KEY = "pipeline-tab-test-key-0123";
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String REQUESTS = "pipeline-tab.requests";
+  private static final String RUNS = "pipeline-tab.runs";
 
   @Test
   void showsLagDeadLettersAndAMissingClusterAsOneLine(KafkaBroker broker, @TempDir Path dir) throws Exception {
@@ -56,6 +59,8 @@ class PipelineTabTest {
     String dlq = "pipeline-tab.dlq";
     KafkaAccess.prepare(kafka, "pipeline-tab", 2, 30_000);
     KafkaAccess.prepare(kafka, dlq, 1, 30_000);
+    KafkaAccess.prepare(kafka, REQUESTS, 1, 30_000);
+    KafkaAccess.prepare(kafka, RUNS, 1, 30_000);
     try (var producer = KafkaAccess.producer(kafka, 8 << 20)) {
       for (int i = 0; i < 10; i++) {
         producer.send(new ProducerRecord<>("pipeline-tab", i % 2, "k" + i, new byte[] {(byte) i})).get();
@@ -78,7 +83,8 @@ class PipelineTabTest {
     // until the test stops it (a machine under load takes its time, and a fixed lifetime would race it)
     BackgroundCommand serve = new BackgroundCommand("serve", "--index", index.toString(),
         "--port", String.valueOf(port), "--api-key-file", keyFile.toString(), "--rate", "0", "--for-seconds", "900",
-        "--threshold", "0.35", "--bootstrap", kafka, "--flink", "127.0.0.1:" + noCluster, "--dlq-topic", dlq);
+        "--threshold", "0.35", "--bootstrap", kafka, "--flink", "127.0.0.1:" + noCluster, "--dlq-topic", dlq,
+        "--retrain-topic", REQUESTS, "--runs-topic", RUNS);
     String base = "http://127.0.0.1:" + port;
     HttpClient http = HttpClient.newHttpClient();
     Await.until("the service answers", Duration.ofMinutes(2), () -> {
@@ -143,7 +149,7 @@ class PipelineTabTest {
     assertThat(http.send(keyed(base + "/pipeline/dead-letters/0/x/thumbnail").build(), HttpResponse.BodyHandlers.ofString()).statusCode())
         .isEqualTo(400);
     try {
-      tab(base);
+      tab(base, kafka);
     } finally {
       MfnCliTest.Run run = serve.stop();
       assertThat(run == null ? "" : run.out()).contains("metrics: GET /metrics on this port");
@@ -155,7 +161,7 @@ class PipelineTabTest {
    * the decodable photo's thumbnail loaded (the undecodable one says so). Screenshot:
    * target/console-screenshots/pipeline.png (a drawing, no one's face).
    */
-  private static void tab(String base) throws Exception {
+  private static void tab(String base, String kafka) throws Exception {
     if (!Files.isExecutable(Path.of("/usr/bin/chromium")) || !Files.isExecutable(Path.of("/usr/bin/chromedriver"))) {
       if ("1".equals(System.getenv("MFN_SHARED_REQUIRED"))) {
         throw new AssertionError("needs Debian's chromium and chromium-driver (.ci/run installs them)");
@@ -183,9 +189,44 @@ class PipelineTabTest {
           .equals("no preview (not decodable)"));
       Path shots = Files.createDirectories(Path.of("target", "console-screenshots"));
       Files.write(shots.resolve("pipeline.png"), browser.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
+      trainingRuns(browser, kafka);
+      Files.write(shots.resolve("models-runs.png"), browser.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
     } finally {
       browser.quit();
     }
+  }
+
+  /**
+   * The Models tab's training runs: a retrain asked for on the form is a real request on the topic,
+   * listed as QUEUED at once; what the controller then says of it (as it encodes it, on the runs
+   * topic) reaches the row while the tab polls: STARTED, then SUCCEEDED, where polling stops.
+   */
+  private static void trainingRuns(org.openqa.selenium.WebDriver browser, String kafka) throws Exception {
+    var wait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(60));
+    browser.findElement(org.openqa.selenium.By.id("tab-models")).click();
+    browser.findElement(org.openqa.selenium.By.id("retrain-reason")).sendKeys("pipeline tab test");
+    browser.findElement(org.openqa.selenium.By.id("retrain-epochs")).sendKeys("2");
+    browser.findElement(org.openqa.selenium.By.id("retrain-submit")).click();
+    wait.until(d -> d.findElement(org.openqa.selenium.By.id("retrain-result")).getText().startsWith("Queued: request "));
+    var row = org.openqa.selenium.By.cssSelector("#runs-rows tr.run");
+    wait.until(d -> d.findElements(row).size() == 1 && d.findElement(row).getText().contains("QUEUED"));
+    var queued = browser.findElement(row);
+    String id = queued.getAttribute("data-request");
+    assertThat(browser.findElement(org.openqa.selenium.By.id("retrain-result")).getText()).contains(id);
+    assertThat(queued.findElement(org.openqa.selenium.By.cssSelector("td.run-reason")).getText()).isEqualTo("pipeline tab test");
+    assertThat(queued.findElement(org.openqa.selenium.By.cssSelector("td.run-budget")).getText()).isEqualTo("2 epochs");
+    try (var producer = KafkaAccess.producer(kafka, 1 << 20)) {
+      var started = dev.mfn.retrain.TrainingRunEvent.now(id, "mfn-train-x", dev.mfn.retrain.TrainingRunEvent.State.STARTED, "started training run mfn-train-x");
+      producer.send(new ProducerRecord<>(RUNS, id, started.encode())).get();
+      wait.until(d -> d.findElement(org.openqa.selenium.By.cssSelector("#runs-rows tr.run td.run-state")).getText().equals("STARTED"));
+      var ended = dev.mfn.retrain.TrainingRunEvent.now(id, "mfn-train-x", dev.mfn.retrain.TrainingRunEvent.State.SUCCEEDED,
+          "run mfn-train-x trained and announced its model");
+      producer.send(new ProducerRecord<>(RUNS, id, ended.encode())).get();
+    }
+    wait.until(d -> d.findElement(org.openqa.selenium.By.cssSelector("#runs-rows tr.run td.run-state")).getText().equals("SUCCEEDED"));
+    var done = browser.findElement(row);
+    assertThat(done.findElement(org.openqa.selenium.By.cssSelector("td.run-state")).getAttribute("class")).contains("state-succeeded");
+    assertThat(done.findElement(org.openqa.selenium.By.cssSelector("td.run-detail")).getText()).contains("mfn-train-x").contains("announced");
   }
 
   private static HttpRequest.Builder keyed(String url) {

@@ -38,6 +38,8 @@ public final class MfnSettings {
           Map.entry("topic.dlq", "images.dlq"),
           Map.entry("topic.models", "models.events"),
           Map.entry("topic.retrain", "training.requests"),
+          // what the retraining controller did with each request: started, refused, how the run ended (JSON)
+          Map.entry("topic.training-runs", "training.runs"),
           // tombstones of deleted subjects (compacted): the embed job and re-indexing honour them
           Map.entry("topic.deleted", "subjects.deleted"),
           // Kafka's default message size: a RawImage whose encoded record is larger goes by URI.
@@ -258,7 +260,8 @@ public final class MfnSettings {
         get("topic.dlq"),
         get("topic.models"),
         get("topic.retrain"),
-        get("topic.deleted"));
+        get("topic.deleted"),
+        get("topic.training-runs"));
   }
 
   /** Version of a service or model file we fetch, pinned in the parent pom (versions.properties). */
@@ -277,5 +280,6 @@ public final class MfnSettings {
   }
 
   /** Kafka topic names. */
-  public record Topics(String train, String enroll, String deadLetters, String models, String retrain, String deleted) {}
+  public record Topics(String train, String enroll, String deadLetters, String models, String retrain, String deleted,
+      String trainingRuns) {}
 }

@@ -31,7 +31,17 @@ public final class LocalTrainingExecutor implements TrainingExecutor, AutoClosea
   public record Options(List<String> command, List<String> trainArgs, Path logs) {}
 
   /** How a run ended. */
-  public record Finished(String run, int exitCode, Path log) {
+  public record Finished(String requestId, String run, int exitCode, Path log) {
+    /** The same, as a training.runs event. */
+    public TrainingRunEvent event() {
+      TrainingRunEvent.State state = switch (exitCode) {
+        case 0 -> TrainingRunEvent.State.SUCCEEDED;
+        case REFUSED_BY_GATE -> TrainingRunEvent.State.REFUSED_BY_GATE;
+        default -> TrainingRunEvent.State.FAILED;
+      };
+      return TrainingRunEvent.now(requestId, run, state, describe());
+    }
+
     public String describe() {
       return switch (exitCode) {
         case 0 -> "run " + run + " trained and announced its model (log " + log + ")";
@@ -79,7 +89,7 @@ public final class LocalTrainingExecutor implements TrainingExecutor, AutoClosea
       Thread waiter = new Thread(() -> {
         try {
           int code = process.waitFor();
-          Finished finished = new Finished(name, code, log);
+          Finished finished = new Finished(request.getRequestId(), name, code, log);
           LOG.info(finished.describe());
           onFinished.accept(finished);
         } catch (InterruptedException e) {

@@ -31,8 +31,8 @@ public final class RetrainController implements TrainingExecutor {
     public enum Kind { CREATED, REFUSED, INVALID }
   }
 
-  /** A training Job and where it stands. */
-  public record JobState(String name, String state, String requestedBy, String reason) {}
+  /** A training Job and where it stands ({@code requestId}: null on Jobs made before it was recorded). */
+  public record JobState(String name, String state, String requestedBy, String reason, String requestId) {}
 
   @Override
   public synchronized Outcome submit(RetrainRequest request) {
@@ -71,7 +71,7 @@ public final class RetrainController implements TrainingExecutor {
         .list().getItems().stream()
         .sorted(Comparator.comparing((Job j) -> String.valueOf(j.getMetadata().getCreationTimestamp())).reversed())
         .map(j -> new JobState(j.getMetadata().getName(), state(j),
-            annotation(j, "mfn.dev/requested-by"), annotation(j, "mfn.dev/reason")))
+            annotation(j, "mfn.dev/requested-by"), annotation(j, "mfn.dev/reason"), annotation(j, TrainingJobs.REQUEST_ANNOTATION)))
         .toList();
   }
 
@@ -83,12 +83,58 @@ public final class RetrainController implements TrainingExecutor {
           return "Succeeded";
         }
         if ("True".equals(c.getStatus()) && "Failed".equals(c.getType())) {
-          return "Failed";
+          return refusedByGate(job) ? "RefusedByGate" : "Failed";
         }
       }
     }
     return "Running";
   }
+
+  /**
+   * Whether a failed Job failed because its pod's trainer exited {@value
+   * LocalTrainingExecutor#REFUSED_BY_GATE} (the gate refused the model): the pod failure policy's
+   * FailJob rule then names the exit code in the condition's message ("Container ... for pod ...
+   * failed with exit code 3 matching FailJob rule at index 0").
+   */
+  private static boolean refusedByGate(Job job) {
+    return job.getStatus().getConditions().stream().anyMatch(c -> "True".equals(c.getStatus())
+        && ("Failed".equals(c.getType()) || "FailureTarget".equals(c.getType()))
+        && "PodFailurePolicy".equals(c.getReason())
+        && c.getMessage() != null && c.getMessage().contains("exit code " + LocalTrainingExecutor.REFUSED_BY_GATE));
+  }
+
+  /**
+   * How the Jobs that ended since the last call ended, as training.runs events: the controller
+   * calls this now and then, and publishes what it returns. The first call only learns which Jobs
+   * had ended already (their ends were told before a restart, or never will be: an old Job).
+   */
+  public synchronized List<TrainingRunEvent> endedSinceLastLook() {
+    List<TrainingRunEvent> ended = new java.util.ArrayList<>();
+    boolean first = endedSeen == null;
+    if (first) {
+      endedSeen = new java.util.HashSet<>();
+    }
+    for (JobState j : jobs()) {
+      if (j.state().equals("Running") || !endedSeen.add(j.name()) || first || j.requestId() == null) {
+        continue;
+      }
+      TrainingRunEvent.State state = switch (j.state()) {
+        case "Succeeded" -> TrainingRunEvent.State.SUCCEEDED;
+        case "RefusedByGate" -> TrainingRunEvent.State.REFUSED_BY_GATE;
+        default -> TrainingRunEvent.State.FAILED;
+      };
+      String message = switch (state) {
+        case SUCCEEDED -> "training job " + j.name() + " trained and announced its model";
+        case REFUSED_BY_GATE -> "training job " + j.name() + " trained a model the gate refused: not announced";
+        default -> "training job " + j.name() + " failed (kubectl logs job/" + j.name() + ")";
+      };
+      ended.add(TrainingRunEvent.now(j.requestId(), j.name(), state, message));
+    }
+    return ended;
+  }
+
+  /** The Jobs whose end was seen; null before the first look. */
+  private java.util.Set<String> endedSeen;
 
   private static String annotation(Job job, String key) {
     var a = job.getMetadata().getAnnotations();

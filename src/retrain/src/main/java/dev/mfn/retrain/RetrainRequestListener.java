@@ -31,7 +31,7 @@ public final class RetrainRequestListener {
   }
 
   /** Polls until {@code stop} says so. */
-  public void run(BooleanSupplier stop, java.util.function.Consumer<RetrainController.Outcome> onOutcome) {
+  public void run(BooleanSupplier stop, java.util.function.BiConsumer<RetrainRequest, RetrainController.Outcome> onOutcome) {
     while (!stop.getAsBoolean()) {
       for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(500))) {
         RetrainRequest request;
@@ -52,7 +52,7 @@ public final class RetrainRequestListener {
           outcome = new RetrainController.Outcome(RetrainController.Outcome.Kind.INVALID, null,
               "request " + request.getRequestId() + " failed: " + e.getMessage());
         }
-        onOutcome.accept(outcome);
+        onOutcome.accept(request, outcome);
       }
       consumer.commitSync();
       onIdle.run();

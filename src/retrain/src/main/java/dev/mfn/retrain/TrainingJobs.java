@@ -21,6 +21,8 @@ public final class TrainingJobs {
   public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
   public static final String COMPONENT = "training";
   public static final String REQUEST_LABEL = "mfn.dev/request-id";
+  /** The request's id as it was (the label holds a cleaned-up form): how a Job's end is told per request. */
+  public static final String REQUEST_ANNOTATION = "mfn.dev/request-id";
 
   private TrainingJobs() {}
 
@@ -90,6 +92,7 @@ public final class TrainingJobs {
             .addToLabels("app.kubernetes.io/part-of", "mfn")
             .addToLabels(REQUEST_LABEL, name(request).substring("mfn-train-".length()))
             .addToAnnotations("mfn.dev/requested-by", request.getRequestedBy())
+            .addToAnnotations(REQUEST_ANNOTATION, request.getRequestId())
             .addToAnnotations("mfn.dev/reason", request.getReason().length() <= 1000 ? request.getReason()
                 : request.getReason().substring(0, 1000) + "...")
         .endMetadata()

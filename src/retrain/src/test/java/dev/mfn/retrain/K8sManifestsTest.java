@@ -201,7 +201,7 @@ class K8sManifestsTest {
     List<KafkaTopic> topics = objects.stream().filter(KafkaTopic.class::isInstance).map(KafkaTopic.class::cast).toList();
     assertThat(topics).extracting(k -> k.getMetadata().getName())
         .containsExactlyInAnyOrder(t.train(), t.enroll(), t.deadLetters(), t.models(), t.retrain(),
-            t.train() + ".labels", t.train() + ".cuts", t.deleted());
+            t.train() + ".labels", t.train() + ".cuts", t.deleted(), t.trainingRuns());
     assertThat(topics).filteredOn(k -> List.of(t.train() + ".labels", t.deleted()).contains(k.getMetadata().getName()))
         .hasSize(2)
         .allSatisfy(k -> assertThat(k.getSpec().getConfig()).containsEntry("cleanup.policy", "compact").containsEntry("retention.ms", "-1"));

@@ -95,6 +95,45 @@ class RetrainControllerTest {
     assertThat(client.batch().v1().jobs().inNamespace(NS).list().getItems()).hasSize(2);
   }
 
+  /**
+   * How each Job ended is told once, per request id as it was asked (not the Job name's cleaned
+   * form): succeeded, refused by the gate (exit 3 through the pod failure policy) or failed; the
+   * Jobs that had ended before the controller's first look are not told again after a restart.
+   */
+  @Test
+  void endsOfJobsAreToldOncePerRequest() {
+    RetrainController controller = new RetrainController(client, NS);
+    assertThat(controller.submit(request("Old run", null, Map.of())).kind()).isEqualTo(RetrainController.Outcome.Kind.CREATED);
+    end("mfn-train-old-run", "Complete", null, null);
+    assertThat(controller.endedSinceLastLook()).as("ended before the first look").isEmpty();
+
+    assertThat(controller.submit(request("Gated Run", null, Map.of())).kind()).isEqualTo(RetrainController.Outcome.Kind.CREATED);
+    assertThat(controller.endedSinceLastLook()).as("still running").isEmpty();
+    end("mfn-train-gated-run", "Failed", "PodFailurePolicy",
+        "Container trainer for pod mfn/mfn-train-gated-run-x failed with exit code 3 matching FailJob rule at index 0");
+    assertThat(controller.endedSinceLastLook()).singleElement().satisfies(e -> {
+      assertThat(e.requestId()).isEqualTo("Gated Run");
+      assertThat(e.run()).isEqualTo("mfn-train-gated-run");
+      assertThat(e.state()).isEqualTo(TrainingRunEvent.State.REFUSED_BY_GATE);
+    });
+    assertThat(controller.endedSinceLastLook()).as("told once").isEmpty();
+
+    assertThat(controller.submit(request("crashing", null, Map.of())).kind()).isEqualTo(RetrainController.Outcome.Kind.CREATED);
+    end("mfn-train-crashing", "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
+    assertThat(controller.submit(request("fine", null, Map.of())).kind()).isEqualTo(RetrainController.Outcome.Kind.CREATED);
+    end("mfn-train-fine", "Complete", null, null);
+    assertThat(controller.endedSinceLastLook()).extracting(TrainingRunEvent::requestId, TrainingRunEvent::state)
+        .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("crashing", TrainingRunEvent.State.FAILED),
+            org.assertj.core.groups.Tuple.tuple("fine", TrainingRunEvent.State.SUCCEEDED));
+  }
+
+  private void end(String name, String type, String reason, String message) {
+    Job job = client.batch().v1().jobs().inNamespace(NS).withName(name).get();
+    job.setStatus(new JobStatusBuilder().withConditions(new JobConditionBuilder().withType(type).withStatus("True")
+        .withReason(reason).withMessage(message).build()).build());
+    client.batch().v1().jobs().inNamespace(NS).resource(job).updateStatus();
+  }
+
   @Test
   void aFlagThatIsNoFlagIsRefusedAsInvalid() {
     RetrainController controller = new RetrainController(client, NS);
@@ -123,7 +162,7 @@ class RetrainControllerTest {
     try (var consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
       RetrainRequestListener listener = new RetrainRequestListener(consumer, topic, new RetrainController(client, NS));
       long deadline = System.nanoTime() + 60_000_000_000L;
-      listener.run(() -> outcomes.size() >= 2 || System.nanoTime() > deadline, outcomes::add);
+      listener.run(() -> outcomes.size() >= 2 || System.nanoTime() > deadline, (request, outcome) -> outcomes.add(outcome));
       assertThat(listener.unreadable()).isEqualTo(1);
     }
     assertThat(outcomes).extracting(RetrainController.Outcome::kind)

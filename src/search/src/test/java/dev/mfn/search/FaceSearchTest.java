@@ -11,6 +11,7 @@ import dev.mfn.model.CropTensor;
 import dev.mfn.model.OnnxEmbedder;
 import dev.mfn.model.PhotoEmbedder;
 import dev.mfn.search.enroll.FaceEmbedStage;
+import dev.mfn.search.index.FaceDocument;
 import dev.mfn.search.index.LuceneVectorIndex;
 import dev.mfn.testkit.DetectorFiles;
 import dev.mfn.testkit.SharedData;
@@ -50,9 +51,9 @@ class FaceSearchTest {
         gallery.add(photo(person, 1));
       }
       FaceEmbedStage.Result enrolled = stage.embed(gallery);
-      index.upsert(enrolled.documents());
+      index.upsert(published(enrolled.documents()));
       assertThat(index.count()).isEqualTo(people.size() - enrolled.rejected().size());
-      index.upsert(stage.embed(gallery).documents()); // enrolling again replaces, never duplicates
+      index.upsert(published(stage.embed(gallery).documents())); // enrolling again replaces, never duplicates
       assertThat(index.count()).isEqualTo(people.size() - enrolled.rejected().size());
 
       FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, photos, "reference", FaceEmbedStage.Faces.ALL), index, 0.3);
@@ -69,6 +70,14 @@ class FaceSearchTest {
       try (LuceneVectorIndex rebuilt = new LuceneVectorIndex(root, "rebuilt")) {
         var result = new dev.mfn.search.enroll.Reindexer(photos, "rebuilt", 16).run(index, rebuilt, n -> {});
         assertThat(result.written()).isEqualTo(index.count());
+        // the photo each face came from survives: the new version's faces still say where they are from
+        List<FaceDocument> copied = new ArrayList<>();
+        rebuilt.forEachStored(copied::add);
+        assertThat(copied).hasSize((int) index.count()).allSatisfy(d -> {
+          assertThat(d.modelVersion()).isEqualTo("rebuilt");
+          assertThat(d.source()).isEqualTo(gallery.stream().filter(p -> p.imageId().equals(d.imageId())).findFirst().orElseThrow().source());
+          assertThat(d.publishedAt()).isEqualTo(PUBLISHED);
+        });
         float[] probe = stage.embed(List.of(photo(people.get(1), 2))).documents().get(0).vector();
         assertThat(rebuilt.search(probe, 1).get(0).subject()).isEqualTo(index.search(probe, 1).get(0).subject());
         assertThat(rebuilt.search(probe, 1).get(0).similarity())
@@ -82,14 +91,24 @@ class FaceSearchTest {
     }
   }
 
-  /** The person's i-th photo (1-based) in name order (the shared LFW holds the pairs' photos only). */
+  /** When the enrolled photos were published, as the embed job would add it. */
+  private static final long PUBLISHED = java.time.Instant.parse("2025-03-14T09:26:53.589Z").toEpochMilli();
+
+  private static List<FaceDocument> published(List<FaceDocument> documents) {
+    return documents.stream().map(d -> d.withPublishedAt(PUBLISHED)).toList();
+  }
+
+  /**
+   * The person's i-th photo (1-based) in name order (the shared LFW holds the pairs' photos only),
+   * with its source as the publisher would name it (the path under the published folder).
+   */
   private static FaceEmbedStage.Photo photo(Path person, int i) throws IOException {
     String name = person.getFileName().toString();
     Path file;
     try (Stream<Path> files = Files.list(person)) {
       file = files.sorted().skip(i - 1).findFirst().orElseThrow();
     }
-    return new FaceEmbedStage.Photo(name + "/" + file.getFileName(), name, Files.readAllBytes(file));
+    return new FaceEmbedStage.Photo(name + "/" + file.getFileName(), name, Files.readAllBytes(file), name + "/" + file.getFileName());
   }
 
   private static long count(Path person) {

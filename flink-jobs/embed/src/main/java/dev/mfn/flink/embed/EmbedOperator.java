@@ -167,7 +167,9 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
         if (badSubject != null) {
           throw new FaceRejected(dev.mfn.face.RejectReason.BAD_SUBJECT, badSubject);
         }
-        photos.add(new FaceEmbedStage.Photo(image.getId(), image.getSubject(), photoSource.bytes(image)));
+        // the photo's source travels with its faces: the index keeps no photo, so the console shows
+        // this name to say which photo a face came from
+        photos.add(new FaceEmbedStage.Photo(image.getId(), image.getSubject(), photoSource.bytes(image), image.getSource()));
       } catch (FaceRejected e) {
         deadLetter(image, e.reason(), e.getMessage());
       }

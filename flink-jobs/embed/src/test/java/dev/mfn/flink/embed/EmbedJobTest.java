@@ -150,6 +150,12 @@ class EmbedJobTest {
       java.util.List<FaceDocument> stored = new java.util.ArrayList<>();
       index.forEachStored(stored::add);
       assertThat(stored).extracting(FaceDocument::subject).doesNotContain(gone).hasSize(people.size() - 1);
+      // each face says which photo it came from (the RawImage's source: its path under the published
+      // folder) and when that was published, for the console's Subjects tab
+      assertThat(stored).allSatisfy(d -> {
+        assertThat(d.source()).isEqualTo(d.subject() + "/" + EnrollPhotos.list(lfw.resolve(d.subject())).get(0).getFileName());
+        assertThat(d.publishedAt()).isPositive();
+      });
 
       // other photos of the same people find them; the erased person is found by nobody
       FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, 8),

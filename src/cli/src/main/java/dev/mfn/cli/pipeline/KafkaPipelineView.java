@@ -27,38 +27,12 @@ public final class KafkaPipelineView implements PipelineView {
     this.deadLetters = new RecentDeadLetters(bootstrap, deadLetterTopic, 500, 12);
   }
 
-  /** How long one look is reused: a page refreshed by many people reads the broker and the cluster once. */
-  private static final long REUSE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-  private final java.util.concurrent.locks.ReentrantLock looking = new java.util.concurrent.locks.ReentrantLock();
-  private volatile Map<String, Object> last;
-  private volatile long lastAt;
+  /** One look reused for 5 s, never queued behind a slow one ({@link ReusedLook}). */
+  private final ReusedLook<Map<String, Object>> looks = new ReusedLook<>(this::look, 5);
 
-  /**
-   * The last look if it is at most 5 s old, else a new one, one at a time: while a look is under
-   * way (a slow broker or JobManager can make it take many seconds), other requests get the last
-   * one at once instead of queueing; only the very first requests wait for a first look.
-   */
   @Override
   public Map<String, Object> status() {
-    Map<String, Object> seen = last;
-    if (seen != null && System.nanoTime() - lastAt <= REUSE_NANOS) {
-      return seen;
-    }
-    if (seen != null && !looking.tryLock()) {
-      return seen; // someone is looking now
-    }
-    if (seen == null) {
-      looking.lock();
-    }
-    try {
-      if (last == null || System.nanoTime() - lastAt > REUSE_NANOS) {
-        last = look();
-        lastAt = System.nanoTime();
-      }
-      return last;
-    } finally {
-      looking.unlock();
-    }
+    return looks.get();
   }
 
   private Map<String, Object> look() {

@@ -26,8 +26,18 @@ public final class FaceEmbedStage {
     CHOSEN
   }
 
-  /** A photo to enroll. */
-  public record Photo(String imageId, String subject, byte[] bytes) {}
+  /**
+   * A photo to enroll.
+   *
+   * @param source where the photo came from (the RawImage's source), for display; null when not
+   *     known. Its faces' documents carry it, since the index keeps no copy of the photo itself
+   */
+  public record Photo(String imageId, String subject, byte[] bytes, String source) {
+    /** A photo whose source is not known (a search query, a bench). */
+    public Photo(String imageId, String subject, byte[] bytes) {
+      this(imageId, subject, bytes, null);
+    }
+  }
 
   /** The documents made, and the photos refused with their reason. */
   public record Result(List<FaceDocument> documents, Map<String, RejectReason> rejected) {}
@@ -71,9 +81,10 @@ public final class FaceEmbedStage {
       for (int k = 0; k < crops.size(); k++) {
         FaceCrop crop = crops.get(k);
         var b = crop.face().box();
+        // the publication time is the caller's to add (the embed job knows it, a Photo does not)
         documents.add(new FaceDocument(owners.get(k).imageId(), indexes.get(k), owners.get(k).subject(),
             modelVersion, vectors[k], new float[] {(float) b.x(), (float) b.y(), (float) b.width(), (float) b.height()},
-            png(crop.aligned().crop())));
+            png(crop.aligned().crop()), 0, owners.get(k).source()));
         crop.release();
       }
     }

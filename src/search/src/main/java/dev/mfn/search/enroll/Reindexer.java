@@ -15,8 +15,8 @@ import org.opencv.imgcodecs.Imgcodecs;
 /**
  * Builds the index of a new model version from the aligned crops stored in the old one, without
  * the original photos: each crop is embedded by the new model (crop + mirror) and written with the
- * same image id, face index, subject and box under the new version. The old index is untouched, so
- * searches keep using it until the new one is complete.
+ * same image id, face index, subject, box, publication time and source under the new version. The
+ * old index is untouched, so searches keep using it until the new one is complete.
  */
 public final class Reindexer {
   private final PhotoEmbedder embedder;
@@ -75,7 +75,10 @@ public final class Reindexer {
     List<FaceDocument> out = new ArrayList<>(batch.size());
     for (int i = 0; i < batch.size(); i++) {
       FaceDocument d = batch.get(i);
-      out.add(new FaceDocument(d.imageId(), d.faceIndex(), d.subject(), newVersion, vectors[i], d.box(), d.cropPng()));
+      // the photo's publication time and source come over too: the original photo is not at hand to
+      // recover them, and without them the new version's faces could not say where they came from
+      out.add(new FaceDocument(d.imageId(), d.faceIndex(), d.subject(), newVersion, vectors[i], d.box(), d.cropPng(),
+          d.publishedAt(), d.source()));
     }
     try {
       to.upsert(out);

@@ -72,7 +72,28 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
       @JsonProperty("model_version") String modelVersion,
       @JsonProperty("vector") float[] vector,
       @JsonProperty("box") float[] box,
-      @JsonProperty("crop_png") String cropPng) {}
+      @JsonProperty("crop_png") String cropPng,
+      // absent from documents written before they existed: read as null (Long, not long, for that)
+      @JsonProperty("source") String source,
+      @JsonProperty("published_at") Long publishedAt) {
+
+    /** The publication time as FaceDocument keeps it: 0 when not known. */
+    long publishedMillis() {
+      return publishedAt == null ? 0 : publishedAt;
+    }
+  }
+
+  /**
+   * Where a face's photo came from and when it was published: kept for display (the console's
+   * Subjects tab), never searched, so not indexed. The source has no doc values either: it lives in
+   * _source only, so a caller-given name of any length is kept (a keyword's doc values refuse a
+   * value over 32 KB, which would fail the whole bulk write). The publication time is a date
+   * (epoch milliseconds, as written) so that it reads as a time wherever the index is looked at.
+   */
+  private static final co.elastic.clients.elasticsearch._types.mapping.Property SOURCE_FIELD =
+      co.elastic.clients.elasticsearch._types.mapping.Property.of(p -> p.keyword(k -> k.index(false).docValues(false)));
+  private static final co.elastic.clients.elasticsearch._types.mapping.Property PUBLISHED_FIELD =
+      co.elastic.clients.elasticsearch._types.mapping.Property.of(p -> p.date(d -> d.format("epoch_millis").index(false)));
 
   private final ElasticsearchClient client;
   private final String index;
@@ -169,6 +190,7 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
 
   private void createIfMissing() throws IOException {
     if (client.indices().exists(e -> e.index(index)).value()) {
+      addDisplayFields();
       return;
     }
     try {
@@ -192,7 +214,26 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
             .similarity(DenseVectorSimilarity.DotProduct)
             .indexOptions(o -> o.type(DenseVectorIndexOptionsType.Hnsw).m(16).efConstruction(100))))
         .properties("box", p -> p.float_(f -> f.index(false)))
-        .properties("crop_png", p -> p.binary(b -> b))));
+        .properties("crop_png", p -> p.binary(b -> b))
+        .properties("source", SOURCE_FIELD)
+        .properties("published_at", PUBLISHED_FIELD)));
+  }
+
+  /**
+   * An index created before the display fields existed gets their mapping on first use (adding a
+   * field is allowed on a live index, and repeating the same mapping is a no-op); without it, the
+   * first document with a source would map it dynamically as searchable text. Not fatal: with
+   * credentials that may only read, or a conflicting mapping, the fields are still written and read
+   * from _source, so this only warns.
+   */
+  private void addDisplayFields() throws IOException {
+    try {
+      client.indices().putMapping(m -> m.index(index)
+          .properties("source", SOURCE_FIELD)
+          .properties("published_at", PUBLISHED_FIELD));
+    } catch (co.elastic.clients.elasticsearch._types.ElasticsearchException e) {
+      LOG.warn("could not add the source and published_at mappings to {}: {}", index, e.getMessage());
+    }
   }
 
   /**
@@ -247,7 +288,8 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
     BulkRequest.Builder bulk = new BulkRequest.Builder().refresh(refresh);
     for (FaceDocument d : documents) {
       Source source = new Source(d.subject(), d.imageId(), d.faceIndex(), d.modelVersion(), d.vector(), d.box(),
-          d.cropPng() == null ? null : Base64.getEncoder().encodeToString(d.cropPng()));
+          d.cropPng() == null ? null : Base64.getEncoder().encodeToString(d.cropPng()),
+          d.source(), d.publishedAt() > 0 ? d.publishedAt() : null);
       bulk.operations(op -> op.index(i -> i.index(index).id(d.id()).document(source)));
     }
     BulkRequest request = bulk.build();
@@ -512,7 +554,8 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
     List<FaceDocument> faces = new ArrayList<>();
     for (Hit<Source> h : response.hits().hits()) {
       Source src = h.source();
-      faces.add(new FaceDocument(src.imageId(), src.faceIndex(), src.subject(), src.modelVersion(), null, src.box(), null));
+      faces.add(new FaceDocument(src.imageId(), src.faceIndex(), src.subject(), src.modelVersion(), null, src.box(), null,
+          src.publishedMillis(), src.source()));
     }
     return faces;
   }
@@ -539,8 +582,9 @@ public final class ElasticsearchVectorIndex implements VectorIndex {
       }
       for (Hit<Source> h : hits) {
         Source src = h.source();
+        // with its publication time and source, so that a re-index keeps them
         action.accept(new FaceDocument(src.imageId(), src.faceIndex(), src.subject(), src.modelVersion(), null, src.box(),
-            src.cropPng() == null ? null : Base64.getDecoder().decode(src.cropPng())));
+            src.cropPng() == null ? null : Base64.getDecoder().decode(src.cropPng()), src.publishedMillis(), src.source()));
       }
       after = hits.get(hits.size() - 1).sort();
     }

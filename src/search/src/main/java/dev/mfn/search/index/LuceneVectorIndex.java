@@ -38,6 +38,13 @@ public final class LuceneVectorIndex implements VectorIndex {
   static final String BOX = "box";
   static final String CROP = "crop_png";
   static final String MODEL = "model_version";
+  /**
+   * Where the face's photo came from and when it was published: stored only (no term, no doc
+   * values), since they are shown, never searched. Documents written before they existed lack
+   * them: they read back as null and 0.
+   */
+  static final String SOURCE = "source";
+  static final String PUBLISHED = "published_at";
 
   /** The file under the index root that names the served version (the embedded index's alias). */
   public static final String SERVING = "SERVING";
@@ -146,6 +153,12 @@ public final class LuceneVectorIndex implements VectorIndex {
       }
       if (d.cropPng() != null) {
         doc.add(new StoredField(CROP, d.cropPng()));
+      }
+      if (d.source() != null) {
+        doc.add(new StoredField(SOURCE, d.source()));
+      }
+      if (d.publishedAt() > 0) {
+        doc.add(new StoredField(PUBLISHED, d.publishedAt()));
       }
       writer.updateDocument(new Term(ID, d.id()), doc);
     }
@@ -287,13 +300,21 @@ public final class LuceneVectorIndex implements VectorIndex {
         }
         Document d = fields.document(doc);
         var crop = d.getBinaryValue(CROP);
+        // with its publication time and source, so that a re-index keeps them
         action.accept(new FaceDocument(d.get(IMAGE), d.getField(FACE).numericValue().intValue(),
             d.get(SUBJECT), d.get(MODEL), null, parseBox(d.get(BOX)),
-            crop == null ? null : java.util.Arrays.copyOfRange(crop.bytes, crop.offset, crop.offset + crop.length)));
+            crop == null ? null : java.util.Arrays.copyOfRange(crop.bytes, crop.offset, crop.offset + crop.length),
+            publishedAt(d), d.get(SOURCE)));
       }
     } finally {
       searchers.release(searcher);
     }
+  }
+
+  /** The stored publication time; 0 (not known) for a document written without one. */
+  private static long publishedAt(Document d) {
+    var field = d.getField(PUBLISHED);
+    return field == null ? 0 : field.numericValue().longValue();
   }
 
   private static float[] parseBox(String box) {
@@ -413,7 +434,7 @@ public final class LuceneVectorIndex implements VectorIndex {
       for (ScoreDoc sd : top.scoreDocs) {
         Document d = fields.document(sd.doc);
         faces.add(new FaceDocument(d.get(IMAGE), d.getField(FACE).numericValue().intValue(), d.get(SUBJECT),
-            d.get(MODEL), null, parseBox(d.get(BOX)), null));
+            d.get(MODEL), null, parseBox(d.get(BOX)), null, publishedAt(d), d.get(SOURCE)));
       }
       faces.sort(java.util.Comparator.comparing(FaceDocument::imageId).thenComparingInt(FaceDocument::faceIndex));
       return faces;

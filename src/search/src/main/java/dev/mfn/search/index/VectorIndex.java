@@ -82,8 +82,9 @@ public interface VectorIndex extends AutoCloseable {
   SubjectPage subjects(String filter, int offset, int limit) throws IOException;
 
   /**
-   * Up to {@code limit} faces of one subject, with image id, face index, model version and box, but
-   * no vector and no crop (both null): the crop is {@link #crop}'s, by {@link FaceDocument#id()}.
+   * Up to {@code limit} faces of one subject, with image id, face index, model version, box, and
+   * the source and publication time of their photo (null and 0 when not recorded), but no vector
+   * and no crop (both null): the crop is {@link #crop}'s, by {@link FaceDocument#id()}.
    * The faces returned are sorted by image id, then face index. When the subject has more than
    * {@code limit} faces, which of them are returned is the backend's choice (Lucene: the first in
    * index order; Elasticsearch: the first by image id and face index), so this is no way to find
@@ -111,8 +112,9 @@ public interface VectorIndex extends AutoCloseable {
   }
 
   /**
-   * Every stored face with its subject, box and crop (the vector is not needed and may be absent):
-   * what a re-index for a new model reads instead of the original photos.
+   * Every stored face with its subject, box, crop, and its photo's source and publication time (the
+   * vector is not needed and may be absent): what a re-index for a new model reads instead of the
+   * original photos, and copies into the new version.
    */
   void forEachStored(java.util.function.Consumer<FaceDocument> action) throws IOException;
 

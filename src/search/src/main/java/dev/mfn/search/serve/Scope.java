@@ -13,7 +13,7 @@ public enum Scope {
   SEARCH,
   /**
    * What the console lists for an operator: GET /subjects (every name), GET /subjects/{s}/faces,
-   * GET /models (the cards) and their plots, GET /pipeline (jobs, lag, dead letters and their
+   * GET /models (the cards) and their plots, GET /training/runs, GET /pipeline (jobs, lag, dead letters and their
    * photos' thumbnails).
    */
   BROWSE,

@@ -63,6 +63,8 @@ public final class SearchServer implements AutoCloseable {
   private volatile ModelShelf models;
   /** Where POST /enroll publishes photos, or null: the enrolment endpoints answer 503. */
   private volatile Enrolment enrolment;
+  /** What GET /training/runs reads (requests and what became of them), or null: it answers 503. */
+  private volatile TrainingRunsView trainingRuns;
   /** What GET /pipeline reads (jobs, lag, dead letters), or null: it answers 503. */
   private volatile PipelineView pipeline;
   private final ServiceMetrics metrics;
@@ -117,6 +119,15 @@ public final class SearchServer implements AutoCloseable {
    */
   public SearchServer withPipeline(PipelineView view) {
     this.pipeline = view;
+    return this;
+  }
+
+  /**
+   * What the console's Models tab reads of training (GET /training/runs); call before {@link
+   * #start}. Without one (or with null) it answers 503.
+   */
+  public SearchServer withTrainingRuns(TrainingRunsView view) {
+    this.trainingRuns = view;
     return this;
   }
 
@@ -197,6 +208,7 @@ public final class SearchServer implements AutoCloseable {
       route(cfg, "POST", "/retrain", this::retrain);
       route(cfg, "POST", "/enroll", this::enroll);
       route(cfg, "GET", "/enroll/{imageId}", this::enrolmentState);
+      route(cfg, "GET", "/training/runs", this::trainingRuns);
       route(cfg, "GET", "/pipeline", this::pipeline);
       route(cfg, "GET", "/pipeline/dead-letters/{partition}/{offset}/thumbnail", this::deadLetterThumbnail);
       route(cfg, "GET", "/faces/{id}/crop", ctx -> {
@@ -342,7 +354,7 @@ public final class SearchServer implements AutoCloseable {
       case "GET" -> path.matches("/enroll/[^/]+") ? Scope.ENROLL
           : path.matches("/faces/[^/]+/crop") ? Scope.SEARCH
           : path.equals("/subjects") || path.matches("/subjects/[^/]+/faces")
-          || path.equals("/models") || path.matches("/models/[^/]+/plots/[^/]+")
+          || path.equals("/models") || path.matches("/models/[^/]+/plots/[^/]+") || path.equals("/training/runs")
           || path.equals("/pipeline") || path.matches("/pipeline/dead-letters/[^/]+/[^/]+/thumbnail") ? Scope.BROWSE : null;
       case "POST" -> switch (path) {
         case "/search" -> Scope.SEARCH;
@@ -354,6 +366,16 @@ public final class SearchServer implements AutoCloseable {
       case "DELETE" -> path.matches("/subjects/[^/]+") ? Scope.DELETE : null;
       default -> null;
     };
+  }
+
+  /** GET /training/runs: the recent retrain requests and what the controller did with each. */
+  private void trainingRuns(Context ctx) {
+    TrainingRunsView view = trainingRuns;
+    if (view == null) {
+      ctx.status(HttpStatus.SERVICE_UNAVAILABLE).json(Map.of("error", "training runs are not followed by this service (no Kafka)"));
+      return;
+    }
+    ctx.json(view.runs());
   }
 
   /** GET /pipeline: the jobs, the consumer lag and the dead letters, each part or why it is missing. */

@@ -254,6 +254,10 @@ public final class SearchService {
         face.put("image_id", d.imageId());
         face.put("face_index", d.faceIndex());
         face.put("box", d.box());
+        // which photo the face came from, as the index recorded it: null for faces indexed before it
+        // kept these (or enrolled without a source), so a client shows nothing rather than a guess
+        face.put("source", d.source());
+        face.put("published_at", d.publishedAt() > 0 ? java.time.Instant.ofEpochMilli(d.publishedAt()).toString() : null);
         faces.add(face);
       }
       Map<String, Object> body = new LinkedHashMap<>();

@@ -119,7 +119,7 @@ public final class ServiceMetrics {
       return "/pipeline/dead-letters/{partition}/{offset}/thumbnail";
     }
     return switch (p) {
-      case "/search", "/verify", "/retrain", "/enroll", "/subjects", "/models", "/pipeline", "/health", "/ready", "/metrics", "/openapi.json" -> p;
+      case "/search", "/verify", "/retrain", "/enroll", "/subjects", "/models", "/training/runs", "/pipeline", "/health", "/ready", "/metrics", "/openapi.json" -> p;
       default -> p.matches("/[A-Za-z0-9-]*(\\.(html|js|css))?") && method.equals("GET") ? "page" : "other";
     };
   }

@@ -1,6 +1,8 @@
 // Models tab: the version the service serves and every version of the model store, newest first,
 // each with its card's key numbers, the gate's verdict and its plots (GET /models, GET
-// /models/{v}/plots/{name}); and a retrain request (POST /retrain).
+// /models/{v}/plots/{name}); a retrain request (POST /retrain); and the training runs' status,
+// newest first (GET /training/runs), read again every 5 s while the tab is shown and a run is
+// queued or started.
 'use strict';
 
 (() => {
@@ -9,7 +11,18 @@
   const list = document.getElementById('models-list');
   const form = document.getElementById('retrain-form');
   const answer = document.getElementById('retrain-result');
+  const panel = document.getElementById('panel-models');
+  const runsStatus = document.getElementById('runs-status');
+  const runsTable = document.getElementById('runs-table');
+  const runsRows = document.getElementById('runs-rows');
+  const POLL_MS = 5000;
   let latest = 0;
+  let latestRuns = 0;
+  let poll = null; // the pending setTimeout while a run is queued or started
+  // a request sent from this page that the list does not show yet (the service reads the topics at
+  // most every few seconds), and until when to wait for it
+  let awaited = null;
+  let awaitedUntil = 0;
 
   function percent(x) {
     return typeof x === 'number' ? (100 * x).toFixed(2) + '%' : '?';
@@ -26,6 +39,7 @@
   }
 
   async function load() {
+    loadRuns();
     const mine = ++latest;
     status.textContent = 'loading ...';
     const r = await mfn.call('models');
@@ -102,6 +116,104 @@
     return article;
   }
 
+  // an ISO time as this browser's local time ('?' when there is none)
+  function local(iso) {
+    if (iso === null || iso === undefined || iso === '') {
+      return '?';
+    }
+    const d = new Date(iso);
+    return isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+  }
+
+  function budget(run) {
+    const parts = [];
+    if (typeof run.epochs === 'number') {
+      parts.push(run.epochs + (run.epochs === 1 ? ' epoch' : ' epochs'));
+    }
+    if (typeof run.minutes === 'number') {
+      parts.push(run.minutes + (run.minutes === 1 ? ' minute' : ' minutes'));
+    }
+    return parts.length === 0 ? 'default' : parts.join(', ');
+  }
+
+  function stateClass(state) {
+    return 'state-' + String(state || 'unknown').toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+  }
+
+  function runRow(run) {
+    const tr = mfn.element('tr', 'run');
+    tr.dataset.request = run.request_id || '';
+    tr.appendChild(mfn.element('td', 'run-requested', local(run.requested_at)));
+    tr.appendChild(mfn.element('td', 'run-by', run.requested_by || '?'));
+    tr.appendChild(mfn.element('td', 'run-reason', run.reason || ''));
+    tr.appendChild(mfn.element('td', 'run-budget', budget(run)));
+    const state = mfn.element('td', 'run-state ' + stateClass(run.state), run.state || '?');
+    if (run.updated_at) {
+      state.title = 'updated ' + local(run.updated_at);
+    }
+    tr.appendChild(state);
+    const detail = mfn.element('td', 'run-detail');
+    if (run.run) {
+      detail.appendChild(mfn.element('code', 'run-name', run.run));
+    }
+    if (run.message) {
+      detail.appendChild(mfn.element('span', 'run-message', run.message));
+    }
+    tr.appendChild(detail);
+    return tr;
+  }
+
+  function stopPolling() {
+    if (poll !== null) {
+      clearTimeout(poll);
+      poll = null;
+    }
+  }
+
+  // the training runs, newest first; read again in 5 s while the tab is shown and one is still going
+  async function loadRuns() {
+    stopPolling();
+    const mine = ++latestRuns;
+    const r = await mfn.call('training/runs');
+    if (mine !== latestRuns) {
+      return;
+    }
+    if (!r.ok) {
+      runsStatus.textContent = mfn.problem(r);
+      runsStatus.classList.add('problem');
+      runsRows.replaceChildren();
+      runsTable.hidden = true;
+      return;
+    }
+    const runs = Array.isArray(r.body.runs) ? r.body.runs : [];
+    const topics = r.body.topics || {};
+    let text = runs.length === 0 ? 'no training runs yet'
+        : runs.length + (runs.length === 1 ? ' run' : ' runs') + ', newest first';
+    if (topics.requests || topics.runs) {
+      text += ' (topics ' + [topics.requests, topics.runs].filter(t => t).join(' and ') + ')';
+    }
+    if (r.body.error) {
+      text += '; ' + r.body.error;
+    }
+    runsStatus.textContent = text;
+    runsStatus.classList.toggle('problem', Boolean(r.body.error));
+    runsRows.replaceChildren();
+    runs.forEach(run => runsRows.appendChild(runRow(run)));
+    runsTable.hidden = runs.length === 0;
+    if (awaited !== null && (runs.some(run => run.request_id === awaited) || Date.now() > awaitedUntil)) {
+      awaited = null;
+    }
+    const going = runs.some(run => run.state === 'QUEUED' || run.state === 'STARTED');
+    if ((going || awaited !== null) && !panel.hidden) {
+      poll = setTimeout(() => {
+        poll = null;
+        if (!panel.hidden) {
+          loadRuns();
+        }
+      }, POLL_MS);
+    }
+  }
+
   function whole(id) {
     const text = document.getElementById(id).value.trim();
     return text === '' ? undefined : Number(text);
@@ -136,6 +248,9 @@
     }
     answer.className = 'done';
     answer.textContent = 'Queued: request ' + r.body.requestId + '; ' + r.body.status;
+    awaited = r.body.requestId;
+    awaitedUntil = Date.now() + 2 * 60 * 1000;
+    loadRuns();
   });
 
   document.getElementById('models-refresh').addEventListener('click', load);

@@ -125,10 +125,33 @@
       img.alt = f.id;
       mfn.thumbnail(f.id).then(url => { img.src = url; });
       figure.appendChild(img);
-      const box = Array.isArray(f.box) ? f.box.map(v => Math.round(v)).join(', ') : 'unknown';
-      figure.appendChild(mfn.element('figcaption', null, 'image ' + f.image_id + ', face ' + f.face_index + ', box ' + box));
+      figure.appendChild(caption(f));
       detailFaces.appendChild(figure);
     });
+  }
+
+  // A face's caption: the photo it came from first (what a person looks for to check a face), then
+  // when that photo was published, then where in it the face is. One line each (div: block without
+  // a style rule); faces indexed before the index kept sources have neither of the first two.
+  function caption(f) {
+    const figcaption = mfn.element('figcaption');
+    if (f.source) {
+      const from = mfn.element('div', 'subject-face-source', 'from ' + f.source);
+      from.style.overflowWrap = 'anywhere'; // a long path without spaces stays within the 140px caption
+      figcaption.appendChild(from);
+    }
+    if (f.published_at) {
+      figcaption.appendChild(mfn.element('div', 'subject-face-published', 'published ' + published(f.published_at)));
+    }
+    const box = Array.isArray(f.box) ? f.box.map(v => Math.round(v)).join(', ') : 'unknown';
+    figcaption.appendChild(mfn.element('div', 'subject-face-where', 'image ' + f.image_id + ', face ' + f.face_index + ', box ' + box));
+    return figcaption;
+  }
+
+  // an ISO-8601 time as the Pipeline tab writes times (UTC, to the second); as sent if unreadable
+  function published(iso) {
+    const t = new Date(iso);
+    return isNaN(t.getTime()) ? iso : t.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   }
 
   deleteButton.addEventListener('click', async () => {

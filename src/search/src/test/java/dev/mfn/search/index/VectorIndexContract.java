@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * What every backend must do, on 2,000 seeded random unit vectors in 128-d (20 subjects): exact
  * self-retrieval, recall@10 against exhaustive search, replay without duplicates, deletion of a
- * subject with its crops, one index per model version.
+ * subject with its crops, one index per model version, the photo each face came from.
  */
 abstract class VectorIndexContract {
   /** Opens the backend's index for a model version (fresh for each test). */
@@ -53,7 +53,9 @@ abstract class VectorIndexContract {
       byte[] crop = new byte[4096];
       rng.nextBytes(crop);
       String subject = i % 20 == 7 ? gone : "keep-" + (i % 20);
-      docs.add(new FaceDocument("disk-img-" + i, 0, subject, "v1", Embedder.normalize(v), new float[] {1, 2, 3, 4}, crop));
+      // the photo's source names the person (a published path does): it must leave with the rest
+      docs.add(new FaceDocument("disk-img-" + i, 0, subject, "v1", Embedder.normalize(v), new float[] {1, 2, 3, 4}, crop)
+          .withSource(subject + "/photo-" + i + ".jpg").withPublishedAt(1_700_000_000_000L + i));
     }
     List<byte[]> needles = new ArrayList<>();
     for (FaceDocument d : docs) {
@@ -253,6 +255,43 @@ abstract class VectorIndexContract {
       assertThat(names(index.subjects("alice", 0, 10))).containsExactly("Carol_Alice");
       assertThat(index.subjects("alice", 0, 10).total()).isEqualTo(1);
       assertThat(index.facesOf("Alice_Smith", 10)).isEmpty();
+    }
+  }
+
+  /**
+   * What the console shows under each face of a subject: the photo it came from (its source, any
+   * characters) and when that was published, from facesOf and from forEachStored (what a re-index
+   * copies into the new version); a face written without them (indexed before the index kept them,
+   * or by a caller that does not know them) reads null and 0, not an empty name or the epoch; and a
+   * replay that knows them fills them in.
+   */
+  @Test
+  void keepsThePhotoEachFaceCameFrom(@TempDir Path root) throws IOException {
+    Random rng = new Random(29);
+    long published = java.time.Instant.parse("2025-03-14T09:26:53.589Z").toEpochMilli();
+    String source = "gil/été 2024/IMG 0001 (李).jpg";
+    FaceDocument known = face(rng, "gil-img-0", "gil").withSource(source).withPublishedAt(published);
+    FaceDocument sourceOnly = face(rng, "gil-img-1", "gil").withSource("sent by a caller: gil.png");
+    FaceDocument unknown = face(rng, "gil-img-2", "gil");
+    try (VectorIndex index = open(root, "sources")) {
+      index.upsert(List.of(known, sourceOnly, unknown));
+
+      List<FaceDocument> faces = index.facesOf("gil", 10);
+      assertThat(faces).extracting(FaceDocument::imageId).containsExactly("gil-img-0", "gil-img-1", "gil-img-2");
+      assertThat(faces).extracting(FaceDocument::source).containsExactly(source, "sent by a caller: gil.png", null);
+      assertThat(faces).extracting(FaceDocument::publishedAt).containsExactly(published, 0L, 0L);
+
+      List<FaceDocument> stored = new ArrayList<>();
+      index.forEachStored(stored::add);
+      stored.sort(Comparator.comparing(FaceDocument::imageId));
+      assertThat(stored).extracting(FaceDocument::source).containsExactly(source, "sent by a caller: gil.png", null);
+      assertThat(stored).extracting(FaceDocument::publishedAt).containsExactly(published, 0L, 0L);
+
+      index.upsert(List.of(unknown.withSource("gil/later.jpg").withPublishedAt(published + 1)));
+      FaceDocument replayed = index.facesOf("gil", 10).get(2);
+      assertThat(replayed.source()).isEqualTo("gil/later.jpg");
+      assertThat(replayed.publishedAt()).isEqualTo(published + 1);
+      assertThat(index.count()).isEqualTo(3);
     }
   }
 

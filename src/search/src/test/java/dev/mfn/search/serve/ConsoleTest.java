@@ -86,6 +86,8 @@ class ConsoleTest {
   static String searchOnly;
   static String browseOnly;
   static String base;
+  /** When the first photo of each person was published (the second's time is not known). */
+  static final long PUBLISHED = java.time.Instant.parse("2025-03-14T09:26:53.589Z").toEpochMilli();
 
   @BeforeAll
   static void start() throws Exception {
@@ -101,15 +103,20 @@ class ConsoleTest {
     embedder = new OnnxEmbedder(model, CropTensor.REFERENCE);
     index = new LuceneVectorIndex(dir.resolve("index"), "reference");
     PhotoEmbedder photoEmbedder = new PhotoEmbedder(cropper, embedder, true, false, 16);
-    // two photos of each person enrolled; the third is the probe, never enrolled
+    // two photos of each person enrolled, each with its source as the publisher names it (the path
+    // under the published folder); the third is the probe, never enrolled
     List<FaceEmbedStage.Photo> gallery = new ArrayList<>();
     for (Path p : people) {
       String name = p.getFileName().toString();
-      gallery.add(new FaceEmbedStage.Photo(name + "/1", name, Files.readAllBytes(photos(p).get(0))));
-      gallery.add(new FaceEmbedStage.Photo(name + "/2", name, Files.readAllBytes(photos(p).get(1))));
+      for (int i = 1; i <= 2; i++) {
+        Path photo = photos(p).get(i - 1);
+        gallery.add(new FaceEmbedStage.Photo(name + "/" + i, name, Files.readAllBytes(photo), name + "/" + photo.getFileName()));
+      }
     }
-    List<FaceDocument> documents =
-        new FaceEmbedStage(cropper, photoEmbedder, "reference", FaceEmbedStage.Faces.CHOSEN).embed(gallery).documents();
+    // the first photo's publication time as the embed job adds it; the second's stays unknown (0),
+    // as for faces indexed before the index kept it
+    List<FaceDocument> documents = new FaceEmbedStage(cropper, photoEmbedder, "reference", FaceEmbedStage.Faces.CHOSEN)
+        .embed(gallery).documents().stream().map(d -> d.imageId().endsWith("/1") ? d.withPublishedAt(PUBLISHED) : d).toList();
     index.upsert(documents);
     for (FaceDocument d : documents) {
       enrolled.merge(d.subject(), 1L, Long::sum);
@@ -279,7 +286,8 @@ class ConsoleTest {
     assertThat(page.path("subjects").get(1).path("subject").asText()).isEqualTo(names.get(2));
     assertThat(page.path("total").asLong()).isEqualTo(names.size());
 
-    String someone = distinct(1, 3).getFileName().toString();
+    Path someonesPhotos = distinct(1, 3);
+    String someone = someonesPhotos.getFileName().toString();
     JsonNode found = json(get("/subjects?filter=" + someone.toUpperCase(Locale.ROOT), KEY));
     assertThat(found.path("subjects")).hasSize(1);
     assertThat(found.path("total").asLong()).isEqualTo(1);
@@ -292,6 +300,14 @@ class ConsoleTest {
     for (JsonNode face : faces.path("faces")) {
       assertThat(face.path("image_id").asText()).startsWith(someone + "/");
       assertThat(face.path("box")).hasSize(4);
+      // the photo it came from: its source as published, and its publication time when known
+      int photo = face.path("image_id").asText().endsWith("/1") ? 1 : 2;
+      assertThat(face.path("source").asText()).isEqualTo(someone + "/" + photos(someonesPhotos).get(photo - 1).getFileName());
+      if (photo == 1) {
+        assertThat(face.path("published_at").asText()).isEqualTo("2025-03-14T09:26:53.589Z");
+      } else {
+        assertThat(face.path("published_at").isNull()).as("published_at of a photo whose time is not known").isTrue();
+      }
       String id = java.net.URLEncoder.encode(face.path("id").asText(), StandardCharsets.UTF_8).replace("+", "%20");
       assertThat(get("/faces/" + id + "/crop", KEY).statusCode()).isEqualTo(200);
     }
@@ -389,7 +405,13 @@ class ConsoleTest {
           && d.findElements(By.cssSelector("#subject-faces .subject-face img")).stream().allMatch(img -> naturalWidth(d, img) == 112));
       assertThat(browser.findElement(By.id("subject-name")).getText()).isEqualTo(who);
       assertThat(browser.findElements(By.cssSelector("#subject-faces figcaption")))
-          .allSatisfy(c -> assertThat(c.getText()).startsWith("image " + who + "/").contains(", box "));
+          .allSatisfy(c -> {
+            // a line each: the photo it came from, when it was published (the first photo's time, to
+            // the second in UTC as the Pipeline tab writes times; the second's is not known), the face
+            int photo = c.getText().contains("\nimage " + who + "/1,") ? 1 : 2;
+            assertThat(c.getText()).startsWith("from " + who + "/" + photos(person).get(photo - 1).getFileName() + "\n"
+                + (photo == 1 ? "published 2025-03-14 09:26:53 UTC\n" : "") + "image " + who + "/" + photo + ", face 0, box ");
+          });
       screenshot(browser, "subjects");
 
       // Search: the probe photo finds them
