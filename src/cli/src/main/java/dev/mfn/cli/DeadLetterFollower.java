@@ -224,10 +224,16 @@ final class DeadLetterFollower implements AutoCloseable {
     KafkaConsumer<byte[], byte[]> c = consumer;
     if (c != null) {
       c.wakeup(); // the one thread-safe call: ends a poll or a metadata wait in progress
+    } else {
+      thread.interrupt(); // ends a wait between attempts
     }
-    thread.interrupt(); // ends a wait between attempts, or a broker check
     try {
-      thread.join(30_000);
+      // an interrupt while the consumer closes would log a failed close: only when wakeup was not enough
+      thread.join(5_000);
+      if (thread.isAlive()) {
+        thread.interrupt();
+        thread.join(25_000);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -146,7 +146,7 @@ final class DemoCommand implements Callable<Integer> {
       if (code != 0 || !serve) {
         return code;
       }
-      return serve(out, model, home.resolve("index"), settings.topics().enroll() + ".demo-" + run, bootstrap);
+      return serve(out, model, home, settings.topics().enroll() + ".demo-" + run, bootstrap, run, !samplesOnly);
     } finally {
       if (startedKafka) {
         try {
@@ -168,17 +168,48 @@ final class DemoCommand implements Callable<Integer> {
    * and a deletion it cannot make there is made by the job from the tombstone).
    */
   @SuppressWarnings("try") // the job is only held open (and cancelled at the end), never called
-  private int serve(PrintWriter out, Path model, Path index, String enrollTopic, String bootstrap) throws Exception {
+  private int serve(PrintWriter out, Path model, Path home, String enrollTopic, String bootstrap, String run, boolean trained)
+      throws Exception {
+    Path index = home.resolve("index");
     var config = EnrollCommand.embedConfig(settings, face, bootstrap, enrollTopic, model.toAbsolutePath(),
         indexOptions(index).target(settings), false, false, null, 1);
-    try (LocalEmbedJob embed = LocalEmbedJob.start(config, "mfn demo --serve: embed " + enrollTopic)) {
+    // the console's retrain form: requests on the run's own topics, and (when this run trained) a
+    // local retraining controller that trains on the run's shards into its model store
+    String requests = settings.topics().retrain() + ".demo-" + run;
+    String runs = settings.topics().trainingRuns() + ".demo-" + run;
+    boolean canTrain = trained && Files.isDirectory(home.resolve("lfw-pairs")); // a new model is gated on LFW pairs
+    Thread controller = canTrain ? retrainController(home, bootstrap, requests, runs) : null;
+    int flinkRest = dev.mfn.services.process.Ports.free(); // the Pipeline tab reads the job's state there
+    try (LocalEmbedJob embed = LocalEmbedJob.start(config, "mfn demo --serve: embed " + enrollTopic, flinkRest)) {
       out.printf("serving the demo index on port %d until Ctrl-C; the embed job follows %s, so the console's Enrol tab adds people%n",
           port, enrollTopic);
+      out.println(controller != null
+          ? "the Models tab's retrain form trains on this run's shards (a local retraining controller reads " + requests + ")"
+          : "no training data or LFW pairs in this run: a retrain asked for on the Models tab stays queued (no controller reads "
+              + requests + ")");
       out.flush();
       return sub(withIndex(List.of("serve", "--model", model.toString(), "--port", String.valueOf(port), "--bootstrap", bootstrap,
           "--enroll-topic", enrollTopic, "--dlq-topic", settings.topics().deadLetters(),
+          "--retrain-topic", requests, "--runs-topic", runs, "--flink", "127.0.0.1:" + flinkRest,
           "--model-store", store().toString()), index)); // the Models tab lists the demo's versions
     }
+  }
+
+  /**
+   * `mfn retrain-controller --local` on a daemon thread of this process, for as long as the demo
+   * serves: each request trains (a child process, --minutes) on the run's shards, evaluates on the
+   * run's LFW pairs, and adds a version to the demo's model store; what became of it reaches the
+   * Models tab through the runs topic.
+   */
+  private Thread retrainController(Path home, String bootstrap, String requests, String runs) {
+    List<String> args = new ArrayList<>(List.of("retrain-controller", "--local", "--bootstrap", bootstrap,
+        "--requests-topic", requests, "--runs-topic", runs, "--shards", home.resolve("shards").toString(),
+        "--model-store", store().toString(), "--state-dir", home.resolve("retrain").toString(),
+        "--minutes", String.valueOf(Math.max(1, Math.round(minutes))), "--lfw", home.resolve("lfw-pairs").toString()));
+    Thread thread = new Thread(() -> sub(args), "demo-retrain-controller");
+    thread.setDaemon(true);
+    thread.start();
+    return thread;
   }
 
   /**
@@ -532,7 +563,7 @@ final class DemoCommand implements Callable<Integer> {
 
   private int sub(List<String> args) {
     List<String> all = new ArrayList<>(args);
-    if (noProgress && !args.get(0).equals("serve")) {
+    if (noProgress && !List.of("serve", "retrain-controller").contains(args.get(0))) { // they draw no bars
       all.add("--no-progress");
     }
     PrintWriter out = spec.commandLine().getOut();

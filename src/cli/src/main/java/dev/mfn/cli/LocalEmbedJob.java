@@ -24,7 +24,20 @@ final class LocalEmbedJob implements AutoCloseable {
   }
 
   static LocalEmbedJob start(EmbedConfig config, String name) throws Exception {
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
+    return start(config, name, 0);
+  }
+
+  /**
+   * @param restPort where the MiniCluster's REST API listens (the JobManager's, as on a cluster:
+   *     the console's Pipeline tab reads the job's state, restarts and checkpoints there); 0 picks
+   *     a free one
+   */
+  static LocalEmbedJob start(EmbedConfig config, String name, int restPort) throws Exception {
+    org.apache.flink.configuration.Configuration flink = EmbedJob.flinkConfiguration(config);
+    flink.set(org.apache.flink.configuration.RestOptions.BIND_ADDRESS, "127.0.0.1");
+    flink.set(org.apache.flink.configuration.RestOptions.ADDRESS, "127.0.0.1");
+    flink.set(org.apache.flink.configuration.RestOptions.BIND_PORT, String.valueOf(restPort));
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
     EmbedJob.fromConfig(config).build(env);
     return new LocalEmbedJob(env.executeAsync(name));
   }

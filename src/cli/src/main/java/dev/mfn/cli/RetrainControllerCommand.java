@@ -133,16 +133,27 @@ final class RetrainControllerCommand implements Callable<Integer> {
     // the probes look for this file: it exists while the loop runs
     Path alive = Path.of(System.getProperty("java.io.tmpdir"), "mfn-retrain-controller.alive");
     AtomicBoolean stop = new AtomicBoolean();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> stop.set(true)));
+    // Ctrl-C: the loop stops, and a training child goes with this process (it would outlive it)
+    java.util.concurrent.atomic.AtomicReference<LocalTrainingExecutor> training = new java.util.concurrent.atomic.AtomicReference<>();
+    Thread onExit = new Thread(() -> {
+      stop.set(true);
+      LocalTrainingExecutor t = training.get();
+      if (t != null) {
+        t.close();
+      }
+    });
+    Runtime.getRuntime().addShutdownHook(onExit);
     long until = forSeconds == null ? Long.MAX_VALUE : System.nanoTime() + forSeconds * 1_000_000_000L;
     KubernetesClient client = null;
     LocalTrainingExecutor here = null;
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
-        RunEvents events = new RunEvents(servers, runs, out)) {
+    // closed last, after a training child was stopped: the child's end is still told
+    RunEvents events = new RunEvents(servers, runs, out);
+    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
       TrainingExecutor executor;
       RetrainController cluster = null;
       if (local) {
         here = localExecutor(servers, out, events);
+        training.set(here);
         executor = here;
       } else {
         client = new KubernetesClientBuilder().build();
@@ -158,7 +169,11 @@ final class RetrainControllerCommand implements Callable<Integer> {
           if (System.nanoTime() >= nextLook[0]) {
             nextLook[0] = System.nanoTime() + 15_000_000_000L;
             try {
-              jobs.endedSinceLastLook().forEach(events::tell);
+              for (var end : jobs.untoldEnds()) {
+                if (events.tell(end)) {
+                  jobs.told(end.run()); // told once; an event the broker did not take is told on a later look
+                }
+              }
             } catch (RuntimeException e) {
               say(out, "could not look at the training jobs: " + Mfn.oneLine(e));
             }
@@ -190,6 +205,11 @@ final class RetrainControllerCommand implements Callable<Integer> {
         events.tell(dev.mfn.retrain.TrainingRunEvent.of(request.getRequestId(), outcome));
       });
     } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(onExit);
+      } catch (IllegalStateException shuttingDown) {
+        // Ctrl-C: the hook runs now
+      }
       Files.deleteIfExists(alive);
       if (here != null) {
         here.close();
@@ -197,6 +217,7 @@ final class RetrainControllerCommand implements Callable<Integer> {
       if (client != null) {
         client.close();
       }
+      events.close();
     }
     return 0;
   }
@@ -224,14 +245,17 @@ final class RetrainControllerCommand implements Callable<Integer> {
       this.out = out;
     }
 
-    synchronized void tell(dev.mfn.retrain.TrainingRunEvent event) {
+    /** Whether the broker took the event. */
+    synchronized boolean tell(dev.mfn.retrain.TrainingRunEvent event) {
       try {
         if (producer == null) {
           producer = KafkaAccess.producer(servers, 1 << 20, Duration.ofSeconds(10));
         }
         producer.send(new ProducerRecord<>(topic, event.requestId(), event.encode())).get();
+        return true;
       } catch (Exception e) {
         say(out, "could not tell " + topic + " that request " + event.requestId() + " is " + event.state() + ": " + Mfn.oneLine(e));
+        return false;
       }
     }
 

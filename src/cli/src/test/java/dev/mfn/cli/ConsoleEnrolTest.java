@@ -91,10 +91,13 @@ class ConsoleEnrolTest {
     String searchOnly = ApiKeys.file(keysFile).create("searcher", EnumSet.of(Scope.SEARCH)).key();
     int port = Ports.free();
     String base = "http://127.0.0.1:" + port;
-    try (LocalEmbedJob job = LocalEmbedJob.start(config, "console enrol embed")) {
+    int flinkRest = Ports.free();
+    // as `mfn demo --serve` runs it: the job's own REST API is the Pipeline tab's cluster
+    try (LocalEmbedJob job = LocalEmbedJob.start(config, "console enrol embed", flinkRest)) {
       BackgroundCommand serve = new BackgroundCommand("serve", "--index", index.toString(), "--model", model.toString(), "--port", String.valueOf(port),
           "--api-key-file", keyFile.toString(), "--keys-file", keysFile.toString(), "--rate", "0", "--threshold", "0.3",
-          "--workers", "1", "--bootstrap", kafka, "--enroll-topic", enrollTopic, "--dlq-topic", dlq, "--for-seconds", "900");
+          "--workers", "1", "--bootstrap", kafka, "--enroll-topic", enrollTopic, "--dlq-topic", dlq, "--for-seconds", "900",
+          "--flink", "127.0.0.1:" + flinkRest);
       MfnCliTest.Run run;
       try {
         Await.until("the service answers", Duration.ofMinutes(2), () -> {
@@ -104,6 +107,11 @@ class ConsoleEnrolTest {
           return status(base + "/health", null) == 200;
         });
         rest(base, searchOnly); // without a browser too
+        // the Pipeline tab sees the in-process job: running, on the job's REST API
+        Await.until("the embed job RUNNING on GET /pipeline", Duration.ofMinutes(1), () -> {
+          String body = get(base + "/pipeline", KEY);
+          return body.contains("\"name\":\"console enrol embed\"") && body.contains("\"state\":\"RUNNING\"");
+        });
         if (chromium) {
           page(base, who, photos(person), Files.write(dir.resolve("blank.jpg"), new byte[4096]), job);
         }
@@ -180,6 +188,12 @@ class ConsoleEnrolTest {
           .filter(s -> who.equals(s.getDomAttribute("data-subject"))).findFirst().orElse(null));
       listed.findElement(By.className("subject-open")).click();
       wait.until(d -> d.findElement(By.id("subject-detail")).isDisplayed() && d.findElement(By.id("subject-name")).getText().equals(who));
+      // each face says which uploaded photo it came from (the index keeps the name, not the photo)
+      List<String> sources = wait.until(d -> {
+        List<String> shown = d.findElements(By.className("subject-face-source")).stream().map(WebElement::getText).sorted().toList();
+        return shown.size() == 2 ? shown : null;
+      });
+      assertThat(sources).containsExactly("from upload: " + photos.get(0).getFileName(), "from upload: " + photos.get(1).getFileName());
       browser.findElement(By.id("subject-delete")).click();
       Alert confirm = wait.until(ExpectedConditions.alertIsPresent());
       confirm.accept();
@@ -223,6 +237,17 @@ class ConsoleEnrolTest {
       return body.path("faces").size();
     } catch (Exception e) {
       return -1;
+    }
+  }
+
+  /** The body of a GET with the key, or "" when it does not answer 200 (yet). */
+  private static String get(String url, String key) {
+    try {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).header(ApiKey.HEADER, key).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200 ? r.body() : "";
+    } catch (Exception e) {
+      return "";
     }
   }
 

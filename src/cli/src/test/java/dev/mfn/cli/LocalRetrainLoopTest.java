@@ -125,7 +125,7 @@ class LocalRetrainLoopTest {
       });
       id = "v1-" + Files.readString(store.resolve("STORE_ID")).strip();
       // the console's Models tab: the trigger's request, and how its run ended, as the controller said
-      Await.until("the run's end on GET /training/runs", Duration.ofSeconds(30), () -> runs(base).path("runs").path(0).path("state").asText().equals("SUCCEEDED"));
+      Await.until("the run's end on GET /training/runs", Duration.ofMinutes(2), () -> runs(base).path("runs").path(0).path("state").asText().equals("SUCCEEDED"));
       JsonNode listed = runs(base);
       assertThat(listed.path("runs")).hasSize(1);
       assertThat(listed.path("runs").path(0).path("requested_by").asText()).isEqualTo("trigger:shard-growth");
@@ -158,6 +158,8 @@ class LocalRetrainLoopTest {
     List<TrainingRunEvent> said = TopicReader.readAll(bootstrap, runs).stream().map(r -> TrainingRunEvent.decode(r.value())).toList();
     assertThat(said).extracting(TrainingRunEvent::requestId).containsOnly(asked.get(0).getRequestId());
     assertThat(said).extracting(TrainingRunEvent::state).containsExactly(TrainingRunEvent.State.STARTED, TrainingRunEvent.State.SUCCEEDED);
+    // what anyone with a browse key reads: no pid, no path of the controller's machine
+    assertThat(said).extracting(TrainingRunEvent::message).allSatisfy(m -> assertThat(m).doesNotContain("pid").doesNotContain(dir.toString()));
   }
 
   private static JsonNode runs(String base) {

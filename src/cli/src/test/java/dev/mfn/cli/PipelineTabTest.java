@@ -208,25 +208,35 @@ class PipelineTabTest {
     browser.findElement(org.openqa.selenium.By.id("retrain-epochs")).sendKeys("2");
     browser.findElement(org.openqa.selenium.By.id("retrain-submit")).click();
     wait.until(d -> d.findElement(org.openqa.selenium.By.id("retrain-result")).getText().startsWith("Queued: request "));
-    var row = org.openqa.selenium.By.cssSelector("#runs-rows tr.run");
-    wait.until(d -> d.findElements(row).size() == 1 && d.findElement(row).getText().contains("QUEUED"));
-    var queued = browser.findElement(row);
-    String id = queued.getAttribute("data-request");
+    // the rows are made anew on every poll: each look reads the row in one script (no stale elements)
+    String id = (String) wait.until(d -> row(d, "QUEUED")).get("request");
+    Map<String, Object> queued = row(browser, "QUEUED");
     assertThat(browser.findElement(org.openqa.selenium.By.id("retrain-result")).getText()).contains(id);
-    assertThat(queued.findElement(org.openqa.selenium.By.cssSelector("td.run-reason")).getText()).isEqualTo("pipeline tab test");
-    assertThat(queued.findElement(org.openqa.selenium.By.cssSelector("td.run-budget")).getText()).isEqualTo("2 epochs");
+    assertThat(queued).containsEntry("reason", "pipeline tab test").containsEntry("budget", "2 epochs").containsEntry("rows", 1L);
     try (var producer = KafkaAccess.producer(kafka, 1 << 20)) {
       var started = dev.mfn.retrain.TrainingRunEvent.now(id, "mfn-train-x", dev.mfn.retrain.TrainingRunEvent.State.STARTED, "started training run mfn-train-x");
       producer.send(new ProducerRecord<>(RUNS, id, started.encode())).get();
-      wait.until(d -> d.findElement(org.openqa.selenium.By.cssSelector("#runs-rows tr.run td.run-state")).getText().equals("STARTED"));
+      wait.until(d -> row(d, "STARTED"));
       var ended = dev.mfn.retrain.TrainingRunEvent.now(id, "mfn-train-x", dev.mfn.retrain.TrainingRunEvent.State.SUCCEEDED,
           "run mfn-train-x trained and announced its model");
       producer.send(new ProducerRecord<>(RUNS, id, ended.encode())).get();
     }
-    wait.until(d -> d.findElement(org.openqa.selenium.By.cssSelector("#runs-rows tr.run td.run-state")).getText().equals("SUCCEEDED"));
-    var done = browser.findElement(row);
-    assertThat(done.findElement(org.openqa.selenium.By.cssSelector("td.run-state")).getAttribute("class")).contains("state-succeeded");
-    assertThat(done.findElement(org.openqa.selenium.By.cssSelector("td.run-detail")).getText()).contains("mfn-train-x").contains("announced");
+    Map<String, Object> done = wait.until(d -> row(d, "SUCCEEDED"));
+    assertThat(done).containsEntry("request", id).containsEntry("rows", 1L);
+    assertThat((String) done.get("stateClass")).contains("state-succeeded");
+    assertThat((String) done.get("detail")).contains("mfn-train-x").contains("announced");
+  }
+
+  /** The first run's row when its state is {@code state}, read at once; else null. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> row(org.openqa.selenium.WebDriver browser, String state) {
+    Map<String, Object> row = (Map<String, Object>) ((org.openqa.selenium.JavascriptExecutor) browser).executeScript(
+        "const rows = document.querySelectorAll('#runs-rows tr.run'); const r = rows[0];"
+        + " if (!r) { return null; } const cell = c => r.querySelector(c).textContent;"
+        + " return {rows: rows.length, request: r.dataset.request, state: cell('td.run-state'),"
+        + " stateClass: r.querySelector('td.run-state').className, reason: cell('td.run-reason'),"
+        + " budget: cell('td.run-budget'), detail: cell('td.run-detail')};");
+    return row != null && state.equals(row.get("state")) ? row : null;
   }
 
   private static HttpRequest.Builder keyed(String url) {

@@ -55,6 +55,7 @@ public final class LocalTrainingExecutor implements TrainingExecutor, AutoClosea
   private final Consumer<Finished> onFinished;
   private Process running;
   private String runningName;
+  private Thread waiter;
 
   public LocalTrainingExecutor(Options options, Consumer<Finished> onFinished) {
     this.options = options;
@@ -86,7 +87,7 @@ public final class LocalTrainingExecutor implements TrainingExecutor, AutoClosea
       Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
       running = process;
       runningName = name;
-      Thread waiter = new Thread(() -> {
+      waiter = new Thread(() -> {
         try {
           int code = process.waitFor();
           Finished finished = new Finished(request.getRequestId(), name, code, log);
@@ -111,11 +112,33 @@ public final class LocalTrainingExecutor implements TrainingExecutor, AutoClosea
     return running != null && running.isAlive();
   }
 
-  /** Stops a run that is still going (when the controller stops). */
+  /**
+   * Stops a run that is still going (when the controller stops), and waits a little for it to go
+   * and for its end to be heard ({@code onFinished}), so that the end is told before the controller
+   * closes what it tells through.
+   */
   @Override
-  public synchronized void close() {
-    if (running != null && running.isAlive()) {
-      running.destroy();
+  public void close() {
+    Process process;
+    Thread heard;
+    synchronized (this) {
+      process = running;
+      heard = waiter;
+    }
+    if (process == null || !process.isAlive()) {
+      return;
+    }
+    process.destroy();
+    try {
+      if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+      if (heard != null) {
+        heard.join(5_000);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
     }
   }
 }

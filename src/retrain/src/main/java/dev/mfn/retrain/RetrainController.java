@@ -67,11 +67,16 @@ public final class RetrainController implements TrainingExecutor {
 
   /** Every training Job in the namespace, newest first, with its state. */
   public List<JobState> jobs() {
+    return trainingJobs().stream()
+        .map(j -> new JobState(j.getMetadata().getName(), state(j),
+            annotation(j, "mfn.dev/requested-by"), annotation(j, "mfn.dev/reason"), annotation(j, TrainingJobs.REQUEST_ANNOTATION)))
+        .toList();
+  }
+
+  private List<Job> trainingJobs() {
     return client.batch().v1().jobs().inNamespace(namespace).withLabel(TrainingJobs.COMPONENT_LABEL, TrainingJobs.COMPONENT)
         .list().getItems().stream()
         .sorted(Comparator.comparing((Job j) -> String.valueOf(j.getMetadata().getCreationTimestamp())).reversed())
-        .map(j -> new JobState(j.getMetadata().getName(), state(j),
-            annotation(j, "mfn.dev/requested-by"), annotation(j, "mfn.dev/reason"), annotation(j, TrainingJobs.REQUEST_ANNOTATION)))
         .toList();
   }
 
@@ -92,49 +97,58 @@ public final class RetrainController implements TrainingExecutor {
 
   /**
    * Whether a failed Job failed because its pod's trainer exited {@value
-   * LocalTrainingExecutor#REFUSED_BY_GATE} (the gate refused the model): the pod failure policy's
-   * FailJob rule then names the exit code in the condition's message ("Container ... for pod ...
-   * failed with exit code 3 matching FailJob rule at index 0").
+   * LocalTrainingExecutor#REFUSED_BY_GATE} (the gate refused the model): the Job's only pod
+   * failure policy rule ({@link TrainingJobs#job}) fails it on that exit code, and Kubernetes then
+   * gives the Failed condition the reason PodFailurePolicy (any other failure: BackoffLimitExceeded,
+   * DeadlineExceeded, ...). The reason is API; the condition's message is not, so it is not read.
    */
   private static boolean refusedByGate(Job job) {
     return job.getStatus().getConditions().stream().anyMatch(c -> "True".equals(c.getStatus())
         && ("Failed".equals(c.getType()) || "FailureTarget".equals(c.getType()))
-        && "PodFailurePolicy".equals(c.getReason())
-        && c.getMessage() != null && c.getMessage().contains("exit code " + LocalTrainingExecutor.REFUSED_BY_GATE));
+        && "PodFailurePolicy".equals(c.getReason()));
   }
 
   /**
-   * How the Jobs that ended since the last call ended, as training.runs events: the controller
-   * calls this now and then, and publishes what it returns. The first call only learns which Jobs
-   * had ended already (their ends were told before a restart, or never will be: an old Job).
+   * How the Jobs that ended and whose end was not told yet ended, as training.runs events: the
+   * controller calls this now and then, publishes each and then calls {@link #told} with its Job.
+   * The mark is on the Job itself (annotation {@value #END_TOLD}), so an end that came while the
+   * controller was down, or whose event the broker did not take, is told on a later look, and none
+   * is told twice across restarts. Jobs made before request ids were recorded are left alone.
    */
-  public synchronized List<TrainingRunEvent> endedSinceLastLook() {
+  public List<TrainingRunEvent> untoldEnds() {
     List<TrainingRunEvent> ended = new java.util.ArrayList<>();
-    boolean first = endedSeen == null;
-    if (first) {
-      endedSeen = new java.util.HashSet<>();
-    }
-    for (JobState j : jobs()) {
-      if (j.state().equals("Running") || !endedSeen.add(j.name()) || first || j.requestId() == null) {
+    for (Job job : trainingJobs()) {
+      String requestId = annotation(job, TrainingJobs.REQUEST_ANNOTATION);
+      String state = state(job);
+      if (state.equals("Running") || requestId == null || annotation(job, END_TOLD) != null) {
         continue;
       }
-      TrainingRunEvent.State state = switch (j.state()) {
+      String name = job.getMetadata().getName();
+      TrainingRunEvent.State told = switch (state) {
         case "Succeeded" -> TrainingRunEvent.State.SUCCEEDED;
         case "RefusedByGate" -> TrainingRunEvent.State.REFUSED_BY_GATE;
         default -> TrainingRunEvent.State.FAILED;
       };
-      String message = switch (state) {
-        case SUCCEEDED -> "training job " + j.name() + " trained and announced its model";
-        case REFUSED_BY_GATE -> "training job " + j.name() + " trained a model the gate refused: not announced";
-        default -> "training job " + j.name() + " failed (kubectl logs job/" + j.name() + ")";
+      String message = switch (told) {
+        case SUCCEEDED -> "training job " + name + " trained and announced its model";
+        case REFUSED_BY_GATE -> "training job " + name + " trained a model the gate refused: not announced";
+        default -> "training job " + name + " failed (kubectl logs job/" + name + ")";
       };
-      ended.add(TrainingRunEvent.now(j.requestId(), j.name(), state, message));
+      ended.add(TrainingRunEvent.now(requestId, name, told, message));
     }
+    java.util.Collections.reverse(ended); // oldest first, as they ended
     return ended;
   }
 
-  /** The Jobs whose end was seen; null before the first look. */
-  private java.util.Set<String> endedSeen;
+  /** Marks a Job's end as told (after training.runs took the event). */
+  public void told(String job) {
+    client.batch().v1().jobs().inNamespace(namespace).withName(job)
+        .edit(j -> new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder(j).editMetadata()
+            .addToAnnotations(END_TOLD, java.time.Instant.now().toString()).endMetadata().build());
+  }
+
+  /** On a Job whose end training.runs was told: when. */
+  public static final String END_TOLD = "mfn.dev/end-told";
 
   private static String annotation(Job job, String key) {
     var a = job.getMetadata().getAnnotations();

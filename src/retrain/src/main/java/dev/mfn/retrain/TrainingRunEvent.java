@@ -61,7 +61,20 @@ public record TrainingRunEvent(String requestId, String run, State state, String
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   public static TrainingRunEvent now(String requestId, String run, State state, String message) {
-    return new TrainingRunEvent(requestId, run, state, message, Instant.now().toEpochMilli());
+    return new TrainingRunEvent(requestId, run, state, forPeople(message), Instant.now().toEpochMilli());
+  }
+
+  /**
+   * The controller's line as the console shows it to anyone with a browse key: without the
+   * machine's details (a child's pid, a log's path: the controller's own output keeps them), at
+   * most 300 characters (an API server's error can be long).
+   */
+  static String forPeople(String message) {
+    if (message == null) {
+      return null;
+    }
+    String line = message.replaceAll(" ?\\((?:pid|log) [^)]*\\)", "").strip();
+    return line.length() <= 300 ? line : line.substring(0, 299) + "\u2026";
   }
 
   /** The controller's answer to a request, as an event. */

@@ -97,34 +97,40 @@ class RetrainControllerTest {
 
   /**
    * How each Job ended is told once, per request id as it was asked (not the Job name's cleaned
-   * form): succeeded, refused by the gate (exit 3 through the pod failure policy) or failed; the
-   * Jobs that had ended before the controller's first look are not told again after a restart.
+   * form): succeeded, refused by the gate (the pod failure policy's FailJob on exit 3) or failed.
+   * "Once" is kept on the Job: a controller made afresh (a restart) tells an end it had not told
+   * (one that came while it was down, or whose event the broker did not take), and not one it had.
    */
   @Test
-  void endsOfJobsAreToldOncePerRequest() {
+  void endsOfJobsAreToldOncePerRequestAcrossRestarts() {
     RetrainController controller = new RetrainController(client, NS);
-    assertThat(controller.submit(request("Old run", null, Map.of())).kind()).isEqualTo(RetrainController.Outcome.Kind.CREATED);
-    end("mfn-train-old-run", "Complete", null, null);
-    assertThat(controller.endedSinceLastLook()).as("ended before the first look").isEmpty();
-
     assertThat(controller.submit(request("Gated Run", null, Map.of())).kind()).isEqualTo(RetrainController.Outcome.Kind.CREATED);
-    assertThat(controller.endedSinceLastLook()).as("still running").isEmpty();
+    assertThat(controller.untoldEnds()).as("still running").isEmpty();
     end("mfn-train-gated-run", "Failed", "PodFailurePolicy",
         "Container trainer for pod mfn/mfn-train-gated-run-x failed with exit code 3 matching FailJob rule at index 0");
-    assertThat(controller.endedSinceLastLook()).singleElement().satisfies(e -> {
+    assertThat(controller.untoldEnds()).singleElement().satisfies(e -> {
       assertThat(e.requestId()).isEqualTo("Gated Run");
       assertThat(e.run()).isEqualTo("mfn-train-gated-run");
       assertThat(e.state()).isEqualTo(TrainingRunEvent.State.REFUSED_BY_GATE);
     });
-    assertThat(controller.endedSinceLastLook()).as("told once").isEmpty();
+    assertThat(controller.untoldEnds()).as("not told yet (the broker did not take it): told again").hasSize(1);
+    controller.told("mfn-train-gated-run");
+    assertThat(controller.untoldEnds()).as("told once").isEmpty();
 
     assertThat(controller.submit(request("crashing", null, Map.of())).kind()).isEqualTo(RetrainController.Outcome.Kind.CREATED);
     end("mfn-train-crashing", "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
     assertThat(controller.submit(request("fine", null, Map.of())).kind()).isEqualTo(RetrainController.Outcome.Kind.CREATED);
     end("mfn-train-fine", "Complete", null, null);
-    assertThat(controller.endedSinceLastLook()).extracting(TrainingRunEvent::requestId, TrainingRunEvent::state)
+    // the controller restarts: its successor tells the two ends not told, and not the told one
+    RetrainController restarted = new RetrainController(client, NS);
+    assertThat(restarted.untoldEnds()).extracting(TrainingRunEvent::requestId, TrainingRunEvent::state)
         .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("crashing", TrainingRunEvent.State.FAILED),
             org.assertj.core.groups.Tuple.tuple("fine", TrainingRunEvent.State.SUCCEEDED));
+    restarted.told("mfn-train-crashing");
+    restarted.told("mfn-train-fine");
+    assertThat(new RetrainController(client, NS).untoldEnds()).isEmpty();
+    assertThat(client.batch().v1().jobs().inNamespace(NS).withName("mfn-train-fine").get().getMetadata().getAnnotations())
+        .containsKey(RetrainController.END_TOLD).containsEntry(TrainingJobs.REQUEST_ANNOTATION, "fine");
   }
 
   private void end(String name, String type, String reason, String message) {

@@ -169,7 +169,7 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
         }
         // the photo's source travels with its faces: the index keeps no photo, so the console shows
         // this name to say which photo a face came from
-        photos.add(new FaceEmbedStage.Photo(image.getId(), image.getSubject(), photoSource.bytes(image), image.getSource()));
+        photos.add(new FaceEmbedStage.Photo(image.getId(), image.getSubject(), photoSource.bytes(image), displaySource(image)));
       } catch (FaceRejected e) {
         deadLetter(image, e.reason(), e.getMessage());
       }
@@ -196,6 +196,16 @@ public class EmbedOperator extends AbstractStreamOperator<FaceDocument>
         .setMessage("the subject was deleted (subjects.deleted); photos published before the deletion are never indexed")
         .setImageId(image.getId()).setSubject(image.getSubject()).setOriginalTopic(config.topic())
         .setJob("embed").setTimestamp(java.time.Instant.now()).build()));
+  }
+
+  /**
+   * The photo's source as the console shows it: with the file name its sender gave, where the
+   * publisher kept one in the attribute {@code filename} (uploads through POST /enroll all have
+   * the source "upload", so that a photo's id is its subject's and its bytes').
+   */
+  static String displaySource(RawImage image) {
+    String filename = image.getAttributes() == null ? null : image.getAttributes().get("filename");
+    return filename == null || filename.isBlank() ? image.getSource() : image.getSource() + ": " + filename;
   }
 
   private void deadLetter(RawImage image, RejectReason reason, String message) {

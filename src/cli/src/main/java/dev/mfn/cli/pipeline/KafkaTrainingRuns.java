@@ -14,14 +14,20 @@ import java.util.Map;
 
 /**
  * The console's training runs for `mfn serve`: the last {@value #WINDOW} retrain requests (topic
- * training.requests) joined by request id with the last events of the retraining controller
- * (training.runs). A request the controller has not answered is QUEUED; otherwise its state is the
+ * training.requests) joined by request id with the last {@value #EVENTS_WINDOW} events of the
+ * retraining controller (training.runs; a few hundred bytes each). A request the controller has not answered is QUEUED; otherwise its state is the
  * controller's newest word. An event whose request is older than the window is still listed, with
  * what the event says. Read again at most every 5 s, whoever asks.
  */
 public final class KafkaTrainingRuns implements TrainingRunsView {
-  /** How many of the newest records of each topic are read. */
+  /** How many of the newest requests are read. */
   static final int WINDOW = 200;
+  /**
+   * How many of the newest run events are read: more than requests, as each request may have
+   * several (and every request refused while a run goes has one), so that a run's STARTED is not
+   * pushed out of the window while its request is still in it.
+   */
+  static final int EVENTS_WINDOW = 2_000;
   /** How many runs the page gets. */
   static final int SHOWN = 50;
   private static final AvroSerde<RetrainRequest> REQUESTS = new AvroSerde<>(RetrainRequest.class);
@@ -91,7 +97,7 @@ public final class KafkaTrainingRuns implements TrainingRunsView {
       errors.add("could not read " + requestsTopic + ": " + KafkaPipelineView.reason(e));
     }
     try {
-      if (!TopicTail.read(bootstrap, runsTopic, WINDOW, r -> {
+      if (!TopicTail.read(bootstrap, runsTopic, EVENTS_WINDOW, r -> {
         try {
           TrainingRunEvent event = TrainingRunEvent.decode(r.value());
           Run run = byId.computeIfAbsent(event.requestId(), Run::new);

@@ -22,6 +22,7 @@
   // a request sent from this page that the list does not show yet (the service reads the topics at
   // most every few seconds), and until when to wait for it
   let awaited = null;
+  let following = false; // the last answer had a run queued or started
   let awaitedUntil = 0;
 
   function percent(x) {
@@ -183,6 +184,15 @@
       runsStatus.classList.add('problem');
       runsRows.replaceChildren();
       runsTable.hidden = true;
+      // a passing failure (rate limit, a restart) must not end the following: try again later
+      if ((following || awaited !== null) && r.status !== 401 && r.status !== 403 && !panel.hidden) {
+        poll = setTimeout(() => {
+          poll = null;
+          if (!panel.hidden) {
+            loadRuns();
+          }
+        }, 2 * POLL_MS);
+      }
       return;
     }
     const runs = Array.isArray(r.body.runs) ? r.body.runs : [];
@@ -204,6 +214,7 @@
       awaited = null;
     }
     const going = runs.some(run => run.state === 'QUEUED' || run.state === 'STARTED');
+    following = going;
     if ((going || awaited !== null) && !panel.hidden) {
       poll = setTimeout(() => {
         poll = null;

@@ -588,9 +588,21 @@ class ConsoleTest {
     return Long.parseLong(String.valueOf(((JavascriptExecutor) browser).executeScript("return arguments[0].naturalWidth", img)));
   }
 
+  /**
+   * The tab as it is, and a copy with every photo blurred past recognition ({@code
+   * <tab>-blurred.png}): LFW photos never go into the repository, the blurred copies are the
+   * README's pictures of the tabs that show faces.
+   */
   private static void screenshot(WebDriver browser, String tab) throws IOException {
     Files.createDirectories(SCREENSHOTS);
     Files.write(SCREENSHOTS.resolve(tab + ".png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+    JavascriptExecutor js = (JavascriptExecutor) browser;
+    js.executeScript("document.querySelectorAll('img').forEach(i => { i.dataset.filter = i.style.filter; i.style.filter = 'blur(14px)'; });");
+    try {
+      Files.write(SCREENSHOTS.resolve(tab + "-blurred.png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+    } finally {
+      js.executeScript("document.querySelectorAll('img').forEach(i => { i.style.filter = i.dataset.filter || ''; delete i.dataset.filter; });");
+    }
   }
 
   private static JsonNode json(HttpResponse<String> response) throws IOException {
