@@ -15,8 +15,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * The tail of the dead-letter topic: the last {@code window} records (spread over its partitions), counted by
@@ -150,53 +148,28 @@ public final class RecentDeadLetters {
    * Returns how many were not DeadLetter records.
    */
   private int tail(List<Seen> seen) {
-    int undecodable = 0;
-    try (KafkaConsumer<String, byte[]> consumer = consumer()) {
-      var partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5)).stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
-      if (partitions.isEmpty()) {
-        return 0;
+    int[] undecodable = {0};
+    TopicTail.read(bootstrap, topic, window, FETCH, r -> {
+      try {
+        DeadLetter d = SERDE.decode(r.value());
+        boolean hasPhoto = carriesPhoto(d);
+        d.setOriginal(null); // the page never needs the bytes: do not keep them
+        d.setOriginalKey(null);
+        long refusedAt = d.getTimestamp() != null ? d.getTimestamp().toEpochMilli() : r.timestamp();
+        seen.add(new Seen(r.partition(), r.offset(), refusedAt, d, hasPhoto));
+      } catch (RuntimeException e) {
+        undecodable[0]++;
       }
-      consumer.assign(partitions);
-      var begin = consumer.beginningOffsets(partitions, Duration.ofSeconds(5));
-      var end = consumer.endOffsets(partitions, Duration.ofSeconds(5));
-      long perPartition = Math.max(1, window / partitions.size());
-      for (TopicPartition tp : partitions) {
-        consumer.seek(tp, Math.max(begin.get(tp), end.get(tp) - perPartition));
-      }
-      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-      while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          if (r.offset() >= end.get(new TopicPartition(topic, r.partition()))) {
-            continue;
-          }
-          try {
-            DeadLetter d = SERDE.decode(r.value());
-            boolean hasPhoto = carriesPhoto(d);
-            d.setOriginal(null); // the page never needs the bytes: do not keep them
-            d.setOriginalKey(null);
-            long refusedAt = d.getTimestamp() != null ? d.getTimestamp().toEpochMilli() : r.timestamp();
-            seen.add(new Seen(r.partition(), r.offset(), refusedAt, d, hasPhoto));
-          } catch (RuntimeException e) {
-            undecodable++;
-          }
-        }
-      }
-    }
-    return undecodable;
+    });
+    return undecodable[0];
   }
 
+  /** A fetch holds at most this much (dead letters can carry photos of a few MB). */
+  private static final Map<String, Object> FETCH = Map.of(
+      ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * 1024 * 1024,
+      ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 16 * 1024 * 1024);
+
   private KafkaConsumer<String, byte[]> consumer() {
-    Map<String, Object> config = Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
-        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
-        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-        // a fetch holds at most this much (dead letters can carry photos of a few MB)
-        ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * 1024 * 1024,
-        ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 16 * 1024 * 1024,
-        ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000,
-        ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, 3_000);
-    return new KafkaConsumer<>(dev.mfn.config.KafkaSecurity.with(config));
+    return TopicTail.consumer(bootstrap, FETCH);
   }
 }

@@ -25,15 +25,13 @@ final class TopicTail {
    * @return false when the 5 s ran out before the end of every partition was read
    */
   static boolean read(String bootstrap, String topic, int window, Consumer<ConsumerRecord<String, byte[]>> each) {
-    Map<String, Object> config = Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
-        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
-        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-        ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false,
-        ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000,
-        ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, 3_000);
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(dev.mfn.config.KafkaSecurity.with(config))) {
+    return read(bootstrap, topic, window, Map.of(), each);
+  }
+
+  /** The same, with more consumer settings (e.g. larger fetches for records that carry photos). */
+  static boolean read(String bootstrap, String topic, int window, Map<String, Object> settings,
+      Consumer<ConsumerRecord<String, byte[]>> each) {
+    try (KafkaConsumer<String, byte[]> consumer = consumer(bootstrap, settings)) {
       List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5)).stream()
           .map(p -> new TopicPartition(topic, p.partition())).toList();
       if (partitions.isEmpty()) {
@@ -59,5 +57,22 @@ final class TopicTail {
       }
       return true;
     }
+  }
+
+  /**
+   * A consumer without a group that never creates a topic, whose calls give up after 5 s, with
+   * these settings on top.
+   */
+  static KafkaConsumer<String, byte[]> consumer(String bootstrap, Map<String, Object> settings) {
+    Map<String, Object> config = new java.util.HashMap<>(Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
+        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+        ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false,
+        ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000,
+        ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, 3_000));
+    config.putAll(settings);
+    return new KafkaConsumer<>(dev.mfn.config.KafkaSecurity.with(config));
   }
 }

@@ -185,6 +185,9 @@
       runsRows.replaceChildren();
       runsTable.hidden = true;
       // a passing failure (rate limit, a restart) must not end the following: try again later
+      if (awaited !== null && Date.now() > awaitedUntil) {
+        awaited = null;
+      }
       if ((following || awaited !== null) && r.status !== 401 && r.status !== 403 && !panel.hidden) {
         poll = setTimeout(() => {
           poll = null;

@@ -597,7 +597,7 @@ class ConsoleTest {
     Files.createDirectories(SCREENSHOTS);
     Files.write(SCREENSHOTS.resolve(tab + ".png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
     JavascriptExecutor js = (JavascriptExecutor) browser;
-    js.executeScript("document.querySelectorAll('img').forEach(i => { i.dataset.filter = i.style.filter; i.style.filter = 'blur(14px)'; });");
+    js.executeScript("document.querySelectorAll('img').forEach(i => { i.dataset.filter = i.style.filter; i.style.filter = 'blur(24px)'; });");
     try {
       Files.write(SCREENSHOTS.resolve(tab + "-blurred.png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
     } finally {
