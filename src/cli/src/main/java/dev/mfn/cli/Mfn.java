@@ -77,6 +77,17 @@ public final class Mfn implements Runnable {
           }
           return EXIT_USAGE;
         });
+    // a command line picocli cannot parse (a missing photo, an unknown flag): its usage as before,
+    // and for a script that asked for --json one document on stdout saying what was wrong
+    CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
+    cli.setParameterExceptionHandler((e, badArgs) -> {
+      int code = usage.handleParseException(e, badArgs);
+      if (java.util.Arrays.asList(badArgs).contains("--json")) {
+        CommandLine failed = e.getCommandLine();
+        JsonOutput.error(failed.getOut(), failed.getCommandSpec().qualifiedName() + ": " + e.getMessage(), "USAGE");
+      }
+      return code;
+    });
     return cli.execute(args);
   }
 

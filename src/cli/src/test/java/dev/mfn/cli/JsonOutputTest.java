@@ -64,6 +64,29 @@ class JsonOutputTest {
     }
   }
 
+  /**
+   * A command line that does not parse (a missing photo, an unknown flag) gives its usage on
+   * stderr as always, and with --json one document on stdout with reason USAGE; without --json
+   * stdout stays empty.
+   */
+  @Test
+  void aCommandLineThatDoesNotParseIsOneJsonDocumentWithJson() throws Exception {
+    for (List<String> args : List.of(List.of("search", "--json"), List.of("verify", "a.jpg", "b.jpg", "--json", "--no-such-flag"),
+        List.of("enroll", "--json", "--k", "x"))) {
+      MfnCliTest.Run run = MfnCliTest.mfn(args.toArray(String[]::new));
+      assertThat(run.exit()).as(run.err()).isEqualTo(Mfn.EXIT_USAGE);
+      assertThat(run.err()).contains("Usage: mfn " + args.get(0));
+      JsonNode doc = single(run.out());
+      assertThat(doc.get("ok").asBoolean()).isFalse();
+      assertThat(doc.get("reason").asText()).isEqualTo("USAGE");
+      assertThat(doc.get("error").asText()).startsWith("mfn " + args.get(0) + ": ");
+
+      MfnCliTest.Run plain = MfnCliTest.mfn(args.stream().filter(a -> !a.equals("--json")).toArray(String[]::new));
+      assertThat(plain.exit()).isEqualTo(Mfn.EXIT_USAGE);
+      assertThat(plain.out()).as("stdout without --json").isEmpty();
+    }
+  }
+
   @Test
   void aDocumentIsOneParseableValueInItsFieldOrder() throws Exception {
     StringWriter text = new StringWriter();
