@@ -1,5 +1,6 @@
 package dev.mfn.cli;
 
+import dev.mfn.cli.pipeline.PhotoRetention;
 import dev.mfn.config.MfnSettings;
 import dev.mfn.publish.KafkaAccess;
 import dev.mfn.records.SubjectErasure;
@@ -9,12 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.common.config.ConfigResource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -125,7 +121,9 @@ final class DeleteCommand implements Callable<Integer> {
     }
     lines.printf("removed %d face(s) of %s from %d index version(s)%s%n", total, subject, versions.size(),
         heldByJob.isEmpty() ? "" : "; " + heldByJob.size() + " more cleaned by the running job");
-    Retention retention = retention(servers);
+    var topicNames = settings.topics();
+    PhotoRetention retention = PhotoRetention.read(servers,
+        photoTopics != null ? photoTopics : List.of(topicNames.enroll(), topicNames.train(), topicNames.deadLetters()));
     if (json) {
       Map<String, Object> doc = JsonOutput.document();
       doc.put("ok", true);
@@ -138,17 +136,7 @@ final class DeleteCommand implements Callable<Integer> {
       doc.put("index_versions", versions.size());
       doc.put("versions_held_by_job", heldByJob);
       doc.put("photo_topics", retention.names());
-      List<Map<String, Object>> topics = new ArrayList<>();
-      if (retention.topics() != null) {
-        for (TopicRetention t : retention.topics()) {
-          Map<String, Object> m = JsonOutput.document();
-          m.put("topic", t.topic());
-          m.put("retention_ms", t.ms());
-          m.put("retention_days", t.ms() < 0 ? null : t.ms() / 86_400_000.0);
-          topics.add(m);
-        }
-      }
-      doc.put("retention", retention.topics() == null ? null : topics);
+      doc.put("retention", retention.json());
       if (retention.error() != null) {
         doc.put("retention_error", retention.error());
       }
@@ -159,42 +147,13 @@ final class DeleteCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** One photo topic's retention (-1: forever). */
-  private record TopicRetention(String topic, long ms) {}
-
-  /** The photo topics asked about, the retention of those that exist (null: unreadable), and why not. */
-  private record Retention(List<String> names, List<TopicRetention> topics, String error) {}
-
-  /** Where copies of the photos may remain: the photo topics, until their retention ends. */
-  private Retention retention(String servers) {
-    var topics = settings.topics();
-    List<String> names = photoTopics != null ? photoTopics : List.of(topics.enroll(), topics.train(), topics.deadLetters());
-    Properties p = new Properties();
-    dev.mfn.config.KafkaSecurity.addTo(p);
-    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
-    try (Admin admin = Admin.create(p)) {
-      var existing = admin.listTopics().names().get(10, TimeUnit.SECONDS);
-      List<ConfigResource> resources = names.stream().filter(existing::contains)
-          .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
-      var configs = admin.describeConfigs(resources).all().get(10, TimeUnit.SECONDS);
-      List<TopicRetention> found = new ArrayList<>();
-      for (ConfigResource r : resources) {
-        var retention = configs.get(r).get("retention.ms");
-        found.add(new TopicRetention(r.name(), retention == null ? -1 : Long.parseLong(retention.value())));
-      }
-      return new Retention(names, found, null);
-    } catch (Exception e) {
-      return new Retention(names, null, e.getMessage());
-    }
-  }
-
-  private static void printRetention(PrintWriter out, Retention retention) {
+  private static void printRetention(PrintWriter out, PhotoRetention retention) {
     if (retention.topics() == null) {
       out.println("could not read the topics' retention: " + retention.error());
       return;
     }
     out.println("photos of the subject may still be in these topics until their retention ends (Kafka is the last copy):");
-    for (TopicRetention t : retention.topics()) {
+    for (PhotoRetention.Topic t : retention.topics()) {
       long ms = t.ms();
       out.printf(Locale.ROOT, "  %s: retention %s%n", t.topic(), ms < 0 ? "forever (retention.ms=-1)" : String.format(Locale.ROOT, "%.1f days", ms / 86_400_000.0));
     }

@@ -268,7 +268,10 @@ final class ServeCommand implements Callable<Integer> {
     if (rest == null || rest.isBlank()) {
       rest = "127.0.0.1:" + settings.getInt("flink.port");
     }
-    return new dev.mfn.cli.pipeline.KafkaPipelineView(servers, rest.trim(), dlqTopic != null ? dlqTopic : settings.topics().deadLetters());
+    String dlq = dlqTopic != null ? dlqTopic : settings.topics().deadLetters();
+    // where photos stay after a deletion, until their retention ends (the delete confirmation says so)
+    java.util.List<String> photoTopics = java.util.List.of(enrollTopic != null ? enrollTopic : settings.topics().enroll(), settings.topics().train(), dlq);
+    return new dev.mfn.cli.pipeline.KafkaPipelineView(servers, rest.trim(), dlq, photoTopics);
   }
 
   /** True when the served version's model can be found: its location is recorded, or it is --model's. */

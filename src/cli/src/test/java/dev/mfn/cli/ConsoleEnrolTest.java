@@ -60,6 +60,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  */
 @ExtendWith(LocalKafka.class)
 class ConsoleEnrolTest {
+  private static final String ENROLL_TOPIC = "console-enrol";
   private static final String KEY = "console-enrol-test-key-0123";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -68,7 +69,7 @@ class ConsoleEnrolTest {
   void aPersonEnrolledInTheConsoleIsSearchableUntilDeleted(KafkaBroker broker, @TempDir Path dir) throws Exception {
     boolean chromium = chromium();
     String kafka = broker.bootstrapServers();
-    String enrollTopic = "console-enrol";
+    String enrollTopic = ENROLL_TOPIC;
     String dlq = "console-enrol.dlq";
     for (String topic : List.of(enrollTopic, dlq)) {
       KafkaAccess.prepare(kafka, topic, 1, 30_000);
@@ -196,6 +197,10 @@ class ConsoleEnrolTest {
       assertThat(sources).containsExactly("from upload: " + photos.get(0).getFileName(), "from upload: " + photos.get(1).getFileName());
       browser.findElement(By.id("subject-delete")).click();
       Alert confirm = wait.until(ExpectedConditions.alertIsPresent());
+      // it says what stays: the photo topics on the broker, each with its retention
+      assertThat(confirm.getText()).contains("removes all 2 faces of " + who)
+          .containsPattern("their photos stay in Kafka until each topic's retention ends: .*" + java.util.regex.Pattern.quote(ENROLL_TOPIC)
+              + " (\\d+(\\.\\d)? (day|days|hours)|forever)");
       confirm.accept();
       wait.until(d -> d.findElement(By.id("subjects-result")).getText().startsWith("Deleted " + who + ":"));
       // the job holds the index's writer: it removes them when it reads the tombstone (its next checkpoint)

@@ -131,7 +131,7 @@ class OpenApiContractTest {
     nobody = "127.0.0.1:" + dev.mfn.services.process.Ports.free(); // no Flink cluster: the pipeline says so
     server = new SearchServer(service, keys, ServerOptions.defaults().withMaxUploadBytes(2_000_000).withRate(0, 0), retrain,
         AuditTrail.NONE).withModels(new ModelShelf(store)).withEnrolment(enrolment)
-        .withPipeline(new dev.mfn.cli.pipeline.KafkaPipelineView(kafka, nobody, "contract.dlq"))
+        .withPipeline(new dev.mfn.cli.pipeline.KafkaPipelineView(kafka, nobody, "contract.dlq", List.of("contract.enroll", "contract.dlq")))
         .withTrainingRuns(new dev.mfn.cli.pipeline.KafkaTrainingRuns(kafka, "contract.requests", "contract.runs")).start("127.0.0.1", 0);
     base = "http://127.0.0.1:" + server.port();
   }
@@ -226,6 +226,8 @@ class OpenApiContractTest {
 
     HttpResponse<byte[]> pipeline = call(called, "GET /pipeline", get("/pipeline", KEY), 200);
     assertThat(JSON.readTree(pipeline.body()).path("jobs_error").asText()).contains(nobody);
+    assertThat(JSON.readTree(pipeline.body()).path("photo_retention")).extracting(t -> t.path("topic").asText())
+        .containsExactlyInAnyOrder("contract.enroll", "contract.dlq");
     call(called, "GET /pipeline/dead-letters/{partition}/{offset}/thumbnail", get("/pipeline/dead-letters/0/0/thumbnail", KEY), 404);
     call(called, "GET /pipeline/dead-letters/{partition}/{offset}/thumbnail", get("/pipeline/dead-letters/0/x/thumbnail", KEY), 400);
 

@@ -112,6 +112,15 @@ class PipelineTabTest {
       }
     }
     assertThat(lag).as(answer.body()).isNotNull();
+    // what a deletion leaves behind: the dead-letter topic's photos, until its retention ends
+    JsonNode kept = null;
+    for (JsonNode t : pipeline.path("photo_retention")) {
+      if (t.path("topic").asText().equals(dlq)) {
+        kept = t;
+      }
+    }
+    assertThat(kept).as(answer.body()).isNotNull();
+    assertThat(kept.path("retention_ms").isIntegralNumber()).isTrue();
     assertThat(lag.path("topic").asText()).isEqualTo("pipeline-tab");
     assertThat(lag.path("lag").asLong()).isEqualTo(6);
     assertThat(lag.path("partitions").asInt()).isEqualTo(2);

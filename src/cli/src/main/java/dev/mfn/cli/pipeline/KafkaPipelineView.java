@@ -2,6 +2,7 @@ package dev.mfn.cli.pipeline;
 
 import dev.mfn.search.serve.PipelineView;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -14,6 +15,8 @@ public final class KafkaPipelineView implements PipelineView {
   private final java.util.List<FlinkJobsStatus> clusters;
   private final ConsumerLag lag;
   private final RecentDeadLetters deadLetters;
+  private final String bootstrap;
+  private final List<String> photoTopics;
 
   /**
    * @param flinkRest host:port of the JobManager's REST API, or several, comma-separated (one per
@@ -21,6 +24,16 @@ public final class KafkaPipelineView implements PipelineView {
    * @param deadLetterTopic the topic the jobs write their rejected records to
    */
   public KafkaPipelineView(String bootstrap, String flinkRest, String deadLetterTopic) {
+    this(bootstrap, flinkRest, deadLetterTopic, List.of());
+  }
+
+  /**
+   * @param photoTopics the topics that carry photos (enroll, train, dead letters): their retention
+   *     is what a deletion leaves behind, which the Subjects tab's delete confirmation says
+   */
+  public KafkaPipelineView(String bootstrap, String flinkRest, String deadLetterTopic, List<String> photoTopics) {
+    this.bootstrap = bootstrap;
+    this.photoTopics = List.copyOf(photoTopics);
     this.clusters = flinkRest == null ? java.util.List.of() : java.util.Arrays.stream(flinkRest.split(","))
         .map(String::trim).filter(a -> !a.isEmpty()).map(FlinkJobsStatus::new).toList();
     this.lag = new ConsumerLag(bootstrap);
@@ -61,6 +74,14 @@ public final class KafkaPipelineView implements PipelineView {
     }
     part(status, "lag", lag::rows);
     part(status, "dead_letters", deadLetters::summary);
+    if (!photoTopics.isEmpty()) {
+      PhotoRetention retention = PhotoRetention.read(bootstrap, photoTopics);
+      if (retention.topics() != null) {
+        status.put("photo_retention", retention.json());
+      } else {
+        status.put("photo_retention_error", retention.error());
+      }
+    }
     return status;
   }
 

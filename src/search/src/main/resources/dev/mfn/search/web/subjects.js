@@ -154,14 +154,37 @@
     return isNaN(t.getTime()) ? iso : t.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   }
 
+  // what a deletion leaves behind: the photos already in Kafka's photo topics, until each topic's
+  // retention ends (read from the broker through GET /pipeline; said plainly when it cannot be)
+  async function retention() {
+    const generic = 'photos already in Kafka topics stay there until their retention ends.';
+    const r = await mfn.call('pipeline');
+    if (!r.ok || !Array.isArray(r.body.photo_retention)) {
+      const why = r.ok ? r.body.photo_retention_error : mfn.problem(r);
+      return generic + (why ? ' (their retention could not be read: ' + why + ')' : '');
+    }
+    if (r.body.photo_retention.length === 0) {
+      return 'no photo topic exists on the broker, so no photo stays in Kafka.';
+    }
+    return 'their photos stay in Kafka until each topic\'s retention ends: ' + r.body.photo_retention.map(t =>
+        t.topic + ' ' + (t.retention_ms < 0 ? 'forever (retention.ms -1)' : days(t.retention_days))).join(', ') + '.';
+  }
+
+  function days(d) {
+    return d >= 1 ? d.toFixed(d % 1 === 0 ? 0 : 1) + (d === 1 ? ' day' : ' days') : (d * 24).toFixed(1) + ' hours';
+  }
+
   deleteButton.addEventListener('click', async () => {
     if (!selected) {
       return;
     }
     const s = selected;
+    deleteButton.disabled = true;
+    const kept = await retention();
+    deleteButton.disabled = false;
     const question = 'Delete ' + s.subject + '?\n\nThis removes all ' + faces(s.faces) + ' of ' + s.subject
-        + " from every model version's index, vectors and crops; a tombstone keeps them from coming back;"
-        + ' photos already in Kafka topics stay until their retention ends.';
+        + " from every model version's index, vectors and crops; a tombstone keeps them from coming back.\n\n"
+        + 'What stays: ' + kept;
     if (!window.confirm(question)) {
       return;
     }
