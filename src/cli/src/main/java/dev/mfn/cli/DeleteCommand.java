@@ -155,7 +155,9 @@ final class DeleteCommand implements Callable<Integer> {
     out.println("photos of the subject may still be in these topics until their retention ends (Kafka is the last copy):");
     for (PhotoRetention.Topic t : retention.topics()) {
       long ms = t.ms();
-      out.printf(Locale.ROOT, "  %s: retention %s%n", t.topic(), ms < 0 ? "forever (retention.ms=-1)" : String.format(Locale.ROOT, "%.1f days", ms / 86_400_000.0));
+      out.printf(Locale.ROOT, "  %s: retention %s%s%n", t.topic(),
+          ms < 0 ? "forever (retention.ms=-1)" : String.format(Locale.ROOT, "%.1f days", ms / 86_400_000.0),
+          t.compacted() ? "; compacted: a record stays until a newer one with its key replaces it" : "");
     }
     if (retention.topics().isEmpty()) {
       out.println("  (none of " + retention.names() + " exists)");

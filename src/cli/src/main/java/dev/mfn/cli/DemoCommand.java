@@ -191,6 +191,7 @@ final class DemoCommand implements Callable<Integer> {
       return sub(withIndex(List.of("serve", "--model", model.toString(), "--port", String.valueOf(port), "--bootstrap", bootstrap,
           "--enroll-topic", enrollTopic, "--dlq-topic", settings.topics().deadLetters(),
           "--retrain-topic", requests, "--runs-topic", runs, "--flink", "127.0.0.1:" + flinkRest,
+          "--photo-topics", String.join(",", enrollTopic, settings.topics().train() + ".demo-" + run, settings.topics().deadLetters()),
           "--model-store", store().toString()), index)); // the Models tab lists the demo's versions
     }
   }

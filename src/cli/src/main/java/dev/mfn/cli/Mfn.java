@@ -82,13 +82,26 @@ public final class Mfn implements Runnable {
     CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
     cli.setParameterExceptionHandler((e, badArgs) -> {
       int code = usage.handleParseException(e, badArgs);
-      if (java.util.Arrays.asList(badArgs).contains("--json")) {
-        CommandLine failed = e.getCommandLine();
+      CommandLine failed = e.getCommandLine();
+      if (failed.getCommandSpec().findOption("--json") != null && asksForJson(badArgs)) {
         JsonOutput.error(failed.getOut(), failed.getCommandSpec().qualifiedName() + ": " + e.getMessage(), "USAGE");
       }
       return code;
     });
     return cli.execute(args);
+  }
+
+  /** Whether --json is on the line as an option (not after "--", where every word is a parameter). */
+  private static boolean asksForJson(String[] args) {
+    for (String a : args) {
+      if (a.equals("--")) {
+        return false;
+      }
+      if (a.equals("--json")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether the failed command was asked for --json (its option matched, or the word is on the line). */

@@ -81,6 +81,9 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--runs-topic", paramLabel = "T", description = "What the retraining controller says of each request, shown on the Models tab (default: setting topic.training-runs).")
   String runsTopic;
 
+  @Option(names = "--photo-topics", paramLabel = "T", split = ",", description = "The topics that carry photos, whose retention the delete confirmation reports (default: the enroll topic, setting topic.train, the dead-letter topic).")
+  java.util.List<String> photoTopics;
+
   @Option(names = "--flink", paramLabel = "HOST:PORT", description = "The Flink cluster whose jobs the console's Pipeline tab shows (its REST API; default: setting flink.rest, else the local cluster of `mfn services start flink`, 127.0.0.1:flink.port).")
   String flink;
 
@@ -270,8 +273,9 @@ final class ServeCommand implements Callable<Integer> {
     }
     String dlq = dlqTopic != null ? dlqTopic : settings.topics().deadLetters();
     // where photos stay after a deletion, until their retention ends (the delete confirmation says so)
-    java.util.List<String> photoTopics = java.util.List.of(enrollTopic != null ? enrollTopic : settings.topics().enroll(), settings.topics().train(), dlq);
-    return new dev.mfn.cli.pipeline.KafkaPipelineView(servers, rest.trim(), dlq, photoTopics);
+    java.util.List<String> photos = photoTopics != null ? photoTopics
+        : java.util.List.of(enrollTopic != null ? enrollTopic : settings.topics().enroll(), settings.topics().train(), dlq);
+    return new dev.mfn.cli.pipeline.KafkaPipelineView(servers, rest.trim(), dlq, photos);
   }
 
   /** True when the served version's model can be found: its location is recorded, or it is --model's. */

@@ -85,6 +85,12 @@ class JsonOutputTest {
       assertThat(plain.exit()).isEqualTo(Mfn.EXIT_USAGE);
       assertThat(plain.out()).as("stdout without --json").isEmpty();
     }
+    // a command without --json (the word is then an unknown option), or the word after "--": no document
+    for (List<String> args : List.of(List.of("serve", "--json"), List.of("search", "--k", "x", "--", "--json"))) {
+      MfnCliTest.Run run = MfnCliTest.mfn(args.toArray(String[]::new));
+      assertThat(run.exit()).as(run.err()).isEqualTo(Mfn.EXIT_USAGE);
+      assertThat(run.out()).as(String.join(" ", args)).isEmpty();
+    }
   }
 
   @Test

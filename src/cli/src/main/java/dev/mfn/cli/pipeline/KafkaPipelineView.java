@@ -34,11 +34,15 @@ public final class KafkaPipelineView implements PipelineView {
   public KafkaPipelineView(String bootstrap, String flinkRest, String deadLetterTopic, List<String> photoTopics) {
     this.bootstrap = bootstrap;
     this.photoTopics = List.copyOf(photoTopics);
+    this.retentions = new ReusedLook<>(() -> PhotoRetention.read(bootstrap, this.photoTopics), 60);
     this.clusters = flinkRest == null ? java.util.List.of() : java.util.Arrays.stream(flinkRest.split(","))
         .map(String::trim).filter(a -> !a.isEmpty()).map(FlinkJobsStatus::new).toList();
     this.lag = new ConsumerLag(bootstrap);
     this.deadLetters = new RecentDeadLetters(bootstrap, deadLetterTopic, 500, 12);
   }
+
+  /** The photo topics' retention changes rarely: read at most once a minute. */
+  private final ReusedLook<PhotoRetention> retentions;
 
   /** One look reused for 5 s, never queued behind a slow one ({@link ReusedLook}). */
   private final ReusedLook<Map<String, Object>> looks = new ReusedLook<>(this::look, 5);
@@ -75,7 +79,7 @@ public final class KafkaPipelineView implements PipelineView {
     part(status, "lag", lag::rows);
     part(status, "dead_letters", deadLetters::summary);
     if (!photoTopics.isEmpty()) {
-      PhotoRetention retention = PhotoRetention.read(bootstrap, photoTopics);
+      PhotoRetention retention = retentions.get();
       if (retention.topics() != null) {
         status.put("photo_retention", retention.json());
       } else {

@@ -21,34 +21,52 @@ import org.apache.kafka.common.config.ConfigResource;
  */
 public record PhotoRetention(List<String> names, List<Topic> topics, String error) {
 
-  /** One photo topic's retention ({@code ms} -1: forever). */
-  public record Topic(String topic, long ms) {
-    /** {topic, retention_ms, retention_days (null: forever)}. */
+  /**
+   * One photo topic's retention ({@code ms} -1: forever); a compacted topic keeps a record until a
+   * newer one with its key replaces it, whatever its retention.
+   */
+  public record Topic(String topic, long ms, boolean compacted) {
+    /** {topic, retention_ms, retention_days (null: forever), compacted}. */
     public Map<String, Object> json() {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("topic", topic);
       m.put("retention_ms", ms);
       m.put("retention_days", ms < 0 ? null : ms / 86_400_000.0);
+      m.put("compacted", compacted);
       return m;
     }
   }
 
-  /** Reads the topics' retention.ms from the broker (10 s at most); a failure is in {@code error}. */
+  /**
+   * Reads each topic's retention.ms and cleanup.policy from the broker (a few seconds at most).
+   * Each name is asked about directly, not looked up in the topic list (which leaves out what this
+   * principal may not see): a topic the broker does not know is absent, one it will not describe
+   * (no right to) is an error, never "no photo stays".
+   */
   public static PhotoRetention read(String bootstrap, List<String> names) {
     Properties p = new Properties();
     dev.mfn.config.KafkaSecurity.addTo(p);
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10_000);
-    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
+    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000);
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 3_000);
     try (Admin admin = Admin.create(p)) {
-      var existing = admin.listTopics().names().get(10, TimeUnit.SECONDS);
-      List<ConfigResource> resources = names.stream().distinct().filter(existing::contains)
-          .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
-      var configs = admin.describeConfigs(resources).all().get(10, TimeUnit.SECONDS);
+      List<ConfigResource> resources = names.stream().distinct().map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
+      var answers = admin.describeConfigs(resources).values();
       List<Topic> found = new ArrayList<>();
       for (ConfigResource r : resources) {
-        var retention = configs.get(r).get("retention.ms");
-        found.add(new Topic(r.name(), retention == null ? -1 : Long.parseLong(retention.value())));
+        org.apache.kafka.clients.admin.Config config;
+        try {
+          config = answers.get(r).get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+          if (e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
+            continue; // not on this broker: it holds no photo
+          }
+          throw e;
+        }
+        var retention = config.get("retention.ms");
+        var policy = config.get("cleanup.policy");
+        found.add(new Topic(r.name(), retention == null ? -1 : Long.parseLong(retention.value()),
+            policy != null && policy.value().contains("compact")));
       }
       return new PhotoRetention(names, found, null);
     } catch (Exception e) {

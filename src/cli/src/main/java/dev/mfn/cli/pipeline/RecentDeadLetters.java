@@ -73,6 +73,9 @@ public final class RecentDeadLetters {
     if (undecodable > 0) {
       summary.put("undecodable", undecodable);
     }
+    if (partial) {
+      summary.put("partial", true);
+    }
     return summary;
   }
 
@@ -147,9 +150,12 @@ public final class RecentDeadLetters {
    * as it arrives and keeping only what the page shows: the photos in them are never held.
    * Returns how many were not DeadLetter records.
    */
+  /** Whether the last tail ran out of time before the end of the topic (its counts are partial). */
+  private volatile boolean partial;
+
   private int tail(List<Seen> seen) {
     int[] undecodable = {0};
-    TopicTail.read(bootstrap, topic, window, FETCH, r -> {
+    partial = !TopicTail.read(bootstrap, topic, window, FETCH, r -> {
       try {
         DeadLetter d = SERDE.decode(r.value());
         boolean hasPhoto = carriesPhoto(d);

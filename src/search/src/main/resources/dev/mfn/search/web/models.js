@@ -23,6 +23,7 @@
   // most every few seconds), and until when to wait for it
   let awaited = null;
   let following = false; // the last answer had a run queued or started
+  let failingSince = 0; // when the answers began to fail, 0 while they do not
   let awaitedUntil = 0;
 
   function percent(x) {
@@ -188,6 +189,12 @@
       if (awaited !== null && Date.now() > awaitedUntil) {
         awaited = null;
       }
+      // two minutes of nothing but failures: stop following (Refresh starts again)
+      failingSince = failingSince || Date.now();
+      if (Date.now() - failingSince > 2 * 60 * 1000) {
+        following = false;
+        awaited = null;
+      }
       if ((following || awaited !== null) && r.status !== 401 && r.status !== 403 && !panel.hidden) {
         poll = setTimeout(() => {
           poll = null;
@@ -198,6 +205,7 @@
       }
       return;
     }
+    failingSince = 0;
     const runs = Array.isArray(r.body.runs) ? r.body.runs : [];
     const topics = r.body.topics || {};
     let text = runs.length === 0 ? 'no training runs yet'

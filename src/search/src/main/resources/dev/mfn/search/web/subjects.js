@@ -159,15 +159,17 @@
   async function retention() {
     const generic = 'photos already in Kafka topics stay there until their retention ends.';
     const r = await mfn.call('pipeline');
-    if (!r.ok || !Array.isArray(r.body.photo_retention)) {
-      const why = r.ok ? r.body.photo_retention_error : mfn.problem(r);
+    const body = r.body || {};
+    if (!r.ok || !Array.isArray(body.photo_retention)) {
+      const why = r.ok ? body.photo_retention_error : mfn.problem(r);
       return generic + (why ? ' (their retention could not be read: ' + why + ')' : '');
     }
-    if (r.body.photo_retention.length === 0) {
-      return 'no photo topic exists on the broker, so no photo stays in Kafka.';
+    if (body.photo_retention.length === 0) {
+      return 'none of the photo topics the service knows exists on the broker, so no photo stays in Kafka.';
     }
-    return 'their photos stay in Kafka until each topic\'s retention ends: ' + r.body.photo_retention.map(t =>
-        t.topic + ' ' + (t.retention_ms < 0 ? 'forever (retention.ms -1)' : days(t.retention_days))).join(', ') + '.';
+    return 'their photos stay in Kafka until each topic\'s retention ends: ' + body.photo_retention.map(t =>
+        t.topic + ' ' + (t.retention_ms < 0 ? 'forever (retention.ms -1)' : days(t.retention_days))
+        + (t.compacted ? ' (compacted: until a newer record with the same key replaces it)' : '')).join(', ') + '.';
   }
 
   function days(d) {
@@ -180,11 +182,21 @@
     }
     const s = selected;
     deleteButton.disabled = true;
-    const kept = await retention();
-    deleteButton.disabled = false;
+    outcome.className = '';
+    outcome.textContent = 'checking what a deletion of ' + s.subject + ' leaves behind ...';
+    let kept;
+    try {
+      kept = await retention();
+    } catch (e) {
+      kept = 'photos already in Kafka topics stay there until their retention ends.';
+    } finally {
+      deleteButton.disabled = false;
+      outcome.textContent = '';
+    }
     const question = 'Delete ' + s.subject + '?\n\nThis removes all ' + faces(s.faces) + ' of ' + s.subject
         + " from every model version's index, vectors and crops; a tombstone keeps them from coming back.\n\n"
-        + 'What stays: ' + kept;
+        + 'What stays: ' + kept + ' Photos that travelled by reference stay in the blob store, and training'
+        + ' shards already cut keep their crops (delete the cut, or cut again).';
     if (!window.confirm(question)) {
       return;
     }
