@@ -77,6 +77,7 @@ public final class TrainBench {
       Map<String, java.util.function.Supplier<ai.djl.nn.Block>> kinds = new java.util.LinkedHashMap<>();
       kinds.put("PReLU max(x,0) + a*min(x,0)", () -> new ChannelPrelu(ChannelPrelu.Formula.MAX_MIN));
       kinds.put("PReLU where(x>0, x, a*x)", () -> new ChannelPrelu(ChannelPrelu.Formula.WHERE));
+      kinds.put("PReLU torch.prelu (fused, TorchScript)", () -> new ChannelPrelu(ChannelPrelu.Formula.FUSED));
       kinds.put("ReLU (one fused kernel)", ai.djl.nn.Activation::reluBlock);
       Map<String, List<Double>> rates = new java.util.LinkedHashMap<>();
       for (int r = 0; r < repeats; r++) {

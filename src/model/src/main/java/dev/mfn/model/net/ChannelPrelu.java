@@ -11,9 +11,10 @@ import ai.djl.util.PairList;
 
 /**
  * PReLU with one learned slope per channel, as in the MobileFaceNet paper. DJL's own {@code Prelu}
- * learns a single slope for the whole tensor, and the PyTorch engine has no fused prelu, so this is
- * {@code where(x > 0, x, alpha * x)} with alpha broadcast over N, H and W. A fused kernel would
- * be worth having: a plain ReLU in its place makes the training step 1.8x faster.
+ * learns a single slope for the whole tensor, and DJL's PyTorch engine has no prelu op; this block
+ * runs PyTorch's fused {@code torch.prelu} through {@link TorchPrelu} (a one-line TorchScript
+ * module), and can still be written out as ops for comparison (the formulas compute the same
+ * values; the bench and {@code TorchPreluTest} hold them to it).
  */
 public final class ChannelPrelu extends AbstractBlock {
   private static final byte VERSION = 1;
@@ -23,14 +24,16 @@ public final class ChannelPrelu extends AbstractBlock {
     /** max(x, 0) + alpha * min(x, 0): four kernels forward. */
     MAX_MIN,
     /** where(x > 0, x, alpha * x): three kernels forward, and a masked backward. */
-    WHERE
+    WHERE,
+    /** torch.prelu: one kernel forward, one backward (the PyTorch engine only). */
+    FUSED
   }
 
   /**
-   * The formula every new block uses: WHERE, 14% more training img/s than MAX_MIN in the bare step
-   * ({@code bench/run train --activations}, bench/RESULTS.md); the forward is identical.
+   * The formula every new block uses: FUSED, the fastest in the bare training step ({@code bench/run
+   * train --activations}, bench/RESULTS.md); the forward is identical to the others.
    */
-  public static final Formula DEFAULT = Formula.WHERE;
+  public static final Formula DEFAULT = Formula.FUSED;
 
   private final Parameter alpha;
   private final Formula formula;
@@ -62,6 +65,9 @@ public final class ChannelPrelu extends AbstractBlock {
       ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
     NDArray x = inputs.singletonOrThrow();
     NDArray slope = store.getValue(alpha, x.getDevice(), training);
+    if (formula == Formula.FUSED && TorchPrelu.available(x)) {
+      return new NDList(TorchPrelu.apply(x, slope, training));
+    }
     long channels = slope.getShape().get(0);
     NDArray broadcast = x.getShape().dimension() == 4 ? slope.reshape(1, channels, 1, 1) : slope.reshape(1, channels);
     if (formula == Formula.WHERE) {

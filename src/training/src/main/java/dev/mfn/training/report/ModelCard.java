@@ -182,7 +182,8 @@ public final class ModelCard {
    * (a double read back from the JSON prints as it was written); "auto" where the value is null.
    */
   static String number(JsonNode v) {
-    return v.isNumber() ? String.valueOf(v.asDouble()) : "auto";
+    // plain decimals: 0.0004 rather than Java's 4.0E-4, 64 rather than 64.0
+    return v.isNumber() ? java.math.BigDecimal.valueOf(v.asDouble()).stripTrailingZeros().toPlainString() : "auto";
   }
 
   private static double round(double v, int digits) {

@@ -51,12 +51,14 @@ class ModelCardTest {
       String shortest = Float.toString(option);
       String widened = Double.toString(option);
       assertThat(json).contains(":" + shortest);
-      assertThat(md).contains(shortest);
+      // the Markdown card writes plain decimals: 0.0004, not 4.0E-4
+      assertThat(md).contains(new java.math.BigDecimal(shortest).stripTrailingZeros().toPlainString());
       if (!widened.equals(shortest)) {
         assertThat(json).doesNotContain(widened);
         assertThat(md).doesNotContain(widened);
       }
     }
+    assertThat(md).doesNotContainPattern("[0-9]E-[0-9]");
     assertThat(card.path("training").path("learning_rate").asDouble())
         .isEqualTo(Double.parseDouble(Float.toString(options.learningRate())));
   }

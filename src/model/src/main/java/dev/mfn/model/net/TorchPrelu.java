@@ -1,0 +1,142 @@
+package dev.mfn.model.net;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDList;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * PyTorch's fused {@code torch.prelu} kernel (forward and backward), reached through a one-line
+ * TorchScript module. DJL 0.36's PyTorch engine has no prelu ({@code NDArrayEx.prelu} throws) and
+ * its JNI no call to it, but it does run TorchScript methods with autograd on. Written out as ops,
+ * the per-channel PReLU costs about 45% of a MobileFaceNet training step (bench/RESULTS.md); the
+ * fused kernel is one pass forward and one backward.
+ *
+ * <p>The module is built here, in memory, rather than shipped as a file: a TorchScript archive is a
+ * zip of the method's source ({@code code/__torch__.py}) and a pickled object of that class with
+ * no state but its {@code training} flag. It holds no tensors, so one module serves every device
+ * and every thread (calling a TorchScript method does not change the module).
+ */
+public final class TorchPrelu {
+  private static final String SOURCE =
+      String.join(
+          "\n",
+          "class Prelu(Module):",
+          "  __parameters__ = []",
+          "  __buffers__ = []",
+          "  training : bool",
+          "  def forward(self: __torch__.Prelu,",
+          "    x: Tensor,",
+          "    weight: Tensor) -> Tensor:",
+          "    return torch.prelu(x, weight)",
+          "");
+
+  private static volatile PtSymbolBlock module;
+
+  private TorchPrelu() {}
+
+  /**
+   * {@code x > 0 ? x : weight[c] * x}, with {@code weight} of one value per channel (axis 1 of x).
+   * Gradients flow to both inputs when they are being recorded.
+   */
+  public static NDArray apply(NDArray x, NDArray weight, boolean training) {
+    // training = record for autograd (the method runs without it otherwise)
+    return IValueUtils.forward(module(), new NDList(x, weight), training).singletonOrThrow();
+  }
+
+  /** Whether this process's engine can run it (the PyTorch engine, which every trainer uses). */
+  public static boolean available(NDArray x) {
+    return x instanceof PtNDArray;
+  }
+
+  private static PtSymbolBlock module() {
+    PtSymbolBlock loaded = module;
+    if (loaded == null) {
+      synchronized (TorchPrelu.class) {
+        loaded = module;
+        if (loaded == null) {
+          // A manager of its own that lives as long as the process: the module is shared
+          NDManager manager = Engine.getEngine("PyTorch").newBaseManager();
+          try {
+            loaded = JniUtils.loadModule((PtNDManager) manager, new ByteArrayInputStream(archive()), false, false);
+          } catch (IOException e) {
+            throw new UncheckedIOException("could not load the prelu TorchScript module", e);
+          }
+          module = loaded;
+        }
+      }
+    }
+    return loaded;
+  }
+
+  /** The TorchScript archive, as {@code torch.jit.save} would write it for the class above. */
+  static byte[] archive() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      stored(zip, "prelu/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+      stored(zip, "prelu/.data/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+      stored(zip, "prelu/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
+      stored(zip, "prelu/code/__torch__.py", SOURCE.getBytes(StandardCharsets.UTF_8));
+      stored(zip, "prelu/data.pkl", dataPickle());
+      // an empty tuple: the module has no constants
+      stored(zip, "prelu/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'});
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /**
+   * Pickle protocol 2 of one {@code __torch__.Prelu} object whose state is {@code {"training":
+   * True}}: the opcodes TorchScript's own pickler writes for a module without tensors.
+   */
+  private static byte[] dataPickle() {
+    ByteArrayOutputStream p = new ByteArrayOutputStream();
+    p.write(0x80); // PROTO
+    p.write(2);
+    p.writeBytes("c__torch__\nPrelu\n".getBytes(StandardCharsets.US_ASCII)); // GLOBAL
+    p.write(')'); // EMPTY_TUPLE
+    p.write(0x81); // NEWOBJ
+    p.write('}'); // EMPTY_DICT
+    p.write('('); // MARK
+    byte[] key = "training".getBytes(StandardCharsets.US_ASCII);
+    p.write('X'); // BINUNICODE, 4-byte little-endian length
+    p.write(key.length);
+    p.write(0);
+    p.write(0);
+    p.write(0);
+    p.writeBytes(key);
+    p.write(0x88); // NEWTRUE
+    p.write('u'); // SETITEMS
+    p.write('b'); // BUILD
+    p.write('.'); // STOP
+    return p.toByteArray();
+  }
+
+  /** Uncompressed, as torch.jit.save writes them (its reader maps records in place). */
+  private static void stored(ZipOutputStream zip, String name, byte[] data) throws IOException {
+    ZipEntry entry = new ZipEntry(name);
+    entry.setMethod(ZipEntry.STORED);
+    entry.setSize(data.length);
+    entry.setCompressedSize(data.length);
+    CRC32 crc = new CRC32();
+    crc.update(data);
+    entry.setCrc(crc.getValue());
+    zip.putNextEntry(entry);
+    zip.write(data);
+    zip.closeEntry();
+  }
+}
