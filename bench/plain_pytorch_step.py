@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 # (t, c, n, s) rows of the paper's table
+WARMUP_STEPS = 3
 BOTTLENECKS = [(2, 64, 5, 2), (4, 128, 1, 2), (2, 128, 6, 1), (4, 128, 1, 2), (2, 128, 2, 1)]
 
 
@@ -56,6 +57,14 @@ def mobilefacenet(classes):
     return nn.Sequential(*layers)
 
 
+def rss_mb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=32)
@@ -73,14 +82,32 @@ def main():
         net = mobilefacenet(args.classes).train()
         optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
         loss_fn = nn.CrossEntropyLoss()
-        images = 0
-        start = time.perf_counter()
-        while time.perf_counter() - start < args.seconds:
+        # untimed warm-up, as TrainBench's bare step: the allocator's heap grows, kernels are picked
+        for _ in range(WARMUP_STEPS):
             optimizer.zero_grad(set_to_none=True)
             loss_fn(net(x), y).backward()
             optimizer.step()
+        rss_after_warmup = rss_mb()
+        images = 0
+        phases = [0.0, 0.0, 0.0]
+        start = time.perf_counter()
+        while time.perf_counter() - start < args.seconds:
+            t0 = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x), y)
+            t1 = time.perf_counter()
+            loss.backward()
+            t2 = time.perf_counter()
+            optimizer.step()
+            t3 = time.perf_counter()
+            phases[0] += t1 - t0
+            phases[1] += t2 - t1
+            phases[2] += t3 - t2
             images += args.batch
         rates.append(images / (time.perf_counter() - start))
+        steps = images / args.batch
+        print("  per step (ms): forward + loss %.1f, backward %.1f, optimizer %.1f; resident MB after %d warm-up steps %d, after %d more %d"
+              % (tuple(1000 * p / steps for p in phases) + (WARMUP_STEPS, rss_after_warmup, steps, rss_mb())))
     ordered = sorted(rates)
     print("plain PyTorch %s step, batch %d, %d threads: img/s  min %.1f  median %.1f  max %.1f   (%s)" % (
         torch.__version__, args.batch, args.threads, ordered[0], ordered[len(ordered) // 2], ordered[-1],

@@ -47,15 +47,21 @@ import java.util.Locale;
  * ({@code max(x,0) + a*min(x,0)}, {@code where(x>0, x, a*x)}) and with a plain ReLU, a single fused
  * kernel: the most a fused PReLU could give (DJL's PyTorch engine has none), interleaved.
  *
- * <p>Usage: {@code bench/run train --shards DIR [--seconds 60] [--repeats 3] [--batch 32] [--activations]}
+ * <p>Usage: {@code bench/run train --shards DIR [--seconds 60] [--repeats 3] [--batch 32] [--activations] [--phases] [--no-loader]}
  */
 public final class TrainBench {
+  /** Print the bare step's time per phase (forward + loss, backward, optimizer): {@code --phases}. */
+  private static boolean PHASES = false;
+  /** Untimed steps before each bare-step measurement. */
+  private static final int WARMUP_STEPS = 3;
+
   public static void main(String[] args) throws Exception {
     Path shards = null;
     int seconds = 60;
     int repeats = 3;
     int batch = 32;
     boolean activations = false;
+    boolean noLoader = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--shards" -> shards = Path.of(args[++i]);
@@ -63,6 +69,8 @@ public final class TrainBench {
         case "--repeats" -> repeats = Integer.parseInt(args[++i]);
         case "--batch" -> batch = Integer.parseInt(args[++i]);
         case "--activations" -> activations = true;
+        case "--phases" -> PHASES = true;
+        case "--no-loader" -> noLoader = true;
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -89,7 +97,7 @@ public final class TrainBench {
       System.out.println("peak resident memory of this process (VmHWM): " + peakMb() + " MB");
       return;
     }
-    for (int workers : new int[] {1, 2}) {
+    for (int workers : noLoader ? new int[0] : new int[] {1, 2}) {
       List<Double> rates = new ArrayList<>();
       for (int r = 0; r < repeats; r++) {
         rates.add(loader(set, batch, workers, seconds));
@@ -107,9 +115,17 @@ public final class TrainBench {
     System.out.println("peak resident memory of this process (VmHWM): " + peakMb() + " MB");
   }
 
+  private static long rssMb() {
+    return statusMb("VmRSS:");
+  }
+
   private static long peakMb() {
+    return statusMb("VmHWM:");
+  }
+
+  private static long statusMb(String field) {
     try {
-      return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmHWM:"))
+      return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith(field))
           .mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024).findFirst().orElse(0);
     } catch (java.io.IOException e) {
       return 0;
@@ -150,25 +166,56 @@ public final class TrainBench {
         NDManager m = trainer.getManager();
         NDArray x = m.randomNormal(MobileFaceNet.inputShape(batch));
         NDArray y = m.randomInteger(0, classes, new ai.djl.ndarray.types.Shape(batch), DataType.INT64);
+        // untimed warm-up: the first steps grow the allocator's heap and pick the kernels; what a
+        // long run sees is the steady state after them (the plain PyTorch loop warms up the same way)
+        long[] phases = new long[3];
+        for (int i = 0; i < WARMUP_STEPS; i++) {
+          oneStep(trainer, m, x, y, phases);
+        }
+        java.util.Arrays.fill(phases, 0);
+        long rssAfterWarmup = rssMb();
         long images = 0;
         long start = System.nanoTime();
         long end = start + seconds * 1_000_000_000L;
         while (System.nanoTime() < end) {
-          // the step's arrays (outputs follow their input's manager) must die with the step
-          try (NDManager step = m.newSubManager(); GradientCollector gc = trainer.newGradientCollector()) {
-            NDArray xs = x.duplicate();
-            xs.attach(step);
-            NDArray ys = y.duplicate();
-            ys.attach(step);
-            NDList out = trainer.forward(new NDList(xs));
-            gc.backward(trainer.getLoss().evaluate(new NDList(ys), out));
-          }
-          trainer.step();
+          oneStep(trainer, m, x, y, phases);
           images += batch;
         }
-        return images / ((System.nanoTime() - start) / 1e9);
+        double elapsed = (System.nanoTime() - start) / 1e9;
+        if (PHASES) {
+          long steps = images / batch;
+          // a step whose memory is bounded leaves the resident set where the warm-up put it
+          System.out.printf(Locale.ROOT, "  per step (ms): forward + loss %.1f, backward %.1f, optimizer %.1f;"
+                  + " resident MB after %d warm-up steps %d, after %d more %d%n",
+              phases[0] / 1e6 / steps, phases[1] / 1e6 / steps, phases[2] / 1e6 / steps, WARMUP_STEPS,
+              rssAfterWarmup, steps, rssMb());
+        }
+        return images / elapsed;
       }
     }
+  }
+
+  /** One bare step; adds its forward + loss, backward and optimizer nanoseconds to {@code phases}. */
+  private static void oneStep(Trainer trainer, NDManager m, NDArray x, NDArray y, long[] phases) {
+    long t0 = System.nanoTime();
+    long t1;
+    // the step's arrays (outputs follow their input's manager) must die with the step
+    try (NDManager step = m.newSubManager(); GradientCollector gc = trainer.newGradientCollector()) {
+      NDArray xs = x.duplicate();
+      xs.attach(step);
+      NDArray ys = y.duplicate();
+      ys.attach(step);
+      NDList out = trainer.forward(new NDList(xs));
+      NDArray loss = trainer.getLoss().evaluate(new NDList(ys), out);
+      t1 = System.nanoTime();
+      gc.backward(loss);
+    }
+    long t2 = System.nanoTime();
+    trainer.step();
+    long t3 = System.nanoTime();
+    phases[0] += t1 - t0;
+    phases[1] += t2 - t1;
+    phases[2] += t3 - t2;
   }
 
   private static double trainer(Path shards, int batch, int seconds) throws Exception {

@@ -120,9 +120,11 @@ public final class FaceTrainer {
       if (finished) {
         validation = validate(valid);
       }
+      // the first plan counts this process's first 20 steps, across epochs: an epoch shorter than
+      // that (a small shard set) never planned, and its run never switched to ArcFace by share
+      long processStart = System.nanoTime();
+      long stepsAtStart = state.step();
       while (!finished) {
-        long processStart = System.nanoTime();
-        long stepsAtStart = state.step();
         try (ShardLoader.Epoch epoch = train.epoch(state.epoch() + 1, state.epochBatches())) {
           while (true) {
             // the clock includes waiting for the loader: a slow loader must show in img/s
@@ -164,6 +166,9 @@ public final class FaceTrainer {
         }
         validation = validate(valid);
         state = state.epochDone(validation.loss());
+        if (options.epochs() == null && state.plannedSteps() > 0 && !budgetSpent(state, budgetSeconds)) {
+          state = replan(state, budgetSeconds);
+        }
         ObjectNode r = metrics.record("epoch", state.step());
         r.put("epoch", state.epoch()).put("phase", state.phase().name());
         r.put("validation_loss", validation.loss()).put("validation_accuracy", validation.accuracy());
@@ -223,6 +228,27 @@ public final class FaceTrainer {
     long fromTime = s.step() + (long) ((budgetSeconds - s.trainingSeconds()) * stepsPerSecond / (1 + validationShare));
     listener.onPlanned(fromTime);
     return s.planned(Math.max(s.step() + 1, fromTime));
+  }
+
+  /**
+   * At an epoch's end, plans the remaining steps again from the speed of every step so far: the
+   * first plan comes from 20 steps that include warm-up (slow first kernels, a machine busy with
+   * something else), and a plan too short ends the run minutes early while one too long leaves the
+   * cosine schedule high when the clock runs out. Step time is what the budget counts (validation
+   * is not), so the rate is steps per training second. Changes under 2% are ignored.
+   */
+  static long replanned(TrainingState s, double budgetSeconds) {
+    double rate = s.step() / Math.max(1e-9, s.trainingSeconds());
+    return s.step() + Math.max(1, (long) ((budgetSeconds - s.trainingSeconds()) * rate));
+  }
+
+  private TrainingState replan(TrainingState s, double budgetSeconds) {
+    long steps = replanned(s, budgetSeconds);
+    if (Math.abs(steps - s.plannedSteps()) <= 0.02 * s.plannedSteps()) {
+      return s;
+    }
+    listener.onPlanned(steps);
+    return s.planned(steps);
   }
 
   /** One optimiser step over the batch, split across the devices; returns {loss, correct}. */

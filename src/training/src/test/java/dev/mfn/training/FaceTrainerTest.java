@@ -39,6 +39,54 @@ class FaceTrainerTest {
   }
 
   @Test
+  void aTimeBudgetIsPlannedAgainWhenTheFirstStepsWereSlow(@TempDir Path run) throws IOException {
+    // the first plan comes from the first 20 steps' wall clock; here they are slowed down (a busy
+    // machine, warm-up), so that plan is far too short: without planning again at the epochs' ends
+    // the run stops at it with half of its 40 seconds unused and the cosine schedule squeezed
+    // batch 4: epochs of ~17 steps, so the epochs' ends come before the first plan runs out
+    double budget = 40;
+    List<Long> plans = new ArrayList<>();
+    TrainingOptions options = tiny(null, 1).withBudget(null, budget / 60).withBatch(4, 0.05f, 5);
+    TrainingResult result =
+        new FaceTrainer(options, run, new TrainingListener() {
+              @Override
+              public void onPlanned(long plannedSteps) {
+                plans.add(plannedSteps);
+              }
+
+              @Override
+              public void onStep(TrainingState state, float loss, float lr) {
+                if (state.step() <= FaceTrainer.PLAN_AFTER_STEPS) {
+                  sleep(500);
+                }
+              }
+            })
+            .train();
+    assertThat(plans).hasSizeGreaterThanOrEqualTo(2);
+    assertThat(plans.get(plans.size() - 1)).isGreaterThan(plans.get(0));
+    assertThat(result.state().trainingSeconds()).as("training seconds of a %s s budget", budget).isGreaterThan(0.85 * budget);
+    assertThat(result.state().step()).isLessThanOrEqualTo(result.state().plannedSteps());
+  }
+
+  @Test
+  void aReplanCountsTheStepsThatTheRemainingTimeBuysAtTheSpeedSoFar() {
+    TrainingState s = TrainingState.start(10);
+    for (int i = 0; i < 100; i++) {
+      s = s.stepped(16, 0.5); // 100 steps in 50 s: 2 steps per second
+    }
+    assertThat(FaceTrainer.replanned(s.planned(120), 80)).isEqualTo(160); // 30 s left: 60 steps more
+    assertThat(FaceTrainer.replanned(s.planned(120), 50)).isEqualTo(101); // no time left: one step
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Test
   void lossFallsInAFewSteps(@TempDir Path run) throws IOException {
     List<Float> losses = new ArrayList<>();
     TrainingResult result =

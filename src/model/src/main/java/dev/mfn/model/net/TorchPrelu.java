@@ -53,6 +53,12 @@ public final class TorchPrelu {
    * Gradients flow to both inputs when they are being recorded.
    */
   public static NDArray apply(NDArray x, NDArray weight, boolean training) {
+    // TorchScript's graph executor would profile the method and may rewrite it (a differentiable
+    // subgraph with its own backward) after a few calls; a single op has nothing to gain, so it
+    // runs as written: the aten kernel and its native backward. The switch is per thread in
+    // libtorch, hence set at each call; DJL's own property can turn it back on.
+    String optimize = System.getProperty("ai.djl.pytorch.graph_optimizer");
+    JniUtils.setGraphExecutorOptimize(optimize != null && Boolean.parseBoolean(optimize));
     // training = record for autograd (the method runs without it otherwise)
     return IValueUtils.forward(module(), new NDList(x, weight), training).singletonOrThrow();
   }
