@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 17, item 6: the training step of `mfn train` next to a plain PyTorch loop of the same
-# network, in one run, at each batch size given (default 32 and 128), 2 threads each:
+# network, in one run, at each batch size given (default 32 and 128); PyTorch with 2 threads, DJL
+# with libtorch's default of one per core (run it on a 2-core machine, or give both the same count):
 #   the plain PyTorch step (bench/plain_pytorch_step.py: nn.PReLU, SGD with momentum, constant batch),
 #   the bare DJL step (TrainBench: same network and step through DJL, constant batch),
 #   FaceTrainer (what `mfn train` runs: loader threads, grouped SGD, schedule, metrics, checkpoints).
@@ -15,7 +16,7 @@ python="${PYTHON:-python3}"
 # the same glibc allocator settings as `mfn` and bench/run give the JVM (STACK.md): without them,
 # libtorch's large activations are mmap-ed and page-faulted again at every step
 export MALLOC_MMAP_MAX_="${MALLOC_MMAP_MAX_:-0}" MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-8589934592}"
-classes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["identities_kept"])' "$shards/manifest.json" 2>/dev/null || echo 300)
+classes=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["identities_kept"])' "$shards/manifest.json" 2>/dev/null || echo 300)
 for batch in "${batches[@]}"; do
   echo "== batch $batch"
   "$python" bench/plain_pytorch_step.py --batch "$batch" --seconds "$seconds" --repeats "$repeats" --classes "$classes"

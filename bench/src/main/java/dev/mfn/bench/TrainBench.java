@@ -43,9 +43,13 @@ import java.util.Locale;
  *       counting the waits for data.
  * </ol>
  *
- * <p>With {@code --activations}: only the bare step, once per way of writing the per-channel PReLU
- * ({@code max(x,0) + a*min(x,0)}, {@code where(x>0, x, a*x)}) and with a plain ReLU, a single fused
- * kernel: the most a fused PReLU could give (DJL's PyTorch engine has none), interleaved.
+ * <p>With {@code --activations}: only the bare step, once per way of computing the per-channel
+ * PReLU ({@code max(x,0) + a*min(x,0)}, {@code where(x>0, x, a*x)}, PyTorch's fused {@code
+ * torch.prelu} through {@code TorchPrelu}, the default) and with a plain ReLU, the cheapest
+ * non-linearity there is (not the paper's network), interleaved. {@code --phases} prints each bare
+ * run's time per phase and its resident memory after the warm-up steps and at the end; {@code
+ * --no-loader} leaves out the loader rows. {@code bench/step-vs-pytorch.sh} runs this next to a
+ * plain PyTorch loop of the same network.
  *
  * <p>Usage: {@code bench/run train --shards DIR [--seconds 60] [--repeats 3] [--batch 32] [--activations] [--phases] [--no-loader]}
  */

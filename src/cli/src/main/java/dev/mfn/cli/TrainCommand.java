@@ -77,7 +77,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", paramLabel = "E", description = "Train this many epochs.")
     Integer epochs;
 
-    @Option(names = "--minutes", paramLabel = "M", description = "Train for this long; the schedule is planned to fit.")
+    @Option(names = "--minutes", paramLabel = "M", description = "Train for this long (time in training steps; validation passes and checkpoints come on top,"
+        + " a few %); the schedule is planned to fit and planned again as the speed is measured.")
     Double minutes;
   }
 

@@ -84,7 +84,13 @@ public final class LocalTrainingExecutor implements TrainingExecutor, AutoClosea
       }
       List<String> command = new ArrayList<>(options.command());
       command.addAll(args);
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+      // glibc malloc for libtorch training, as ./mfn sets it for `train` (the child is started
+      // here, not by that script): one arena, no mmap churn, no trimming (bench/RESULTS.md)
+      builder.environment().putIfAbsent("MALLOC_ARENA_MAX", "1");
+      builder.environment().putIfAbsent("MALLOC_MMAP_MAX_", "0");
+      builder.environment().putIfAbsent("MALLOC_TRIM_THRESHOLD_", "8589934592");
+      Process process = builder.start();
       running = process;
       runningName = name;
       waiter = new Thread(() -> {

@@ -43,6 +43,8 @@ import java.util.Optional;
 public final class FaceTrainer {
   /** Steps measured before a --minutes budget is turned into a planned step count. */
   static final int PLAN_AFTER_STEPS = 20;
+  /** Steps between two plans of a {@code --minutes} run's softmax phase. */
+  static final int REPLAN_EVERY = 50;
   private static final int LOG_EVERY = 10;
 
   private final TrainingOptions options;
@@ -154,6 +156,10 @@ public final class FaceTrainer {
             if (state.plannedSteps() < 0 && state.step() - stepsAtStart >= PLAN_AFTER_STEPS) {
               state = plan(state, budgetSeconds, processStart, stepsAtStart);
             }
+            if (options.epochs() == null && state.phase() == Phase.SOFTMAX && state.plannedSteps() > 0
+                && (state.step() % REPLAN_EVERY == 0 || state.step() >= state.plannedSteps())) {
+              state = replan(state, budgetSeconds);
+            }
             if (budgetSpent(state, budgetSeconds)) {
               finished = true;
               break;
@@ -166,9 +172,6 @@ public final class FaceTrainer {
         }
         validation = validate(valid);
         state = state.epochDone(validation.loss());
-        if (options.epochs() == null && state.plannedSteps() > 0 && !budgetSpent(state, budgetSeconds)) {
-          state = replan(state, budgetSeconds);
-        }
         ObjectNode r = metrics.record("epoch", state.step());
         r.put("epoch", state.epoch()).put("phase", state.phase().name());
         r.put("validation_loss", validation.loss()).put("validation_accuracy", validation.accuracy());
@@ -231,20 +234,27 @@ public final class FaceTrainer {
   }
 
   /**
-   * At an epoch's end, plans the remaining steps again from the speed of every step so far: the
-   * first plan comes from 20 steps that include warm-up (slow first kernels, a machine busy with
-   * something else), and a plan too short ends the run minutes early while one too long leaves the
-   * cosine schedule high when the clock runs out. Step time is what the budget counts (validation
-   * is not), so the rate is steps per training second. Changes under 2% are ignored.
+   * The step count planned again from the speed of every step so far. The first plan comes from 20
+   * steps that include warm-up (slow first kernels, a machine busy with something else): a plan too
+   * short ended the run minutes early, one too long left the cosine schedule high when the clock
+   * ran out. The budget counts step time (validation passes and checkpoints come on top, as for
+   * the hard stop), so the rate is steps per training second.
    */
   static long replanned(TrainingState s, double budgetSeconds) {
     double rate = s.step() / Math.max(1e-9, s.trainingSeconds());
     return s.step() + Math.max(1, (long) ((budgetSeconds - s.trainingSeconds()) * rate));
   }
 
+  /**
+   * Every {@link #REPLAN_EVERY} steps, and when the plan runs out with time left, during the
+   * softmax phase only: its learning rate is flat, while in the ArcFace phase the cosine is drawn
+   * over the plan, and moving its end would move the learning rate under the run. Changes under 2%
+   * are ignored, except when the plan has run out.
+   */
   private TrainingState replan(TrainingState s, double budgetSeconds) {
     long steps = replanned(s, budgetSeconds);
-    if (Math.abs(steps - s.plannedSteps()) <= 0.02 * s.plannedSteps()) {
+    boolean runOut = s.step() >= s.plannedSteps();
+    if (!runOut && Math.abs(steps - s.plannedSteps()) <= 0.02 * s.plannedSteps()) {
       return s;
     }
     listener.onPlanned(steps);

@@ -28,12 +28,15 @@ public final class MetricsLog implements AutoCloseable {
     this.file = file;
     if (Files.exists(file)) {
       List<String> kept = new ArrayList<>();
-      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-        if (!line.isBlank() && JSON.readTree(line).path("step").asLong() <= keepUpToStep) {
-          kept.add(line);
+      for (JsonNode record : read(file)) {
+        if (record.path("step").asLong() <= keepUpToStep) {
+          kept.add(JSON.writeValueAsString(record));
         }
       }
-      Files.write(file, kept, StandardCharsets.UTF_8);
+      // a new file synced and renamed over the old: a crash here leaves one or the other
+      StringBuilder text = new StringBuilder();
+      kept.forEach(line -> text.append(line).append('\n'));
+      dev.mfn.model.store.DurableFiles.write(file, text.toString().getBytes(StandardCharsets.UTF_8));
     }
     this.out =
         Files.newBufferedWriter(
@@ -57,14 +60,34 @@ public final class MetricsLog implements AutoCloseable {
     }
   }
 
+  /**
+   * The records of a metrics file. A process killed while writing leaves a torn last line (half a
+   * JSON object, maybe half a UTF-8 character): it is not a record and is left out, so that
+   * {@code --resume} after a {@code kill -9} goes on instead of failing on its own log. A line
+   * that does not parse anywhere else means the file is not ours: that still fails.
+   */
   public static List<JsonNode> read(Path file) throws IOException {
-    List<JsonNode> lines = new ArrayList<>();
-    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-      if (!line.isBlank()) {
-        lines.add(JSON.readTree(line));
+    // decoded leniently: a torn multi-byte character must not fail the whole file
+    String text = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE)
+        .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPLACE)
+        .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file))).toString();
+    String[] lines = text.split("\n", -1);
+    List<JsonNode> records = new ArrayList<>();
+    for (int i = 0; i < lines.length; i++) {
+      if (lines[i].isBlank()) {
+        continue;
+      }
+      try {
+        records.add(JSON.readTree(lines[i]));
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        boolean last = i == lines.length - 1; // no newline after it: the write never finished
+        if (!last) {
+          throw new IOException(file + " line " + (i + 1) + " is not a metrics record: " + e.getOriginalMessage(), e);
+        }
       }
     }
-    return lines;
+    return records;
   }
 
   public Path file() {

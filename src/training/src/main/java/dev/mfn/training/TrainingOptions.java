@@ -10,7 +10,8 @@ import java.util.Map;
  * where it does not, and this machine (2 CPU cores) for the batch size.
  *
  * @param epochs run this many epochs (null: run until {@code minutes} are spent)
- * @param minutes wall-clock budget; the schedule is planned to end inside it (null: no budget)
+ * @param minutes budget of training-step time (loading included); the schedule is planned to end
+ *     inside it, validation passes and checkpoints come on top (a few %) (null: no budget)
  * @param bodyDecay weight decay of the convolutions before the global operator
  * @param headDecay weight decay of the layers after it: GDConv, the 1x1 to 128, the classifier
  *     (BatchNorm and PReLU parameters are not decayed; see {@code DecayGroups})

@@ -10,8 +10,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param epoch epochs completed
  * @param epochBatches batches of the current (unfinished) epoch already trained on: a checkpoint
  *     taken mid-epoch resumes with the batch after them
- * @param plannedSteps total steps the schedule is planned for (measured after 20 steps, then again at each
- *     epoch's end of a run with a time budget)
+ * @param plannedSteps total steps the schedule is planned for (measured after 20 steps, then again every 50
+ *     steps of the softmax phase of a run with a time budget)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainingState(

@@ -41,9 +41,9 @@ class FaceTrainerTest {
   @Test
   void aTimeBudgetIsPlannedAgainWhenTheFirstStepsWereSlow(@TempDir Path run) throws IOException {
     // the first plan comes from the first 20 steps' wall clock; here they are slowed down (a busy
-    // machine, warm-up), so that plan is far too short: without planning again at the epochs' ends
-    // the run stops at it with half of its 40 seconds unused and the cosine schedule squeezed
-    // batch 4: epochs of ~17 steps, so the epochs' ends come before the first plan runs out
+    // machine, warm-up), so that plan is far too short: without planning again the run stops at it
+    // with half of its 40 seconds unused and the cosine schedule squeezed. Batch 4: epochs of ~17
+    // steps, shorter than the 20 steps of the first plan (which then never came at all)
     double budget = 40;
     List<Long> plans = new ArrayList<>();
     TrainingOptions options = tiny(null, 1).withBudget(null, budget / 60).withBatch(4, 0.05f, 5);

@@ -66,7 +66,7 @@ public final class ChannelPrelu extends AbstractBlock {
     NDArray x = inputs.singletonOrThrow();
     NDArray slope = store.getValue(alpha, x.getDevice(), training);
     if (formula == Formula.FUSED && TorchPrelu.available(x)) {
-      return new NDList(TorchPrelu.apply(x, slope, training));
+      return new NDList(TorchPrelu.apply(x, slope));
     }
     long channels = slope.getShape().get(0);
     NDArray broadcast = x.getShape().dimension() == 4 ? slope.reshape(1, channels, 1, 1) : slope.reshape(1, channels);

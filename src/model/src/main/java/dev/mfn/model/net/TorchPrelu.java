@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
+import org.slf4j.LoggerFactory;
 
 /**
  * PyTorch's fused {@code torch.prelu} kernel (forward and backward), reached through a one-line
@@ -45,27 +46,45 @@ public final class TorchPrelu {
           "");
 
   private static volatile PtSymbolBlock module;
+  private static volatile boolean unavailable;
 
   private TorchPrelu() {}
 
   /**
    * {@code x > 0 ? x : weight[c] * x}, with {@code weight} of one value per channel (axis 1 of x).
-   * Gradients flow to both inputs when they are being recorded.
+   * Gradients flow to both inputs when the calling thread records them (a GradientCollector is
+   * open and they require gradients), exactly as for any other op.
    */
-  public static NDArray apply(NDArray x, NDArray weight, boolean training) {
+  public static NDArray apply(NDArray x, NDArray weight) {
     // TorchScript's graph executor would profile the method and may rewrite it (a differentiable
     // subgraph with its own backward) after a few calls; a single op has nothing to gain, so it
     // runs as written: the aten kernel and its native backward. The switch is per thread in
     // libtorch, hence set at each call; DJL's own property can turn it back on.
     String optimize = System.getProperty("ai.djl.pytorch.graph_optimizer");
     JniUtils.setGraphExecutorOptimize(optimize != null && Boolean.parseBoolean(optimize));
-    // training = record for autograd (the method runs without it otherwise)
-    return IValueUtils.forward(module(), new NDList(x, weight), training).singletonOrThrow();
+    // always "train": DJL runs an eval call under an inference-mode guard whose outputs can never
+    // be saved for a backward pass (an evaluation inside a GradientCollector would fail on them);
+    // whether autograd records is the thread's grad mode, as for DJL's own ops
+    return IValueUtils.forward(module(), new NDList(x, weight), true).singletonOrThrow();
   }
 
-  /** Whether this process's engine can run it (the PyTorch engine, which every trainer uses). */
+  /**
+   * Whether the fused kernel can run on this array: the PyTorch engine's, and the module loaded
+   * (if it ever fails to, the caller writes the ops instead, after one warning).
+   */
   public static boolean available(NDArray x) {
-    return x instanceof PtNDArray;
+    if (!(x instanceof PtNDArray) || unavailable) {
+      return false;
+    }
+    try {
+      module();
+      return true;
+    } catch (RuntimeException e) {
+      unavailable = true;
+      LoggerFactory.getLogger(TorchPrelu.class)
+          .warn("PReLU: PyTorch's fused kernel could not be loaded ({}); writing it as ops, the same function, slower", e.toString());
+      return false;
+    }
   }
 
   private static PtSymbolBlock module() {
