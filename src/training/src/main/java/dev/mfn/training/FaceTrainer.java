@@ -181,6 +181,10 @@ public final class FaceTrainer {
         if (options.epochs() != null && state.epoch() >= options.epochs()) {
           finished = true;
         }
+        if (!finished && options.epochs() == null && state.phase() == Phase.SOFTMAX && state.plannedSteps() > 0) {
+          // before the switch is decided: "half the plan" must be half of a plan that is right
+          state = replan(state, budgetSeconds);
+        }
         if (!finished && state.phase() == Phase.SOFTMAX && timeForArcFace(state)) {
           state = state.toArcFace();
           listener.onPhase(Phase.ARCFACE, state.epoch());
@@ -246,8 +250,8 @@ public final class FaceTrainer {
   }
 
   /**
-   * Every {@link #REPLAN_EVERY} steps, and when the plan runs out with time left, during the
-   * softmax phase only: its learning rate is flat, while in the ArcFace phase the cosine is drawn
+   * Every {@link #REPLAN_EVERY} steps, when the plan runs out with time left and at each epoch's end
+   * (before the switch to ArcFace at half the plan is decided), during the softmax phase only: its learning rate is flat, while in the ArcFace phase the cosine is drawn
    * over the plan, and moving its end would move the learning rate under the run. Changes under 2%
    * are ignored, except when the plan has run out.
    */
