@@ -11,6 +11,7 @@ import dev.mfn.model.Embedder;
 import dev.mfn.model.PhotoEmbedder;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.SortedSet;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.ArgGroup;
@@ -45,6 +46,15 @@ final class EvalCommand implements Callable<Integer> {
 
   @Option(names = "--protocol", paramLabel = "FF|FP", description = "CFP protocol (default: ${DEFAULT-VALUE}).", defaultValue = "FP")
   PairSets.CfpProtocol protocol;
+
+  @Option(
+      names = "--split",
+      paramLabel = "N",
+      description = {
+        "CFP: score split N of the protocol alone (7: people 301-350), dealt into 10 folds: the test",
+        "of a model trained without its people (default: all splits)."
+      })
+  Integer split;
 
   @Option(names = "--model", paramLabel = "MODEL", description = Models.HELP)
   Path model;
@@ -94,9 +104,18 @@ final class EvalCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     List<Pair> pairs;
     String name;
+    if (split != null && dataset.lfw != null) {
+      throw new IllegalArgumentException("--split is for CFP's protocol; LFW's 10 folds are scored together");
+    }
     if (dataset.lfw != null) {
       pairs = PairSets.lfw(dataset.lfw);
       name = "LFW";
+    } else if (split != null) {
+      pairs = PairSets.cfpSplit(dataset.cfp, protocol, split);
+      name = "CFP-" + protocol + "-" + split;
+      SortedSet<String> people = PairSets.cfpPeople(pairs);
+      spec.commandLine().getOut().printf("CFP split %d: %d pairs of %d people (%s-%s)%n",
+          split, pairs.size(), people.size(), people.first(), people.last());
     } else {
       pairs = PairSets.cfp(dataset.cfp, protocol);
       name = "CFP-" + protocol;

@@ -78,7 +78,7 @@ final class TrainCommand implements Callable<Integer> {
     Integer epochs;
 
     @Option(names = "--minutes", paramLabel = "M", description = "Train for this long (time in training steps; validation passes and checkpoints come on top,"
-        + " a few %); the schedule is planned to fit and planned again as the speed is measured.")
+        + " a few %%); the schedule is planned to fit and planned again as the speed is measured.")
     Double minutes;
   }
 
@@ -140,6 +140,13 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--cfp", paramLabel = "DIR", description = "Evaluate on CFP frontal-profile pairs afterwards.")
   Path cfp;
 
+  @Option(
+      names = "--cfp-split",
+      paramLabel = "N",
+      description = "With --cfp: score CFP-FF and CFP-FP on split N alone (7: people 301-350), the test of a"
+          + " model trained without its people (default: CFP-FP on every split).")
+  Integer cfpSplit;
+
   @Option(names = "--target-far", paramLabel = "FAR", description = "False-accept rate the 1:N search threshold is chosen for (default: setting search.target.far, 1e-4).")
   Double targetFar;
 
@@ -191,6 +198,12 @@ final class TrainCommand implements Callable<Integer> {
             .withSeed(seed)
             .withCheckpoints(checkpointEvery, keepCheckpoints);
     options.validate();
+    if (cfpSplit != null) {
+      if (cfp == null) {
+        throw new IllegalArgumentException("--cfp-split needs --cfp DIR");
+      }
+      PairSets.cfpSplit(cfp, PairSets.CfpProtocol.FF, cfpSplit); // a wrong split fails now, not after training
+    }
     Devices.parse(options.device()); // no GPU where one was asked for: say so before anything is made
     ShardSet shardSet = ShardSet.open(shards);
     ModelStore modelStore = new ModelStore(store != null ? store : settings.getPath("model.store"));
@@ -256,7 +269,12 @@ final class TrainCommand implements Callable<Integer> {
       if (lfw != null) {
         reports.add(EvalCommand.evaluate(settings, face, embedder, version, "LFW", PairSets.lfw(lfw), true, noProgress));
       }
-      if (cfp != null) {
+      if (cfp != null && cfpSplit != null) {
+        for (PairSets.CfpProtocol protocol : PairSets.CfpProtocol.values()) {
+          reports.add(EvalCommand.evaluate(settings, face, embedder, version, "CFP-" + protocol + "-" + cfpSplit,
+              PairSets.cfpSplit(cfp, protocol, cfpSplit), true, noProgress));
+        }
+      } else if (cfp != null) {
         reports.add(EvalCommand.evaluate(settings, face, embedder, version, "CFP-FP",
             PairSets.cfp(cfp, PairSets.CfpProtocol.FP), true, noProgress));
       }

@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /** Reads the published verification protocols into pairs with folds. */
 public final class PairSets {
@@ -80,33 +82,87 @@ public final class PairSets {
    * FP: frontal, profile). Every fold folder present is read, in name order.
    */
   public static List<Pair> cfp(Path cfpDir, CfpProtocol protocol) throws IOException {
-    Path protocolDir = cfpDir.resolve("Protocol");
-    Map<Integer, Path> frontal = indexList(protocolDir, "Pair_list_F.txt");
-    Map<Integer, Path> second =
-        protocol == CfpProtocol.FF ? frontal : indexList(protocolDir, "Pair_list_P.txt");
-    Path splitDir = protocolDir.resolve("Split").resolve(protocol.name());
+    Path splitDir = splitDir(cfpDir, protocol);
     List<Path> foldDirs;
     try (var s = Files.list(splitDir)) {
       foldDirs = s.filter(Files::isDirectory).sorted().toList();
     }
+    CfpIndex index = CfpIndex.read(cfpDir, protocol);
     List<Pair> pairs = new ArrayList<>();
     for (int fold = 0; fold < foldDirs.size(); fold++) {
       for (String kind : new String[] {"same", "diff"}) {
-        for (String l : Files.readAllLines(foldDirs.get(fold).resolve(kind + ".txt"))) {
-          if (l.isBlank()) {
-            continue;
-          }
-          String[] ij = l.trim().split(",");
-          Path a = frontal.get(Integer.parseInt(ij[0].trim()));
-          Path b = second.get(Integer.parseInt(ij[1].trim()));
-          if (a == null || b == null) {
-            throw new IOException("unknown index in " + foldDirs.get(fold) + "/" + kind + ".txt: " + l);
-          }
-          pairs.add(new Pair(a, b, kind.equals("same"), fold));
+        for (Pair p : index.pairs(foldDirs.get(fold), kind)) {
+          pairs.add(new Pair(p.first(), p.second(), p.same(), fold));
         }
       }
     }
     return pairs;
+  }
+
+  /**
+   * One split of CFP's protocol alone ({@code Split/FP/07}: 350 same and 350 different pairs of
+   * people 301-350; each split has its own 50 people), dealt into 10 folds (the i-th same and the
+   * i-th different pair go to fold i mod 10) so that the 10-fold protocol runs on it. With a model
+   * trained on the other splits' people this is a test on people it never saw (issue 17's ablation
+   * trains on 001-300 and scores split 7).
+   */
+  public static List<Pair> cfpSplit(Path cfpDir, CfpProtocol protocol, int split) throws IOException {
+    Path dir = splitDir(cfpDir, protocol).resolve(String.format("%02d", split));
+    if (!Files.isDirectory(dir)) {
+      throw new IOException("no CFP split " + split + " for " + protocol + ": " + dir + " is not a folder");
+    }
+    CfpIndex index = CfpIndex.read(cfpDir, protocol);
+    List<Pair> pairs = new ArrayList<>();
+    for (String kind : new String[] {"same", "diff"}) {
+      List<Pair> kindPairs = index.pairs(dir, kind);
+      for (int i = 0; i < kindPairs.size(); i++) {
+        Pair p = kindPairs.get(i);
+        pairs.add(new Pair(p.first(), p.second(), p.same(), i % 10));
+      }
+    }
+    return pairs;
+  }
+
+  /** The identity folders (CFP: {@code Data/Images/NNN}) the pairs' photos come from, sorted. */
+  public static SortedSet<String> cfpPeople(List<Pair> pairs) {
+    SortedSet<String> people = new TreeSet<>();
+    for (Pair p : pairs) {
+      people.add(p.first().getParent().getParent().getFileName().toString());
+      people.add(p.second().getParent().getParent().getFileName().toString());
+    }
+    return people;
+  }
+
+  private static Path splitDir(Path cfpDir, CfpProtocol protocol) {
+    return cfpDir.resolve("Protocol").resolve("Split").resolve(protocol.name());
+  }
+
+  /** CFP's index lists: number -> photo, frontal and (FP) profile. */
+  private record CfpIndex(Map<Integer, Path> frontal, Map<Integer, Path> second) {
+    static CfpIndex read(Path cfpDir, CfpProtocol protocol) throws IOException {
+      Path protocolDir = cfpDir.resolve("Protocol");
+      Map<Integer, Path> frontal = indexList(protocolDir, "Pair_list_F.txt");
+      return new CfpIndex(
+          frontal, protocol == CfpProtocol.FF ? frontal : indexList(protocolDir, "Pair_list_P.txt"));
+    }
+
+    /** The {@code i,j} lines of {@code dir/kind.txt} (kind: same or diff), fold 0. */
+    List<Pair> pairs(Path dir, String kind) throws IOException {
+      List<Pair> pairs = new ArrayList<>();
+      for (String l : Files.readAllLines(dir.resolve(kind + ".txt"))) {
+        if (l.isBlank()) {
+          continue;
+        }
+        String[] ij = l.trim().split(",");
+        Path a = frontal.get(Integer.parseInt(ij[0].trim()));
+        Path b = second.get(Integer.parseInt(ij[1].trim()));
+        if (a == null || b == null) {
+          throw new IOException("unknown index in " + dir + "/" + kind + ".txt: " + l);
+        }
+        pairs.add(new Pair(a, b, kind.equals("same"), 0));
+      }
+      return pairs;
+    }
   }
 
   private static Map<Integer, Path> indexList(Path protocolDir, String name) throws IOException {

@@ -35,4 +35,37 @@ class PairSetsTest {
     assertThat(pairs.stream().filter(Pair::same))
         .allSatisfy(p -> assertThat(p.first().getParent().getParent()).isEqualTo(p.second().getParent().getParent()));
   }
+
+  @Test
+  void cfpSplitSevenIsPeople301To350AloneDealtInto10BalancedFolds() throws Exception {
+    var cfp = SharedData.require("data/cfp");
+    for (PairSets.CfpProtocol protocol : PairSets.CfpProtocol.values()) {
+      List<Pair> split = PairSets.cfpSplit(cfp, protocol, 7);
+      assertThat(split).hasSize(700);
+      for (int k = 0; k < 10; k++) {
+        int fold = k;
+        assertThat(split.stream().filter(p -> p.fold() == fold && p.same()).count()).isEqualTo(35);
+        assertThat(split.stream().filter(p -> p.fold() == fold && !p.same()).count()).isEqualTo(35);
+      }
+      // the held-out test of a model trained on 001-300: split 7 has exactly people 301-350,
+      // and no other split shows any of them
+      var people = PairSets.cfpPeople(split);
+      assertThat(people).hasSize(50);
+      assertThat(people.first()).isEqualTo("301");
+      assertThat(people.last()).isEqualTo("350");
+      List<Pair> others = PairSets.cfp(cfp, protocol).stream().filter(p -> p.fold() != 6).toList();
+      assertThat(PairSets.cfpPeople(others)).doesNotContainAnyElementsOf(people);
+      // the same pairs as fold 7 of the whole protocol, in the same order
+      List<Pair> whole = PairSets.cfp(cfp, protocol).stream().filter(p -> p.fold() == 6).toList();
+      assertThat(split.stream().map(p -> p.first() + "|" + p.second() + "|" + p.same()).toList())
+          .isEqualTo(whole.stream().map(p -> p.first() + "|" + p.second() + "|" + p.same()).toList());
+    }
+  }
+
+  @Test
+  void aCfpSplitThatIsNotThereIsOneClearError() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> PairSets.cfpSplit(SharedData.require("data/cfp"), PairSets.CfpProtocol.FF, 42))
+        .hasMessageContaining("no CFP split 42");
+  }
 }
