@@ -5,6 +5,8 @@
 # share identities) and on CFP-FF and CFP-FP split 7 (people 301-350, never trained on).
 #   bench/ablation.sh MINUTES 'NAME=--flag value ...' ['NAME=...' ...]
 # e.g. bench/ablation.sh 12 'scale64=--scale 64' 'auto=--scale auto'
+# POLICY=350,200,90,4 bench/ablation.sh ... trains on shards made with that identity policy instead
+# (350,200,90,4: every person's photos x4 with the ingest job's augmentations, as models/default).
 # Needs ../shared/data/cfp and ../shared/data/lfw; starts and stops a local broker; writes under
 # build/ablation (shards once, one model store per row) and prints one line per row.
 set -euo pipefail
@@ -13,7 +15,10 @@ minutes="$1"; shift
 cfp=../shared/data/cfp/Data/Images
 lfw=../shared/data/lfw
 work=build/ablation
+# policy 350,12,8,4 (the default): a person with >= 12 usable photos is kept as is (no augmented copies)
+policy="${POLICY:-350,12,8,4}"
 shards="$work/shards-001-300"
+[[ "$policy" == "350,12,8,4" ]] || shards="$work/shards-001-300-${policy//,/-}"
 if [[ ! -f "$shards/manifest.json" ]]; then
   mkdir -p "$work/photos"
   for i in $(seq -f "%03g" 1 300); do ln -sfn "$(cd "$cfp/$i" && pwd)" "$work/photos/$i"; done
@@ -21,8 +26,7 @@ if [[ ! -f "$shards/manifest.json" ]]; then
   trap './mfn services stop kafka >/dev/null' EXIT
   topic="bench.ablation.$(date +%s)"
   ./mfn publish "$work/photos" --topic "$topic" --no-progress | head -1
-  # policy 350,12,8,4: a person with >= 12 usable photos is kept as is (no augmented copies)
-  ./mfn ingest --topic "$topic" --out "$shards" --policy 350,12,8,4 --no-progress | grep -E "samples written|identities"
+  ./mfn ingest --topic "$topic" --out "$shards" --policy "$policy" --no-progress | grep -E "samples written|identities"
 fi
 for row in "$@"; do
   name="${row%%=*}"; flags="${row#*=}"

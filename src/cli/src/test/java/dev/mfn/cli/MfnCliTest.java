@@ -52,6 +52,44 @@ class MfnCliTest {
     assertThat(run.out()).startsWith("Usage: mfn " + command);
   }
 
+  /**
+   * picocli formats every help line with String.format: a bare % (as "a few %)" was in train's
+   * --minutes) makes it print "[picocli WARN] Could not format" three times above the help and
+   * show the raw text. Every line of every command's help must format.
+   */
+  @Test
+  void everyHelpLineOfEveryCommandFormats() {
+    picocli.CommandLine root = new picocli.CommandLine(new Mfn(), new Mfn.SettingsFactory(MfnSettings.load()));
+    java.util.List<String> broken = new java.util.ArrayList<>();
+    java.util.ArrayDeque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(root));
+    int lines = 0;
+    while (!todo.isEmpty()) {
+      picocli.CommandLine cl = todo.pop();
+      todo.addAll(cl.getSubcommands().values());
+      var spec = cl.getCommandSpec();
+      java.util.Map<String, String[]> texts = new java.util.LinkedHashMap<>();
+      texts.put(spec.qualifiedName() + " description", spec.usageMessage().description());
+      for (var option : spec.options()) {
+        texts.put(spec.qualifiedName() + " " + option.longestName(), option.description());
+      }
+      for (var positional : spec.positionalParameters()) {
+        texts.put(spec.qualifiedName() + " " + positional.paramLabel(), positional.description());
+      }
+      for (var text : texts.entrySet()) {
+        for (String line : text.getValue()) {
+          lines++;
+          try {
+            String.format(line);
+          } catch (java.util.IllegalFormatException e) {
+            broken.add(text.getKey() + ": " + e.getMessage() + " in: " + line);
+          }
+        }
+      }
+    }
+    assertThat(lines).as("help lines checked").isGreaterThan(300);
+    assertThat(broken).isEmpty();
+  }
+
   @Test
   void anUnreachableBrokerIsOneClearLineAndANonZeroExit(@TempDir Path dir) throws Exception {
     Path photos = PhotoFolders.mixed(dir.resolve("photos"));
