@@ -15,7 +15,8 @@ minutes="$1"; shift
 cfp=../shared/data/cfp/Data/Images
 lfw=../shared/data/lfw
 work=build/ablation
-# policy 350,12,8,4 (the default): a person with >= 12 usable photos is kept as is (no augmented copies)
+# policy 350,12,8,4 (this script's default): a person with more than 12 usable photos is kept as is
+# (no augmented copies; CFP has 13-14 a person)
 policy="${POLICY:-350,12,8,4}"
 shards="$work/shards-001-300"
 [[ "$policy" == "350,12,8,4" ]] || shards="$work/shards-001-300-${policy//,/-}"

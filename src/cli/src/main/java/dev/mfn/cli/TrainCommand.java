@@ -39,6 +39,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.ArgGroup;
@@ -117,6 +119,13 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--margin", paramLabel = "M", defaultValue = "0.5", description = "ArcFace angular margin m in radians (default: ${DEFAULT-VALUE}).")
   float margin;
 
+  @Option(
+      names = "--average",
+      paramLabel = "DECAY",
+      description = "Keep an exponential moving average of the weights (decay e.g. 0.999, warmed up as"
+          + " min(d, (1 + t) / (10 + t)) at step t) and make it the model (default: the last step's weights).")
+  Double average;
+
   @Option(names = "--device", paramLabel = "D", defaultValue = "cpu", description = "cpu, gpu (all GPUs) or gpu:N (default: ${DEFAULT-VALUE}).")
   String device;
 
@@ -137,7 +146,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--lfw", paramLabel = "DIR", description = "Evaluate on LFW's 6,000 pairs afterwards (its threshold goes into the model).")
   Path lfw;
 
-  @Option(names = "--cfp", paramLabel = "DIR", description = "Evaluate on CFP frontal-profile pairs afterwards.")
+  @Option(names = "--cfp", paramLabel = "DIR", description = "Evaluate on CFP frontal-profile pairs afterwards (all splits; see --cfp-split).")
   Path cfp;
 
   @Option(
@@ -196,16 +205,26 @@ final class TrainCommand implements Callable<Integer> {
             .withPhases(arcFaceEpoch, parseScale(scale), margin)
             .withDevice(device, workers)
             .withSeed(seed)
-            .withCheckpoints(checkpointEvery, keepCheckpoints);
+            .withCheckpoints(checkpointEvery, keepCheckpoints)
+            .withAverage(average);
     options.validate();
-    if (cfpSplit != null) {
-      if (cfp == null) {
-        throw new IllegalArgumentException("--cfp-split needs --cfp DIR");
-      }
-      PairSets.cfpSplit(cfp, PairSets.CfpProtocol.FF, cfpSplit); // a wrong split fails now, not after training
+    if (cfpSplit != null && cfp == null) {
+      throw new IllegalArgumentException("--cfp-split needs --cfp DIR");
     }
     Devices.parse(options.device()); // no GPU where one was asked for: say so before anything is made
     ShardSet shardSet = ShardSet.open(shards);
+    if (cfpSplit != null) {
+      // a wrong split or folder fails now, not after hours of training
+      for (PairSets.CfpProtocol protocol : PairSets.CfpProtocol.values()) {
+        PairSets.cfpSplit(cfp, protocol, cfpSplit);
+      }
+      SortedSet<String> people = PairSets.cfpPeople(PairSets.cfpSplit(cfp, PairSets.CfpProtocol.FP, cfpSplit));
+      SortedSet<String> seen = new TreeSet<>(people);
+      seen.retainAll(shardSet.identities());
+      out.printf("CFP split %d: people %s-%s, %s%n", cfpSplit, people.first(), people.last(),
+          seen.isEmpty() ? "none of them in the training shards (held out)"
+              : seen.size() + " of " + people.size() + " in the training shards: NOT a held-out score");
+    }
     ModelStore modelStore = new ModelStore(store != null ? store : settings.getPath("model.store"));
     Picked picked = pick(modelStore, options, shardSet);
     try (RunLock lock = picked.lock()) {
@@ -270,7 +289,8 @@ final class TrainCommand implements Callable<Integer> {
         reports.add(EvalCommand.evaluate(settings, face, embedder, version, "LFW", PairSets.lfw(lfw), true, noProgress));
       }
       if (cfp != null && cfpSplit != null) {
-        for (PairSets.CfpProtocol protocol : PairSets.CfpProtocol.values()) {
+        // FP first: without --lfw the first set gives the threshold, and FP is what --cfp alone scores
+        for (PairSets.CfpProtocol protocol : List.of(PairSets.CfpProtocol.FP, PairSets.CfpProtocol.FF)) {
           reports.add(EvalCommand.evaluate(settings, face, embedder, version, "CFP-" + protocol + "-" + cfpSplit,
               PairSets.cfpSplit(cfp, protocol, cfpSplit), true, noProgress));
         }

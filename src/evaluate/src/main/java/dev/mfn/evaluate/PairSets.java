@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -101,23 +102,36 @@ public final class PairSets {
 
   /**
    * One split of CFP's protocol alone ({@code Split/FP/07}: 350 same and 350 different pairs of
-   * people 301-350; each split has its own 50 people), dealt into 10 folds (the i-th same and the
-   * i-th different pair go to fold i mod 10) so that the 10-fold protocol runs on it. With a model
-   * trained on the other splits' people this is a test on people it never saw (issue 17's ablation
-   * trains on 001-300 and scores split 7).
+   * people 301-350; each split has its own 50 people), dealt into 10 folds of 35 same and 35
+   * different pairs, in the protocol's order: the files list each person's pairs together, so a
+   * fold's same pairs are 5 people's, and the threshold a fold is scored with comes from other
+   * people, as in the protocol's own folds. With a model trained on the other splits' people this is
+   * a test on people it never saw (issue 17's ablation trains on 001-300 and scores split 7).
    */
   public static List<Pair> cfpSplit(Path cfpDir, CfpProtocol protocol, int split) throws IOException {
-    Path dir = splitDir(cfpDir, protocol).resolve(String.format("%02d", split));
-    if (!Files.isDirectory(dir)) {
-      throw new IOException("no CFP split " + split + " for " + protocol + ": " + dir + " is not a folder");
+    Path all = splitDir(cfpDir, protocol);
+    if (!Files.isDirectory(all)) {
+      throw new IllegalArgumentException("not a CFP folder (no Protocol/Split/" + protocol + "): " + cfpDir);
+    }
+    Path dir = all.resolve(String.format(Locale.ROOT, "%02d", split));
+    if (split < 1 || !Files.isDirectory(dir)) {
+      List<String> present;
+      try (var s = Files.list(all)) {
+        present = s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
+      }
+      throw new IllegalArgumentException("no CFP split " + split + " in " + all + " (there are "
+          + String.join(", ", present) + ")");
     }
     CfpIndex index = CfpIndex.read(cfpDir, protocol);
     List<Pair> pairs = new ArrayList<>();
     for (String kind : new String[] {"same", "diff"}) {
       List<Pair> kindPairs = index.pairs(dir, kind);
+      if (kindPairs.size() < 10) {
+        throw new IOException(dir.resolve(kind + ".txt") + " lists " + kindPairs.size() + " pairs; 10 folds need >= 10");
+      }
       for (int i = 0; i < kindPairs.size(); i++) {
         Pair p = kindPairs.get(i);
-        pairs.add(new Pair(p.first(), p.second(), p.same(), i % 10));
+        pairs.add(new Pair(p.first(), p.second(), p.same(), (int) ((long) i * 10 / kindPairs.size())));
       }
     }
     return pairs;

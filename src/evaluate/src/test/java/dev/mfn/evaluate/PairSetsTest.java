@@ -47,6 +47,13 @@ class PairSetsTest {
         assertThat(split.stream().filter(p -> p.fold() == fold && p.same()).count()).isEqualTo(35);
         assertThat(split.stream().filter(p -> p.fold() == fold && !p.same()).count()).isEqualTo(35);
       }
+      // a fold's same-person pairs are its own people's: its threshold comes from other people
+      for (int k = 0; k < 10; k++) {
+        int fold = k;
+        var inFold = PairSets.cfpPeople(split.stream().filter(p -> p.same() && p.fold() == fold).toList());
+        var elsewhere = PairSets.cfpPeople(split.stream().filter(p -> p.same() && p.fold() != fold).toList());
+        assertThat(inFold).as("fold %d", fold).hasSize(5).doesNotContainAnyElementsOf(elsewhere);
+      }
       // the held-out test of a model trained on 001-300: split 7 has exactly people 301-350,
       // and no other split shows any of them
       var people = PairSets.cfpPeople(split);
@@ -63,9 +70,16 @@ class PairSetsTest {
   }
 
   @Test
-  void aCfpSplitThatIsNotThereIsOneClearError() {
+  void aCfpSplitThatIsNotThereIsOneClearErrorNamingThoseThatAre() {
+    var cfp = SharedData.require("data/cfp");
+    for (int split : new int[] {0, -1, 8, 42}) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> PairSets.cfpSplit(cfp, PairSets.CfpProtocol.FP, split))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("no CFP split " + split)
+          .hasMessageContaining("(there are 01, 02, 03, 04, 05, 06, 07)");
+    }
     org.assertj.core.api.Assertions.assertThatThrownBy(
-            () -> PairSets.cfpSplit(SharedData.require("data/cfp"), PairSets.CfpProtocol.FF, 42))
-        .hasMessageContaining("no CFP split 42");
+            () -> PairSets.cfpSplit(SharedData.require("data/lfw"), PairSets.CfpProtocol.FF, 7))
+        .hasMessageStartingWith("not a CFP folder (no Protocol/Split/FF)");
   }
 }

@@ -8,6 +8,7 @@ import dev.mfn.model.net.FaceClassifier;
 import dev.mfn.model.net.ParameterFiles;
 import dev.mfn.model.store.DurableFiles;
 import dev.mfn.training.optim.GroupedSgd;
+import dev.mfn.training.optim.WeightAverage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,7 +23,8 @@ import java.util.stream.Stream;
 
 /**
  * A run's checkpoints: {@code checkpoints/step-NNNNNNNNN/} folders (body and head parameters, the
- * optimiser's momentum for every device copy, the {@link TrainingState}, and {@code run.json}: the
+ * optimiser's momentum for every device copy, the weight average when the run keeps one, the
+ * {@link TrainingState}, and {@code run.json}: the
  * options and the shard set's fingerprint), and {@code checkpoints/LATEST}, a pointer to the
  * newest complete one.
  *
@@ -35,6 +37,7 @@ public final class Checkpoint {
   static final String FOLDER = "checkpoints";
   static final String POINTER = "LATEST";
   private static final String PREFIX = "step-";
+  static final String AVERAGE = "average.ndlist";
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Checkpoint.class);
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -58,7 +61,7 @@ public final class Checkpoint {
       for (Map.Entry<String, String> e : options.entrySet()) {
         String now = wanted.options().get(e.getKey());
         if (!e.getValue().equals(now)) {
-          differ.add(e.getKey() + " " + e.getValue() + " (now " + now + ")");
+          differ.add(e.getKey() + " " + e.getValue() + " (now " + (now == null ? "unset" : now) + ")");
         }
       }
       for (String key : wanted.options().keySet()) {
@@ -78,8 +81,8 @@ public final class Checkpoint {
   public record Saved(Path folder, TrainingState state, RunIdentity identity) {}
 
   public static void save(
-      Path run, TrainingState state, RunIdentity identity, FaceClassifier net, GroupedSgd sgd, int keep)
-      throws IOException {
+      Path run, TrainingState state, RunIdentity identity, FaceClassifier net, GroupedSgd sgd,
+      WeightAverage average, int keep) throws IOException {
     Path all = run.resolve(FOLDER);
     Files.createDirectories(all);
     // step, then epoch: the checkpoint at an epoch's end sorts after one taken at the same step
@@ -93,6 +96,9 @@ public final class Checkpoint {
     DurableFiles.syncFile(partial.resolve("body.params"));
     DurableFiles.syncFile(partial.resolve("head.params"));
     sgd.save(partial.resolve("momentum.ndlist"));
+    if (average != null) {
+      average.save(partial.resolve(AVERAGE));
+    }
     DurableFiles.write(partial.resolve("state.json"), JSON.writeValueAsBytes(state));
     DurableFiles.write(partial.resolve("run.json"), JSON.writeValueAsBytes(identity));
     DurableFiles.syncFolder(partial);
@@ -170,6 +176,16 @@ public final class Checkpoint {
   public static void restoreParameters(Saved saved, FaceClassifier net, NDManager manager) throws IOException {
     ParameterFiles.load(net.body(), manager, saved.folder().resolve("body.params"));
     ParameterFiles.load(net.head(), manager, saved.folder().resolve("head.params"));
+  }
+
+  /** The run's weight average as it was at the checkpoint. */
+  public static WeightAverage restoreAverage(Saved saved, ai.djl.nn.Block body, double decay, NDManager manager)
+      throws IOException {
+    Path file = saved.folder().resolve(AVERAGE);
+    if (!Files.isRegularFile(file)) {
+      throw new IOException("checkpoint " + saved.folder() + " has no weight average (" + AVERAGE + ")");
+    }
+    return WeightAverage.load(file, body, decay, manager);
   }
 
   public static void restoreMomentum(Saved saved, GroupedSgd sgd, NDManager manager) throws IOException {

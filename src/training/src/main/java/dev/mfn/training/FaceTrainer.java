@@ -26,6 +26,7 @@ import dev.mfn.training.loader.ShardLoader;
 import dev.mfn.training.loader.ShardSet;
 import dev.mfn.training.optim.DecayGroups;
 import dev.mfn.training.optim.GroupedSgd;
+import dev.mfn.training.optim.WeightAverage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -37,7 +38,7 @@ import java.util.Optional;
  *
  * <p>A run lives in one folder (the model-store version being made): {@code checkpoints/} while it
  * trains, {@code metrics.jsonl}, and at the end {@code mobilefacenet.params} (the body only: the
- * embedding model). {@link #train} picks up from the newest checkpoint when there is one, and
+ * embedding model; with {@code --average}, the moving average of its weights). {@link #train} picks up from the newest checkpoint when there is one, and
  * refuses one made with other options or shards ({@link ResumeMismatchException}).
  */
 public final class FaceTrainer {
@@ -58,6 +59,7 @@ public final class FaceTrainer {
   private Trainer trainer;
   private FaceClassifier net;
   private GroupedSgd sgd;
+  private WeightAverage average;
   private Loss loss;
   private final Checkpoint.RunIdentity identity;
 
@@ -143,7 +145,7 @@ public final class FaceTrainer {
               continue;
             }
             float lr = schedule.at(state);
-            float[] lossAndCorrect = step(batch, lr);
+            float[] lossAndCorrect = step(batch, lr, state.step() + 1);
             state = state.stepped(batch.size(), (System.nanoTime() - t0) / 1e9);
             listener.onStep(state, lossAndCorrect[0], lr);
             if (state.step() % LOG_EVERY == 0) {
@@ -192,6 +194,11 @@ public final class FaceTrainer {
         }
         save(state);
       }
+      if (average != null) {
+        // the model is the average; the validation reported is the saved weights'
+        average.copyInto(net.body());
+        validation = validate(valid);
+      }
       ParameterFiles.save(net.body(), run.resolve(dev.mfn.model.store.ModelConfig.PARAMETERS));
       return new TrainingResult(state, validation, train.skipped() + valid.skipped(), stepsPerEpoch);
     } finally {
@@ -200,7 +207,7 @@ public final class FaceTrainer {
   }
 
   private void save(TrainingState state) throws IOException {
-    Checkpoint.save(run, state, identity, net, sgd, options.keepCheckpoints());
+    Checkpoint.save(run, state, identity, net, sgd, average, options.keepCheckpoints());
     listener.onCheckpoint(state);
   }
 
@@ -265,8 +272,11 @@ public final class FaceTrainer {
     return s.planned(steps);
   }
 
-  /** One optimiser step over the batch, split across the devices; returns {loss, correct}. */
-  private float[] step(Batch batch, float lr) {
+  /**
+   * One optimiser step over the batch, split across the devices, then the weight average's update
+   * (inside the step's clock); returns {loss, correct}.
+   */
+  private float[] step(Batch batch, float lr, long stepNumber) {
     float lossSum = 0;
     float correct = 0;
     try (NDManager step = trainer.getManager().newSubManager()) {
@@ -289,6 +299,9 @@ public final class FaceTrainer {
       }
       sgd.setLearningRate(lr);
       trainer.step();
+    }
+    if (average != null) {
+      average.update(net.body(), stepNumber);
     }
     return new float[] {lossSum, correct};
   }
@@ -354,6 +367,12 @@ public final class FaceTrainer {
     sgd = GroupedSgd.create(net.getParameters(), name -> rates.of(groups.of(name)), options.momentum());
     if (restore != null) {
       Checkpoint.restoreMomentum(restore, sgd, model.getNDManager());
+    }
+    if (options.averageDecay() != null && restore != null) {
+      average = Checkpoint.restoreAverage(restore, net.body(), options.averageDecay(), model.getNDManager());
+    } else if (options.averageDecay() != null && average == null) {
+      // from the initial weights; the ArcFace switch keeps the body, and its average goes on
+      average = WeightAverage.start(net.body(), options.averageDecay(), model.getNDManager());
     }
     model.setBlock(net);
     trainer =

@@ -22,6 +22,8 @@ import java.util.Map;
  * @param device "cpu", "gpu" (all GPUs) or "gpu:N" (the first N GPUs)
  * @param checkpointEvery steps between checkpoints (0: only at the end of each epoch)
  * @param keepCheckpoints checkpoints kept on disk (the newest)
+ * @param averageDecay decay of the weights' exponential moving average that becomes the model
+ *     ({@code WeightAverage}; null: the last step's weights)
  */
 public record TrainingOptions(
     Path shards,
@@ -42,7 +44,8 @@ public record TrainingOptions(
     int loaderWorkers,
     long seed,
     int checkpointEvery,
-    int keepCheckpoints) {
+    int keepCheckpoints,
+    Double averageDecay) {
 
   /** The scale the paper used (ArcFace, on 85k classes); also the ceiling of the default. */
   public static final float PAPER_SCALE = 64f;
@@ -50,7 +53,7 @@ public record TrainingOptions(
   public static TrainingOptions defaults(Path shards) {
     return new TrainingOptions(
         shards, null, null, 32, 0.05f, 0.9f, 4e-5f, 4e-4f, 200, null, 1, 0.5, null, 0.5f, "cpu", 2, 42L,
-        500, 3);
+        500, 3, null);
   }
 
   /**
@@ -76,14 +79,14 @@ public record TrainingOptions(
     return new TrainingOptions(
         shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
         warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints);
+        seed, checkpointEvery, keepCheckpoints, averageDecay);
   }
 
   public TrainingOptions withBatch(int batchSize, float learningRate, int warmupSteps) {
     return new TrainingOptions(
         shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
         warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints);
+        seed, checkpointEvery, keepCheckpoints, averageDecay);
   }
 
   /** @param scale null: the default for the number of classes */
@@ -91,28 +94,43 @@ public record TrainingOptions(
     return new TrainingOptions(
         shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
         warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints);
+        seed, checkpointEvery, keepCheckpoints, averageDecay);
   }
 
   public TrainingOptions withDevice(String device, int loaderWorkers) {
     return new TrainingOptions(
         shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
         warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints);
+        seed, checkpointEvery, keepCheckpoints, averageDecay);
   }
 
   public TrainingOptions withSeed(long seed) {
     return new TrainingOptions(
         shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
         warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints);
+        seed, checkpointEvery, keepCheckpoints, averageDecay);
   }
 
   public TrainingOptions withCheckpoints(int every, int keep) {
     return new TrainingOptions(
         shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
         warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, every, keep);
+        seed, every, keep, averageDecay);
+  }
+
+  /** @param decay null: no average, the model is the last step's weights */
+  public TrainingOptions withAverage(Double decay) {
+    return new TrainingOptions(
+        shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
+        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
+        seed, checkpointEvery, keepCheckpoints, decay);
+  }
+
+  public TrainingOptions withShards(Path shards) {
+    return new TrainingOptions(
+        shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
+        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
+        seed, checkpointEvery, keepCheckpoints, averageDecay);
   }
 
   /**
@@ -137,6 +155,10 @@ public record TrainingOptions(
     m.put("--scale", scale == null ? "auto" : Float.toString(scale));
     m.put("--margin", Float.toString(margin));
     m.put("--seed", String.valueOf(seed));
+    if (averageDecay != null) {
+      // only when on: checkpoints of runs made before the option existed still resume
+      m.put("--average", Double.toString(averageDecay));
+    }
     return m;
   }
 
@@ -153,6 +175,9 @@ public record TrainingOptions(
     if (!(learningRate > 0) || (scale != null && !(scale > 0 && scale < Float.POSITIVE_INFINITY))
         || !(margin >= 0) || margin >= Math.PI / 2) {
       throw new IllegalArgumentException("need --lr > 0, --scale > 0 and 0 <= --margin < pi/2");
+    }
+    if (averageDecay != null && !(averageDecay > 0 && averageDecay < 1)) {
+      throw new IllegalArgumentException("--average must be a decay in (0, 1), e.g. 0.999");
     }
     if (checkpointEvery < 0 || keepCheckpoints < 1) {
       throw new IllegalArgumentException("need --checkpoint-every >= 0 and --keep-checkpoints >= 1");

@@ -112,8 +112,9 @@ class FaceTrainerTest {
   void resumeFromAMidArcFaceCheckpointWithMomentumEqualsTheUninterruptedRun(@TempDir Path straight, @TempDir Path crashed)
       throws IOException {
     // 4 steps an epoch; softmax for epoch 1, ArcFace from epoch 2; a checkpoint every 3 steps and at
-    // each epoch's end: step 6 is mid-epoch 2, two ArcFace steps after the switch (momentum built up)
-    TrainingOptions options = tiny(1, 3).withCheckpoints(3, 2);
+    // each epoch's end: step 6 is mid-epoch 2, two ArcFace steps after the switch (momentum built up).
+    // The run keeps a weight average (--average): it must come through the crash as the momentum does.
+    TrainingOptions options = tiny(1, 3).withCheckpoints(3, 2).withAverage(0.9);
     new FaceTrainer(options, straight, new TrainingListener() {}).train();
     // the newest 2 checkpoints are kept, LATEST names the newest
     try (var folders = Files.list(straight.resolve(Checkpoint.FOLDER))) {
@@ -148,6 +149,8 @@ class FaceTrainerTest {
       NDArray head = momentum.stream().filter(a -> a.getName().startsWith("02head_weight@")).findFirst().orElseThrow();
       assertThat(head.abs().sum().getFloat()).isGreaterThan(0f);
     }
+    // and the weight average, which is not the weights
+    assertThat(saved.folder().resolve(Checkpoint.AVERAGE)).isRegularFile();
     // a crash in the middle of a later save leaves a partial folder that nothing points to
     Files.createDirectories(crashed.resolve(Checkpoint.FOLDER).resolve(".step-000000009-epoch00002.partial"));
 
@@ -156,13 +159,13 @@ class FaceTrainerTest {
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
         .hasMessageContaining("--lr 0.05 (now 0.1)")
         .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    assertThatThrownBy(() -> new FaceTrainer(options.withAverage(null), crashed, new TrainingListener() {}))
+        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
+        .hasMessageContaining("--average 0.9 (now unset)");
     Path otherShards = crashed.resolveSibling(crashed.getFileName() + "-shards");
     copyTree(shards, otherShards);
     Files.delete(otherShards.resolve("validation/shard-000/part-0-0.avro"));
-    TrainingOptions elsewhere = new TrainingOptions(otherShards, options.epochs(), options.minutes(), options.batchSize(),
-        options.learningRate(), options.momentum(), options.bodyDecay(), options.headDecay(), options.warmupSteps(),
-        options.arcFaceEpoch(), options.patience(), options.softmaxShare(), options.scale(), options.margin(),
-        options.device(), options.loaderWorkers(), options.seed(), options.checkpointEvery(), options.keepCheckpoints());
+    TrainingOptions elsewhere = options.withShards(otherShards);
     assertThatThrownBy(() -> new FaceTrainer(elsewhere, crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
         .hasMessageContaining("other or changed shard files");
@@ -198,6 +201,9 @@ class FaceTrainerTest {
     // bitwise repeatable; 1e-5 leaves room for nothing but float formatting.
     assertThat(differences(straight.resolve(ModelConfig.PARAMETERS), crashed.resolve(ModelConfig.PARAMETERS), 1e-5f))
         .isEmpty();
+    // the model is the average, not the last step's weights (the step-12 checkpoint's body)
+    Path lastWeights = straight.resolve(Checkpoint.FOLDER).resolve("step-000000012-epoch00003").resolve("body.params");
+    assertThat(differences(straight.resolve(ModelConfig.PARAMETERS), lastWeights, 1e-4f)).hasSizeGreaterThan(50);
   }
 
   private static void copyTree(Path from, Path to) throws IOException {

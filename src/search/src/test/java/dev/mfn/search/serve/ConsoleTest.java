@@ -511,10 +511,17 @@ class ConsoleTest {
       assertThat(browser.findElement(By.id("models-served")).getText()).isEqualTo("Served now: model reference");
       WebElement v1 = browser.findElement(By.cssSelector("#models-list .model[data-version='v1']"));
       assertThat(v1.findElement(By.className("card-lfw")).getText()).startsWith(accuracy).contains("\u00b1");
-      assertThat(v1.findElement(By.className("card-tar")).getText()).startsWith("TAR@FAR1e-3 25.47%");
-      assertThat(v1.findElement(By.className("card-threshold")).getText()).startsWith("threshold 0.2875");
-      assertThat(v1.findElement(By.className("card-training")).getText()).contains("156896 images").contains("9 epochs")
-          .contains("91 minutes");
+      // the committed model's own card (v1 is its copy): the page shows what the card says
+      JsonNode lfw = card.path("verification").get(0);
+      JsonNode training = card.path("training");
+      assertThat(v1.findElement(By.className("card-tar")).getText())
+          .startsWith(String.format(Locale.ROOT, "TAR@FAR1e-3 %.2f%%", 100 * lfw.path("tar_at_far_1e-3").asDouble()));
+      assertThat(v1.findElement(By.className("card-threshold")).getText())
+          .startsWith(String.format(Locale.ROOT, "threshold %.4f", card.path("threshold").asDouble()));
+      assertThat(v1.findElement(By.className("card-training")).getText())
+          .contains(training.path("images").asLong() + " images")
+          .contains(training.path("epochs").asInt() + " epochs")
+          .contains(Math.round(training.path("seconds").asDouble() / 60) + " minutes");
       assertThat(v1.findElement(By.className("card-command")).getText()).contains("mfn train");
       assertThat(v1.findElements(By.className("model-gate"))).isEmpty();
       WebElement v2 = browser.findElement(By.cssSelector("#models-list .model[data-version='v2']"));

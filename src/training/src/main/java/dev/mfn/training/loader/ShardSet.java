@@ -80,6 +80,13 @@ public final class ShardSet {
     return max + 1;
   }
 
+  /** The people (subject ids, as in the photos' folders) with samples in these shards. */
+  public java.util.SortedSet<String> identities() {
+    java.util.SortedSet<String> ids = new java.util.TreeSet<>();
+    manifest.path("identities").fieldNames().forEachRemaining(ids::add);
+    return ids;
+  }
+
   public long samples(Split split) {
     return manifest.path("totals").path(split.folder + "_samples").asLong();
   }

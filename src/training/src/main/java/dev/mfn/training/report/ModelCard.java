@@ -63,6 +63,9 @@ public final class ModelCard {
     training.put("arcface_scale", human(options.scaleFor(result.state().classes())));
     training.put("arcface_scale_rule", options.scale() == null ? "auto: min(64, 4 * sqrt(2) * ln(C - 1))" : "--scale");
     training.put("arcface_margin", human(options.margin()));
+    if (options.averageDecay() != null) {
+      training.put("weight_average_decay", options.averageDecay());
+    }
     training.put("device", options.device());
     training.put("machine", context.machine());
     training.put("peak_memory_mb", context.peakMemoryBytes() / (1024 * 1024));
@@ -129,6 +132,10 @@ public final class ModelCard {
         + ", " + number(t.path("momentum")));
     row(md, "weight decay body / head", number(t.path("weight_decay_body")) + " / " + number(t.path("weight_decay_head"))
         + " (head: GDConv, 1x1 to 128, classifier; none on BatchNorm, PReLU, biases)");
+    if (t.has("weight_average_decay")) {
+      row(md, "weights", "exponential moving average, decay " + number(t.path("weight_average_decay"))
+          + " (warm-up min(d, (1 + t) / (10 + t)))");
+    }
     row(md, "peak memory", t.path("peak_memory_mb").asLong() + " MB");
     if (t.has("validation_accuracy")) {
       row(md, "validation (closed set)", "accuracy " + t.path("validation_accuracy").asDouble()
