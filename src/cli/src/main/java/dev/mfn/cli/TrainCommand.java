@@ -123,7 +123,8 @@ final class TrainCommand implements Callable<Integer> {
       names = "--average",
       paramLabel = "DECAY",
       description = "Keep an exponential moving average of the weights (decay e.g. 0.999, warmed up as"
-          + " min(d, (1 + t) / (10 + t)) at step t) and make it the model (default: the last step's weights).")
+          + " min(d, (1 + t) / (10 + t)) at step t: d is reached at step (10d - 1) / (1 - d), 8,990 for 0.999)"
+          + " and make it the model (default: the last step's weights).")
   Double average;
 
   @Option(names = "--device", paramLabel = "D", defaultValue = "cpu", description = "cpu, gpu (all GPUs) or gpu:N (default: ${DEFAULT-VALUE}).")
@@ -213,8 +214,14 @@ final class TrainCommand implements Callable<Integer> {
     }
     Devices.parse(options.device()); // no GPU where one was asked for: say so before anything is made
     ShardSet shardSet = ShardSet.open(shards);
+    // a wrong pairs folder or split fails now, not after hours of training
+    if (lfw != null) {
+      PairSets.lfw(lfw);
+    }
+    if (cfp != null && cfpSplit == null) {
+      PairSets.cfp(cfp, PairSets.CfpProtocol.FP);
+    }
     if (cfpSplit != null) {
-      // a wrong split or folder fails now, not after hours of training
       for (PairSets.CfpProtocol protocol : PairSets.CfpProtocol.values()) {
         PairSets.cfpSplit(cfp, protocol, cfpSplit);
       }

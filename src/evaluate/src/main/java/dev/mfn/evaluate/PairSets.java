@@ -104,8 +104,9 @@ public final class PairSets {
    * One split of CFP's protocol alone ({@code Split/FP/07}: 350 same and 350 different pairs of
    * people 301-350; each split has its own 50 people), dealt into 10 folds of 35 same and 35
    * different pairs, in the protocol's order: the files list each person's pairs together, so a
-   * fold's same pairs are 5 people's, and the threshold a fold is scored with comes from other
-   * people, as in the protocol's own folds. With a model trained on the other splits' people this is
+   * fold's same-person pairs are 5 people's own (its threshold is learnt on other people's genuine
+   * pairs). Its different-person pairs do involve people of other folds: 50 people cannot make 10
+   * folds disjoint in both kinds, as the protocol's splits of 50 people each are. With a model trained on the other splits' people this is
    * a test on people it never saw (issue 17's ablation trains on 001-300 and scores split 7).
    */
   public static List<Pair> cfpSplit(Path cfpDir, CfpProtocol protocol, int split) throws IOException {

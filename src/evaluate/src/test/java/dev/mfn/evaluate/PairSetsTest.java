@@ -47,7 +47,7 @@ class PairSetsTest {
         assertThat(split.stream().filter(p -> p.fold() == fold && p.same()).count()).isEqualTo(35);
         assertThat(split.stream().filter(p -> p.fold() == fold && !p.same()).count()).isEqualTo(35);
       }
-      // a fold's same-person pairs are its own people's: its threshold comes from other people
+      // a fold's same-person pairs are its own people's (its different-person pairs cannot all be)
       for (int k = 0; k < 10; k++) {
         int fold = k;
         var inFold = PairSets.cfpPeople(split.stream().filter(p -> p.same() && p.fold() == fold).toList());

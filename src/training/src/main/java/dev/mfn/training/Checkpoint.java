@@ -178,6 +178,11 @@ public final class Checkpoint {
     ParameterFiles.load(net.head(), manager, saved.folder().resolve("head.params"));
   }
 
+  /** Whether the checkpoint holds a weight average. */
+  public static boolean hasAverage(Saved saved) {
+    return Files.isRegularFile(saved.folder().resolve(AVERAGE));
+  }
+
   /** The run's weight average as it was at the checkpoint. */
   public static WeightAverage restoreAverage(Saved saved, ai.djl.nn.Block body, double decay, NDManager manager)
       throws IOException {

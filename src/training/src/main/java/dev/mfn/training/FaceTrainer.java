@@ -81,6 +81,10 @@ public final class FaceTrainer {
             + " was made with other settings: " + mismatch.get()
             + "; give the same options and shards, or start a new run without --resume");
       }
+      if (options.averageDecay() != null && !Checkpoint.hasAverage(saved.get())) {
+        throw new ResumeMismatchException("--resume: the checkpoint at step " + saved.get().state().step()
+            + " has no weight average (" + Checkpoint.AVERAGE + "); start a new run without --resume");
+      }
     }
   }
 
@@ -121,7 +125,7 @@ public final class FaceTrainer {
       build(state, saved.orElse(null));
       // resuming a run that had already finished (e.g. it crashed while evaluating): no more steps
       boolean finished = budgetSpent(state, budgetSeconds);
-      if (finished) {
+      if (finished && average == null) { // with an average, the model is validated after it is in place
         validation = validate(valid);
       }
       // the first plan counts this process's first 20 steps, across epochs: an epoch shorter than

@@ -151,6 +151,13 @@ class FaceTrainerTest {
     }
     // and the weight average, which is not the weights
     assertThat(saved.folder().resolve(Checkpoint.AVERAGE)).isRegularFile();
+    // a run with an average cannot resume from a checkpoint that has none: refused before it starts
+    Path noAverage = crashed.resolveSibling(crashed.getFileName() + "-no-average");
+    copyTree(crashed, noAverage);
+    Files.delete(noAverage.resolve(Checkpoint.FOLDER).resolve(saved.folder().getFileName()).resolve(Checkpoint.AVERAGE));
+    assertThatThrownBy(() -> new FaceTrainer(options, noAverage, new TrainingListener() {}))
+        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
+        .hasMessageContaining("has no weight average");
     // a crash in the middle of a later save leaves a partial folder that nothing points to
     Files.createDirectories(crashed.resolve(Checkpoint.FOLDER).resolve(".step-000000009-epoch00002.partial"));
 
@@ -201,9 +208,21 @@ class FaceTrainerTest {
     // bitwise repeatable; 1e-5 leaves room for nothing but float formatting.
     assertThat(differences(straight.resolve(ModelConfig.PARAMETERS), crashed.resolve(ModelConfig.PARAMETERS), 1e-5f))
         .isEmpty();
-    // the model is the average, not the last step's weights (the step-12 checkpoint's body)
-    Path lastWeights = straight.resolve(Checkpoint.FOLDER).resolve("step-000000012-epoch00003").resolve("body.params");
-    assertThat(differences(straight.resolve(ModelConfig.PARAMETERS), lastWeights, 1e-4f)).hasSizeGreaterThan(50);
+    // the model is the average the last checkpoint holds, parameter by parameter, exactly ...
+    Path last = straight.resolve(Checkpoint.FOLDER).resolve("step-000000012-epoch00003");
+    try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
+      var model = MobileFaceNet.body();
+      model.initialize(manager, DataType.FLOAT32, MobileFaceNet.inputShape(1));
+      ParameterFiles.load(model, manager, straight.resolve(ModelConfig.PARAMETERS));
+      NDList average = NDList.decode(manager, Files.readAllBytes(last.resolve(Checkpoint.AVERAGE)));
+      assertThat(average.size()).isEqualTo(model.getParameters().size());
+      for (var p : model.getParameters()) {
+        NDArray a = average.stream().filter(x -> x.getName().equals(p.getKey())).findFirst().orElseThrow();
+        assertThat(p.getValue().getArray().toFloatArray()).as(p.getKey()).containsExactly(a.toFloatArray());
+      }
+    }
+    // ... and not the last step's weights (that checkpoint's body)
+    assertThat(differences(straight.resolve(ModelConfig.PARAMETERS), last.resolve("body.params"), 1e-4f)).hasSizeGreaterThan(50);
   }
 
   private static void copyTree(Path from, Path to) throws IOException {

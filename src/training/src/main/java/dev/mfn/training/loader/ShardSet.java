@@ -83,7 +83,11 @@ public final class ShardSet {
   /** The people (subject ids, as in the photos' folders) with samples in these shards. */
   public java.util.SortedSet<String> identities() {
     java.util.SortedSet<String> ids = new java.util.TreeSet<>();
-    manifest.path("identities").fieldNames().forEachRemaining(ids::add);
+    manifest.path("identities").fields().forEachRemaining(e -> {
+      if (e.getValue().path("train_samples").asLong() + e.getValue().path("validation_samples").asLong() > 0) {
+        ids.add(e.getKey());
+      }
+    });
     return ids;
   }
 

@@ -14,15 +14,16 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * An exponential moving average of the embedding network's weights (EMA, as timm's ModelEmaV2 and
- * insightface's partial-FC runs keep): after every optimiser step, {@code average = d * average +
+ * An exponential moving average of the embedding network's weights (EMA): after every optimiser step, {@code average = d * average +
  * (1 - d) * weight} for every parameter of the body, BatchNorm's running statistics included. The
  * average, not the last step's weights, becomes the trained model: it smooths the noise of the
  * last steps of SGD. The classifier is not averaged: it is not part of the model that serves.
  *
- * <p>The decay warms up as {@code d_t = min(d, (1 + t) / (10 + t))} at step t, so that a short run
- * is not an average of mostly the random initial weights (at d = 0.999, 640 steps would leave 53%
- * of the weight on them).
+ * <p>The decay warms up as {@code d_t = min(d, (1 + t) / (10 + t))} at step t (TensorFlow's
+ * ExponentialMovingAverage with num_updates), so that a short run is not an average of mostly the
+ * random initial weights (at d = 0.999, 640 steps would leave 53% of the weight on them). d itself
+ * is reached at step (10d - 1) / (1 - d): 8,990 for 0.999, 890 for 0.99; a shorter run averages
+ * with the ramp's value at its end ({@link #decayAt(double, long)}, on the model card).
  *
  * <p>The average lives in arrays of its own, detached from autograd; {@link #save} and {@link
  * #load} carry it through a checkpoint (a resumed run must continue the same average).
@@ -42,15 +43,22 @@ public final class WeightAverage {
     }
     WeightAverage a = new WeightAverage(decay);
     for (Pair<String, Parameter> p : body.getParameters()) {
-      NDArray copy = p.getValue().getArray().stopGradient().duplicate();
-      copy.attach(manager);
-      a.average.put(p.getKey(), copy);
+      try (NDArray detached = p.getValue().getArray().stopGradient()) {
+        NDArray copy = detached.duplicate();
+        copy.attach(manager);
+        a.average.put(p.getKey(), copy);
+      }
     }
     return a;
   }
 
   /** The decay used after step {@code step} (1-based): the warm-up, then {@code decay}. */
   public double decayAt(long step) {
+    return decayAt(decay, step);
+  }
+
+  /** The decay a run with {@code decay} uses after step {@code step}: min(d, (1 + t) / (10 + t)). */
+  public static double decayAt(double decay, long step) {
     return Math.min(decay, (1.0 + step) / (10.0 + step));
   }
 
@@ -98,20 +106,25 @@ public final class WeightAverage {
   public static WeightAverage load(Path file, Block body, double decay, NDManager manager) throws IOException {
     WeightAverage a = new WeightAverage(decay);
     Map<String, NDArray> saved = new LinkedHashMap<>();
-    for (NDArray array : NDList.decode(manager, Files.readAllBytes(file))) {
+    NDList decoded = NDList.decode(manager, Files.readAllBytes(file));
+    for (NDArray array : decoded) {
       saved.put(array.getName(), array);
     }
-    for (Pair<String, Parameter> p : body.getParameters()) {
-      NDArray s = saved.get(p.getKey());
-      NDArray weight = p.getValue().getArray();
-      if (s == null || !s.getShape().equals(weight.getShape())) {
-        throw new IOException(file + " holds no average of " + p.getKey() + " " + weight.getShape());
+    try {
+      for (Pair<String, Parameter> p : body.getParameters()) {
+        NDArray s = saved.get(p.getKey());
+        NDArray weight = p.getValue().getArray();
+        if (s == null || !s.getShape().equals(weight.getShape())) {
+          throw new IOException(file + " holds no average of " + p.getKey() + " " + weight.getShape());
+        }
+        // decoded arrays wrap the file's buffer, and torch's to() on the same device aliases it:
+        // a copy with storage of its own (as GroupedSgd's restored velocities)
+        NDArray copy = s.getDevice().equals(weight.getDevice()) ? s.duplicate() : s.toDevice(weight.getDevice(), true);
+        copy.attach(manager);
+        a.average.put(p.getKey(), copy);
       }
-      // decoded arrays wrap the file's buffer, and torch's to() on the same device aliases it:
-      // a copy with storage of its own (as GroupedSgd's restored velocities)
-      NDArray copy = s.getDevice().equals(weight.getDevice()) ? s.duplicate() : s.toDevice(weight.getDevice(), true);
-      copy.attach(manager);
-      a.average.put(p.getKey(), copy);
+    } finally {
+      decoded.close(); // the copies own their storage
     }
     return a;
   }

@@ -65,6 +65,9 @@ public final class ModelCard {
     training.put("arcface_margin", human(options.margin()));
     if (options.averageDecay() != null) {
       training.put("weight_average_decay", options.averageDecay());
+      // below step (10d - 1) / (1 - d) the warm-up, not d, decides the average
+      training.put("weight_average_final_decay",
+          round(dev.mfn.training.optim.WeightAverage.decayAt(options.averageDecay(), result.state().step()), 4));
     }
     training.put("device", options.device());
     training.put("machine", context.machine());
@@ -134,11 +137,14 @@ public final class ModelCard {
         + " (head: GDConv, 1x1 to 128, classifier; none on BatchNorm, PReLU, biases)");
     if (t.has("weight_average_decay")) {
       row(md, "weights", "exponential moving average, decay " + number(t.path("weight_average_decay"))
-          + " (warm-up min(d, (1 + t) / (10 + t)))");
+          + " warmed up as min(d, (1 + t) / (10 + t)): " + number(t.path("weight_average_final_decay"))
+          + " at the last step");
     }
     row(md, "peak memory", t.path("peak_memory_mb").asLong() + " MB");
     if (t.has("validation_accuracy")) {
-      row(md, "validation (closed set)", "accuracy " + t.path("validation_accuracy").asDouble()
+      row(md, t.has("weight_average_decay")
+          ? "validation (closed set; the averaged body through the last step's classifier)"
+          : "validation (closed set)", "accuracy " + t.path("validation_accuracy").asDouble()
           + ", loss " + t.path("validation_loss").asDouble());
     }
     md.append("\n## Verification (10-fold)\n\n");

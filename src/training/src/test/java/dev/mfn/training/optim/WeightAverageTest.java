@@ -27,14 +27,25 @@ class WeightAverageTest {
     return b;
   }
 
-  /** Sets every parameter (BatchNorm's running statistics too) to the value v. */
+  /**
+   * Sets every parameter (BatchNorm's running statistics too) to values of its own: element j of
+   * parameter i is {@link #value}(v, i, j), so a mix-up of parameters or elements shows.
+   */
   private static void fill(Block net, float v) {
+    int i = 0;
     for (Pair<String, Parameter> p : net.getParameters()) {
       NDArray a = p.getValue().getArray();
       float[] values = new float[(int) a.size()];
-      java.util.Arrays.fill(values, v);
+      for (int j = 0; j < values.length; j++) {
+        values[j] = value(v, i, j);
+      }
       a.set(values);
+      i++;
     }
+  }
+
+  private static float value(float v, int parameter, int element) {
+    return v * (1 + parameter) + 0.01f * element;
   }
 
   private static float first(Block net, String name) {
@@ -47,26 +58,33 @@ class WeightAverageTest {
       Block net = net(manager);
       assertThat(net.getParameters().keys()).anyMatch(k -> k.contains("runningMean")).anyMatch(k -> k.contains("runningVar"));
       fill(net, 0f);
-      WeightAverage average = WeightAverage.start(net, 0.9, manager);
-      // warm-up: (1 + t) / (10 + t) until it reaches the decay
+      WeightAverage average = WeightAverage.start(net, 0.5, manager);
+      // warm-up: (1 + t) / (10 + t) until it reaches the decay (0.5 from step 8 on)
       assertThat(average.decayAt(1)).isEqualTo(2.0 / 11);
-      assertThat(average.decayAt(50)).isEqualTo(51.0 / 60);
-      assertThat(average.decayAt(100)).isEqualTo(0.9);
+      assertThat(average.decayAt(7)).isEqualTo(8.0 / 17);
+      assertThat(average.decayAt(8)).isEqualTo(0.5);
+      assertThat(average.decayAt(30)).isEqualTo(0.5);
+      // the average of v's: written out here, not with the class's own decayAt
       double expected = 0;
-      for (int step = 1; step <= 30; step++) {
+      for (int step = 1; step <= 12; step++) {
         fill(net, step); // the weights after step `step`
         average.update(net, step);
-        double d = average.decayAt(step);
+        double d = Math.min(0.5, (1.0 + step) / (10 + step));
         expected = d * expected + (1 - d) * step;
       }
       average.copyInto(net);
+      int i = 0;
       for (Pair<String, Parameter> p : net.getParameters()) {
-        for (float v : p.getValue().getArray().toFloatArray()) {
-          assertThat((double) v).as(p.getKey()).isCloseTo(expected, Offset.offset(1e-4));
+        float[] got = p.getValue().getArray().toFloatArray();
+        for (int j = 0; j < got.length; j++) {
+          // value() is linear in v: the average of value(v_t, i, j) is value(average of v_t, i, j)
+          assertThat((double) got[j]).as("%s[%d]", p.getKey(), j)
+              .isCloseTo(value((float) expected, i, j), Offset.offset(1e-3));
         }
+        i++;
       }
-      // an average, not the last weights (30) nor their plain mean (15.5)
-      assertThat(expected).isBetween(20.0, 29.0);
+      // an average past the warm-up, not the last weights (12) nor their plain mean (6.5)
+      assertThat(expected).isBetween(10.5, 11.5);
     }
   }
 
@@ -100,7 +118,7 @@ class WeightAverageTest {
         assertThat(resumed.getParameters().get(p.getKey()).getArray().toFloatArray())
             .as(p.getKey()).containsExactly(p.getValue().getArray().toFloatArray());
       }
-      assertThat(first(resumed, straight.getParameters().keys().get(0))).isNotEqualTo(50f);
+      assertThat(first(resumed, straight.getParameters().keys().get(0))).isNotEqualTo(value(50f, 0, 0));
 
       // a file made for another network is refused with the parameter it lacks
       SequentialBlock other = new SequentialBlock().add(Linear.builder().setUnits(5).build());

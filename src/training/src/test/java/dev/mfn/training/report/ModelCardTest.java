@@ -62,4 +62,20 @@ class ModelCardTest {
     assertThat(card.path("training").path("learning_rate").asDouble())
         .isEqualTo(Double.parseDouble(Float.toString(options.learningRate())));
   }
+
+  @Test
+  void aWeightAverageShowsTheDecayTheWarmUpReached() throws Exception {
+    TrainingOptions options = TrainingOptions.defaults(Path.of("shards")).withAverage(0.999);
+    ModelConfig config = ModelConfig.mobileFaceNet("v1", "2026-01-01T00:00:00Z", null);
+    TrainingState state = TrainingState.start(10);
+    for (int i = 0; i < 699; i++) {
+      state = state.stepped(32, 1.0);
+    }
+    ObjectNode card = ModelCard.json(config, options, new TrainingResult(state, null, 0, 1), List.of(),
+        new ModelCard.Context("2026-01-01T00:00:00Z", "test machine", "mfn train", 0, 1, JSON.createObjectNode(), 10));
+    // 699 steps: min(0.999, 700 / 709) = 0.9873, not the 0.999 asked for
+    assertThat(card.path("training").path("weight_average_decay").asDouble()).isEqualTo(0.999);
+    assertThat(card.path("training").path("weight_average_final_decay").asDouble()).isEqualTo(0.9873);
+    assertThat(ModelCard.markdown(card)).contains("decay 0.999 warmed up as").contains("0.9873 at the last step");
+  }
 }
