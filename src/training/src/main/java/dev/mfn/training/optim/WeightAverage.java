@@ -14,8 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * An exponential moving average of the embedding network's weights (EMA): after every optimiser step, {@code average = d * average +
- * (1 - d) * weight} for every parameter of the body, BatchNorm's running statistics included. The
+ * An exponential moving average of the embedding network's weights (EMA): after every optimiser
+ * step, {@code average = d * average + (1 - d) * weight} for every parameter of the body, BatchNorm's running statistics included. The
  * average, not the last step's weights, becomes the trained model: it smooths the noise of the
  * last steps of SGD. The classifier is not averaged: it is not part of the model that serves.
  *
