@@ -58,8 +58,8 @@ import picocli.CommandLine.Spec;
       "Train MobileFaceNet on the ingest job's shards with DJL's PyTorch engine: softmax first, then",
       "ArcFace from the softmax weights when the validation loss stops improving (or at",
       "--arcface-epoch). SGD with momentum, warm-up, cosine decay in the ArcFace phase, weight decay",
-      "4e-5 on the convolutions and 4e-4 on the layers after the global operator (GDConv, the 1x1 to",
-      "128, the classifier), none on BatchNorm and PReLU. Checkpoints every --checkpoint-every steps",
+      "(--weight-decay) 4e-5 on the convolutions and 4e-4 on the layers after the global operator",
+      "(GDConv, the 1x1 to 128, the classifier), none on BatchNorm and PReLU. Checkpoints every --checkpoint-every steps",
       "and at each epoch's end; --resume picks up an interrupted run. The version becomes visible",
       "(latest, --model STORE) only once complete. Then 10-fold verification on the pairs sets given (--lfw, --cfp), a",
       "threshold, a model card (JSON + Markdown), plots (PNG) and metrics (JSON lines) in the new",
@@ -109,6 +109,15 @@ final class TrainCommand implements Callable<Integer> {
       "ArcFace scale s, or auto (default): min(64, 4 * sqrt(2) * ln(C - 1)) for C classes, i.e. 4x",
       "AdaCos's fixed scale: 33 for 350 classes, the paper's 64 from about 80,000."})
   String scale;
+
+  @Option(
+      names = "--weight-decay",
+      paramLabel = "BODY[,HEAD]",
+      defaultValue = "4e-5,4e-4",
+      description = "Weight decay of the convolutions before the global operator, and of the layers after it"
+          + " (GDConv, the 1x1 to 128, the classifier); one value: both (default: ${DEFAULT-VALUE}, the paper's;"
+          + " BatchNorm and PReLU are never decayed).")
+  String weightDecay;
 
   @Option(names = "--checkpoint-every", paramLabel = "STEPS", defaultValue = "500", description = "Steps between checkpoints, besides one at each epoch's end (default: ${DEFAULT-VALUE}; 0: epochs only).")
   int checkpointEvery;
@@ -204,6 +213,7 @@ final class TrainCommand implements Callable<Integer> {
             .withBudget(budget.epochs, budget.minutes)
             .withBatch(batch, lr, warmup)
             .withPhases(arcFaceEpoch, parseScale(scale), margin)
+            .withDecay(parseDecay(weightDecay)[0], parseDecay(weightDecay)[1])
             .withDevice(device, workers)
             .withSeed(seed)
             .withCheckpoints(checkpointEvery, keepCheckpoints)
@@ -567,6 +577,23 @@ final class TrainCommand implements Callable<Integer> {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("--scale must be a number or auto, not '" + value + "'");
     }
+  }
+
+  /** "BODY,HEAD" or one value for both. */
+  static float[] parseDecay(String value) {
+    String[] parts = value.split(",", -1);
+    try {
+      if (parts.length == 1) {
+        float both = Float.parseFloat(parts[0].strip());
+        return new float[] {both, both};
+      }
+      if (parts.length == 2) {
+        return new float[] {Float.parseFloat(parts[0].strip()), Float.parseFloat(parts[1].strip())};
+      }
+    } catch (NumberFormatException e) {
+      // the one message below
+    }
+    throw new IllegalArgumentException("--weight-decay must be BODY,HEAD or one number, e.g. 5e-4, not '" + value + "'");
   }
 
   private String command() {

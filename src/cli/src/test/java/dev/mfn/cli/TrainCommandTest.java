@@ -1,6 +1,7 @@
 package dev.mfn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -118,6 +119,20 @@ class TrainCommandTest {
         "--out", dir.resolve("e.csv").toString(), "--no-progress");
     assertThat(embed.exit()).as(embed.err()).isZero();
     assertThat(Files.readString(dir.resolve("e.csv")).split(",")).hasSize(129);
+  }
+
+  @Test
+  void weightDecayTakesBodyAndHeadOrOneValueForBoth() {
+    assertThat(TrainCommand.parseDecay("4e-5,4e-4")).containsExactly(4e-5f, 4e-4f);
+    assertThat(TrainCommand.parseDecay("5e-4")).containsExactly(5e-4f, 5e-4f);
+    for (String bad : new String[] {"", "5e-4,", "a,b", "1,2,3"}) {
+      assertThatThrownBy(() -> TrainCommand.parseDecay(bad)).hasMessageContaining("--weight-decay");
+    }
+    // the options refuse what would make SGD grow the weights or erase them in one step
+    var options = dev.mfn.training.TrainingOptions.defaults(Path.of("s")).withBudget(1, null);
+    assertThatThrownBy(() -> options.withDecay(-1e-4f, 4e-4f).validate()).hasMessageContaining("--weight-decay");
+    assertThatThrownBy(() -> options.withDecay(4e-5f, Float.NaN).validate()).hasMessageContaining("--weight-decay");
+    options.withDecay(0f, 0f).validate();
   }
 
   @Test

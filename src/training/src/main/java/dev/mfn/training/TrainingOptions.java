@@ -89,6 +89,17 @@ public record TrainingOptions(
         seed, checkpointEvery, keepCheckpoints, averageDecay);
   }
 
+  /**
+   * @param body weight decay of the convolutions before the global operator
+   * @param head weight decay of GDConv, the 1x1 to 128 and the classifier
+   */
+  public TrainingOptions withDecay(float body, float head) {
+    return new TrainingOptions(
+        shards, epochs, minutes, batchSize, learningRate, momentum, body, head,
+        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
+        seed, checkpointEvery, keepCheckpoints, averageDecay);
+  }
+
   /** @param scale null: the default for the number of classes */
   public TrainingOptions withPhases(Integer arcFaceEpoch, Float scale, float margin) {
     return new TrainingOptions(
@@ -175,6 +186,9 @@ public record TrainingOptions(
     if (!(learningRate > 0) || (scale != null && !(scale > 0 && scale < Float.POSITIVE_INFINITY))
         || !(margin >= 0) || margin >= Math.PI / 2) {
       throw new IllegalArgumentException("need --lr > 0, --scale > 0 and 0 <= --margin < pi/2");
+    }
+    if (!(bodyDecay >= 0 && bodyDecay < 1) || !(headDecay >= 0 && headDecay < 1)) {
+      throw new IllegalArgumentException("--weight-decay must be in [0, 1), e.g. 5e-4");
     }
     if (averageDecay != null && !(averageDecay > 0 && averageDecay < 1)) {
       throw new IllegalArgumentException("--average must be a decay in (0, 1), e.g. 0.999");
