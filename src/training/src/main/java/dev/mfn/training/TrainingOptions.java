@@ -51,9 +51,12 @@ public record TrainingOptions(
   public static final float PAPER_SCALE = 64f;
 
   public static TrainingOptions defaults(Path shards) {
-    return new TrainingOptions(
-        shards, null, null, 32, 0.05f, 0.9f, 4e-5f, 4e-4f, 200, null, 1, 0.5, null, 0.5f, "cpu", 2, 42L,
-        500, 3, null);
+    return new Builder(shards).build();
+  }
+
+  /** These options as a builder, to change some of them. */
+  public Builder toBuilder() {
+    return new Builder(this);
   }
 
   /**
@@ -76,17 +79,11 @@ public record TrainingOptions(
   }
 
   public TrainingOptions withBudget(Integer epochs, Double minutes) {
-    return new TrainingOptions(
-        shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
-        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints, averageDecay);
+    return toBuilder().epochs(epochs).minutes(minutes).build();
   }
 
   public TrainingOptions withBatch(int batchSize, float learningRate, int warmupSteps) {
-    return new TrainingOptions(
-        shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
-        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints, averageDecay);
+    return toBuilder().batchSize(batchSize).learningRate(learningRate).warmupSteps(warmupSteps).build();
   }
 
   /**
@@ -94,54 +91,33 @@ public record TrainingOptions(
    * @param head weight decay of GDConv, the 1x1 to 128 and the classifier
    */
   public TrainingOptions withDecay(float body, float head) {
-    return new TrainingOptions(
-        shards, epochs, minutes, batchSize, learningRate, momentum, body, head,
-        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints, averageDecay);
+    return toBuilder().bodyDecay(body).headDecay(head).build();
   }
 
   /** @param scale null: the default for the number of classes */
   public TrainingOptions withPhases(Integer arcFaceEpoch, Float scale, float margin) {
-    return new TrainingOptions(
-        shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
-        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints, averageDecay);
+    return toBuilder().arcFaceEpoch(arcFaceEpoch).scale(scale).margin(margin).build();
   }
 
   public TrainingOptions withDevice(String device, int loaderWorkers) {
-    return new TrainingOptions(
-        shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
-        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints, averageDecay);
+    return toBuilder().device(device).loaderWorkers(loaderWorkers).build();
   }
 
   public TrainingOptions withSeed(long seed) {
-    return new TrainingOptions(
-        shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
-        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints, averageDecay);
+    return toBuilder().seed(seed).build();
   }
 
   public TrainingOptions withCheckpoints(int every, int keep) {
-    return new TrainingOptions(
-        shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
-        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, every, keep, averageDecay);
+    return toBuilder().checkpointEvery(every).keepCheckpoints(keep).build();
   }
 
   /** @param decay null: no average, the model is the last step's weights */
   public TrainingOptions withAverage(Double decay) {
-    return new TrainingOptions(
-        shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
-        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints, decay);
+    return toBuilder().averageDecay(decay).build();
   }
 
   public TrainingOptions withShards(Path shards) {
-    return new TrainingOptions(
-        shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
-        warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-        seed, checkpointEvery, keepCheckpoints, averageDecay);
+    return toBuilder().shards(shards).build();
   }
 
   /**
@@ -195,6 +171,167 @@ public record TrainingOptions(
     }
     if (checkpointEvery < 0 || keepCheckpoints < 1) {
       throw new IllegalArgumentException("need --checkpoint-every >= 0 and --keep-checkpoints >= 1");
+    }
+  }
+
+  /**
+   * Builds options from the defaults (see the record's parameters for what each one means): the
+   * paper's where it says something, arcface_torch's where it does not, batch 32 for 2 CPU cores.
+   */
+  public static final class Builder {
+    private Path shards;
+    private Integer epochs = null;
+    private Double minutes = null;
+    private int batchSize = 32;
+    private float learningRate = 0.05f;
+    private float momentum = 0.9f;
+    private float bodyDecay = 4e-5f;
+    private float headDecay = 4e-4f;
+    private int warmupSteps = 200;
+    private Integer arcFaceEpoch = null;
+    private int patience = 1;
+    private double softmaxShare = 0.5;
+    private Float scale = null;
+    private float margin = 0.5f;
+    private String device = "cpu";
+    private int loaderWorkers = 2;
+    private long seed = 42L;
+    private int checkpointEvery = 500;
+    private int keepCheckpoints = 3;
+    private Double averageDecay = null;
+
+    public Builder(Path shards) {
+      this.shards = shards;
+    }
+
+    private Builder(TrainingOptions o) {
+      shards = o.shards;
+      epochs = o.epochs;
+      minutes = o.minutes;
+      batchSize = o.batchSize;
+      learningRate = o.learningRate;
+      momentum = o.momentum;
+      bodyDecay = o.bodyDecay;
+      headDecay = o.headDecay;
+      warmupSteps = o.warmupSteps;
+      arcFaceEpoch = o.arcFaceEpoch;
+      patience = o.patience;
+      softmaxShare = o.softmaxShare;
+      scale = o.scale;
+      margin = o.margin;
+      device = o.device;
+      loaderWorkers = o.loaderWorkers;
+      seed = o.seed;
+      checkpointEvery = o.checkpointEvery;
+      keepCheckpoints = o.keepCheckpoints;
+      averageDecay = o.averageDecay;
+    }
+
+    public Builder shards(Path shards) {
+      this.shards = shards;
+      return this;
+    }
+
+    public Builder epochs(Integer epochs) {
+      this.epochs = epochs;
+      return this;
+    }
+
+    public Builder minutes(Double minutes) {
+      this.minutes = minutes;
+      return this;
+    }
+
+    public Builder batchSize(int batchSize) {
+      this.batchSize = batchSize;
+      return this;
+    }
+
+    public Builder learningRate(float learningRate) {
+      this.learningRate = learningRate;
+      return this;
+    }
+
+    public Builder momentum(float momentum) {
+      this.momentum = momentum;
+      return this;
+    }
+
+    public Builder bodyDecay(float bodyDecay) {
+      this.bodyDecay = bodyDecay;
+      return this;
+    }
+
+    public Builder headDecay(float headDecay) {
+      this.headDecay = headDecay;
+      return this;
+    }
+
+    public Builder warmupSteps(int warmupSteps) {
+      this.warmupSteps = warmupSteps;
+      return this;
+    }
+
+    public Builder arcFaceEpoch(Integer arcFaceEpoch) {
+      this.arcFaceEpoch = arcFaceEpoch;
+      return this;
+    }
+
+    public Builder patience(int patience) {
+      this.patience = patience;
+      return this;
+    }
+
+    public Builder softmaxShare(double softmaxShare) {
+      this.softmaxShare = softmaxShare;
+      return this;
+    }
+
+    public Builder scale(Float scale) {
+      this.scale = scale;
+      return this;
+    }
+
+    public Builder margin(float margin) {
+      this.margin = margin;
+      return this;
+    }
+
+    public Builder device(String device) {
+      this.device = device;
+      return this;
+    }
+
+    public Builder loaderWorkers(int loaderWorkers) {
+      this.loaderWorkers = loaderWorkers;
+      return this;
+    }
+
+    public Builder seed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    public Builder checkpointEvery(int checkpointEvery) {
+      this.checkpointEvery = checkpointEvery;
+      return this;
+    }
+
+    public Builder keepCheckpoints(int keepCheckpoints) {
+      this.keepCheckpoints = keepCheckpoints;
+      return this;
+    }
+
+    public Builder averageDecay(Double averageDecay) {
+      this.averageDecay = averageDecay;
+      return this;
+    }
+
+    public TrainingOptions build() {
+      return new TrainingOptions(
+          shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
+          warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
+          seed, checkpointEvery, keepCheckpoints, averageDecay);
     }
   }
 }
