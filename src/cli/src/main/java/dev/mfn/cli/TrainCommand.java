@@ -42,6 +42,7 @@ import java.util.Optional;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -208,12 +209,13 @@ final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     // with --json the lines a person reads go to stderr: stdout carries the one document
     PrintWriter out = json ? spec.commandLine().getErr() : spec.commandLine().getOut();
+    float[] decay = parseDecay(weightDecay);
     TrainingOptions options =
         TrainingOptions.defaults(shards)
             .withBudget(budget.epochs, budget.minutes)
             .withBatch(batch, lr, warmup)
             .withPhases(arcFaceEpoch, parseScale(scale), margin)
-            .withDecay(parseDecay(weightDecay)[0], parseDecay(weightDecay)[1])
+            .withDecay(decay[0], decay[1])
             .withDevice(device, workers)
             .withSeed(seed)
             .withCheckpoints(checkpointEvery, keepCheckpoints)
@@ -579,10 +581,17 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  /** "BODY,HEAD" or one value for both. */
+  private static final Pattern DECIMAL = Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
+
+  /** "BODY,HEAD" or one value for both; plain decimal numbers (no Java suffixes such as 5e-4f, no hex). */
   static float[] parseDecay(String value) {
     String[] parts = value.split(",", -1);
     try {
+      for (String part : parts) {
+        if (!DECIMAL.matcher(part.strip()).matches()) {
+          throw new NumberFormatException(part);
+        }
+      }
       if (parts.length == 1) {
         float both = Float.parseFloat(parts[0].strip());
         return new float[] {both, both};

@@ -61,12 +61,12 @@ public final class Checkpoint {
       for (Map.Entry<String, String> e : options.entrySet()) {
         String now = wanted.options().get(e.getKey());
         if (!e.getValue().equals(now)) {
-          differ.add(e.getKey() + " " + e.getValue() + " (now " + (now == null ? "unset" : now) + ")");
+          differ.add(TrainingOptions.flagOf(e.getKey()) + " " + e.getValue() + " (now " + (now == null ? "unset" : now) + ")");
         }
       }
       for (String key : wanted.options().keySet()) {
         if (!options.containsKey(key)) {
-          differ.add(key + " unset (now " + wanted.options().get(key) + ")");
+          differ.add(TrainingOptions.flagOf(key) + " unset (now " + wanted.options().get(key) + ")");
         }
       }
       if (!shards.equals(wanted.shards())) {

@@ -149,6 +149,18 @@ public record TrainingOptions(
     return m;
   }
 
+  /**
+   * How a person sets an {@link #identity()} key: the two decay keys keep their old names (older
+   * checkpoints record them so) but are both set by {@code --weight-decay BODY,HEAD}.
+   */
+  public static String flagOf(String key) {
+    return switch (key) {
+      case "body decay" -> "--weight-decay (body)";
+      case "head decay" -> "--weight-decay (head)";
+      default -> key;
+    };
+  }
+
   public void validate() {
     if (epochs == null && minutes == null) {
       throw new IllegalArgumentException("give --epochs or --minutes (or both)");
