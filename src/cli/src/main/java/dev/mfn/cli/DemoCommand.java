@@ -117,6 +117,16 @@ final class DemoCommand implements Callable<Integer> {
       return Mfn.EXIT_USAGE;
     }
     boolean samplesOnly = !Files.isDirectory(trainData);
+    if (!samplesOnly) {
+      // refused before a broker starts: a folder without two people would publish and ingest
+      // nothing and fail only at the train stage, minutes later
+      long found = peopleWithPhotos(trainData);
+      if (found < 2) {
+        spec.commandLine().getErr().println("mfn demo: " + trainData + " holds photos of " + found
+            + " people; training needs at least 2: --data wants one folder of photos per person (DIR/<person>/<photo>.jpg)");
+        return Mfn.EXIT_USAGE;
+      }
+    }
     Path lfwDir = lfw != null ? lfw : shared.resolve("lfw");
     boolean haveLfw = Files.isRegularFile(lfwDir.resolve("pairs.txt")) && Files.isDirectory(lfwDir.resolve("images"));
     String run = java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
@@ -582,6 +592,17 @@ final class DemoCommand implements Callable<Integer> {
     try (Stream<Path> all = Files.list(dir)) {
       return all.filter(Files::isDirectory).sorted().toList();
     }
+  }
+
+  /** Among the first --people folders (those the demo trains on), how many hold a file. */
+  private long peopleWithPhotos(Path dir) throws java.io.IOException {
+    long n = 0;
+    for (Path person : folders(dir).stream().limit(people).toList()) {
+      try (Stream<Path> files = Files.walk(person)) {
+        n += files.anyMatch(Files::isRegularFile) ? 1 : 0;
+      }
+    }
+    return n;
   }
 
   private static List<Path> photosOf(Path person) throws java.io.IOException {

@@ -24,6 +24,19 @@ class DemoCommandTest {
   private static final int PROBES = 2;
 
   @Test
+  void refusesADataFolderWithoutTwoPeopleBeforeStartingAnything(@TempDir Path dir) throws Exception {
+    Path data = Files.createDirectories(dir.resolve("data"));
+    Files.createDirectories(data.resolve("empty-person"));
+    Path one = Files.createDirectories(data.resolve("one-person"));
+    Files.write(one.resolve("a.jpg"), new byte[] {1, 2, 3});
+    MfnCliTest.Run run = MfnCliTest.mfn("demo", "--data", data.toString(), "--work", dir.resolve("work").toString(), "--no-progress");
+    assertThat(run.exit()).isEqualTo(Mfn.EXIT_USAGE);
+    assertThat(run.err()).contains("holds photos of 1 people; training needs at least 2");
+    assertThat(run.out()).as("nothing started: no broker, no run folder").doesNotContain("Kafka");
+    assertThat(dir.resolve("work")).doesNotExist();
+  }
+
+  @Test
   void runsTheWholePipelineAndItsSummaryMatchesTheInputs(@TempDir Path dir) throws Exception {
     Path cfp = SharedData.cfpImages();
     Path lfw = SharedData.require("data/lfw");
