@@ -95,6 +95,7 @@ public final class LifecycleBench {
       queries.add(new SearchLoad.Query(p.getFileName().toString(), Files.readAllBytes(photos(p).get(1))));
     }
     String next = reference.getFileName().toString();
+    String old = EmbeddingModels.version(ours); // the committed model's id, which names its index
     FaceSearch bare = null;
     for (Path model : List.of(ours, reference)) {
       try (Embedder embedder = EmbeddingModels.open(model)) {
@@ -119,8 +120,8 @@ public final class LifecycleBench {
               micros.add((System.nanoTime() - t) / 1000);
             }
             double secs = (System.nanoTime() - start) / 1e9;
-            System.out.printf(Locale.ROOT, "bare FaceSearch (v1, in-process, 1 thread): %d searches, %.1f/s, p50 %.0f ms, p99 %.0f ms%n",
-                queries.size(), queries.size() / secs, pct(micros, 50) / 1000, pct(micros, 99) / 1000);
+            System.out.printf(Locale.ROOT, "bare FaceSearch (%s, in-process, 1 thread): %d searches, %.1f/s, p50 %.0f ms, p99 %.0f ms%n",
+                version, queries.size(), queries.size() / secs, pct(micros, 50) / 1000, pct(micros, 99) / 1000);
           }
         }
       }
@@ -158,9 +159,9 @@ public final class LifecycleBench {
     List<SearchLoad.Answer> answers = SearchLoad.run(base, key, queries, workers, Duration.ofSeconds(seconds));
     moved.get();
     long errors = answers.stream().filter(a -> a.status() != 200).count();
-    long inconsistent = answers.stream().filter(a -> a.status() == 200 && !List.of("v1", next).contains(a.model())).count();
+    long inconsistent = answers.stream().filter(a -> a.status() == 200 && !List.of(old, next).contains(a.model())).count();
     long firstNew = answers.stream().filter(a -> next.equals(a.model())).mapToLong(SearchLoad.Answer::startedMillis).min().orElse(-1);
-    long lastOld = answers.stream().filter(a -> "v1".equals(a.model())).mapToLong(SearchLoad.Answer::startedMillis).max().orElse(-1);
+    long lastOld = answers.stream().filter(a -> old.equals(a.model())).mapToLong(SearchLoad.Answer::startedMillis).max().orElse(-1);
     System.out.printf(Locale.ROOT, "switch under load: %d workers, %d s, %d requests, errors %d, answers from neither version %d;"
         + " SERVING moved at %d ms, first answer of the new model asked at %d ms, last of the old at %d ms%n",
         workers, seconds, answers.size(), errors, inconsistent, switchAt, firstNew, lastOld);

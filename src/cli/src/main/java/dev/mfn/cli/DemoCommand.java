@@ -97,6 +97,9 @@ final class DemoCommand implements Callable<Integer> {
   @Mixin FaceOptions face;
   @Spec CommandSpec spec;
   private final MfnSettings settings;
+  /** Photos a person needs to be trained on: the demo's ingest policy drops those with fewer. */
+  static final int MIN_PHOTOS = 5;
+
   private final Map<String, Stage> stages = new LinkedHashMap<>();
 
   DemoCommand(MfnSettings settings) {
@@ -117,13 +120,19 @@ final class DemoCommand implements Callable<Integer> {
       return Mfn.EXIT_USAGE;
     }
     boolean samplesOnly = !Files.isDirectory(trainData);
+    if (!samplesOnly && people < 2) {
+      spec.commandLine().getErr().println("mfn demo: --people must be at least 2 (training tells people apart), not " + people);
+      return Mfn.EXIT_USAGE;
+    }
     if (!samplesOnly) {
-      // refused before a broker starts: a folder without two people would publish and ingest
-      // nothing and fail only at the train stage, minutes later
+      // refused before a broker starts: without two people the ingest policy keeps, the run would
+      // publish and ingest and fail only at the train stage, minutes later
       long found = peopleWithPhotos(trainData);
       if (found < 2) {
-        spec.commandLine().getErr().println("mfn demo: " + trainData + " holds photos of " + found
-            + " people; training needs at least 2: --data wants one folder of photos per person (DIR/<person>/<photo>.jpg)");
+        spec.commandLine().getErr().printf("mfn demo: among the first %d folders of %s, %d hold more than %d photos; "
+            + "training needs at least 2 such people (the demo's ingest policy drops people with %d or fewer): "
+            + "--data wants one folder of photos per person (DIR/<person>/<photo>.jpg)%n",
+            people, trainData, found, MIN_PHOTOS - 1, MIN_PHOTOS - 1);
         return Mfn.EXIT_USAGE;
       }
     }
@@ -321,7 +330,7 @@ final class DemoCommand implements Callable<Integer> {
     Path shards = home.resolve("shards");
     out.printf("%n== 2/5 ingest: the Flink ingest job, %s -> %s%n", trainTopic, shards);
     if (timed("ingest", photos, 0, "record", () -> sub("ingest", "--topic", trainTopic, "--bootstrap", bootstrap,
-        "--out", shards.toString(), "--policy", "350,200,90,4", "--validation-fraction", "0.1", "--shards", "4")) != 0) {
+        "--out", shards.toString(), "--policy", "350,200,90," + (MIN_PHOTOS - 1), "--validation-fraction", "0.1", "--shards", "4")) != 0) {
       return 1;
     }
     JsonNode manifest = new ObjectMapper().readTree(shards.resolve("manifest.json").toFile());
@@ -594,12 +603,16 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  /** Among the first --people folders (those the demo trains on), how many hold a file. */
+  /**
+   * Among the first --people folders (those the demo trains on), how many hold at least
+   * {@link #MIN_PHOTOS} files (links followed, as publishing follows them; hidden files such as
+   * .DS_Store not counted). Files are not decoded here: one that is no photo becomes a dead letter.
+   */
   private long peopleWithPhotos(Path dir) throws java.io.IOException {
     long n = 0;
     for (Path person : folders(dir).stream().limit(people).toList()) {
-      try (Stream<Path> files = Files.walk(person)) {
-        n += files.anyMatch(Files::isRegularFile) ? 1 : 0;
+      try (Stream<Path> files = Files.walk(person, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+        n += files.filter(f -> Files.isRegularFile(f) && !f.getFileName().toString().startsWith(".")).count() >= MIN_PHOTOS ? 1 : 0;
       }
     }
     return n;

@@ -581,28 +581,36 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  private static final Pattern DECIMAL = Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
+  /** A decay as a person writes it: unsigned decimal, optional exponent (no 5e-4f, no hex, no -0). */
+  private static final Pattern DECIMAL = Pattern.compile("\\+?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
 
-  /** "BODY,HEAD" or one value for both; plain decimal numbers (no Java suffixes such as 5e-4f, no hex). */
+  /** "BODY,HEAD" or one value for both. */
   static float[] parseDecay(String value) {
     String[] parts = value.split(",", -1);
     try {
-      for (String part : parts) {
-        if (!DECIMAL.matcher(part.strip()).matches()) {
-          throw new NumberFormatException(part);
-        }
-      }
       if (parts.length == 1) {
-        float both = Float.parseFloat(parts[0].strip());
+        float both = decay(parts[0]);
         return new float[] {both, both};
       }
       if (parts.length == 2) {
-        return new float[] {Float.parseFloat(parts[0].strip()), Float.parseFloat(parts[1].strip())};
+        return new float[] {decay(parts[0]), decay(parts[1])};
       }
     } catch (NumberFormatException e) {
       // the one message below
     }
     throw new IllegalArgumentException("--weight-decay must be BODY,HEAD or one number, e.g. 5e-4, not '" + value + "'");
+  }
+
+  private static float decay(String part) {
+    String text = part.strip();
+    if (!DECIMAL.matcher(text).matches()) {
+      throw new NumberFormatException(text);
+    }
+    float f = Float.parseFloat(text);
+    if (f == 0f && new java.math.BigDecimal(text).signum() != 0) {
+      throw new NumberFormatException(text + " is below float precision: it would be 0");
+    }
+    return f;
   }
 
   private String command() {

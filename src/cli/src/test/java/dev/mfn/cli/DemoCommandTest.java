@@ -26,13 +26,28 @@ class DemoCommandTest {
   @Test
   void refusesADataFolderWithoutTwoPeopleBeforeStartingAnything(@TempDir Path dir) throws Exception {
     Path data = Files.createDirectories(dir.resolve("data"));
-    Files.createDirectories(data.resolve("empty-person"));
-    Path one = Files.createDirectories(data.resolve("one-person"));
-    Files.write(one.resolve("a.jpg"), new byte[] {1, 2, 3});
+    Files.createDirectories(data.resolve("a-empty"));
+    Path few = Files.createDirectories(data.resolve("b-four-photos")); // the ingest policy drops <= 4
+    for (int i = 0; i < DemoCommand.MIN_PHOTOS - 1; i++) {
+      Files.write(few.resolve(i + ".jpg"), new byte[] {1, 2, 3});
+    }
+    Files.write(few.resolve(".DS_Store"), new byte[] {1}); // hidden files are no photos
+    // one person with enough photos, reached through a link (as a demo's own train-photos holds them)
+    Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+    for (int i = 0; i < DemoCommand.MIN_PHOTOS; i++) {
+      Files.write(elsewhere.resolve(i + ".jpg"), new byte[] {1, 2, 3});
+    }
+    Files.createSymbolicLink(data.resolve("c-linked"), elsewhere);
     MfnCliTest.Run run = MfnCliTest.mfn("demo", "--data", data.toString(), "--work", dir.resolve("work").toString(), "--no-progress");
     assertThat(run.exit()).isEqualTo(Mfn.EXIT_USAGE);
-    assertThat(run.err()).contains("holds photos of 1 people; training needs at least 2");
+    assertThat(run.err()).contains(", 1 hold more than 4 photos; training needs at least 2 such people");
     assertThat(run.out()).as("nothing started: no broker, no run folder").doesNotContain("Kafka");
+    assertThat(dir.resolve("work")).doesNotExist();
+
+    // --people 1 names the flag, not the data
+    MfnCliTest.Run one = MfnCliTest.mfn("demo", "--data", data.toString(), "--people", "1", "--work", dir.resolve("work").toString());
+    assertThat(one.exit()).isEqualTo(Mfn.EXIT_USAGE);
+    assertThat(one.err()).contains("--people must be at least 2");
     assertThat(dir.resolve("work")).doesNotExist();
   }
 

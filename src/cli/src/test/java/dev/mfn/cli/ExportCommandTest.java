@@ -34,7 +34,7 @@ class ExportCommandTest {
 
     MfnCliTest.Run export = MfnCliTest.mfn("export", "--model", version.toString());
     assertThat(export.exit()).as(export.err()).isZero();
-    assertThat(export.out()).contains("v1: " + version.resolve("model.onnx")).contains("BatchNorm folded")
+    assertThat(export.out()).contains(config.id() + ": " + version.resolve("model.onnx")).contains("BatchNorm folded")
         .contains("(pixel - 127.5) / 128");
     assertThat(ModelConfig.read(version).onnx().file()).isEqualTo("model.onnx");
 

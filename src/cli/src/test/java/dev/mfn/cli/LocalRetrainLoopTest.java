@@ -63,6 +63,7 @@ class LocalRetrainLoopTest {
       KafkaAccess.prepare(bootstrap, t, 1, 30_000);
     }
     Path ours = Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize();
+    String oursId = dev.mfn.model.EmbeddingModels.version(ours); // the committed model's id, which names its index
     Path pairs = PairSets.lfwSlice(SharedData.require("data/lfw"), dir.resolve("pairs"), 20);
 
     // the serving side: the embed job follows the models topic; 4 people enrolled with our model
@@ -86,7 +87,7 @@ class LocalRetrainLoopTest {
     try (Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 8L << 20)) {
       new ImagePublisher(producer, new RawImageFactory(8L << 20, null), 64L << 20).publish(ImagePublisher.scan(gallery), enrollTopic, f -> {});
     }
-    Await.until("4 faces in v1's index", Duration.ofMinutes(3), () -> faces(index, "v1") == 4);
+    Await.until("4 faces in the committed model's index", Duration.ofMinutes(3), () -> faces(index, oursId) == 4);
 
     int port = Ports.free();
     Path keyFile = java.nio.file.Files.writeString(dir.resolve("api-key"), KEY); // keys never go on the command line
@@ -94,7 +95,7 @@ class LocalRetrainLoopTest {
         "--port", String.valueOf(port), "--api-key-file", keyFile.toString(), "--rate", "0", "--follow-ms", "300", "--for-seconds", "900", "--threshold", "0.3",
         "--bootstrap", bootstrap, "--enroll-topic", enrollTopic, "--dlq-topic", "loop-dlq", "--retrain-topic", requests, "--runs-topic", runs);
     String base = "http://127.0.0.1:" + port;
-    Await.until("the search service", Duration.ofMinutes(2), () -> model(base).equals("v1"));
+    Await.until("the search service", Duration.ofMinutes(2), () -> model(base).equals(oursId));
 
     // new people arrive for training: published and ingested into shards
     Path photos = dir.resolve("train-photos");
@@ -121,9 +122,11 @@ class LocalRetrainLoopTest {
         if (controller.done()) {
           throw new AssertionError("the controller ended: " + controller.run());
         }
-        return Files.isRegularFile(store.resolve("STORE_ID")) && model(base).startsWith("v1-");
+        // the new store's v1, not the committed model (whose id also starts with v1-)
+        return Files.isRegularFile(store.resolve("STORE_ID"))
+            && model(base).equals("v1-" + storeId(store));
       });
-      id = "v1-" + Files.readString(store.resolve("STORE_ID")).strip();
+      id = "v1-" + storeId(store);
       // the console's Models tab: the trigger's request, and how its run ended, as the controller said
       Await.until("the run's end on GET /training/runs", Duration.ofMinutes(2), () -> runs(base).path("runs").path(0).path("state").asText().equals("SUCCEEDED"));
       JsonNode listed = runs(base);
@@ -200,5 +203,13 @@ class LocalRetrainLoopTest {
 
   private static List<Path> photos(Path person) {
     return dev.mfn.testkit.PhotoFolders.photos(person);
+  }
+
+  private static String storeId(Path store) {
+    try {
+      return Files.readString(store.resolve("STORE_ID")).strip();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 }

@@ -126,7 +126,8 @@ class TrainCommandTest {
     assertThat(TrainCommand.parseDecay("4e-5,4e-4")).containsExactly(4e-5f, 4e-4f);
     assertThat(TrainCommand.parseDecay("5e-4")).containsExactly(5e-4f, 5e-4f);
     assertThat(TrainCommand.parseDecay(" 0.0005 , .001")).containsExactly(5e-4f, 1e-3f);
-    for (String bad : new String[] {"", "5e-4,", "a,b", "1,2,3", "5e-4f", "0x1p-11", "NaN", "Infinity"}) {
+    assertThat(TrainCommand.parseDecay("0,+4e-4")).containsExactly(0f, 4e-4f);
+    for (String bad : new String[] {"", "5e-4,", "a,b", "1,2,3", "5e-4f", "0x1p-11", "NaN", "Infinity", "-0", "-1e-4", "1e-50"}) {
       assertThatThrownBy(() -> TrainCommand.parseDecay(bad)).hasMessageContaining("--weight-decay");
     }
     // the options refuse what would make SGD grow the weights or erase them in one step

@@ -150,8 +150,10 @@ public record TrainingOptions(
   }
 
   /**
-   * How a person sets an {@link #identity()} key: the two decay keys keep their old names (older
-   * checkpoints record them so) but are both set by {@code --weight-decay BODY,HEAD}.
+   * How a refused resume names an {@link #identity()} key: the two decay keys keep their old names
+   * (older checkpoints record them so) but are set by {@code --weight-decay BODY,HEAD}; the keys
+   * without a flag (momentum, patience, softmax share) come from the code's defaults and can only
+   * differ across versions of mfn.
    */
   public static String flagOf(String key) {
     return switch (key) {

@@ -172,7 +172,8 @@ class FaceTrainerTest {
     // the decay keys keep their old names in the checkpoint but the message names the flag
     assertThatThrownBy(() -> new FaceTrainer(options.withDecay(5e-4f, 5e-4f), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
-        .hasMessageContaining("--weight-decay (body) " + options.bodyDecay() + " (now 5.0E-4)");
+        .hasMessageContaining("--weight-decay (body) " + options.bodyDecay() + " (now 5.0E-4)")
+        .hasMessageContaining("--weight-decay (head) " + options.headDecay() + " (now 5.0E-4)");
     Path otherShards = crashed.resolveSibling(crashed.getFileName() + "-shards");
     copyTree(shards, otherShards);
     Files.delete(otherShards.resolve("validation/shard-000/part-0-0.avro"));

@@ -73,7 +73,7 @@ class EmbedClusterTest {
     Path ours = Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize();
     Path reference = SharedData.require("models/reference/" + REFERENCE);
     Path gatePairs = dev.mfn.evaluate.PairSets.lfwSlice(SharedData.require("data/lfw"), dir.resolve("gate-pairs"), 40);
-    String old = "v1";
+    String old = dev.mfn.model.EmbeddingModels.version(ours); // the committed model's id: its index's name
     try (ClusterJobs jobs = new ClusterJobs(cluster.restAddress(), dir);
         Producer<String, byte[]> producer = KafkaAccess.producer(bootstrap, 8 * MIB)) {
       // periodic checkpoints every 10 minutes: in effect, only the ones this test triggers

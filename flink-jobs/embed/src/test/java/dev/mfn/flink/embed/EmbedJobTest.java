@@ -238,7 +238,7 @@ class EmbedJobTest {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(EmbedJob.flinkConfiguration(config));
     EmbedJob.fromConfig(config).build(env);
     org.apache.flink.core.execution.JobClient job = env.executeAsync("follow test");
-    String old = "v1";
+    String old = EmbeddingModels.version(ours); // the committed model's id: its index's name
     String better = "MobileFaceNet_paddlex.onnx";
     AvroSerde<dev.mfn.records.ModelEvent> serde = new AvroSerde<>(dev.mfn.records.ModelEvent.class);
     try (Producer<String, byte[]> producer = KafkaAccess.producer(broker.bootstrapServers(), 8 * MIB)) {
@@ -353,7 +353,7 @@ class EmbedJobTest {
       // checkpoint is 10 minutes away
       Awaitility.await("3 faces searchable before any checkpoint").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
           .failFast("the job ended", () -> job.getJobStatus().get().isTerminalState())
-          .until(() -> EnrollPhotos.committedFaces(index.resolve("v1")) == 3);
+          .until(() -> EnrollPhotos.committedFaces(index.resolve(EmbeddingModels.version(ours))) == 3);
       try (Stream<Path> taken = Files.walk(dir.resolve("checkpoints"))) {
         assertThat(taken.filter(p -> p.getFileName().toString().startsWith("chk-")).toList())
             .as("no checkpoint was taken before the faces were findable").isEmpty();

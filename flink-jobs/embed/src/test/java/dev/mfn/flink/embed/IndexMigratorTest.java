@@ -64,7 +64,7 @@ class IndexMigratorTest {
         DetectorFiles.blazefaceDir().toString(), null, null, 0.5, 20, 64L << 20, 60_000_000).withErasures(erasures);
 
     List<FaceDocument> faces = embed(people);
-    String old = "v1";
+    String old = EmbeddingModels.version(OURS); // the committed model's id (what the embed job names its index)
     try (VectorIndex v1 = target.open(old)) {
       v1.upsert(faces.subList(0, 8));
       v1.serve(OURS.toUri().toString());
@@ -136,7 +136,7 @@ class IndexMigratorTest {
     try (FaceCropper cropper = new FaceCropper(new ImageDecoder(64L << 20, 60_000_000),
             new DetectorConfig(DetectorFiles.blazefaceDir(), null, null, 0.5).open("blazeface"), new FaceChooser(0.5, 20));
         Embedder embedder = EmbeddingModels.open(OURS)) {
-      FaceEmbedStage stage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, 8), "v1",
+      FaceEmbedStage stage = new FaceEmbedStage(cropper, new PhotoEmbedder(cropper, embedder, true, false, 8), EmbeddingModels.version(OURS),
           FaceEmbedStage.Faces.CHOSEN);
       List<FaceEmbedStage.Photo> photos = new ArrayList<>();
       for (Path person : people) {
