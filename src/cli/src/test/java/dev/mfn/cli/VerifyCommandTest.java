@@ -45,10 +45,15 @@ class VerifyCommandTest {
   }
 
   @Test
-  void theDefaultModelBringsItsOwnThreshold() {
+  void theDefaultModelBringsItsOwnThreshold() throws Exception {
     MfnCliTest.Run run = MfnCliTest.mfn("verify", photo("Abdullah_Gul", 1), photo("Abdullah_Gul", 6));
     assertThat(run.exit()).as(run.err()).isZero();
-    assertThat(run.out()).containsPattern("^(same person|different people): similarity -?[0-9.]+ [<>]=? threshold [0-9.]+ \\(model v[0-9]+ on ONNX Runtime\\)");
+    Path committed = Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize();
+    dev.mfn.model.store.ModelConfig config = dev.mfn.model.store.ModelConfig.read(committed);
+    // the committed model's id and its own calibrated threshold, as the line prints them (3 decimals)
+    assertThat(run.out()).containsPattern("^(same person|different people): similarity -?[0-9.]+ [<>]=? threshold "
+        + java.util.regex.Pattern.quote(String.format(java.util.Locale.ROOT, "%.3f", config.threshold()))
+        + " \\(model " + java.util.regex.Pattern.quote(config.id()) + " on ONNX Runtime\\)");
   }
 
   @Test
