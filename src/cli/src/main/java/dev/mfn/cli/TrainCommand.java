@@ -137,6 +137,13 @@ final class TrainCommand implements Callable<Integer> {
           + " and make it the model (default: the last step's weights).")
   Double average;
 
+  @Option(
+      names = "--jitter",
+      description = "Jitter every training crop on the fly, anew each epoch: shift +-6 px, scale +-10%%,"
+          + " rotation +-10 degrees, brightness and contrast +-20%% (the ingest job's augmented copies are"
+          + " drawn once and seen every epoch).")
+  boolean jitter;
+
   @Option(names = "--device", paramLabel = "D", defaultValue = "cpu", description = "cpu, gpu (all GPUs) or gpu:N (default: ${DEFAULT-VALUE}).")
   String device;
 
@@ -219,7 +226,8 @@ final class TrainCommand implements Callable<Integer> {
             .withDevice(device, workers)
             .withSeed(seed)
             .withCheckpoints(checkpointEvery, keepCheckpoints)
-            .withAverage(average);
+            .withAverage(average)
+            .withJitter(jitter);
     options.validate();
     if (cfpSplit != null && cfp == null) {
       throw new IllegalArgumentException("--cfp-split needs --cfp DIR");

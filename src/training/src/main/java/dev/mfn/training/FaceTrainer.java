@@ -22,6 +22,7 @@ import dev.mfn.model.net.MarginSoftmaxLoss;
 import dev.mfn.model.net.MobileFaceNet;
 import dev.mfn.model.net.ParameterFiles;
 import dev.mfn.training.loader.Batch;
+import dev.mfn.training.loader.CropJitter;
 import dev.mfn.training.loader.ShardLoader;
 import dev.mfn.training.loader.ShardSet;
 import dev.mfn.training.optim.DecayGroups;
@@ -117,7 +118,8 @@ public final class FaceTrainer {
         ShardLoader train =
             new ShardLoader(
                 shards.files(ShardSet.Split.TRAIN),
-                ShardLoader.Options.training(options.batchSize(), options.loaderWorkers(), options.seed()));
+                ShardLoader.Options.training(options.batchSize(), options.loaderWorkers(), options.seed())
+                    .withJitter(options.jitter() ? CropJitter.STANDARD : CropJitter.NONE));
         ShardLoader valid =
             new ShardLoader(
                 shards.files(ShardSet.Split.VALIDATION),

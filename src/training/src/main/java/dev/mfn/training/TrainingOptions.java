@@ -24,6 +24,8 @@ import java.util.Map;
  * @param keepCheckpoints checkpoints kept on disk (the newest)
  * @param averageDecay decay of the weights' exponential moving average that becomes the model
  *     ({@code WeightAverage}; null: the last step's weights)
+ * @param jitter jitter every training crop on the fly ({@code CropJitter.STANDARD}: shift, scale,
+ *     rotation, brightness, contrast, drawn anew each epoch)
  */
 public record TrainingOptions(
     Path shards,
@@ -45,7 +47,8 @@ public record TrainingOptions(
     long seed,
     int checkpointEvery,
     int keepCheckpoints,
-    Double averageDecay) {
+    Double averageDecay,
+    boolean jitter) {
 
   /** The scale the paper used (ArcFace, on 85k classes); also the ceiling of the default. */
   public static final float PAPER_SCALE = 64f;
@@ -116,6 +119,11 @@ public record TrainingOptions(
     return toBuilder().averageDecay(decay).build();
   }
 
+  /** @param jitter jitter every training crop on the fly ({@code CropJitter.STANDARD}) */
+  public TrainingOptions withJitter(boolean jitter) {
+    return toBuilder().jitter(jitter).build();
+  }
+
   public TrainingOptions withShards(Path shards) {
     return toBuilder().shards(shards).build();
   }
@@ -145,6 +153,9 @@ public record TrainingOptions(
     if (averageDecay != null) {
       // only when on: checkpoints of runs made before the option existed still resume
       m.put("--average", Double.toString(averageDecay));
+    }
+    if (jitter) {
+      m.put("--jitter", "on"); // only when on, as --average
     }
     return m;
   }
@@ -213,6 +224,7 @@ public record TrainingOptions(
     private int checkpointEvery = 500;
     private int keepCheckpoints = 3;
     private Double averageDecay = null;
+    private boolean jitter = false;
 
     public Builder(Path shards) {
       this.shards = shards;
@@ -239,6 +251,7 @@ public record TrainingOptions(
       checkpointEvery = o.checkpointEvery;
       keepCheckpoints = o.keepCheckpoints;
       averageDecay = o.averageDecay;
+      jitter = o.jitter;
     }
 
     public Builder shards(Path shards) {
@@ -341,11 +354,16 @@ public record TrainingOptions(
       return this;
     }
 
+    public Builder jitter(boolean jitter) {
+      this.jitter = jitter;
+      return this;
+    }
+
     public TrainingOptions build() {
       return new TrainingOptions(
           shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
           warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-          seed, checkpointEvery, keepCheckpoints, averageDecay);
+          seed, checkpointEvery, keepCheckpoints, averageDecay, jitter);
     }
   }
 }

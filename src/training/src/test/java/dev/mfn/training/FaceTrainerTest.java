@@ -114,7 +114,8 @@ class FaceTrainerTest {
     // 4 steps an epoch; softmax for epoch 1, ArcFace from epoch 2; a checkpoint every 3 steps and at
     // each epoch's end: step 6 is mid-epoch 2, two ArcFace steps after the switch (momentum built up).
     // The run keeps a weight average (--average): it must come through the crash as the momentum does.
-    TrainingOptions options = tiny(1, 3).withCheckpoints(3, 2).withAverage(0.9);
+    // with the on-the-fly jitter: its draws must follow the batch, not the run, to resume exactly
+    TrainingOptions options = tiny(1, 3).withCheckpoints(3, 2).withAverage(0.9).withJitter(true);
     new FaceTrainer(options, straight, new TrainingListener() {}).train();
     // the newest 2 checkpoints are kept, LATEST names the newest
     try (var folders = Files.list(straight.resolve(Checkpoint.FOLDER))) {
@@ -169,6 +170,9 @@ class FaceTrainerTest {
     assertThatThrownBy(() -> new FaceTrainer(options.withAverage(null), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
         .hasMessageContaining("--average 0.9 (now unset)");
+    assertThatThrownBy(() -> new FaceTrainer(options.withJitter(false), crashed, new TrainingListener() {}))
+        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
+        .hasMessageContaining("--jitter on (now unset)");
     // the decay keys keep their old names in the checkpoint but the message names the flag
     assertThatThrownBy(() -> new FaceTrainer(options.withDecay(5e-4f, 5e-4f), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)

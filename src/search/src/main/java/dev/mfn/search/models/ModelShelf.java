@@ -59,6 +59,9 @@ public final class ModelShelf {
   /**
    * One version as the console shows it.
    *
+   * @param id the id it is served under and names its index with ({@link ModelConfig#id()}: the
+   *     version, and its store id when it has one, e.g. {@code v1-d772cf28}), or null without a
+   *     readable {@code config.json}; the folder name alone is not it
    * @param created when it was made (the card's, else the config's "created"; else the folder's
    *     last modification), ISO-8601
    * @param complete false while it is being made (its {@value ModelStore#INCOMPLETE} marker is
@@ -68,7 +71,7 @@ public final class ModelShelf {
    *     was not gated
    * @param plots the file names in its plots folder that {@link #plot} serves
    */
-  public record Version(String version, String created, boolean complete, Map<String, Object> card,
+  public record Version(String version, String id, String created, boolean complete, Map<String, Object> card,
       Map<String, Object> gate, List<String> plots) {
 
     /** Whether the gate refused it (false when it was not gated or passed). */
@@ -80,6 +83,7 @@ public final class ModelShelf {
     public Map<String, Object> toJson() {
       Map<String, Object> json = new LinkedHashMap<>();
       json.put("version", version);
+      json.put("id", id);
       json.put("created", created);
       json.put("complete", complete);
       json.put("card", card);
@@ -198,7 +202,19 @@ public final class ModelShelf {
     if (created == null) {
       created = Files.getLastModifiedTime(folder).toInstant().toString();
     }
-    return new Version(folder.getFileName().toString(), created, complete, card, gate, plots(folder.resolve(PLOTS)));
+    return new Version(folder.getFileName().toString(), servedId(folder), created, complete, card, gate,
+        plots(folder.resolve(PLOTS)));
+  }
+
+  /** The version's {@link ModelConfig#id()}, or null when its config is absent or unreadable. */
+  private static String servedId(Path folder) {
+    try {
+      Path file = folder.resolve(ModelConfig.FILE);
+      return Files.isRegularFile(file) && Files.size(file) <= MAX_JSON_BYTES ? ModelConfig.read(folder).id() : null;
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cannot read the config of {}: {}", folder, e.toString());
+      return null;
+    }
   }
 
   private static List<String> plots(Path folder) throws IOException {

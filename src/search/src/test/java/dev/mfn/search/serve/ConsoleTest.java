@@ -13,6 +13,7 @@ import dev.mfn.face.detect.FaceChooser;
 import dev.mfn.model.CropTensor;
 import dev.mfn.model.OnnxEmbedder;
 import dev.mfn.model.PhotoEmbedder;
+import dev.mfn.model.store.ModelConfig;
 import dev.mfn.search.FaceSearch;
 import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.FaceDocument;
@@ -79,6 +80,8 @@ class ConsoleTest {
   static FaceCropper cropper;
   static OnnxEmbedder embedder;
   static LuceneVectorIndex index;
+  static FaceSearch search;
+  static FaceVerifier verifier;
   static SearchServer server;
   static ModelShelf shelf;
   static Path store;
@@ -121,8 +124,9 @@ class ConsoleTest {
     for (FaceDocument d : documents) {
       enrolled.merge(d.subject(), 1L, Long::sum);
     }
-    FaceSearch search = new FaceSearch(new FaceEmbedStage(cropper, photoEmbedder, "reference", FaceEmbedStage.Faces.ALL), index, 0.3);
-    SearchService service = new SearchService(search, new FaceVerifier(photoEmbedder, 0.3), index, "reference", 0.3);
+    search = new FaceSearch(new FaceEmbedStage(cropper, photoEmbedder, "reference", FaceEmbedStage.Faces.ALL), index, 0.3);
+    verifier = new FaceVerifier(photoEmbedder, 0.3);
+    SearchService service = new SearchService(search, verifier, index, "reference", 0.3);
     ApiKeys keys = ApiKeys.fileAnd(dir.resolve("keys.json"), new ApiKey(KEY));
     verifyOnly = keys.create("verifier", EnumSet.of(Scope.VERIFY)).key();
     searchOnly = keys.create("kiosk", EnumSet.of(Scope.SEARCH)).key();
@@ -146,7 +150,11 @@ class ConsoleTest {
     copyFolder(committed, v1);
     Path v2 = root.resolve("v2");
     Files.createDirectories(v2.resolve("plots"));
-    Files.copy(v1.resolve("config.json"), v2.resolve("config.json"));
+    // a version of its own: another version name and store id, so another id than v1's
+    ObjectNode config = (ObjectNode) JSON.readTree(v1.resolve("config.json").toFile());
+    config.put("version", "v2");
+    config.put("store_id", "5be01c3a");
+    JSON.writeValue(v2.resolve("config.json").toFile(), config);
     for (String plot : List.of("loss.png", "accuracy.png", "learning-rate.png", "roc-lfw.png")) {
       Files.copy(v1.resolve("plots").resolve(plot), v2.resolve("plots").resolve(plot));
     }
@@ -324,14 +332,18 @@ class ConsoleTest {
         versions.get(2).path("version").asText())).containsExactly("v3", "v2", "v1");
     JsonNode v3 = versions.get(0);
     assertThat(v3.path("complete").asBoolean()).isFalse();
+    assertThat(v3.path("id").isNull()).as("no config, no id").isTrue();
     assertThat(v3.path("card").isObject()).isFalse(); // null: no card yet
     assertThat(v3.path("plots")).isEmpty();
     JsonNode v2 = versions.get(1);
     assertThat(v2.path("complete").asBoolean()).isTrue();
     assertThat(v2.path("gate").path("passed").asBoolean(true)).isFalse();
     assertThat(v2.path("gate").path("reason").asText()).contains("below");
+    assertThat(versions.get(1).path("id").asText()).isEqualTo("v2-5be01c3a");
     JsonNode v1 = versions.get(2);
     assertThat(v1.path("complete").asBoolean()).isTrue();
+    // the id the committed model serves under (version and weights' checksum), not the folder name
+    assertThat(v1.path("id").asText()).isEqualTo(ModelConfig.read(store.resolve("v1")).id()).startsWith("v1-");
     assertThat(v1.path("gate").isObject()).isFalse(); // null: not gated
     // the committed card's own figure, read from the file (not the one the service might invent)
     double committed = JSON.readTree(dir.resolve("store/v1/model-card.json").toFile())
@@ -549,6 +561,34 @@ class ConsoleTest {
       assertThat(browser.getCurrentUrl()).endsWith("#models"); // the form did not navigate
     } finally {
       browser.quit();
+    }
+  }
+
+  /**
+   * The "served" badge goes on the version whose id (v1-d772cf28 for models/default) the service
+   * serves: the page once compared the folder name (v1), which no store model's id equals.
+   */
+  @Test
+  void theServedBadgeMarksTheVersionWhoseIdIsServed() throws Exception {
+    String v1Id = ModelConfig.read(store.resolve("v1")).id();
+    SearchService servingV1 = new SearchService(search, verifier, index, v1Id, 0.3);
+    try (SearchServer second = new SearchServer(servingV1, ApiKeys.fileAnd(dir.resolve("keys-badge.json"), new ApiKey(KEY)),
+        ServerOptions.defaults().withRate(0, 0), null, AuditTrail.NONE).withModels(shelf).start("127.0.0.1", 0)) {
+      WebDriver browser = browser();
+      try {
+        WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+        browser.get("http://127.0.0.1:" + second.port() + "/");
+        browser.findElement(By.id("key")).sendKeys(KEY);
+        browser.findElement(By.id("tab-models")).click();
+        wait.until(d -> d.findElements(By.cssSelector("#models-list .model")).size() == 3);
+        assertThat(browser.findElement(By.id("models-served")).getText()).isEqualTo("Served now: model " + v1Id);
+        List<String> badged = browser.findElements(By.cssSelector("#models-list .model")).stream()
+            .filter(m -> !m.findElements(By.cssSelector(".model-title .badge.served")).isEmpty())
+            .map(m -> m.getDomAttribute("data-version")).toList();
+        assertThat(badged).containsExactly("v1");
+      } finally {
+        browser.quit();
+      }
     }
   }
 

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  *   <li>the shard order is reshuffled every epoch and samples pass a shuffle buffer; since the
  *       ingest job puts every sample in a random shard, each shard is already a uniform sample, so
  *       the order is close to a uniform permutation (the seed's TFRecords were read in name order);
- *   <li>one reader thread reads Avro records; decoding, mirroring and normalisation of whole
+ *   <li>one reader thread reads Avro records; decoding, mirroring, jitter and normalisation of whole
  *       batches run on {@code workers} background threads, a few batches ahead;
  *   <li>everything random derives from (seed, epoch, batch), so an epoch is the same batches in
  *       the same order when a run is resumed.
@@ -50,20 +50,30 @@ public final class ShardLoader implements AutoCloseable {
    * @param shuffle reshuffle shard order and samples (training) or keep file order (validation)
    * @param mirror flip each crop horizontally with probability 1/2
    * @param dropLast drop the last, smaller batch of an epoch (training)
+   * @param jitter random shift, scale, rotation, brightness and contrast of each crop, drawn anew
+   *     every epoch ({@link CropJitter#NONE}: the crops as written)
    */
   public record Options(
       int batchSize, int shuffleBuffer, int workers, boolean shuffle, boolean mirror,
-      boolean dropLast, long seed) {
+      boolean dropLast, long seed, CropJitter jitter) {
+    public Options {
+      jitter = jitter == null ? CropJitter.NONE : jitter;
+    }
+
     public static Options training(int batchSize, int workers, long seed) {
-      return new Options(batchSize, Math.max(4096, batchSize * 16), workers, true, true, true, seed);
+      return new Options(batchSize, Math.max(4096, batchSize * 16), workers, true, true, true, seed, CropJitter.NONE);
     }
 
     public Options withBuffer(int samples) {
-      return new Options(batchSize, samples, workers, shuffle, mirror, dropLast, seed);
+      return new Options(batchSize, samples, workers, shuffle, mirror, dropLast, seed, jitter);
+    }
+
+    public Options withJitter(CropJitter jitter) {
+      return new Options(batchSize, shuffleBuffer, workers, shuffle, mirror, dropLast, seed, jitter);
     }
 
     public static Options evaluation(int batchSize, int workers) {
-      return new Options(batchSize, 0, workers, false, false, false, 0);
+      return new Options(batchSize, 0, workers, false, false, false, 0, CropJitter.NONE);
     }
   }
 
@@ -131,7 +141,7 @@ public final class ShardLoader implements AutoCloseable {
     CropDecoder d = decoder.get();
     for (Raw raw : samples) {
       boolean mirror = options.mirror() && rng.nextBoolean();
-      if (d.decode(raw.format(), raw.crop(), mirror, pixels, n * SAMPLE_FLOATS)) {
+      if (d.decode(raw.format(), raw.crop(), mirror, options.jitter(), rng, pixels, n * SAMPLE_FLOATS)) {
         labels[n++] = raw.label();
       } else {
         skipped.incrementAndGet();

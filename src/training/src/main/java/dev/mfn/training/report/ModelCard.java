@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mfn.evaluate.VerificationReport;
 import dev.mfn.model.store.ModelConfig;
 import dev.mfn.training.TrainingOptions;
+import dev.mfn.training.loader.CropJitter;
 import dev.mfn.training.TrainingResult;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -68,6 +69,12 @@ public final class ModelCard {
       // below step (10d - 1) / (1 - d) the warm-up, not d, decides the average
       training.put("weight_average_final_decay",
           round(dev.mfn.training.optim.WeightAverage.decayAt(options.averageDecay(), result.state().step()), 4));
+    }
+    if (options.jitter()) {
+      CropJitter j = CropJitter.STANDARD;
+      training.put("crop_jitter", String.format(java.util.Locale.ROOT,
+          "on the fly: shift +-%.0f px, scale +-%.0f%%, rotation +-%.0f deg, brightness and contrast +-%.0f%%",
+          j.maxShift(), 100 * j.maxScale(), j.maxRotation(), 100 * j.maxBrightness()));
     }
     training.put("device", options.device());
     training.put("machine", context.machine());

@@ -1,0 +1,96 @@
+package dev.mfn.training.loader;
+
+import java.util.Random;
+import org.opencv.core.Core;
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+import org.opencv.core.Point;
+import org.opencv.core.Size;
+import org.opencv.imgproc.Imgproc;
+
+/**
+ * Random changes of a training crop drawn afresh for every sample of every epoch: a small
+ * similarity transform (shift, scale, rotation: the aligner's landmarks are a few pixels off on real
+ * photos anyway) and brightness/contrast. The ingest job's augmented copies are drawn once and then
+ * seen every epoch, so a run of 20 epochs memorises them as it memorises the photos; these are
+ * different each time. The draws come from the batch's seeded {@link Random}, so a resumed run sees
+ * the same crops as an uninterrupted one.
+ *
+ * @param maxShift largest shift, in pixels, along each axis
+ * @param maxScale largest relative change of size (0.1: 90% to 110%)
+ * @param maxRotation largest rotation, in degrees
+ * @param maxBrightness largest brightness change, as a fraction of the pixel range (0.2: +-51)
+ * @param maxContrast largest relative contrast change around mid-grey
+ */
+public record CropJitter(
+    double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast) {
+
+  /** No change: the crops as the ingest job wrote them. */
+  public static final CropJitter NONE = new CropJitter(0, 0, 0, 0, 0);
+
+  /**
+   * arcface_torch's and most face-training recipes' strength for aligned 112x112 crops: a few
+   * pixels of shift (6 px, about 5%), 10% of scale, 10 degrees, 20% of brightness and contrast.
+   */
+  public static final CropJitter STANDARD = new CropJitter(6, 0.1, 10, 0.2, 0.2);
+
+  public CropJitter {
+    if (!(maxShift >= 0 && maxScale >= 0 && maxScale < 1 && maxRotation >= 0
+        && maxBrightness >= 0 && maxContrast >= 0 && maxContrast < 1)) {
+      throw new IllegalArgumentException("jitter ranges must be >= 0 (scale and contrast below 1)");
+    }
+  }
+
+  public boolean isOn() {
+    return maxShift > 0 || maxScale > 0 || maxRotation > 0 || maxBrightness > 0 || maxContrast > 0;
+  }
+
+  private boolean moves() {
+    return maxShift > 0 || maxScale > 0 || maxRotation > 0;
+  }
+
+  /** A uniform draw in [-max, max]. */
+  private static double draw(Random rng, double max) {
+    return max == 0 ? 0 : (2 * rng.nextDouble() - 1) * max;
+  }
+
+  /**
+   * Changes the 112x112 BGR crop in {@code pixels} in place and returns the photometric change for
+   * the normalisation: {@code out = contrast * (p - 127.5) + 127.5 + brightness}, clamped to
+   * [0, 255] by the caller. Always draws the same number of values, so whether a crop moves never
+   * shifts the draws of the next one.
+   */
+  Photometric apply(byte[] pixels, Random rng) {
+    double dx = draw(rng, maxShift);
+    double dy = draw(rng, maxShift);
+    double scale = 1 + draw(rng, maxScale);
+    double angle = draw(rng, maxRotation);
+    double brightness = draw(rng, maxBrightness) * 255;
+    double contrast = 1 + draw(rng, maxContrast);
+    if (moves()) {
+      int size = CropDecoder.SIZE;
+      Mat image = new Mat(size, size, CvType.CV_8UC3);
+      Mat moved = new Mat();
+      Mat m = Imgproc.getRotationMatrix2D(new Point((size - 1) / 2.0, (size - 1) / 2.0), angle, scale);
+      try {
+        image.put(0, 0, pixels);
+        m.put(0, 2, m.get(0, 2)[0] + dx);
+        m.put(1, 2, m.get(1, 2)[0] + dy);
+        // reflecting the border keeps the edges face-like; a constant border would teach the
+        // network that black corners mean "training"
+        Imgproc.warpAffine(image, moved, m, new Size(size, size), Imgproc.INTER_LINEAR, Core.BORDER_REFLECT_101);
+        moved.get(0, 0, pixels);
+      } finally {
+        image.release();
+        moved.release();
+        m.release();
+      }
+    }
+    return new Photometric((float) contrast, (float) brightness);
+  }
+
+  /** A pixel's photometric change: {@code contrast * (p - 127.5) + 127.5 + brightness}. */
+  record Photometric(float contrast, float brightness) {
+    static final Photometric IDENTITY = new Photometric(1f, 0f);
+  }
+}

@@ -1,0 +1,129 @@
+package dev.mfn.training.loader;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.mfn.face.OpenCv;
+import dev.mfn.records.CropFormat;
+import java.nio.ByteBuffer;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The on-the-fly jitter on a crop with a bright 24x24 square at its centre on a dark ramp, so what
+ * it did can be measured: the square's centre moves (by at most the shift: scale and rotation
+ * about the centre do not move it), its mean brightness changes within the range, the picture stays
+ * the same picture, and the same seed gives the same crop (a resumed run sees what the
+ * uninterrupted one saw).
+ */
+class CropJitterTest {
+  private static final int SIZE = CropDecoder.SIZE;
+  private static final int PLANE = CropDecoder.PLANE;
+
+  @BeforeAll
+  static void opencv() {
+    OpenCv.load();
+  }
+
+  private static ByteBuffer crop() {
+    byte[] b = new byte[PLANE * 3];
+    for (int y = 0; y < SIZE; y++) {
+      for (int x = 0; x < SIZE; x++) {
+        boolean square = Math.abs(x - 55.5) < 12 && Math.abs(y - 55.5) < 12;
+        int v = square ? 230 : x / 2;
+        for (int c = 0; c < 3; c++) {
+          b[3 * (y * SIZE + x) + c] = (byte) v;
+        }
+      }
+    }
+    return ByteBuffer.wrap(b);
+  }
+
+  private static float[] decode(CropJitter jitter, long seed) {
+    float[] out = new float[3 * PLANE];
+    assertThat(new CropDecoder().decode(CropFormat.RAW_BGR, crop(), false, jitter, new Random(seed), out, 0)).isTrue();
+    return out;
+  }
+
+  /** Centre of the pixels brighter than the ramp ever gets (> 200 before jitter), first plane. */
+  private static double[] squareCentre(float[] pixels, float threshold) {
+    double sx = 0, sy = 0, n = 0;
+    for (int y = 0; y < SIZE; y++) {
+      for (int x = 0; x < SIZE; x++) {
+        if (pixels[y * SIZE + x] > threshold) {
+          sx += x;
+          sy += y;
+          n++;
+        }
+      }
+    }
+    return new double[] {sx / n, sy / n, n};
+  }
+
+  private static double correlation(float[] a, float[] b) {
+    double ma = 0, mb = 0;
+    for (int i = 0; i < a.length; i++) {
+      ma += a[i];
+      mb += b[i];
+    }
+    ma /= a.length;
+    mb /= b.length;
+    double ab = 0, aa = 0, bb = 0;
+    for (int i = 0; i < a.length; i++) {
+      ab += (a[i] - ma) * (b[i] - mb);
+      aa += (a[i] - ma) * (a[i] - ma);
+      bb += (b[i] - mb) * (b[i] - mb);
+    }
+    return ab / Math.sqrt(aa * bb);
+  }
+
+  @Test
+  void noneLeavesTheCropAsWritten() {
+    float[] plain = new float[3 * PLANE];
+    new CropDecoder().decode(CropFormat.RAW_BGR, crop(), false, plain, 0);
+    assertThat(decode(CropJitter.NONE, 1)).containsExactly(plain);
+    assertThat(CropJitter.NONE.isOn()).isFalse();
+    assertThat(CropJitter.STANDARD.isOn()).isTrue();
+  }
+
+  @Test
+  void theSameSeedGivesTheSameCropAndOtherSeedsOthers() {
+    assertThat(decode(CropJitter.STANDARD, 7)).containsExactly(decode(CropJitter.STANDARD, 7));
+    assertThat(decode(CropJitter.STANDARD, 7)).isNotEqualTo(decode(CropJitter.STANDARD, 8));
+  }
+
+  @Test
+  void theSquareMovesWithinTheShiftAndTheBrightnessWithinItsRange() {
+    float[] plain = decode(CropJitter.NONE, 0);
+    double[] home = squareCentre(plain, (200 - 127.5f) / 128f);
+    double plainMean = mean(plain);
+    double largestMove = 0;
+    for (long seed = 0; seed < 60; seed++) {
+      // the square only: the background ramp stays far below mid-grey, any jitter of 20% included
+      float[] j = decode(new CropJitter(6, 0.1, 10, 0, 0), seed);
+      double[] c = squareCentre(j, 0.4f);
+      double move = Math.hypot(c[0] - home[0], c[1] - home[1]);
+      assertThat(move).as("seed %d", seed).isLessThanOrEqualTo(6 * Math.sqrt(2) + 0.5);
+      largestMove = Math.max(largestMove, move);
+      // scale 0.9-1.1 changes the square's area by at most 0.81-1.21 (rotation keeps it)
+      assertThat(c[2] / home[2]).as("seed %d", seed).isBetween(0.75, 1.3);
+      assertThat(correlation(j, plain)).as("still the same picture, seed %d", seed).isGreaterThan(0.5);
+
+      float[] lit = decode(new CropJitter(0, 0, 0, 0.2, 0), seed);
+      // brightness +-20% of 255 = +-51 levels = +-0.4 in normalised units (clamping only shrinks it)
+      assertThat(Math.abs(mean(lit) - plainMean)).isLessThanOrEqualTo(0.4 + 1e-6);
+      for (float v : decode(CropJitter.STANDARD, seed)) {
+        assertThat(v).isBetween(-127.5f / 128f, 127.5f / 128f);
+      }
+    }
+    assertThat(largestMove).as("the jitter really moves the face").isGreaterThan(3);
+  }
+
+  private static double mean(float[] a) {
+    double s = 0;
+    for (float v : a) {
+      s += v;
+    }
+    return s / a.length;
+  }
+}
