@@ -60,7 +60,7 @@ public final class ModelShelf {
    * One version as the console shows it.
    *
    * @param id the id it is served under and names its index with ({@link ModelConfig#id()}: the
-   *     version, and its store id when it has one, e.g. {@code v1-d772cf28}), or null without a
+   *     version, and its store id when it has one, e.g. {@code v1-5ba27732}), or null without a
    *     readable {@code config.json}; the folder name alone is not it
    * @param created when it was made (the card's, else the config's "created"; else the folder's
    *     last modification), ISO-8601

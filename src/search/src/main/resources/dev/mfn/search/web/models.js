@@ -65,7 +65,7 @@
     const article = mfn.element('article', 'model');
     article.dataset.version = v.version;
     const title = mfn.element('h3', 'model-title', 'Model ' + v.version);
-    // the served id is the config's (v1-d772cf28 for models/default), not the folder's name
+    // the served id is the config's (v1-5ba27732 for models/default), not the folder's name
     if (v.id && v.id === servedNow) {
       title.appendChild(mfn.element('span', 'badge served', 'served'));
     }

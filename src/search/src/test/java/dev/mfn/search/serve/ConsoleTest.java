@@ -565,7 +565,7 @@ class ConsoleTest {
   }
 
   /**
-   * The "served" badge goes on the version whose id (v1-d772cf28 for models/default) the service
+   * The "served" badge goes on the version whose id (v1-5ba27732 for models/default) the service
    * serves: the page once compared the folder name (v1), which no store model's id equals.
    */
   @Test

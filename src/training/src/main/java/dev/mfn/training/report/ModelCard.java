@@ -142,6 +142,9 @@ public final class ModelCard {
         + ", " + number(t.path("momentum")));
     row(md, "weight decay body / head", number(t.path("weight_decay_body")) + " / " + number(t.path("weight_decay_head"))
         + " (head: GDConv, 1x1 to 128, classifier; none on BatchNorm, PReLU, biases)");
+    if (t.has("crop_jitter")) {
+      row(md, "crop jitter", t.path("crop_jitter").asText());
+    }
     if (t.has("weight_average_decay")) {
       row(md, "weights", "exponential moving average, decay " + number(t.path("weight_average_decay"))
           + " warmed up as min(d, (1 + t) / (10 + t)): " + number(t.path("weight_average_final_decay"))

@@ -78,4 +78,19 @@ class ModelCardTest {
     assertThat(card.path("training").path("weight_average_final_decay").asDouble()).isEqualTo(0.9873);
     assertThat(ModelCard.markdown(card)).contains("decay 0.999 warmed up as").contains("0.9873 at the last step");
   }
+
+  @Test
+  void theCropJitterIsOnTheCardOnlyWhenOn() throws Exception {
+    ModelConfig config = ModelConfig.mobileFaceNet("v1", "2026-01-01T00:00:00Z", null);
+    ModelCard.Context context =
+        new ModelCard.Context("2026-01-01T00:00:00Z", "test machine", "mfn train", 0, 1, JSON.createObjectNode(), 10);
+    TrainingResult result = new TrainingResult(TrainingState.start(10).stepped(32, 1.0), null, 0, 1);
+    TrainingOptions plain = TrainingOptions.defaults(Path.of("shards"));
+    ObjectNode without = ModelCard.json(config, plain, result, List.of(), context);
+    assertThat(without.path("training").has("crop_jitter")).isFalse();
+    assertThat(ModelCard.markdown(without)).doesNotContain("crop jitter");
+    ObjectNode with = ModelCard.json(config, plain.withJitter(true), result, List.of(), context);
+    assertThat(with.path("training").path("crop_jitter").asText()).contains("shift +-6 px").contains("rotation +-10 deg");
+    assertThat(ModelCard.markdown(with)).contains("| crop jitter | on the fly: shift +-6 px");
+  }
 }
