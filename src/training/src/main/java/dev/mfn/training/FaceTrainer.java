@@ -90,6 +90,12 @@ public final class FaceTrainer {
   }
 
   /** Trains (or resumes) until the budget is spent; returns the final state. */
+  /** How the training loader reads for {@code options}: batch, threads, seed and the crop jitter. */
+  static ShardLoader.Options trainingLoader(TrainingOptions options) {
+    return ShardLoader.Options.training(options.batchSize(), options.loaderWorkers(), options.seed())
+        .withJitter(options.jitter() ? CropJitter.STANDARD : CropJitter.NONE);
+  }
+
   public TrainingResult train() throws IOException {
     int classes = shards.classes();
     if (classes < 2) {
@@ -118,8 +124,7 @@ public final class FaceTrainer {
         ShardLoader train =
             new ShardLoader(
                 shards.files(ShardSet.Split.TRAIN),
-                ShardLoader.Options.training(options.batchSize(), options.loaderWorkers(), options.seed())
-                    .withJitter(options.jitter() ? CropJitter.STANDARD : CropJitter.NONE));
+                trainingLoader(options));
         ShardLoader valid =
             new ShardLoader(
                 shards.files(ShardSet.Split.VALIDATION),

@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.mfn.model.net.MobileFaceNet;
 import dev.mfn.model.net.ParameterFiles;
 import dev.mfn.model.store.ModelConfig;
+import dev.mfn.training.loader.CropJitter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -245,6 +246,12 @@ class FaceTrainerTest {
         }
       }
     }
+  }
+
+  @Test
+  void theJitterOptionReachesTheTrainingLoader() {
+    assertThat(FaceTrainer.trainingLoader(tiny(1, 3)).jitter()).isEqualTo(CropJitter.NONE);
+    assertThat(FaceTrainer.trainingLoader(tiny(1, 3).withJitter(true)).jitter()).isEqualTo(CropJitter.STANDARD);
   }
 
   @Test

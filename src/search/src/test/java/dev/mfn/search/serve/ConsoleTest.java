@@ -163,7 +163,7 @@ class ConsoleTest {
     ((ObjectNode) card.get("verification").get(0)).put("accuracy", 0.70);
     JSON.writeValue(v2.resolve("model-card.json").toFile(), card);
     Files.writeString(v2.resolve("gate.json"), "{\"passed\": false, \"reason\": \"verification accuracy 0.7000 is below the served"
-        + " model's 0.8297 minus the tolerance 0.01\", \"served\": \"v1\"}");
+        + " model's 0.8920 minus the tolerance 0.01\", \"served\": \"v1-5ba27732\"}");
     Path v3 = Files.createDirectories(root.resolve("v3"));
     Files.createFile(v3.resolve("INCOMPLETE"));
     Files.writeString(root.resolve("secret.png"), SECRET);

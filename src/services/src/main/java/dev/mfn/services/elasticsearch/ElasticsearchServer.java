@@ -145,7 +145,10 @@ public final class ElasticsearchServer {
             "-E", "discovery.type=single-node",
             "-E", "network.host=127.0.0.1",
             "-E", "http.port=" + port,
-            "-E", "transport.port=" + (port + 100),
+            // node-to-node traffic, unused by a single node but always bound: a range, so that a
+            // port taken by any other process (the fixed port + 100 was an ephemeral port of some
+            // client in a CI run: "Address already in use") costs the next one, not the start
+            "-E", "transport.port=" + transportPorts(port),
             "-E", "path.data=" + dataDir.resolve("data"),
             "-E", "path.logs=" + logDir(),
             // a nearly full disk must not turn a local test index read-only
@@ -216,6 +219,12 @@ public final class ElasticsearchServer {
     }
     throw new IOException(
         "Elasticsearch not healthy after " + READY_TIMEOUT.toSeconds() + " s; logs in " + logDir());
+  }
+
+  /** The transport ports a node on HTTP port {@code port} may bind, the first free one taken. */
+  static String transportPorts(int port) {
+    int from = port + 100 <= 65_435 ? port + 100 : 1024 + port % 1000;
+    return from + "-" + (from + 99);
   }
 
   private static String lastLine(String output) {

@@ -37,7 +37,9 @@ final class CropDecoder {
       }
       System.arraycopy(raw, 0, pixels, 0, raw.length);
     } else {
-      Mat image = Imgcodecs.imdecode(new MatOfByte(raw), Imgcodecs.IMREAD_COLOR);
+      MatOfByte encoded = new MatOfByte(raw);
+      Mat image = Imgcodecs.imdecode(encoded, Imgcodecs.IMREAD_COLOR);
+      encoded.release();
       try {
         if (image.empty() || image.rows() != SIZE || image.cols() != SIZE || image.type() != CvType.CV_8UC3) {
           return false;

@@ -29,15 +29,20 @@ public record CropJitter(
   public static final CropJitter NONE = new CropJitter(0, 0, 0, 0, 0);
 
   /**
-   * arcface_torch's and most face-training recipes' strength for aligned 112x112 crops: a few
-   * pixels of shift (6 px, about 5%), 10% of scale, 10 degrees, 20% of brightness and contrast.
+   * A mild strength for aligned 112x112 crops, chosen here (not taken from a reference recipe:
+   * arcface_torch, trained on millions of photos, only flips): a few pixels of shift (6 px, about
+   * 5%), 10% of scale, 10 degrees, 20% of brightness and contrast. The committed model was trained
+   * with it; other strengths are not measured.
    */
   public static final CropJitter STANDARD = new CropJitter(6, 0.1, 10, 0.2, 0.2);
 
   public CropJitter {
-    if (!(maxShift >= 0 && maxScale >= 0 && maxScale < 1 && maxRotation >= 0
-        && maxBrightness >= 0 && maxContrast >= 0 && maxContrast < 1)) {
-      throw new IllegalArgumentException("jitter ranges must be >= 0 (scale and contrast below 1)");
+    // written so that NaN fails every comparison; infinities fail the upper bounds
+    if (!(maxShift >= 0 && maxShift < CropDecoder.SIZE / 2.0 && maxScale >= 0 && maxScale < 1
+        && maxRotation >= 0 && maxRotation <= 180 && maxBrightness >= 0 && maxBrightness <= 1
+        && maxContrast >= 0 && maxContrast < 1)) {
+      throw new IllegalArgumentException("jitter ranges: shift in [0, 56) px, scale and contrast in [0, 1),"
+          + " rotation in [0, 180] degrees, brightness in [0, 1]");
     }
   }
 
@@ -49,16 +54,16 @@ public record CropJitter(
     return maxShift > 0 || maxScale > 0 || maxRotation > 0;
   }
 
-  /** A uniform draw in [-max, max]. */
+  /** A uniform draw in [-max, max]; always takes one value from {@code rng}, even for max 0. */
   private static double draw(Random rng, double max) {
-    return max == 0 ? 0 : (2 * rng.nextDouble() - 1) * max;
+    return (2 * rng.nextDouble() - 1) * max;
   }
 
   /**
    * Changes the 112x112 BGR crop in {@code pixels} in place and returns the photometric change for
    * the normalisation: {@code out = contrast * (p - 127.5) + 127.5 + brightness}, clamped to
-   * [0, 255] by the caller. Always draws the same number of values, so whether a crop moves never
-   * shifts the draws of the next one.
+   * [0, 255] by the caller. Always draws six values, whatever the ranges, so one crop's draws never
+   * shift the next one's.
    */
   Photometric apply(byte[] pixels, Random rng) {
     double dx = draw(rng, maxShift);

@@ -73,8 +73,8 @@ public final class ModelCard {
     if (options.jitter()) {
       CropJitter j = CropJitter.STANDARD;
       training.put("crop_jitter", String.format(java.util.Locale.ROOT,
-          "on the fly: shift +-%.0f px, scale +-%.0f%%, rotation +-%.0f deg, brightness and contrast +-%.0f%%",
-          j.maxShift(), 100 * j.maxScale(), j.maxRotation(), 100 * j.maxBrightness()));
+          "on the fly: shift +-%.0f px, scale +-%.0f%%, rotation +-%.0f deg, brightness +-%.0f%%, contrast +-%.0f%%",
+          j.maxShift(), 100 * j.maxScale(), j.maxRotation(), 100 * j.maxBrightness(), 100 * j.maxContrast()));
     }
     training.put("device", options.device());
     training.put("machine", context.machine());

@@ -166,4 +166,33 @@ class ShardLoaderTest {
       assertThat(loader.skipped()).isEqualTo(SHARDS); // the one bad record of each shard
     }
   }
+
+  /**
+   * The jitter changes the pixels of a training epoch, never which samples it holds or their order,
+   * and it is the same crops whatever the number of decoding threads (its draws follow the batch's
+   * seed, not the thread). Without it, the tests above read each crop's marker pixels exactly: a
+   * jitter applied when off would break them.
+   */
+  @Test
+  void theJitterChangesPixelsNotSamplesAndIsTheSameWithAnyNumberOfThreads() {
+    List<Batch> plain = batches(ShardLoader.Options.training(16, 2, 7).withBuffer(64));
+    List<Batch> twoThreads = batches(ShardLoader.Options.training(16, 2, 7).withBuffer(64).withJitter(CropJitter.STANDARD));
+    List<Batch> oneThread = batches(ShardLoader.Options.training(16, 1, 7).withBuffer(64).withJitter(CropJitter.STANDARD));
+    assertThat(twoThreads).hasSameSizeAs(plain).hasSameSizeAs(oneThread);
+    for (int i = 0; i < plain.size(); i++) {
+      assertThat(twoThreads.get(i).labels()).containsExactly(plain.get(i).labels());
+      // Arrays.equals: AssertJ's containsExactly diffs 600k floats in quadratic time
+      assertThat(java.util.Arrays.equals(twoThreads.get(i).pixels(), plain.get(i).pixels())).as("batch %d jittered", i).isFalse();
+      assertThat(java.util.Arrays.equals(oneThread.get(i).pixels(), twoThreads.get(i).pixels()))
+          .as("batch %d the same with 1 and 2 threads", i).isTrue();
+    }
+  }
+
+  private static List<Batch> batches(ShardLoader.Options options) {
+    List<Batch> out = new ArrayList<>();
+    try (ShardLoader loader = new ShardLoader(files, options); ShardLoader.Epoch e = loader.epoch(1)) {
+      e.forEachRemaining(out::add);
+    }
+    return out;
+  }
 }
