@@ -89,13 +89,13 @@ public final class FaceTrainer {
     }
   }
 
-  /** Trains (or resumes) until the budget is spent; returns the final state. */
   /** How the training loader reads for {@code options}: batch, threads, seed and the crop jitter. */
   static ShardLoader.Options trainingLoader(TrainingOptions options) {
     return ShardLoader.Options.training(options.batchSize(), options.loaderWorkers(), options.seed())
         .withJitter(options.jitter() ? CropJitter.STANDARD : CropJitter.NONE);
   }
 
+  /** Trains (or resumes) until the budget is spent; returns the final state. */
   public TrainingResult train() throws IOException {
     int classes = shards.classes();
     if (classes < 2) {

@@ -95,7 +95,5 @@ public record CropJitter(
   }
 
   /** A pixel's photometric change: {@code contrast * (p - 127.5) + 127.5 + brightness}. */
-  record Photometric(float contrast, float brightness) {
-    static final Photometric IDENTITY = new Photometric(1f, 0f);
-  }
+  record Photometric(float contrast, float brightness) {}
 }
