@@ -131,6 +131,9 @@ public final class Mfn implements Runnable {
       if (t instanceof dev.mfn.face.FaceRejected rejected) {
         return rejected.reason().name();
       }
+      if (t instanceof dev.mfn.training.FaceTrainer.DivergedException) {
+        return "TRAINING_DIVERGED";
+      }
     }
     if (e instanceof IllegalArgumentException) {
       return "BAD_ARGUMENT";

@@ -144,6 +144,14 @@ final class TrainCommand implements Callable<Integer> {
           + " drawn once and seen every epoch).")
   boolean jitter;
 
+  @Option(
+      names = "--clip-grad",
+      paramLabel = "NORM",
+      description = "Scale a step's body gradient down to this L2 norm when it is larger (arcface_torch clips at 5;"
+          + " default: no clipping). Against a run that diverges: without it, a run whose loss becomes NaN stops"
+          + " with one line naming its last good checkpoint. One device only.")
+  Float clipGrad;
+
   @Option(names = "--device", paramLabel = "D", defaultValue = "cpu", description = "cpu, gpu (all GPUs) or gpu:N (default: ${DEFAULT-VALUE}).")
   String device;
 
@@ -227,7 +235,8 @@ final class TrainCommand implements Callable<Integer> {
             .withSeed(seed)
             .withCheckpoints(checkpointEvery, keepCheckpoints)
             .withAverage(average)
-            .withJitter(jitter);
+            .withJitter(jitter)
+            .withClipGrad(clipGrad);
     options.validate();
     if (cfpSplit != null && cfp == null) {
       throw new IllegalArgumentException("--cfp-split needs --cfp DIR");

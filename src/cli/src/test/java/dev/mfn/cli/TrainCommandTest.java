@@ -112,6 +112,21 @@ class TrainCommandTest {
     assertThat(event.getLocation()).isEqualTo(v1.toAbsolutePath().toUri().toString());
     assertThat(MfnCliTest.mfn("models", "list", "--topic", topic, "--bootstrap", bootstrap).out()).contains("serving: " + id);
 
+    // the committed default, a folder in no store (README's upgrade path for an index a following
+    // job built with a former default): announced under its own id, v1-<first 8 hex of its checksum>
+    Path committed = Path.of(System.getProperty("mfn.repo", "../..")).resolve("models/default").toAbsolutePath().normalize();
+    String committedSum = dev.mfn.model.store.ModelStore.checksum(committed);
+    MfnCliTest.Run promoteDefault = MfnCliTest.mfn("models", "promote", committed.toString(), "--force", "--topic", topic, "--bootstrap", bootstrap);
+    assertThat(promoteDefault.exit()).as(promoteDefault.err()).isZero();
+    events = TopicReader.readAll(bootstrap, topic);
+    ModelEvent defaultEvent = serde.decode(events.get(events.size() - 1).value());
+    assertThat(defaultEvent.getModelVersion()).isEqualTo("v1-" + committedSum.substring(0, 8));
+    assertThat(defaultEvent.getChecksum()).isEqualTo(committedSum);
+    assertThat(defaultEvent.getLocation()).isEqualTo(committed.toUri().toString());
+    assertThat(defaultEvent.getSequence()).isEqualTo(4);
+    assertThat(MfnCliTest.mfn("models", "list", "--topic", topic, "--bootstrap", bootstrap).out())
+        .contains("serving: v1-" + committedSum.substring(0, 8));
+
     // the store (its latest version) is a MODEL for the other commands
     Path list = dir.resolve("list.txt");
     Files.write(list, List.of(photos.resolve("020/01.jpg").toAbsolutePath().toString()));
@@ -119,6 +134,13 @@ class TrainCommandTest {
         "--out", dir.resolve("e.csv").toString(), "--no-progress");
     assertThat(embed.exit()).as(embed.err()).isZero();
     assertThat(Files.readString(dir.resolve("e.csv")).split(",")).hasSize(129);
+  }
+
+  @Test
+  void aDivergedRunIsItsOwnReasonForScripts() {
+    // --json gets the reason code; a person gets the message's one line (Mfn's handler)
+    assertThat(Mfn.reason(new dev.mfn.training.FaceTrainer.DivergedException("training diverged at step 2")))
+        .isEqualTo("TRAINING_DIVERGED");
   }
 
   @Test

@@ -63,6 +63,10 @@ public final class FaceTrainer {
   private WeightAverage average;
   private Loss loss;
   private final Checkpoint.RunIdentity identity;
+  /** The body's gradient norm before clipping at the last step (NaN: not measured, no --clip-grad). */
+  private float lastGradientNorm = Float.NaN;
+  /** The step of the newest checkpoint on disk (-1: none), named when a run diverges. */
+  private long lastCheckpointStep = -1;
 
   public FaceTrainer(TrainingOptions options, Path run, TrainingListener listener) throws IOException {
     options.validate();
@@ -71,11 +75,16 @@ public final class FaceTrainer {
     this.run = run;
     this.listener = listener;
     this.devices = Devices.parse(options.device());
+    if (options.clipGrad() != null && devices.length > 1) {
+      // the norm is of the reduced gradient, which DJL forms inside its parameter server
+      throw new IllegalArgumentException("--clip-grad runs on one device for now; give --device cpu or gpu:1");
+    }
     this.schedule = new LearningRateSchedule(options.learningRate(), options.warmupSteps());
     // a run resumed with other options or data would silently mix two runs: refused before anything
     this.identity = Checkpoint.RunIdentity.of(options, shards);
     Optional<Checkpoint.Saved> saved = Checkpoint.latest(run);
     if (saved.isPresent()) {
+      lastCheckpointStep = saved.get().state().step();
       Optional<String> mismatch = saved.get().identity().mismatch(identity);
       if (mismatch.isPresent()) {
         throw new ResumeMismatchException("--resume: the checkpoint at step " + saved.get().state().step()
@@ -164,6 +173,9 @@ public final class FaceTrainer {
               r.put("epoch", state.epoch() + 1).put("phase", state.phase().name()).put("lr", lr);
               r.put("loss", lossAndCorrect[0]).put("accuracy", lossAndCorrect[1] / batch.size());
               r.put("images_per_s", state.images() / Math.max(1e-9, state.trainingSeconds()));
+              if (options.clipGrad() != null) {
+                r.put("grad_norm", lastGradientNorm); // before clipping: how often the clip acts
+              }
               metrics.write(r);
             }
             if (state.plannedSteps() < 0 && state.step() - stepsAtStart >= PLAN_AFTER_STEPS) {
@@ -210,6 +222,7 @@ public final class FaceTrainer {
         average.copyInto(net.body());
         validation = validate(valid);
       }
+      requireFiniteWeights(state);
       ParameterFiles.save(net.body(), run.resolve(dev.mfn.model.store.ModelConfig.PARAMETERS));
       return new TrainingResult(state, validation, train.skipped() + valid.skipped(), stepsPerEpoch);
     } finally {
@@ -218,8 +231,65 @@ public final class FaceTrainer {
   }
 
   private void save(TrainingState state) throws IOException {
+    // a checkpoint of diverged weights would push the last good ones out of the kept K, and a
+    // resume would carry on from it: refused, the run stops with the good ones on disk
+    requireFiniteWeights(state);
     Checkpoint.save(run, state, identity, net, sgd, average, options.keepCheckpoints());
+    lastCheckpointStep = state.step();
     listener.onCheckpoint(state);
+  }
+
+  /** The L2 norm of the body's whole gradient (one device: the clipping is refused on more). */
+  private float bodyGradientNorm() {
+    double squares = 0;
+    for (var p : net.body().getParameters()) {
+      if (!p.getValue().requiresGradient()) {
+        continue; // BatchNorm's running statistics
+      }
+      // closed like DJL's parameter store closes the gradients it reads: a handle, not the storage
+      try (NDArray g = p.getValue().getArray().getGradient(); NDArray sq = g.square(); NDArray sum = sq.sum()) {
+        squares += sum.getFloat();
+      }
+    }
+    return (float) Math.sqrt(squares);
+  }
+
+  private java.util.Set<String> bodyParameterIds() {
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    for (var p : net.body().getParameters()) {
+      ids.add(p.getValue().getId());
+    }
+    return ids;
+  }
+
+  /** Stops a run whose weights are no longer finite (a step's gradient overflowed). */
+  private void requireFiniteWeights(TrainingState state) {
+    for (var p : net.getParameters()) {
+      NDArray w = p.getValue().getArray();
+      try (NDArray magnitude = w.abs(); NDArray largest = magnitude.max()) {
+        if (!Float.isFinite(largest.getFloat())) {
+          throw diverged(state.step(), "the weights of " + p.getKey() + " are not finite", Float.NaN);
+        }
+      }
+    }
+  }
+
+  private DivergedException diverged(long step, String what, float lr) {
+    return new DivergedException("training diverged at step " + step + ": " + what
+        + (Float.isNaN(lr) ? "" : String.format(java.util.Locale.ROOT, " (learning rate %.4g)", lr))
+        + "; the run stops, " + (lastCheckpointStep < 0 ? "with no checkpoint" : "its newest checkpoint is at step "
+        + lastCheckpointStep) + " (finite weights). A resume with the same options repeats the run exactly;"
+        + " start a new one with a lower --lr or gradient clipping (--clip-grad 5)");
+  }
+
+  /**
+   * The loss or the weights became NaN or infinite. Before this guard a diverged run went on for
+   * hours with NaN weights and its checkpoints replaced the last good ones.
+   */
+  public static final class DivergedException extends IllegalStateException {
+    public DivergedException(String message) {
+      super(message);
+    }
   }
 
   /** --resume was given options or shards other than the checkpoint's. */
@@ -307,6 +377,19 @@ public final class FaceTrainer {
           lossSum += l.getFloat();
           correct += out.singletonOrThrow().argMax(1).eq(yi).sum().getLong();
         }
+      }
+      if (!Float.isFinite(lossSum)) {
+        // before the update: the weights stay those of the step before, finite
+        throw diverged(stepNumber, "the loss is " + lossSum, lr);
+      }
+      if (options.clipGrad() != null) {
+        float norm = bodyGradientNorm();
+        lastGradientNorm = norm;
+        if (!Float.isFinite(norm)) {
+          throw diverged(stepNumber, "the gradient's norm is " + norm, lr);
+        }
+        float clip = options.clipGrad();
+        sgd.setGradientScale(norm > clip ? clip / norm : 1f, bodyParameterIds());
       }
       sgd.setLearningRate(lr);
       trainer.step();

@@ -26,6 +26,9 @@ import java.util.Map;
  *     ({@code WeightAverage}; null: the last step's weights)
  * @param jitter jitter every training crop on the fly ({@code CropJitter.STANDARD}: shift, scale,
  *     rotation, brightness, contrast, drawn anew each epoch)
+ * @param clipGrad the largest L2 norm of the body's gradient (all its parameters together) a step
+ *     applies; a larger one is scaled down to it, as arcface_torch's {@code clip_grad_norm_(backbone,
+ *     5)} (null: no clipping)
  */
 public record TrainingOptions(
     Path shards,
@@ -48,7 +51,8 @@ public record TrainingOptions(
     int checkpointEvery,
     int keepCheckpoints,
     Double averageDecay,
-    boolean jitter) {
+    boolean jitter,
+    Float clipGrad) {
 
   /** The scale the paper used (ArcFace, on 85k classes); also the ceiling of the default. */
   public static final float PAPER_SCALE = 64f;
@@ -124,6 +128,11 @@ public record TrainingOptions(
     return toBuilder().jitter(jitter).build();
   }
 
+  /** @param clipGrad the body's largest gradient norm a step applies (null: no clipping) */
+  public TrainingOptions withClipGrad(Float clipGrad) {
+    return toBuilder().clipGrad(clipGrad).build();
+  }
+
   public TrainingOptions withShards(Path shards) {
     return toBuilder().shards(shards).build();
   }
@@ -156,6 +165,9 @@ public record TrainingOptions(
     }
     if (jitter) {
       m.put("--jitter", "on"); // only when on, as --average
+    }
+    if (clipGrad != null) {
+      m.put("--clip-grad", Float.toString(clipGrad)); // only when on, as --average
     }
     return m;
   }
@@ -194,6 +206,9 @@ public record TrainingOptions(
     if (averageDecay != null && !(averageDecay > 0 && averageDecay < 1)) {
       throw new IllegalArgumentException("--average must be a decay in (0, 1), e.g. 0.999");
     }
+    if (clipGrad != null && !(clipGrad > 0 && clipGrad < Float.POSITIVE_INFINITY)) {
+      throw new IllegalArgumentException("--clip-grad must be a positive, finite norm, e.g. 5");
+    }
     if (checkpointEvery < 0 || keepCheckpoints < 1) {
       throw new IllegalArgumentException("need --checkpoint-every >= 0 and --keep-checkpoints >= 1");
     }
@@ -225,6 +240,7 @@ public record TrainingOptions(
     private int keepCheckpoints = 3;
     private Double averageDecay = null;
     private boolean jitter = false;
+    private Float clipGrad = null;
 
     public Builder(Path shards) {
       this.shards = shards;
@@ -252,6 +268,7 @@ public record TrainingOptions(
       keepCheckpoints = o.keepCheckpoints;
       averageDecay = o.averageDecay;
       jitter = o.jitter;
+      clipGrad = o.clipGrad;
     }
 
     public Builder shards(Path shards) {
@@ -359,11 +376,16 @@ public record TrainingOptions(
       return this;
     }
 
+    public Builder clipGrad(Float clipGrad) {
+      this.clipGrad = clipGrad;
+      return this;
+    }
+
     public TrainingOptions build() {
       return new TrainingOptions(
           shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
           warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-          seed, checkpointEvery, keepCheckpoints, averageDecay, jitter);
+          seed, checkpointEvery, keepCheckpoints, averageDecay, jitter, clipGrad);
     }
   }
 }

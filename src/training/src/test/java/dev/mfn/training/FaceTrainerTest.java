@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -246,6 +247,124 @@ class FaceTrainerTest {
         }
       }
     }
+  }
+
+  @Test
+  void aRunThatDivergesStopsAndKeepsOnlyFiniteCheckpoints(@TempDir Path slow, @TempDir Path fast) throws IOException {
+    // learning rates no network survives, a checkpoint every step. Without the guards such a run went
+    // on to its end with NaN weights, and its checkpoints replaced the good ones.
+    // At 1e33 the first update leaves the weights finite but huge: step 2's loss is NaN, and the
+    // step stops before its update, with step 1's checkpoint on disk.
+    String atStep2 = diverge(slow, 1e33f);
+    assertThat(atStep2).startsWith("training diverged at step 2: the loss is NaN")
+        .contains("its newest checkpoint is at step 1 (finite weights)");
+    assertThat(Checkpoint.latest(slow).orElseThrow().state().step()).isEqualTo(1);
+    // at the float's largest value the first update itself overflows: the checkpoint after it is
+    // refused (its loss was finite), and the run has none
+    String atStep1 = diverge(fast, Float.MAX_VALUE);
+    assertThat(atStep1).startsWith("training diverged at step 1: the weights of ").contains("are not finite")
+        .contains("with no checkpoint");
+    assertThat(Checkpoint.latest(fast)).isEmpty();
+  }
+
+  /** Trains until the run diverges; checks what every diverged run must hold; returns the message. */
+  private static String diverge(Path run, float lr) throws IOException {
+    TrainingOptions options = tiny(null, 3).withBatch(16, lr, 1).withCheckpoints(1, 20);
+    List<Long> stepped = new ArrayList<>();
+    Throwable thrown = org.assertj.core.api.Assertions.catchThrowable(() -> new FaceTrainer(options, run, new TrainingListener() {
+          @Override
+          public void onStep(TrainingState state, float loss, float lr) {
+            stepped.add(state.step());
+          }
+        }).train());
+    assertThat(thrown).isInstanceOf(FaceTrainer.DivergedException.class).hasMessageContaining("--clip-grad");
+    assertThat(thrown.getMessage()).doesNotContain("\n");
+    assertThat(stepped).as("stopped at once, not after 3 epochs").hasSizeLessThan(3);
+    assertThat(run.resolve(ModelConfig.PARAMETERS)).as("no model from diverged weights").doesNotExist();
+    // every checkpoint left holds finite weights
+    Path folder = run.resolve(Checkpoint.FOLDER);
+    List<Path> kept = new ArrayList<>();
+    if (Files.isDirectory(folder)) {
+      try (var all = Files.list(folder)) {
+        all.filter(f -> f.getFileName().toString().startsWith("step-")).forEach(kept::add);
+      }
+    }
+    for (Path checkpoint : kept) {
+      try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
+        var body = MobileFaceNet.body();
+        body.initialize(manager, DataType.FLOAT32, MobileFaceNet.inputShape(1));
+        ParameterFiles.load(body, manager, checkpoint.resolve("body.params"));
+        for (var p : body.getParameters()) {
+          for (float v : p.getValue().getArray().toFloatArray()) {
+            assertThat(Float.isFinite(v)).as(checkpoint.getFileName() + " " + p.getKey()).isTrue();
+          }
+        }
+      }
+    }
+    return thrown.getMessage();
+  }
+
+  @Test
+  void gradientClippingBoundsTheBodysStepAndChangesNothingWhereItDoesNotAct(
+      @TempDir Path none, @TempDir Path wide, @TempDir Path tight) throws IOException {
+    // no decay: a body step is the learning rate times the velocity alone
+    TrainingOptions base = tiny(null, 3).withDecay(0f, 0f).withCheckpoints(1, 20);
+    new FaceTrainer(base, none, new TrainingListener() {}).train();
+    new FaceTrainer(base.withClipGrad(1e30f), wide, new TrainingListener() {}).train();
+    float clip = 1e-4f;
+    new FaceTrainer(base.withClipGrad(clip), tight, new TrainingListener() {}).train();
+    // a clip that never acts leaves the run bit for bit as it was
+    assertThat(differences(none.resolve(ModelConfig.PARAMETERS), wide.resolve(ModelConfig.PARAMETERS), 0f)).isEmpty();
+    // a tight one: step 2 moves the body by at most lr * (1 + momentum + momentum^2) * clip (the
+    // velocity of two clipped gradients, Nesterov or not), where the unclipped run moves it far more
+    double bound = base.learningRate() * (1 + 0.9 + 0.81) * clip;
+    double clipped = bodyStep(tight, 1, 2);
+    assertThat(clipped).isGreaterThan(0).isLessThanOrEqualTo(bound * 1.001);
+    assertThat(bodyStep(none, 1, 2)).as("the unclipped step").isGreaterThan(100 * bound);
+    // the norm before clipping is in the metrics
+    assertThat(MetricsLog.read(tight.resolve("metrics.jsonl")))
+        .filteredOn(r -> r.path("type").asText().equals("step"))
+        .isNotEmpty()
+        .allSatisfy(r -> assertThat(r.path("grad_norm").asDouble()).isGreaterThan(clip));
+    assertThat(MetricsLog.read(none.resolve("metrics.jsonl"))).allSatisfy(r -> assertThat(r.has("grad_norm")).isFalse());
+  }
+
+  /** The L2 norm of the body's trained weights' change from checkpoint step a to step b (BatchNorm statistics left out). */
+  private static double bodyStep(Path run, int a, int b) throws IOException {
+    try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
+      var first = MobileFaceNet.body();
+      first.initialize(manager, DataType.FLOAT32, MobileFaceNet.inputShape(1));
+      ParameterFiles.load(first, manager, checkpoint(run, a).resolve("body.params"));
+      var second = MobileFaceNet.body();
+      second.initialize(manager, DataType.FLOAT32, MobileFaceNet.inputShape(1));
+      ParameterFiles.load(second, manager, checkpoint(run, b).resolve("body.params"));
+      double squares = 0;
+      for (var p : first.getParameters()) {
+        if (!p.getValue().requiresGradient()) {
+          continue; // running mean and variance: not stepped by the optimiser
+        }
+        float[] x = p.getValue().getArray().toFloatArray();
+        float[] y = second.getParameters().get(p.getKey()).getArray().toFloatArray();
+        for (int i = 0; i < x.length; i++) {
+          squares += (double) (y[i] - x[i]) * (y[i] - x[i]);
+        }
+      }
+      return Math.sqrt(squares);
+    }
+  }
+
+  private static Path checkpoint(Path run, int step) throws IOException {
+    try (var all = Files.list(run.resolve(Checkpoint.FOLDER))) {
+      String prefix = String.format("step-%09d-", step);
+      return all.filter(f -> f.getFileName().toString().startsWith(prefix)).findFirst().orElseThrow();
+    }
+  }
+
+  @Test
+  void aClipNormMustBePositiveAndFinite() {
+    assertThatThrownBy(() -> tiny(null, 1).withClipGrad(0f).validate()).hasMessageContaining("--clip-grad");
+    assertThatThrownBy(() -> tiny(null, 1).withClipGrad(Float.POSITIVE_INFINITY).validate()).hasMessageContaining("--clip-grad");
+    assertThatThrownBy(() -> tiny(null, 1).withClipGrad(Float.NaN).validate()).hasMessageContaining("--clip-grad");
   }
 
   @Test

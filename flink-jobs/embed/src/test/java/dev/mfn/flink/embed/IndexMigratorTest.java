@@ -15,6 +15,7 @@ import dev.mfn.records.ModelEventKind;
 import dev.mfn.search.enroll.FaceEmbedStage;
 import dev.mfn.search.index.FaceDocument;
 import dev.mfn.search.index.LuceneVectorIndex;
+import dev.mfn.search.index.SearchHit;
 import dev.mfn.search.index.VectorIndex;
 import dev.mfn.services.kafka.KafkaBroker;
 import dev.mfn.testkit.DetectorFiles;
@@ -128,6 +129,84 @@ class IndexMigratorTest {
       Awaitility.await("the restarted migrator at its goal").atMost(Duration.ofMinutes(2))
           .pollInterval(Duration.ofMillis(100)).until(restarted::converged);
       assertThat(LuceneVectorIndex.servedVersion(root)).contains(newVersion);
+    }
+  }
+
+  /**
+   * The upgrade path of README's "model-id" paragraph: an index a following job built with a former
+   * committed default (named {@code v1}, served with {@code models/default} as its model) and a
+   * repository update that replaced the files of {@code models/default}, so the folder now names
+   * itself {@code v1-<checksum>}. Announcing the folder ({@code mfn models promote models/default
+   * --force}) must re-embed every stored crop into the new id's index and serve it there, with the
+   * same folder as its model (what {@code mfn serve} then checks the id against).
+   */
+  @Test
+  void aFormerDefaultsIndexMovesToTheCommittedModelsIdWhenTheFolderIsPromoted(KafkaBroker broker, @TempDir Path dir)
+      throws Exception {
+    List<Path> people;
+    try (Stream<Path> all = Files.list(SharedData.require("data/lfw/images"))) {
+      people = all.sorted().filter(p -> EnrollPhotos.list(p).size() >= 2).skip(60).limit(4).toList();
+    }
+    String erasures = "migrator-upgrade-deleted";
+    Erasures.ensureTopic(broker.bootstrapServers(), erasures);
+    Path root = dir.resolve("index");
+    IndexTarget target = IndexTarget.lucene(root);
+    EmbedConfig config = new EmbedConfig(broker.bootstrapServers(), "unused", "unused-dlq", "unused-models", "g", false, 1,
+        OURS.toString(), target, false, 8, 200, 1_000, dir.resolve("chk").toString(), "blazeface",
+        DetectorFiles.blazefaceDir().toString(), null, null, 0.5, 20, 64L << 20, 60_000_000).withErasures(erasures);
+    String former = "v1"; // the id the committed default had before store ids (until 2026-12-04)
+    String committed = EmbeddingModels.version(OURS);
+    assertThat(committed).as("the committed default names itself by its checksum").isNotEqualTo(former).startsWith("v1-");
+    List<FaceDocument> faces = embed(people);
+    // the former index's documents: labelled v1, vectors of another network (here the committed
+    // model's negated), so a migration that copied vectors instead of re-embedding the crops fails
+    List<FaceDocument> formerFaces = new ArrayList<>();
+    for (FaceDocument f : faces) {
+      float[] other = f.vector().clone();
+      for (int i = 0; i < other.length; i++) {
+        other[i] = -other[i];
+      }
+      formerFaces.add(new FaceDocument(f.imageId(), f.faceIndex(), f.subject(), former, other, f.box(), f.cropPng(),
+          f.publishedAt(), f.source()));
+    }
+    try (VectorIndex old = target.open(former)) {
+      old.upsert(formerFaces);
+      old.serve(OURS.toUri().toString());
+    }
+
+    try (var harness = new OneInputStreamOperatorTestHarness<ModelEvent, Void>(new IndexMigrator(config))) {
+      harness.setup();
+      harness.open(); // no state: starts where the index serves, (v1, models/default)
+      ModelEvent promoted = ModelEvent.newBuilder().setKind(ModelEventKind.PROMOTED).setModelVersion(committed)
+          .setLocation(OURS.toUri().toString()).setChecksum(ModelStore.checksum(OURS)).setSequence(1).setForced(true)
+          .setTimestamp(Instant.now()).build();
+      harness.processElement(promoted, 0);
+      harness.snapshot(1, 1);
+      harness.notifyOfCompletedCheckpoint(1);
+      harness.snapshot(2, 2);
+      harness.notifyOfCompletedCheckpoint(2);
+      Awaitility.await("the committed model's index served").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
+          .until(() -> LuceneVectorIndex.servedVersion(root).orElse("").equals(committed));
+      assertThat(LuceneVectorIndex.served(root).orElseThrow().modelLocation()).isEqualTo(OURS.toUri().toString());
+    }
+    try (VectorIndex next = target.open(committed)) {
+      Set<String> subjects = new HashSet<>();
+      Set<String> labels = new HashSet<>();
+      next.forEachStored(d -> {
+        subjects.add(d.subject());
+        labels.add(d.modelVersion());
+      });
+      Set<String> expected = new HashSet<>();
+      faces.forEach(f -> expected.add(f.subject()));
+      assertThat(subjects).as("every face of the former index").isEqualTo(expected);
+      assertThat(labels).containsExactly(committed);
+      for (FaceDocument f : faces) {
+        // the stored crop re-embedded with the committed model finds itself with the committed
+        // model's own embedding of that crop (copied vectors, here negated, would not)
+        SearchHit top = next.search(f.vector(), 1, 10).get(0);
+        assertThat(top.subject()).isEqualTo(f.subject());
+        assertThat(top.similarity()).as("%s re-embedded, not copied", f.subject()).isGreaterThan(0.99f);
+      }
     }
   }
 

@@ -36,6 +36,9 @@ public final class GroupedSgd extends Optimizer {
   /** Velocities read from a checkpoint, by key, until each copy takes its own. */
   private final Map<String, NDArray> restored = new ConcurrentHashMap<>();
   private volatile float learningRate;
+  /** The factor the next step's gradients of {@link #scaled} parameters are multiplied by (clipping). */
+  private volatile float gradientScale = 1f;
+  private volatile java.util.Set<String> scaled = java.util.Set.of();
 
   private GroupedSgd(float momentum, Function<NDArray, String> replicaOf) {
     super(new Builder());
@@ -71,6 +74,20 @@ public final class GroupedSgd extends Optimizer {
     this.learningRate = learningRate;
   }
 
+  /**
+   * Multiplies the gradients of the given parameters (by id) by {@code factor} in the steps that
+   * follow, until set again: gradient-norm clipping, whose factor the trainer computes over all of
+   * them before the step. The weight decay is added after the scaling, as torch's SGD adds it after
+   * {@code clip_grad_norm_}.
+   */
+  public void setGradientScale(float factor, java.util.Set<String> parameterIds) {
+    if (!(factor > 0 && factor <= 1)) {
+      throw new IllegalArgumentException("a gradient scale in (0, 1], got " + factor);
+    }
+    this.scaled = parameterIds;
+    this.gradientScale = factor;
+  }
+
   /** The key of one device copy's velocity: parameter name @ device. */
   static String key(String name, String replica) {
     return name + "@" + replica;
@@ -89,11 +106,19 @@ public final class GroupedSgd extends Optimizer {
       velocities.put(key, velocity);
     }
     // the gradient is only read: DJL's parameter server hands the same one to every device copy
-    weight
-        .getNDArrayInternal()
-        .sgdUpdate(
-            new NDList(weight, grad, velocity), new NDList(weight), learningRate,
-            decayById.get(parameterId), rescaleGrad, clipGrad, momentum, true);
+    float factor = gradientScale;
+    NDArray g = factor != 1f && scaled.contains(parameterId) ? grad.mul(factor) : grad;
+    try {
+      weight
+          .getNDArrayInternal()
+          .sgdUpdate(
+              new NDList(weight, g, velocity), new NDList(weight), learningRate,
+              decayById.get(parameterId), rescaleGrad, clipGrad, momentum, true);
+    } finally {
+      if (g != grad) {
+        g.close();
+      }
+    }
   }
 
   /**

@@ -76,6 +76,9 @@ public final class ModelCard {
           "on the fly: shift +-%.0f px, scale +-%.0f%%, rotation +-%.0f deg, brightness +-%.0f%%, contrast +-%.0f%%",
           j.maxShift(), 100 * j.maxScale(), j.maxRotation(), 100 * j.maxBrightness(), 100 * j.maxContrast()));
     }
+    if (options.clipGrad() != null) {
+      training.put("gradient_clip_norm", human(options.clipGrad()));
+    }
     training.put("device", options.device());
     training.put("machine", context.machine());
     training.put("peak_memory_mb", context.peakMemoryBytes() / (1024 * 1024));
@@ -144,6 +147,9 @@ public final class ModelCard {
         + " (head: GDConv, 1x1 to 128, classifier; none on BatchNorm, PReLU, biases)");
     if (t.has("crop_jitter")) {
       row(md, "crop jitter", t.path("crop_jitter").asText());
+    }
+    if (t.has("gradient_clip_norm")) {
+      row(md, "gradient clipped to norm", number(t.path("gradient_clip_norm")));
     }
     if (t.has("weight_average_decay")) {
       row(md, "weights", "exponential moving average, decay " + number(t.path("weight_average_decay"))

@@ -116,6 +116,34 @@ class GroupedSgdTest {
     }
   }
 
+  @Test
+  void aGradientScaleReachesOnlyTheNamedParametersAndTheDecayIsAddedAfterIt() {
+    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+      Parameter body = Parameter.builder().setName("weight").setType(Parameter.Type.WEIGHT).build();
+      Parameter head = Parameter.builder().setName("weight").setType(Parameter.Type.WEIGHT).build();
+      PairList<String, Parameter> params = new PairList<>();
+      params.add("01body_01Conv2d_weight", body);
+      params.add("02head_weight", head);
+      GroupedSgd sgd = GroupedSgd.create(params, name -> DECAY, 0f); // no momentum: one step is the update
+      sgd.setLearningRate(LR);
+      sgd.setGradientScale(0.25f, java.util.Set.of(body.getId()));
+      NDArray wb = m.create(new float[] {1f, -2f});
+      NDArray wh = m.create(new float[] {1f, -2f});
+      float[] g = {4f, 8f};
+      sgd.update(body.getId(), wb, m.create(g));
+      sgd.update(head.getId(), wh, m.create(g));
+      // torch: clip_grad_norm_ scales the gradient, then SGD adds decay * w: w - lr (s g + d w)
+      assertThat(wb.toFloatArray()).containsExactly(new float[] {1f - LR * (0.25f * 4f + DECAY * 1f),
+          -2f - LR * (0.25f * 8f + DECAY * -2f)}, org.assertj.core.data.Offset.offset(1e-6f));
+      assertThat(wh.toFloatArray()).as("not named: the whole gradient").containsExactly(
+          new float[] {1f - LR * (4f + DECAY * 1f), -2f - LR * (8f + DECAY * -2f)}, org.assertj.core.data.Offset.offset(1e-6f));
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> sgd.setGradientScale(0f, java.util.Set.of()))
+          .isInstanceOf(IllegalArgumentException.class);
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> sgd.setGradientScale(Float.NaN, java.util.Set.of()))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
   private static int indexOfLargest(float[] a) {
     int best = 0;
     for (int i = 1; i < a.length; i++) {
