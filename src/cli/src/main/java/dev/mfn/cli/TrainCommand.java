@@ -570,14 +570,15 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /** Version folders still being made that have a checkpoint, newest first. */
-  private static List<Path> interrupted(ModelStore store) throws IOException {
+  static List<Path> interrupted(ModelStore store) throws IOException {
     if (!Files.isDirectory(store.root())) {
       return List.of();
     }
     try (var children = Files.list(store.root())) {
       List<Path> candidates = new ArrayList<>();
       for (Path p : children.filter(p -> p.getFileName().toString().matches("v\\d+")).toList()) {
-        if (ModelStore.incomplete(p) && Checkpoint.exists(p)) {
+        // a diverged run is not resumed: it would repeat the same steps (FaceTrainer.DIVERGED)
+        if (ModelStore.incomplete(p) && Checkpoint.exists(p) && !Files.exists(p.resolve(dev.mfn.training.FaceTrainer.DIVERGED))) {
           candidates.add(p);
         }
       }

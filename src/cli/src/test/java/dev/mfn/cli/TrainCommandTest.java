@@ -137,6 +137,21 @@ class TrainCommandTest {
   }
 
   @Test
+  void aDivergedRunIsNeverPickedForAResume(@TempDir Path dir) throws IOException {
+    // two interrupted runs (incomplete, with a checkpoint); v2 diverged: only v1 is resumable
+    for (String v : List.of("v1", "v2")) {
+      Path run = dir.resolve(v);
+      Files.createDirectories(run.resolve("checkpoints"));
+      Files.writeString(run.resolve(dev.mfn.model.store.ModelStore.INCOMPLETE), "");
+      Files.writeString(run.resolve("checkpoints").resolve("LATEST"), "step-000000001-epoch00000\n");
+    }
+    var store = new dev.mfn.model.store.ModelStore(dir);
+    assertThat(TrainCommand.interrupted(store)).extracting(p -> p.getFileName().toString()).containsExactly("v2", "v1");
+    Files.writeString(dir.resolve("v2").resolve(dev.mfn.training.FaceTrainer.DIVERGED), "training diverged at step 2\n");
+    assertThat(TrainCommand.interrupted(store)).extracting(p -> p.getFileName().toString()).containsExactly("v1");
+  }
+
+  @Test
   void aDivergedRunIsItsOwnReasonForScripts() {
     // --json gets the reason code; a person gets the message's one line (Mfn's handler)
     assertThat(Mfn.reason(new dev.mfn.training.FaceTrainer.DivergedException("training diverged at step 2")))

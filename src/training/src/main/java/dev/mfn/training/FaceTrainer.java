@@ -65,11 +65,23 @@ public final class FaceTrainer {
   private final Checkpoint.RunIdentity identity;
   /** The body's gradient norm before clipping at the last step (NaN: not measured, no --clip-grad). */
   private float lastGradientNorm = Float.NaN;
+  /** The ids of the body's parameters: the ones --clip-grad scales (the body is kept across the switch). */
+  private final java.util.Set<String> bodyParameterIds = new java.util.HashSet<>();
   /** The step of the newest checkpoint on disk (-1: none), named when a run diverges. */
   private long lastCheckpointStep = -1;
 
+  /**
+   * The file a diverged run leaves in its folder (its one-line reason): such a run is not resumed
+   * (it would repeat the same steps), neither by --resume nor by a retried Kubernetes pod.
+   */
+  public static final String DIVERGED = "DIVERGED";
+
   public FaceTrainer(TrainingOptions options, Path run, TrainingListener listener) throws IOException {
     options.validate();
+    if (java.nio.file.Files.exists(run.resolve(DIVERGED))) {
+      throw new DivergedException("this run stopped because it diverged (" + java.nio.file.Files.readString(run.resolve(DIVERGED)).strip()
+          .replaceFirst("; the run stops.*", "") + "); a resume would repeat it: start a new run");
+    }
     this.options = options;
     this.shards = ShardSet.open(options.shards());
     this.run = run;
@@ -104,8 +116,20 @@ public final class FaceTrainer {
         .withJitter(options.jitter() ? CropJitter.STANDARD : CropJitter.NONE);
   }
 
-  /** Trains (or resumes) until the budget is spent; returns the final state. */
+  /**
+   * Trains (or resumes) until the budget is spent; returns the final state. A run that diverges
+   * throws {@link DivergedException} and leaves {@link #DIVERGED} in its folder.
+   */
   public TrainingResult train() throws IOException {
+    try {
+      return trainUntilDone();
+    } catch (DivergedException e) {
+      dev.mfn.model.store.DurableFiles.write(run.resolve(DIVERGED), (e.getMessage() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      throw e;
+    }
+  }
+
+  private TrainingResult trainUntilDone() throws IOException {
     int classes = shards.classes();
     if (classes < 2) {
       throw new IllegalArgumentException("the shards hold " + classes + " identities; training needs >= 2");
@@ -139,6 +163,9 @@ public final class FaceTrainer {
                 shards.files(ShardSet.Split.VALIDATION),
                 ShardLoader.Options.evaluation(options.batchSize(), options.loaderWorkers()))) {
       build(state, saved.orElse(null));
+      if (saved.isPresent()) {
+        requireFiniteWeights(state); // a checkpoint written before the guard existed may hold NaN
+      }
       // resuming a run that had already finished (e.g. it crashed while evaluating): no more steps
       boolean finished = budgetSpent(state, budgetSeconds);
       if (finished && average == null) { // with an average, the model is validated after it is in place
@@ -239,27 +266,26 @@ public final class FaceTrainer {
     listener.onCheckpoint(state);
   }
 
-  /** The L2 norm of the body's whole gradient (one device: the clipping is refused on more). */
+  /**
+   * The L2 norm of the body's whole gradient (one device: the clipping is refused on more): the
+   * gradients flattened into one array (4 MB) and one norm, so a step waits for one number, not
+   * one per parameter.
+   */
   private float bodyGradientNorm() {
-    double squares = 0;
-    for (var p : net.body().getParameters()) {
-      if (!p.getValue().requiresGradient()) {
-        continue; // BatchNorm's running statistics
+    try (NDManager scratch = trainer.getManager().newSubManager()) {
+      NDList flat = new NDList();
+      for (var p : net.body().getParameters()) {
+        if (!p.getValue().requiresGradient()) {
+          continue; // BatchNorm's running statistics
+        }
+        // the gradient handle is closed with the scratch manager, as DJL's parameter store closes
+        // the ones it reads: a handle, not the storage
+        NDArray g = p.getValue().getArray().getGradient();
+        g.attach(scratch);
+        flat.add(g.flatten());
       }
-      // closed like DJL's parameter store closes the gradients it reads: a handle, not the storage
-      try (NDArray g = p.getValue().getArray().getGradient(); NDArray sq = g.square(); NDArray sum = sq.sum()) {
-        squares += sum.getFloat();
-      }
+      return flat.isEmpty() ? 0f : ai.djl.ndarray.NDArrays.concat(flat).norm().getFloat();
     }
-    return (float) Math.sqrt(squares);
-  }
-
-  private java.util.Set<String> bodyParameterIds() {
-    java.util.Set<String> ids = new java.util.HashSet<>();
-    for (var p : net.body().getParameters()) {
-      ids.add(p.getValue().getId());
-    }
-    return ids;
   }
 
   /** Stops a run whose weights are no longer finite (a step's gradient overflowed). */
@@ -379,7 +405,8 @@ public final class FaceTrainer {
         }
       }
       if (!Float.isFinite(lossSum)) {
-        // before the update: the weights stay those of the step before, finite
+        // before the update: the weights stay those of the step before (BatchNorm's running
+        // statistics saw this forward pass; nothing is saved after it)
         throw diverged(stepNumber, "the loss is " + lossSum, lr);
       }
       if (options.clipGrad() != null) {
@@ -389,7 +416,7 @@ public final class FaceTrainer {
           throw diverged(stepNumber, "the gradient's norm is " + norm, lr);
         }
         float clip = options.clipGrad();
-        sgd.setGradientScale(norm > clip ? clip / norm : 1f, bodyParameterIds());
+        sgd.setGradientScale(norm > clip ? Math.max(Float.MIN_NORMAL, clip / norm) : 1f, bodyParameterIds);
       }
       sgd.setLearningRate(lr);
       trainer.step();
@@ -456,6 +483,8 @@ public final class FaceTrainer {
     if (trainer != null) {
       trainer.close();
     }
+    bodyParameterIds.clear();
+    net.body().getParameters().forEach(p -> bodyParameterIds.add(p.getValue().getId()));
     DecayGroups groups = DecayGroups.of(net);
     DecayGroups.Rates rates = new DecayGroups.Rates(options.bodyDecay(), options.headDecay());
     sgd = GroupedSgd.create(net.getParameters(), name -> rates.of(groups.of(name)), options.momentum());

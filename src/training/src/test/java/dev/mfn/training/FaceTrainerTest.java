@@ -281,6 +281,12 @@ class FaceTrainerTest {
     assertThat(thrown.getMessage()).doesNotContain("\n");
     assertThat(stepped).as("stopped at once, not after 3 epochs").hasSizeLessThan(3);
     assertThat(run.resolve(ModelConfig.PARAMETERS)).as("no model from diverged weights").doesNotExist();
+    // the run says so in its folder, and is not resumed: the same steps would diverge again
+    assertThat(Files.readString(run.resolve(FaceTrainer.DIVERGED)).strip()).isEqualTo(thrown.getMessage());
+    assertThatThrownBy(() -> new FaceTrainer(options, run, new TrainingListener() {}))
+        .isInstanceOf(FaceTrainer.DivergedException.class)
+        .hasMessageStartingWith("this run stopped because it diverged (training diverged at step ")
+        .hasMessageEndingWith("a resume would repeat it: start a new run");
     // every checkpoint left holds finite weights
     Path folder = run.resolve(Checkpoint.FOLDER);
     List<Path> kept = new ArrayList<>();
@@ -321,6 +327,8 @@ class FaceTrainerTest {
     double clipped = bodyStep(tight, 1, 2);
     assertThat(clipped).isGreaterThan(0).isLessThanOrEqualTo(bound * 1.001);
     assertThat(bodyStep(none, 1, 2)).as("the unclipped step").isGreaterThan(100 * bound);
+    // the classifier is not clipped (arcface_torch clips the backbone): it moves as without the clip
+    assertThat(headStep(tight, 1, 2)).as("the head's step").isGreaterThan(100 * bound);
     // the norm before clipping is in the metrics
     assertThat(MetricsLog.read(tight.resolve("metrics.jsonl")))
         .filteredOn(r -> r.path("type").asText().equals("step"))
@@ -348,6 +356,25 @@ class FaceTrainerTest {
         for (int i = 0; i < x.length; i++) {
           squares += (double) (y[i] - x[i]) * (y[i] - x[i]);
         }
+      }
+      return Math.sqrt(squares);
+    }
+  }
+
+  /** The L2 norm of the softmax classifier's change from checkpoint step a to step b (8 classes). */
+  private static double headStep(Path run, int a, int b) throws IOException {
+    try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
+      float[][] w = new float[2][];
+      int i = 0;
+      for (int step : new int[] {a, b}) {
+        var head = ai.djl.nn.core.Linear.builder().setUnits(8).build();
+        head.initialize(manager, DataType.FLOAT32, new ai.djl.ndarray.types.Shape(1, 128));
+        ParameterFiles.load(head, manager, checkpoint(run, step).resolve("head.params"));
+        w[i++] = head.getParameters().get("weight").getArray().toFloatArray();
+      }
+      double squares = 0;
+      for (int k = 0; k < w[0].length; k++) {
+        squares += (double) (w[1][k] - w[0][k]) * (w[1][k] - w[0][k]);
       }
       return Math.sqrt(squares);
     }
