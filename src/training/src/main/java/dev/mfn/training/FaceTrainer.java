@@ -304,8 +304,8 @@ public final class FaceTrainer {
     return new DivergedException("training diverged at step " + step + ": " + what
         + (Float.isNaN(lr) ? "" : String.format(java.util.Locale.ROOT, " (learning rate %.4g)", lr))
         + "; the run stops, " + (lastCheckpointStep < 0 ? "with no checkpoint" : "its newest checkpoint is at step "
-        + lastCheckpointStep) + " (finite weights). A resume with the same options repeats the run exactly;"
-        + " start a new one with a lower --lr or gradient clipping (--clip-grad 5)");
+        + lastCheckpointStep) + " (finite weights), and it is not resumed (it would take the same steps again):"
+        + " start a new one with a lower --lr or gradient clipping (--clip-grad)");
   }
 
   /**
