@@ -52,17 +52,11 @@ class IndexMigratorTest {
   @Test
   void servesOnlyAfterACompletedCheckpointAndLosesNoFace(KafkaBroker broker, @TempDir Path dir) throws Exception {
     Path reference = SharedData.require("models/reference/MobileFaceNet_paddlex.onnx");
-    List<Path> people;
-    try (Stream<Path> all = Files.list(SharedData.require("data/lfw/images"))) {
-      people = all.sorted().filter(p -> EnrollPhotos.list(p).size() >= 2).skip(40).limit(9).toList();
-    }
+    List<Path> people = lfwPeople(40, 9);
     String erasures = "migrator-test-deleted";
-    Erasures.ensureTopic(broker.bootstrapServers(), erasures);
     Path root = dir.resolve("index");
     IndexTarget target = IndexTarget.lucene(root);
-    EmbedConfig config = new EmbedConfig(broker.bootstrapServers(), "unused", "unused-dlq", "unused-models", "g", false, 1,
-        OURS.toString(), target, false, 8, 200, 1_000, dir.resolve("chk").toString(), "blazeface",
-        DetectorFiles.blazefaceDir().toString(), null, null, 0.5, 20, 64L << 20, 60_000_000).withErasures(erasures);
+    EmbedConfig config = config(broker, dir, target, erasures);
 
     List<FaceDocument> faces = embed(people);
     String old = EmbeddingModels.version(OURS); // the committed model's id (what the embed job names its index)
@@ -143,17 +137,11 @@ class IndexMigratorTest {
   @Test
   void aFormerDefaultsIndexMovesToTheCommittedModelsIdWhenTheFolderIsPromoted(KafkaBroker broker, @TempDir Path dir)
       throws Exception {
-    List<Path> people;
-    try (Stream<Path> all = Files.list(SharedData.require("data/lfw/images"))) {
-      people = all.sorted().filter(p -> EnrollPhotos.list(p).size() >= 2).skip(60).limit(4).toList();
-    }
+    List<Path> people = lfwPeople(60, 4);
     String erasures = "migrator-upgrade-deleted";
-    Erasures.ensureTopic(broker.bootstrapServers(), erasures);
     Path root = dir.resolve("index");
     IndexTarget target = IndexTarget.lucene(root);
-    EmbedConfig config = new EmbedConfig(broker.bootstrapServers(), "unused", "unused-dlq", "unused-models", "g", false, 1,
-        OURS.toString(), target, false, 8, 200, 1_000, dir.resolve("chk").toString(), "blazeface",
-        DetectorFiles.blazefaceDir().toString(), null, null, 0.5, 20, 64L << 20, 60_000_000).withErasures(erasures);
+    EmbedConfig config = config(broker, dir, target, erasures);
     String former = "v1"; // the id the committed default had before store ids (until 2026-12-04)
     String committed = EmbeddingModels.version(OURS);
     assertThat(committed).as("the committed default names itself by its checksum").isNotEqualTo(former).startsWith("v1-");
@@ -208,6 +196,21 @@ class IndexMigratorTest {
         assertThat(top.similarity()).as("%s re-embedded, not copied", f.subject()).isGreaterThan(0.99f);
       }
     }
+  }
+
+  /** LFW people with two photos or more, in name order: {@code limit} of them after the first {@code skip}. */
+  private static List<Path> lfwPeople(int skip, int limit) throws java.io.IOException {
+    try (Stream<Path> all = Files.list(SharedData.require("data/lfw/images"))) {
+      return all.sorted().filter(p -> EnrollPhotos.list(p).size() >= 2).skip(skip).limit(limit).toList();
+    }
+  }
+
+  /** A migrator's settings: our model as --model, the index in {@code target}, erasures on their own topic (made here). */
+  private static EmbedConfig config(KafkaBroker broker, Path dir, IndexTarget target, String erasures) throws java.io.IOException {
+    Erasures.ensureTopic(broker.bootstrapServers(), erasures);
+    return new EmbedConfig(broker.bootstrapServers(), "unused", "unused-dlq", "unused-models", "g", false, 1,
+        OURS.toString(), target, false, 8, 200, 1_000, dir.resolve("chk").toString(), "blazeface",
+        DetectorFiles.blazefaceDir().toString(), null, null, 0.5, 20, 64L << 20, 60_000_000).withErasures(erasures);
   }
 
   /** One face per person (their first photo) with our model, crops included: what the embed job stores. */
