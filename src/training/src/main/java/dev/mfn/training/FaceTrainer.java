@@ -304,7 +304,7 @@ public final class FaceTrainer {
     return new DivergedException("training diverged at step " + step + ": " + what
         + (Float.isNaN(lr) ? "" : String.format(java.util.Locale.ROOT, " (learning rate %.4g)", lr))
         + "; the run stops, " + (lastCheckpointStep < 0 ? "with no checkpoint" : "its newest checkpoint is at step "
-        + lastCheckpointStep) + " (finite weights), and it is not resumed (it would take the same steps again):"
+        + lastCheckpointStep + " (finite weights)") + ", and it is not resumed (it would take the same steps again):"
         + " start a new one with a lower --lr or gradient clipping (--clip-grad)");
   }
 
