@@ -148,8 +148,8 @@ final class TrainCommand implements Callable<Integer> {
       names = "--clip-grad",
       paramLabel = "NORM",
       description = "Scale a step's body gradient down to this L2 norm when it is larger (arcface_torch clips at 5;"
-          + " default: no clipping). Against a run that diverges: without it, a run whose loss becomes NaN stops"
-          + " with one line naming its last good checkpoint. One device only.")
+          + " default: no clipping; at 5 it changed the recipe: bench/RESULTS.md). With or without it, a run whose loss"
+          + " becomes NaN stops with one line naming its newest (finite) checkpoint. One device only.")
   Float clipGrad;
 
   @Option(names = "--device", paramLabel = "D", defaultValue = "cpu", description = "cpu, gpu (all GPUs) or gpu:N (default: ${DEFAULT-VALUE}).")
