@@ -145,6 +145,13 @@ final class TrainCommand implements Callable<Integer> {
   boolean jitter;
 
   @Option(
+      names = "--erase",
+      paramLabel = "SHARE",
+      description = "Random erasing: grey out one rectangle of half the training crops, drawn anew each epoch,"
+          + " covering 2%% to SHARE of the crop (at most 0.5; e.g. 0.25), aspect 0.3 to 3.3. With or without --jitter.")
+  Double erase;
+
+  @Option(
       names = "--clip-grad",
       paramLabel = "NORM",
       description = "Scale a step's body gradient down to this L2 norm when it is larger (arcface_torch clips at 5;"
@@ -236,6 +243,7 @@ final class TrainCommand implements Callable<Integer> {
             .withCheckpoints(checkpointEvery, keepCheckpoints)
             .withAverage(average)
             .withJitter(jitter)
+            .withErase(erase)
             .withClipGrad(clipGrad);
     options.validate();
     if (cfpSplit != null && cfp == null) {

@@ -113,7 +113,13 @@ public final class FaceTrainer {
   /** How the training loader reads for {@code options}: batch, threads, seed and the crop jitter. */
   static ShardLoader.Options trainingLoader(TrainingOptions options) {
     return ShardLoader.Options.training(options.batchSize(), options.loaderWorkers(), options.seed())
-        .withJitter(options.jitter() ? CropJitter.STANDARD : CropJitter.NONE);
+        .withJitter(cropJitter(options));
+  }
+
+  /** The on-the-fly changes of each training crop {@code options} ask for: jitter and erasing. */
+  public static CropJitter cropJitter(TrainingOptions options) {
+    CropJitter ranges = options.jitter() ? CropJitter.STANDARD : CropJitter.NONE;
+    return options.erase() == null ? ranges : ranges.withErase(options.erase());
   }
 
   /**

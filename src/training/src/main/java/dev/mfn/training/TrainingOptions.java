@@ -26,6 +26,8 @@ import java.util.Map;
  *     ({@code WeightAverage}; null: the last step's weights)
  * @param jitter jitter every training crop on the fly ({@code CropJitter.STANDARD}: shift, scale,
  *     rotation, brightness, contrast, drawn anew each epoch)
+ * @param erase random erasing: the largest share of a crop one greyed-out rectangle covers, on half
+ *     the crops, drawn anew each epoch ({@code CropJitter#maxErase}; null: no erasing)
  * @param clipGrad the largest L2 norm of the body's gradient (all its parameters together) a step
  *     applies; a larger one is scaled down to it, as arcface_torch's {@code clip_grad_norm_(backbone,
  *     5)} (null: no clipping)
@@ -52,6 +54,7 @@ public record TrainingOptions(
     int keepCheckpoints,
     Double averageDecay,
     boolean jitter,
+    Double erase,
     Float clipGrad) {
 
   /** The scale the paper used (ArcFace, on 85k classes); also the ceiling of the default. */
@@ -128,6 +131,11 @@ public record TrainingOptions(
     return toBuilder().jitter(jitter).build();
   }
 
+  /** @param erase the largest share of a crop random erasing greys out (null: no erasing) */
+  public TrainingOptions withErase(Double erase) {
+    return toBuilder().erase(erase).build();
+  }
+
   /** @param clipGrad the body's largest gradient norm a step applies (null: no clipping) */
   public TrainingOptions withClipGrad(Float clipGrad) {
     return toBuilder().clipGrad(clipGrad).build();
@@ -165,6 +173,9 @@ public record TrainingOptions(
     }
     if (jitter) {
       m.put("--jitter", "on"); // only when on, as --average
+    }
+    if (erase != null) {
+      m.put("--erase", Double.toString(erase)); // only when on, as --average
     }
     if (clipGrad != null) {
       m.put("--clip-grad", Float.toString(clipGrad)); // only when on, as --average
@@ -206,6 +217,9 @@ public record TrainingOptions(
     if (averageDecay != null && !(averageDecay > 0 && averageDecay < 1)) {
       throw new IllegalArgumentException("--average must be a decay in (0, 1), e.g. 0.999");
     }
+    if (erase != null && !(erase >= dev.mfn.training.loader.CropJitter.MIN_ERASE && erase <= 0.5)) {
+      throw new IllegalArgumentException("--erase must be a share of the crop in [0.02, 0.5], e.g. 0.25");
+    }
     if (clipGrad != null && !(clipGrad > 0 && clipGrad < Float.POSITIVE_INFINITY)) {
       throw new IllegalArgumentException("--clip-grad must be a positive, finite norm, e.g. 5");
     }
@@ -240,6 +254,7 @@ public record TrainingOptions(
     private int keepCheckpoints = 3;
     private Double averageDecay = null;
     private boolean jitter = false;
+    private Double erase = null;
     private Float clipGrad = null;
 
     public Builder(Path shards) {
@@ -268,6 +283,7 @@ public record TrainingOptions(
       keepCheckpoints = o.keepCheckpoints;
       averageDecay = o.averageDecay;
       jitter = o.jitter;
+      erase = o.erase;
       clipGrad = o.clipGrad;
     }
 
@@ -376,6 +392,11 @@ public record TrainingOptions(
       return this;
     }
 
+    public Builder erase(Double erase) {
+      this.erase = erase;
+      return this;
+    }
+
     public Builder clipGrad(Float clipGrad) {
       this.clipGrad = clipGrad;
       return this;
@@ -385,7 +406,7 @@ public record TrainingOptions(
       return new TrainingOptions(
           shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
           warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-          seed, checkpointEvery, keepCheckpoints, averageDecay, jitter, clipGrad);
+          seed, checkpointEvery, keepCheckpoints, averageDecay, jitter, erase, clipGrad);
     }
   }
 }

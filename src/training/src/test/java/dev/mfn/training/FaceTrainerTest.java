@@ -116,8 +116,9 @@ class FaceTrainerTest {
     // 4 steps an epoch; softmax for epoch 1, ArcFace from epoch 2; a checkpoint every 3 steps and at
     // each epoch's end: step 6 is mid-epoch 2, two ArcFace steps after the switch (momentum built up).
     // The run keeps a weight average (--average): it must come through the crash as the momentum does.
-    // with the on-the-fly jitter: its draws must follow the batch, not the run, to resume exactly
-    TrainingOptions options = tiny(1, 3).withCheckpoints(3, 2).withAverage(0.9).withJitter(true);
+    // with the on-the-fly jitter and erasing: their draws must follow the batch, not the run, to
+    // resume exactly
+    TrainingOptions options = tiny(1, 3).withCheckpoints(3, 2).withAverage(0.9).withJitter(true).withErase(0.25);
     new FaceTrainer(options, straight, new TrainingListener() {}).train();
     // the newest 2 checkpoints are kept, LATEST names the newest
     try (var folders = Files.list(straight.resolve(Checkpoint.FOLDER))) {
@@ -175,6 +176,9 @@ class FaceTrainerTest {
     assertThatThrownBy(() -> new FaceTrainer(options.withJitter(false), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
         .hasMessageContaining("--jitter on (now unset)");
+    assertThatThrownBy(() -> new FaceTrainer(options.withErase(0.3), crashed, new TrainingListener() {}))
+        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
+        .hasMessageContaining("--erase 0.25 (now 0.3)");
     // the decay keys keep their old names in the checkpoint but the message names the flag
     assertThatThrownBy(() -> new FaceTrainer(options.withDecay(5e-4f, 5e-4f), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
@@ -395,9 +399,15 @@ class FaceTrainerTest {
   }
 
   @Test
-  void theJitterOptionReachesTheTrainingLoader() {
+  void theJitterAndErasingOptionsReachTheTrainingLoader() {
     assertThat(FaceTrainer.trainingLoader(tiny(1, 3)).jitter()).isEqualTo(CropJitter.NONE);
     assertThat(FaceTrainer.trainingLoader(tiny(1, 3).withJitter(true)).jitter()).isEqualTo(CropJitter.STANDARD);
+    assertThat(FaceTrainer.trainingLoader(tiny(1, 3).withErase(0.25)).jitter()).isEqualTo(CropJitter.NONE.withErase(0.25));
+    assertThat(FaceTrainer.trainingLoader(tiny(1, 3).withJitter(true).withErase(0.3)).jitter())
+        .isEqualTo(CropJitter.STANDARD.withErase(0.3));
+    for (double bad : new double[] {0, 0.01, 0.6, Double.NaN}) {
+      assertThatThrownBy(() -> tiny(null, 1).withErase(bad).validate()).hasMessageContaining("--erase");
+    }
   }
 
   @Test

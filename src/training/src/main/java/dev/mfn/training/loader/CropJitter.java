@@ -16,14 +16,28 @@ import org.opencv.imgproc.Imgproc;
  * different each time. The draws come from the batch's seeded {@link Random}, so a resumed run sees
  * the same crops as an uninterrupted one.
  *
+ * <p>Random erasing (Zhong et al., 2020; "cutout" with a random shape) greys out one rectangle of
+ * half the crops, so the network cannot rest on one region (an eye, a hairline) that is enough to
+ * tell 350 training people apart but not the people it meets later.
+ *
  * @param maxShift largest shift, in pixels, along each axis
  * @param maxScale largest relative change of size (0.1: 90% to 110%)
  * @param maxRotation largest rotation, in degrees
  * @param maxBrightness largest brightness change, as a fraction of the pixel range (0.2: +-51)
  * @param maxContrast largest relative contrast change around mid-grey
+ * @param maxErase largest share of the crop one erased rectangle covers (0: no erasing); with
+ *     probability 1/2 a crop gets a mid-grey rectangle of {@link #MIN_ERASE} to this share of its
+ *     area, of aspect ratio 0.3 to 3.3 (log-uniform), anywhere inside the crop
  */
 public record CropJitter(
-    double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast) {
+    double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast,
+    double maxErase) {
+
+  /** The smallest share of the crop an erased rectangle covers (Zhong et al.'s lower bound). */
+  public static final double MIN_ERASE = 0.02;
+
+  /** Erasing's aspect ratios run from this to its inverse (Zhong et al.'s range). */
+  private static final double MIN_ASPECT = 0.3;
 
   /** No change: the crops as the ingest job wrote them. */
   public static final CropJitter NONE = new CropJitter(0, 0, 0, 0, 0);
@@ -36,6 +50,11 @@ public record CropJitter(
    */
   public static final CropJitter STANDARD = new CropJitter(6, 0.1, 10, 0.2, 0.2);
 
+  /** The similarity transform and photometric change alone, without erasing. */
+  public CropJitter(double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast) {
+    this(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, 0);
+  }
+
   public CropJitter {
     // written so that NaN fails every comparison; infinities fail the upper bounds
     if (!(maxShift >= 0 && maxShift < CropDecoder.SIZE / 2.0 && maxScale >= 0 && maxScale < 1
@@ -44,10 +63,29 @@ public record CropJitter(
       throw new IllegalArgumentException("jitter ranges: shift in [0, 56) px, scale and contrast in [0, 1),"
           + " rotation in [0, 180] degrees, brightness in [0, 1]");
     }
+    if (!(maxErase == 0 || (maxErase >= MIN_ERASE && maxErase <= 0.5))) {
+      throw new IllegalArgumentException("erasing: 0 (off) or a share of the crop in [0.02, 0.5], e.g. 0.25");
+    }
+  }
+
+  /** These ranges with erasing of up to {@code maxErase} of the crop (0: none). */
+  public CropJitter withErase(double maxErase) {
+    return new CropJitter(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase);
   }
 
   public boolean isOn() {
-    return maxShift > 0 || maxScale > 0 || maxRotation > 0 || maxBrightness > 0 || maxContrast > 0;
+    return maxShift > 0 || maxScale > 0 || maxRotation > 0 || maxBrightness > 0 || maxContrast > 0 || maxErase > 0;
+  }
+
+  /** What a model card says of these ranges, e.g. "shift +-6 px, ..., erasing up to 25% (p 0.5)". */
+  public String describe() {
+    String ranges = String.format(java.util.Locale.ROOT,
+        "shift +-%.0f px, scale +-%.0f%%, rotation +-%.0f deg, brightness +-%.0f%%, contrast +-%.0f%%",
+        maxShift, 100 * maxScale, maxRotation, 100 * maxBrightness, 100 * maxContrast);
+    return maxErase > 0
+        ? ranges + String.format(java.util.Locale.ROOT, ", erasing %.0f-%.0f%% of the crop (p 0.5)",
+            100 * MIN_ERASE, 100 * maxErase)
+        : ranges;
   }
 
   private boolean moves() {
@@ -62,8 +100,9 @@ public record CropJitter(
   /**
    * Changes the 112x112 BGR crop in {@code pixels} in place and returns the photometric change for
    * the normalisation: {@code out = contrast * (p - 127.5) + 127.5 + brightness}, clamped to
-   * [0, 255] by the caller. Always draws six values, whatever the ranges, so one crop's draws never
-   * shift the next one's.
+   * [0, 255] by the caller. Always draws six values, whatever the ranges, and five more for the
+   * erasing when it is on, so one crop's draws never shift the next one's (and a run without
+   * erasing draws what it drew before erasing existed).
    */
   Photometric apply(byte[] pixels, Random rng) {
     double dx = draw(rng, maxShift);
@@ -91,7 +130,33 @@ public record CropJitter(
         m.release();
       }
     }
+    if (maxErase > 0) {
+      erase(pixels, rng);
+    }
     return new Photometric((float) contrast, (float) brightness);
+  }
+
+  /** With probability 1/2, sets one random rectangle of the crop to mid-grey; draws five values. */
+  private void erase(byte[] pixels, Random rng) {
+    boolean on = rng.nextDouble() < 0.5;
+    double share = MIN_ERASE + rng.nextDouble() * (maxErase - MIN_ERASE);
+    double aspect = Math.exp(Math.log(MIN_ASPECT) + rng.nextDouble() * 2 * Math.log(1 / MIN_ASPECT));
+    double u = rng.nextDouble();
+    double v = rng.nextDouble();
+    if (!on) {
+      return;
+    }
+    int size = CropDecoder.SIZE;
+    double area = share * size * size;
+    int h = (int) Math.max(1, Math.min(size, Math.round(Math.sqrt(area * aspect))));
+    int w = (int) Math.max(1, Math.min(size, Math.round(Math.sqrt(area / aspect))));
+    int top = (int) (u * (size - h + 1));
+    int left = (int) (v * (size - w + 1));
+    // mid-grey is 0 after the normalisation: the network sees "nothing here", not a colour to learn
+    byte grey = (byte) 128;
+    for (int y = top; y < top + h; y++) {
+      java.util.Arrays.fill(pixels, 3 * (y * size + left), 3 * (y * size + left + w), grey);
+    }
   }
 
   /** A pixel's photometric change: {@code contrast * (p - 127.5) + 127.5 + brightness}. */

@@ -70,11 +70,9 @@ public final class ModelCard {
       training.put("weight_average_final_decay",
           round(dev.mfn.training.optim.WeightAverage.decayAt(options.averageDecay(), result.state().step()), 4));
     }
-    if (options.jitter()) {
-      CropJitter j = CropJitter.STANDARD;
-      training.put("crop_jitter", String.format(java.util.Locale.ROOT,
-          "on the fly: shift +-%.0f px, scale +-%.0f%%, rotation +-%.0f deg, brightness +-%.0f%%, contrast +-%.0f%%",
-          j.maxShift(), 100 * j.maxScale(), j.maxRotation(), 100 * j.maxBrightness(), 100 * j.maxContrast()));
+    CropJitter jitter = dev.mfn.training.FaceTrainer.cropJitter(options);
+    if (jitter.isOn()) {
+      training.put("crop_jitter", "on the fly: " + jitter.describe());
     }
     if (options.clipGrad() != null) {
       training.put("gradient_clip_norm", human(options.clipGrad()));

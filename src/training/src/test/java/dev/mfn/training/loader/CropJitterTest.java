@@ -119,6 +119,83 @@ class CropJitterTest {
     assertThat(largestMove).as("the jitter really moves the face").isGreaterThan(3);
   }
 
+  /**
+   * Erasing alone: half the crops (of 400 seeds) get one solid mid-grey rectangle (no pixel of the
+   * test crop is mid-grey otherwise) covering 2-25% of the crop, in every plane, and the rest of the
+   * crop is untouched; the other half come out as written.
+   */
+  @Test
+  void erasingGreysOutOneRectangleOfHalfTheCrops() {
+    float[] plain = decode(CropJitter.NONE, 0);
+    float grey = (128 - 127.5f) / 128f;
+    CropJitter erase = CropJitter.NONE.withErase(0.25);
+    assertThat(erase.isOn()).isTrue();
+    int erased = 0;
+    double smallest = 1;
+    double largest = 0;
+    for (long seed = 0; seed < 400; seed++) {
+      float[] e = decode(erase, seed);
+      int top = SIZE, left = SIZE, bottom = -1, right = -1, n = 0;
+      for (int y = 0; y < SIZE; y++) {
+        for (int x = 0; x < SIZE; x++) {
+          int i = y * SIZE + x;
+          if (e[i] == grey) {
+            n++;
+            top = Math.min(top, y);
+            bottom = Math.max(bottom, y);
+            left = Math.min(left, x);
+            right = Math.max(right, x);
+            assertThat(e[i + PLANE]).isEqualTo(grey);
+            assertThat(e[i + 2 * PLANE]).isEqualTo(grey);
+          } else {
+            for (int c = 0; c < 3; c++) {
+              assertThat(e[i + c * PLANE]).as("seed %d: untouched outside the rectangle", seed).isEqualTo(plain[i + c * PLANE]);
+            }
+          }
+        }
+      }
+      if (n == 0) {
+        continue;
+      }
+      erased++;
+      assertThat(n).as("seed %d: one solid rectangle", seed).isEqualTo((bottom - top + 1) * (right - left + 1));
+      double share = n / (double) PLANE;
+      // rounding of the sides moves the share a little around [0.02, 0.25]
+      assertThat(share).as("seed %d", seed).isBetween(0.015, 0.27);
+      smallest = Math.min(smallest, share);
+      largest = Math.max(largest, share);
+    }
+    assertThat(erased).as("about half of 400").isBetween(160, 240);
+    assertThat(smallest).as("the range is used").isLessThan(0.06);
+    assertThat(largest).isGreaterThan(0.2);
+  }
+
+  /**
+   * A run without erasing draws what it drew before erasing existed (six values a crop), so the
+   * committed model's recipe still sees the same crops; with erasing, five more, whatever is drawn.
+   */
+  @Test
+  void erasingDrawsFiveMoreValuesAndNothingElseChanges() {
+    for (CropJitter j : new CropJitter[] {CropJitter.STANDARD, CropJitter.STANDARD.withErase(0.25)}) {
+      for (long seed = 0; seed < 20; seed++) {
+        Random used = new Random(seed);
+        j.apply((byte[]) crop().array().clone(), used);
+        Random fresh = new Random(seed);
+        for (int k = 0; k < (j.maxErase() > 0 ? 11 : 6); k++) {
+          fresh.nextDouble();
+        }
+        assertThat(used.nextLong()).as("seed %d", seed).isEqualTo(fresh.nextLong());
+      }
+    }
+    assertThat(CropJitter.STANDARD.describe())
+        .isEqualTo("shift +-6 px, scale +-10%, rotation +-10 deg, brightness +-20%, contrast +-20%");
+    assertThat(CropJitter.STANDARD.withErase(0.25).describe()).endsWith(", erasing 2-25% of the crop (p 0.5)");
+    for (double bad : new double[] {0.01, 0.51, -0.1, Double.NaN}) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> CropJitter.NONE.withErase(bad))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
   private static double mean(float[] a) {
     double s = 0;
     for (float v : a) {

@@ -92,5 +92,9 @@ class ModelCardTest {
     ObjectNode with = ModelCard.json(config, plain.withJitter(true), result, List.of(), context);
     assertThat(with.path("training").path("crop_jitter").asText()).contains("shift +-6 px").contains("rotation +-10 deg");
     assertThat(ModelCard.markdown(with)).contains("| crop jitter | on the fly: shift +-6 px");
+    assertThat(with.path("training").path("crop_jitter").asText()).doesNotContain("erasing");
+    ObjectNode erased = ModelCard.json(config, plain.withJitter(true).withErase(0.25), result, List.of(), context);
+    assertThat(erased.path("training").path("crop_jitter").asText())
+        .contains("shift +-6 px").endsWith("erasing 2-25% of the crop (p 0.5)");
   }
 }
