@@ -186,6 +186,21 @@ class TrainCommandTest {
   }
 
   @Test
+  void anEraseShareOutOfRangeIsOneClearLineAndTheHelpSaysWhatItDoes(@TempDir Path dir) throws IOException {
+    Path shards = Files.createDirectories(dir.resolve("shards"));
+    Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");
+    for (String bad : List.of("0.7", "0", "NaN")) {
+      MfnCliTest.Run run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+          dir.resolve("store").toString(), "--epochs", "1", "--erase", bad, "--no-progress");
+      assertThat(run.exit()).as(bad).isEqualTo(2);
+      assertThat(run.err().strip().lines()).as(bad).hasSize(1);
+      assertThat(run.err()).contains("--erase must be a share of the crop in [0.02, 0.5]");
+      assertThat(dir.resolve("store")).as("nothing made before the options are checked").doesNotExist();
+    }
+    assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--erase=SHARE").contains("Random erasing");
+  }
+
+  @Test
   void resumeWithoutAnInterruptedRunIsOneClearLine(@TempDir Path dir) throws IOException {
     Path shards = Files.createDirectories(dir.resolve("shards"));
     Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");

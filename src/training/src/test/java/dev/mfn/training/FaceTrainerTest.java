@@ -179,6 +179,9 @@ class FaceTrainerTest {
     assertThatThrownBy(() -> new FaceTrainer(options.withErase(0.3), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
         .hasMessageContaining("--erase 0.25 (now 0.3)");
+    assertThatThrownBy(() -> new FaceTrainer(options.withErase(null), crashed, new TrainingListener() {}))
+        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
+        .hasMessageContaining("--erase 0.25 (now unset)");
     // the decay keys keep their old names in the checkpoint but the message names the flag
     assertThatThrownBy(() -> new FaceTrainer(options.withDecay(5e-4f, 5e-4f), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)

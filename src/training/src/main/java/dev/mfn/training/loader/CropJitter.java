@@ -26,8 +26,10 @@ import org.opencv.imgproc.Imgproc;
  * @param maxBrightness largest brightness change, as a fraction of the pixel range (0.2: +-51)
  * @param maxContrast largest relative contrast change around mid-grey
  * @param maxErase largest share of the crop one erased rectangle covers (0: no erasing); with
- *     probability 1/2 a crop gets a mid-grey rectangle of {@link #MIN_ERASE} to this share of its
- *     area, of aspect ratio 0.3 to 3.3 (log-uniform), anywhere inside the crop
+ *     probability 1/2 a crop gets a mid-grey rectangle (then shifted, as the whole crop, by the
+ *     brightness and contrast change) of {@link #MIN_ERASE} to this share of its area, of aspect
+ *     ratio 0.3 to 3.3 (log-uniform; narrowed for shares above 0.3 so both sides fit), anywhere
+ *     inside the crop
  */
 public record CropJitter(
     double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast,
@@ -77,15 +79,33 @@ public record CropJitter(
     return maxShift > 0 || maxScale > 0 || maxRotation > 0 || maxBrightness > 0 || maxContrast > 0 || maxErase > 0;
   }
 
-  /** What a model card says of these ranges, e.g. "shift +-6 px, ..., erasing up to 25% (p 0.5)". */
+  /**
+   * What a model card says of these ranges, e.g. "shift +-6 px, scale +-10%, rotation +-10 deg,
+   * brightness +-20%, contrast +-20%, erasing 2-25% of the crop (p 0.5)"; ranges that are off are
+   * left out ("none" when all are).
+   */
   public String describe() {
-    String ranges = String.format(java.util.Locale.ROOT,
-        "shift +-%.0f px, scale +-%.0f%%, rotation +-%.0f deg, brightness +-%.0f%%, contrast +-%.0f%%",
-        maxShift, 100 * maxScale, maxRotation, 100 * maxBrightness, 100 * maxContrast);
-    return maxErase > 0
-        ? ranges + String.format(java.util.Locale.ROOT, ", erasing %.0f-%.0f%% of the crop (p 0.5)",
-            100 * MIN_ERASE, 100 * maxErase)
-        : ranges;
+    java.util.List<String> parts = new java.util.ArrayList<>();
+    java.util.Locale root = java.util.Locale.ROOT;
+    if (maxShift > 0) {
+      parts.add(String.format(root, "shift +-%.0f px", maxShift));
+    }
+    if (maxScale > 0) {
+      parts.add(String.format(root, "scale +-%.0f%%", 100 * maxScale));
+    }
+    if (maxRotation > 0) {
+      parts.add(String.format(root, "rotation +-%.0f deg", maxRotation));
+    }
+    if (maxBrightness > 0) {
+      parts.add(String.format(root, "brightness +-%.0f%%", 100 * maxBrightness));
+    }
+    if (maxContrast > 0) {
+      parts.add(String.format(root, "contrast +-%.0f%%", 100 * maxContrast));
+    }
+    if (maxErase > 0) {
+      parts.add(String.format(root, "erasing %.0f-%.0f%% of the crop (p 0.5)", 100 * MIN_ERASE, 100 * maxErase));
+    }
+    return parts.isEmpty() ? "none" : String.join(", ", parts);
   }
 
   private boolean moves() {
@@ -136,11 +156,17 @@ public record CropJitter(
     return new Photometric((float) contrast, (float) brightness);
   }
 
-  /** With probability 1/2, sets one random rectangle of the crop to mid-grey; draws five values. */
+  /**
+   * With probability 1/2, sets one random rectangle of the crop to mid-grey (the photometric change
+   * then shifts it with the rest of the crop); draws five values.
+   */
   private void erase(byte[] pixels, Random rng) {
     boolean on = rng.nextDouble() < 0.5;
     double share = MIN_ERASE + rng.nextDouble() * (maxErase - MIN_ERASE);
-    double aspect = Math.exp(Math.log(MIN_ASPECT) + rng.nextDouble() * 2 * Math.log(1 / MIN_ASPECT));
+    // height/width = aspect; a side fits in the crop only for aspect in [share, 1 / share], so
+    // shares above 0.3 narrow the range instead of clipping a side (which would shrink the area)
+    double lowest = Math.max(MIN_ASPECT, share);
+    double aspect = Math.exp(Math.log(lowest) + rng.nextDouble() * 2 * Math.log(1 / lowest));
     double u = rng.nextDouble();
     double v = rng.nextDouble();
     if (!on) {
@@ -152,7 +178,8 @@ public record CropJitter(
     int w = (int) Math.max(1, Math.min(size, Math.round(Math.sqrt(area / aspect))));
     int top = (int) (u * (size - h + 1));
     int left = (int) (v * (size - w + 1));
-    // mid-grey is 0 after the normalisation: the network sees "nothing here", not a colour to learn
+    // mid-grey: 0 after the normalisation when the photometric change is off, a flat grey patch
+    // shifted with the crop's brightness and contrast when it is on; no colour or texture to learn
     byte grey = (byte) 128;
     for (int y = top; y < top + h; y++) {
       java.util.Arrays.fill(pixels, 3 * (y * size + left), 3 * (y * size + left + w), grey);

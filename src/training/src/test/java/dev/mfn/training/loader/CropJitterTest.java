@@ -133,6 +133,7 @@ class CropJitterTest {
     int erased = 0;
     double smallest = 1;
     double largest = 0;
+    int tall = 0, wide = 0, atTop = 0, atBottom = 0, atLeft = 0, atRight = 0;
     for (long seed = 0; seed < 400; seed++) {
       float[] e = decode(erase, seed);
       int top = SIZE, left = SIZE, bottom = -1, right = -1, n = 0;
@@ -164,10 +165,60 @@ class CropJitterTest {
       assertThat(share).as("seed %d", seed).isBetween(0.015, 0.27);
       smallest = Math.min(smallest, share);
       largest = Math.max(largest, share);
+      int h = bottom - top + 1, w = right - left + 1;
+      tall += h > 2 * w ? 1 : 0;
+      wide += w > 2 * h ? 1 : 0;
+      atTop += top < 5 ? 1 : 0;
+      atBottom += bottom > SIZE - 6 ? 1 : 0;
+      atLeft += left < 5 ? 1 : 0;
+      atRight += right > SIZE - 6 ? 1 : 0;
     }
     assertThat(erased).as("about half of 400").isBetween(160, 240);
+    // the aspect ratio (0.3-3.3) and the position vary: not one square in one place
+    assertThat(java.util.List.of(tall, wide, atTop, atBottom, atLeft, atRight)).allMatch(n -> n >= 5);
     assertThat(smallest).as("the range is used").isLessThan(0.06);
     assertThat(largest).isGreaterThan(0.2);
+  }
+
+  /** A {@link Random} whose {@code nextDouble} returns the given values, in order. */
+  private static Random fixed(double... values) {
+    return new Random() {
+      private int next = 0;
+
+      @Override
+      public double nextDouble() {
+        return values[next++];
+      }
+    };
+  }
+
+  /**
+   * The extreme draws of the largest share, 0.5: the flattest and the tallest rectangle, at the
+   * far corner. Both cover half the crop and end at its edge (a side clipped to the crop would
+   * cover less than the share asked for; an off-by-one in the position would leave the crop).
+   */
+  @Test
+  void theLargestShareStaysInsideTheCropAndCoversWhatItSays() {
+    double top = 1 - 1e-9;
+    float grey = (128 - 127.5f) / 128f;
+    // six photometric draws (ranges 0), erase: yes, the largest share, the lowest/highest aspect, far corner
+    for (double aspectDraw : new double[] {0, top}) {
+      float[] out = new float[3 * PLANE];
+      Random rng = fixed(0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0, top, aspectDraw, top, top);
+      new CropDecoder().decode(CropFormat.RAW_BGR, crop(), false, CropJitter.NONE.withErase(0.5), rng, out, 0);
+      int n = 0, first = -1, last = -1;
+      for (int i = 0; i < PLANE; i++) {
+        if (out[i] == grey) {
+          n++;
+          first = first < 0 ? i : first;
+          last = i;
+        }
+      }
+      assertThat(n).as("aspect draw %s: half the crop", aspectDraw).isEqualTo(PLANE / 2);
+      assertThat(last).as("ends in the bottom-right corner").isEqualTo(PLANE - 1);
+      // flattest: the lower half (56 rows x 112); tallest: the right half (112 rows x 56)
+      assertThat(first).isEqualTo(aspectDraw == 0 ? 56 * SIZE : SIZE / 2);
+    }
   }
 
   /**
@@ -190,6 +241,8 @@ class CropJitterTest {
     assertThat(CropJitter.STANDARD.describe())
         .isEqualTo("shift +-6 px, scale +-10%, rotation +-10 deg, brightness +-20%, contrast +-20%");
     assertThat(CropJitter.STANDARD.withErase(0.25).describe()).endsWith(", erasing 2-25% of the crop (p 0.5)");
+    assertThat(CropJitter.NONE.withErase(0.25).describe()).isEqualTo("erasing 2-25% of the crop (p 0.5)");
+    assertThat(CropJitter.NONE.describe()).isEqualTo("none");
     for (double bad : new double[] {0.01, 0.51, -0.1, Double.NaN}) {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> CropJitter.NONE.withErase(bad))
           .isInstanceOf(IllegalArgumentException.class);

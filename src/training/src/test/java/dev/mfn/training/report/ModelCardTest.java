@@ -96,5 +96,7 @@ class ModelCardTest {
     ObjectNode erased = ModelCard.json(config, plain.withJitter(true).withErase(0.25), result, List.of(), context);
     assertThat(erased.path("training").path("crop_jitter").asText())
         .contains("shift +-6 px").endsWith("erasing 2-25% of the crop (p 0.5)");
+    ObjectNode eraseOnly = ModelCard.json(config, plain.withErase(0.25), result, List.of(), context);
+    assertThat(eraseOnly.path("training").path("crop_jitter").asText()).isEqualTo("on the fly: erasing 2-25% of the crop (p 0.5)");
   }
 }
