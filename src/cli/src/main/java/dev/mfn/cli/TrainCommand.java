@@ -159,6 +159,13 @@ final class TrainCommand implements Callable<Integer> {
           + " becomes NaN stops with one line naming its newest (finite) checkpoint. One device only.")
   Float clipGrad;
 
+  @Option(
+      names = "--label-smoothing",
+      paramLabel = "EPS",
+      description = "Label smoothing in both phases: the loss's target puts 1 - EPS on the true class and spreads EPS"
+          + " over all classes (e.g. 0.1; default: none).")
+  Float labelSmoothing;
+
   @Option(names = "--device", paramLabel = "D", defaultValue = "cpu", description = "cpu, gpu (all GPUs) or gpu:N (default: ${DEFAULT-VALUE}).")
   String device;
 
@@ -244,7 +251,8 @@ final class TrainCommand implements Callable<Integer> {
             .withAverage(average)
             .withJitter(jitter)
             .withErase(erase)
-            .withClipGrad(clipGrad);
+            .withClipGrad(clipGrad)
+            .withLabelSmoothing(labelSmoothing);
     options.validate();
     if (cfpSplit != null && cfp == null) {
       throw new IllegalArgumentException("--cfp-split needs --cfp DIR");

@@ -201,6 +201,21 @@ class TrainCommandTest {
   }
 
   @Test
+  void aLabelSmoothingOutOfRangeIsOneClearLineAndTheHelpSaysWhatItDoes(@TempDir Path dir) throws IOException {
+    Path shards = Files.createDirectories(dir.resolve("shards"));
+    Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");
+    for (String bad : List.of("1", "0", "-0.1")) {
+      MfnCliTest.Run run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+          dir.resolve("store").toString(), "--epochs", "1", "--label-smoothing", bad, "--no-progress");
+      assertThat(run.exit()).as(bad).isEqualTo(2);
+      assertThat(run.err().strip().lines()).as(bad).hasSize(1);
+      assertThat(run.err()).contains("--label-smoothing must be a share in (0, 1)");
+      assertThat(dir.resolve("store")).as("nothing made before the options are checked").doesNotExist();
+    }
+    assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--label-smoothing=EPS").contains("Label smoothing");
+  }
+
+  @Test
   void resumeWithoutAnInterruptedRunIsOneClearLine(@TempDir Path dir) throws IOException {
     Path shards = Files.createDirectories(dir.resolve("shards"));
     Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");

@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mfn.model.net.CosineClassifier;
 import dev.mfn.model.net.FaceClassifier;
 import dev.mfn.model.net.MarginSoftmaxLoss;
+import dev.mfn.model.net.SmoothedCrossEntropy;
 import dev.mfn.model.net.MobileFaceNet;
 import dev.mfn.model.net.ParameterFiles;
 import dev.mfn.training.loader.Batch;
@@ -469,10 +470,11 @@ public final class FaceTrainer {
     Block head;
     if (state.phase() == Phase.SOFTMAX) {
       head = Linear.builder().setUnits(classes).build();
-      loss = Loss.softmaxCrossEntropyLoss("softmax");
+      loss = new SmoothedCrossEntropy("softmax", labelSmoothing());
     } else {
       head = new CosineClassifier(classes);
-      loss = MarginSoftmaxLoss.arcFace(options.scaleFor(classes), options.margin());
+      loss = MarginSoftmaxLoss.arcFace(options.scaleFor(classes), options.margin())
+          .withLabelSmoothing(labelSmoothing());
     }
     FaceClassifier previous = net;
     net = new FaceClassifier(body, head);
@@ -507,6 +509,10 @@ public final class FaceTrainer {
     trainer =
         model.newTrainer(new DefaultTrainingConfig(loss).optOptimizer(sgd).optDevices(devices));
     trainer.initialize(MobileFaceNet.inputShape(options.batchSize()));
+  }
+
+  private float labelSmoothing() {
+    return options.labelSmoothing() == null ? 0f : options.labelSmoothing();
   }
 
   private void close() {

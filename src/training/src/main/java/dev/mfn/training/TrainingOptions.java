@@ -31,6 +31,8 @@ import java.util.Map;
  * @param clipGrad the largest L2 norm of the body's gradient (all its parameters together) a step
  *     applies; a larger one is scaled down to it, as arcface_torch's {@code clip_grad_norm_(backbone,
  *     5)} (null: no clipping)
+ * @param labelSmoothing the share of the loss's target spread evenly over all classes, in both
+ *     phases ({@code SmoothedCrossEntropy}; null: none)
  */
 public record TrainingOptions(
     Path shards,
@@ -55,7 +57,8 @@ public record TrainingOptions(
     Double averageDecay,
     boolean jitter,
     Double erase,
-    Float clipGrad) {
+    Float clipGrad,
+    Float labelSmoothing) {
 
   /** The scale the paper used (ArcFace, on 85k classes); also the ceiling of the default. */
   public static final float PAPER_SCALE = 64f;
@@ -141,6 +144,11 @@ public record TrainingOptions(
     return toBuilder().clipGrad(clipGrad).build();
   }
 
+  /** @param labelSmoothing the target's share spread over all classes (null: none) */
+  public TrainingOptions withLabelSmoothing(Float labelSmoothing) {
+    return toBuilder().labelSmoothing(labelSmoothing).build();
+  }
+
   public TrainingOptions withShards(Path shards) {
     return toBuilder().shards(shards).build();
   }
@@ -179,6 +187,9 @@ public record TrainingOptions(
     }
     if (clipGrad != null) {
       m.put("--clip-grad", Float.toString(clipGrad)); // only when on, as --average
+    }
+    if (labelSmoothing != null) {
+      m.put("--label-smoothing", Float.toString(labelSmoothing)); // only when on, as --average
     }
     return m;
   }
@@ -223,6 +234,9 @@ public record TrainingOptions(
     if (clipGrad != null && !(clipGrad > 0 && clipGrad < Float.POSITIVE_INFINITY)) {
       throw new IllegalArgumentException("--clip-grad must be a positive, finite norm, e.g. 5");
     }
+    if (labelSmoothing != null && !(labelSmoothing > 0 && labelSmoothing < 1)) {
+      throw new IllegalArgumentException("--label-smoothing must be a share in (0, 1), e.g. 0.1");
+    }
     if (checkpointEvery < 0 || keepCheckpoints < 1) {
       throw new IllegalArgumentException("need --checkpoint-every >= 0 and --keep-checkpoints >= 1");
     }
@@ -256,6 +270,7 @@ public record TrainingOptions(
     private boolean jitter = false;
     private Double erase = null;
     private Float clipGrad = null;
+    private Float labelSmoothing = null;
 
     public Builder(Path shards) {
       this.shards = shards;
@@ -285,6 +300,7 @@ public record TrainingOptions(
       jitter = o.jitter;
       erase = o.erase;
       clipGrad = o.clipGrad;
+      labelSmoothing = o.labelSmoothing;
     }
 
     public Builder shards(Path shards) {
@@ -402,11 +418,17 @@ public record TrainingOptions(
       return this;
     }
 
+    public Builder labelSmoothing(Float labelSmoothing) {
+      this.labelSmoothing = labelSmoothing;
+      return this;
+    }
+
     public TrainingOptions build() {
       return new TrainingOptions(
           shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
           warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
-          seed, checkpointEvery, keepCheckpoints, averageDecay, jitter, erase, clipGrad);
+          seed, checkpointEvery, keepCheckpoints, averageDecay, jitter, erase, clipGrad,
+          labelSmoothing);
     }
   }
 }

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.loss.Loss;
-import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
 
 /**
  * Additive angular margin (ArcFace) and additive cosine margin (CosFace) softmax loss over the
@@ -31,7 +30,7 @@ public final class MarginSoftmaxLoss extends Loss {
   private final float sinM;
   private final float threshold;
   private final float fallbackPenalty;
-  private final SoftmaxCrossEntropyLoss crossEntropy = new SoftmaxCrossEntropyLoss("ce");
+  private final SmoothedCrossEntropy crossEntropy;
 
   /** ArcFace with scale s and angular margin m (the paper: s = 64, m = 0.5). */
   public static MarginSoftmaxLoss arcFace(float s, float m) {
@@ -39,6 +38,14 @@ public final class MarginSoftmaxLoss extends Loss {
   }
 
   public MarginSoftmaxLoss(float scale, float angularMargin, float cosineMargin) {
+    this(scale, angularMargin, cosineMargin, 0f);
+  }
+
+  /**
+   * @param labelSmoothing the share of the target spread over all classes ({@link
+   *     SmoothedCrossEntropy}; 0: none), applied to the logits after the margin
+   */
+  public MarginSoftmaxLoss(float scale, float angularMargin, float cosineMargin, float labelSmoothing) {
     super("margin-softmax");
     if (scale <= 0 || angularMargin < 0 || angularMargin >= Math.PI / 2 || cosineMargin < 0) {
       throw new IllegalArgumentException(
@@ -51,6 +58,16 @@ public final class MarginSoftmaxLoss extends Loss {
     this.sinM = (float) Math.sin(angularMargin);
     this.threshold = (float) Math.cos(Math.PI - angularMargin);
     this.fallbackPenalty = (float) (Math.sin(Math.PI - angularMargin) * angularMargin);
+    this.crossEntropy = new SmoothedCrossEntropy("ce", labelSmoothing);
+  }
+
+  /** This loss with label smoothing {@code epsilon} (0: none). */
+  public MarginSoftmaxLoss withLabelSmoothing(float epsilon) {
+    return new MarginSoftmaxLoss(scale, angularMargin, cosineMargin, epsilon);
+  }
+
+  public float labelSmoothing() {
+    return crossEntropy.epsilon();
   }
 
   public float scale() {

@@ -77,6 +77,9 @@ public final class ModelCard {
     if (options.clipGrad() != null) {
       training.put("gradient_clip_norm", human(options.clipGrad()));
     }
+    if (options.labelSmoothing() != null) {
+      training.put("label_smoothing", human(options.labelSmoothing()));
+    }
     training.put("device", options.device());
     training.put("machine", context.machine());
     training.put("peak_memory_mb", context.peakMemoryBytes() / (1024 * 1024));
@@ -145,6 +148,9 @@ public final class ModelCard {
         + " (head: GDConv, 1x1 to 128, classifier; none on BatchNorm, PReLU, biases)");
     if (t.has("crop_jitter")) {
       row(md, "crop jitter", t.path("crop_jitter").asText());
+    }
+    if (t.has("label_smoothing")) {
+      row(md, "label smoothing (both phases)", number(t.path("label_smoothing")));
     }
     if (t.has("gradient_clip_norm")) {
       row(md, "gradient clipped to norm", number(t.path("gradient_clip_norm")));

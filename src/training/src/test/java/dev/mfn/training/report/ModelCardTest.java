@@ -99,4 +99,19 @@ class ModelCardTest {
     ObjectNode eraseOnly = ModelCard.json(config, plain.withErase(0.25), result, List.of(), context);
     assertThat(eraseOnly.path("training").path("crop_jitter").asText()).isEqualTo("on the fly: erasing 2-25% of the crop (p 0.5)");
   }
+
+  @Test
+  void labelSmoothingIsOnTheCardOnlyWhenUsed() {
+    ModelConfig config = ModelConfig.mobileFaceNet("v1", "2026-01-01T00:00:00Z", null);
+    ModelCard.Context context =
+        new ModelCard.Context("2026-01-01T00:00:00Z", "test machine", "mfn train", 0, 1, JSON.createObjectNode(), 10);
+    TrainingResult result = new TrainingResult(TrainingState.start(10).stepped(32, 1.0), null, 0, 1);
+    TrainingOptions plain = TrainingOptions.defaults(Path.of("shards"));
+    ObjectNode without = ModelCard.json(config, plain, result, List.of(), context);
+    assertThat(without.path("training").has("label_smoothing")).isFalse();
+    assertThat(ModelCard.markdown(without)).doesNotContain("label smoothing");
+    ObjectNode with = ModelCard.json(config, plain.withLabelSmoothing(0.1f), result, List.of(), context);
+    assertThat(with.path("training").path("label_smoothing").asText()).isEqualTo("0.1");
+    assertThat(ModelCard.markdown(with)).contains("| label smoothing (both phases) | 0.1 |");
+  }
 }
