@@ -166,6 +166,13 @@ final class TrainCommand implements Callable<Integer> {
           + " over all classes (e.g. 0.1; default: none).")
   Float labelSmoothing;
 
+  @Option(
+      names = "--dropout",
+      paramLabel = "P",
+      description = "Dropout before the embedding: zero this share of the 512 features entering the 1x1 to 128 at each"
+          + " training step (e.g. 0.2; default: none; inference never drops).")
+  Float dropout;
+
   @Option(names = "--device", paramLabel = "D", defaultValue = "cpu", description = "cpu, gpu (all GPUs) or gpu:N (default: ${DEFAULT-VALUE}).")
   String device;
 
@@ -252,7 +259,8 @@ final class TrainCommand implements Callable<Integer> {
             .withJitter(jitter)
             .withErase(erase)
             .withClipGrad(clipGrad)
-            .withLabelSmoothing(labelSmoothing);
+            .withLabelSmoothing(labelSmoothing)
+            .withDropout(dropout);
     options.validate();
     if (cfpSplit != null && cfp == null) {
       throw new IllegalArgumentException("--cfp-split needs --cfp DIR");

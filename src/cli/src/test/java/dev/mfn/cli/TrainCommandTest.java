@@ -201,7 +201,7 @@ class TrainCommandTest {
   }
 
   @Test
-  void aLabelSmoothingOutOfRangeIsOneClearLineAndTheHelpSaysWhatItDoes(@TempDir Path dir) throws IOException {
+  void aLabelSmoothingOrDropoutOutOfRangeIsOneClearLineAndTheHelpSaysWhatItDoes(@TempDir Path dir) throws IOException {
     Path shards = Files.createDirectories(dir.resolve("shards"));
     Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");
     for (String bad : List.of("1", "0", "-0.1")) {
@@ -213,6 +213,12 @@ class TrainCommandTest {
       assertThat(dir.resolve("store")).as("nothing made before the options are checked").doesNotExist();
     }
     assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--label-smoothing=EPS").contains("Label smoothing");
+    MfnCliTest.Run run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+        dir.resolve("store").toString(), "--epochs", "1", "--dropout", "1", "--no-progress");
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err().strip().lines()).hasSize(1);
+    assertThat(run.err()).contains("--dropout must be a rate in (0, 1)");
+    assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--dropout=P").contains("Dropout before the embedding");
   }
 
   @Test

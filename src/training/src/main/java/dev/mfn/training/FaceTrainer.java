@@ -396,6 +396,11 @@ public final class FaceTrainer {
     try (NDManager step = trainer.getManager().newSubManager()) {
       NDArray x = step.create(batch.pixels(), MobileFaceNet.inputShape(batch.size()));
       NDArray y = step.create(batch.labels());
+      if (options.dropout() != null) {
+        // the dropout masks come from the engine's generator: seeded from (seed, step), a resumed
+        // run draws the masks the uninterrupted one drew
+        Engine.getEngine("PyTorch").setRandomSeed(stepSeed(options.seed(), stepNumber));
+      }
       try (GradientCollector collector = trainer.newGradientCollector()) {
         int parts = Math.min(devices.length, batch.size());
         for (int i = 0; i < parts; i++) {
@@ -477,7 +482,7 @@ public final class FaceTrainer {
           .withLabelSmoothing(labelSmoothing());
     }
     FaceClassifier previous = net;
-    net = new FaceClassifier(body, head);
+    net = new FaceClassifier(body, head, options.dropout() == null ? 0f : options.dropout());
     net.setInitializer(
         new XavierInitializer(XavierInitializer.RandomType.GAUSSIAN, XavierInitializer.FactorType.IN, 2),
         Parameter.Type.WEIGHT);
@@ -509,6 +514,15 @@ public final class FaceTrainer {
     trainer =
         model.newTrainer(new DefaultTrainingConfig(loss).optOptimizer(sgd).optDevices(devices));
     trainer.initialize(MobileFaceNet.inputShape(options.batchSize()));
+  }
+
+  /** A seed for step {@code step} of a run seeded {@code seed} (SplitMix64's finaliser, folded to an int). */
+  static int stepSeed(long seed, long step) {
+    long z = seed * 0x9E3779B97F4A7C15L + step;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    z = z ^ (z >>> 31);
+    return (int) (z ^ (z >>> 32));
   }
 
   private float labelSmoothing() {

@@ -33,6 +33,8 @@ import java.util.Map;
  *     5)} (null: no clipping)
  * @param labelSmoothing the share of the loss's target spread evenly over all classes, in both
  *     phases ({@code SmoothedCrossEntropy}; null: none)
+ * @param dropout share of the features before the embedding (the input of the 1x1 to 128) zeroed
+ *     at each training step ({@code FaceClassifier}; null: none)
  */
 public record TrainingOptions(
     Path shards,
@@ -58,7 +60,8 @@ public record TrainingOptions(
     boolean jitter,
     Double erase,
     Float clipGrad,
-    Float labelSmoothing) {
+    Float labelSmoothing,
+    Float dropout) {
 
   /** The scale the paper used (ArcFace, on 85k classes); also the ceiling of the default. */
   public static final float PAPER_SCALE = 64f;
@@ -149,6 +152,11 @@ public record TrainingOptions(
     return toBuilder().labelSmoothing(labelSmoothing).build();
   }
 
+  /** @param dropout share of the features before the embedding zeroed in training (null: none) */
+  public TrainingOptions withDropout(Float dropout) {
+    return toBuilder().dropout(dropout).build();
+  }
+
   public TrainingOptions withShards(Path shards) {
     return toBuilder().shards(shards).build();
   }
@@ -190,6 +198,9 @@ public record TrainingOptions(
     }
     if (labelSmoothing != null) {
       m.put("--label-smoothing", Float.toString(labelSmoothing)); // only when on, as --average
+    }
+    if (dropout != null) {
+      m.put("--dropout", Float.toString(dropout)); // only when on, as --average
     }
     return m;
   }
@@ -237,6 +248,9 @@ public record TrainingOptions(
     if (labelSmoothing != null && !(labelSmoothing > 0 && labelSmoothing < 1)) {
       throw new IllegalArgumentException("--label-smoothing must be a share in (0, 1), e.g. 0.1");
     }
+    if (dropout != null && !(dropout > 0 && dropout < 1)) {
+      throw new IllegalArgumentException("--dropout must be a rate in (0, 1), e.g. 0.2");
+    }
     if (checkpointEvery < 0 || keepCheckpoints < 1) {
       throw new IllegalArgumentException("need --checkpoint-every >= 0 and --keep-checkpoints >= 1");
     }
@@ -271,6 +285,7 @@ public record TrainingOptions(
     private Double erase = null;
     private Float clipGrad = null;
     private Float labelSmoothing = null;
+    private Float dropout = null;
 
     public Builder(Path shards) {
       this.shards = shards;
@@ -301,6 +316,7 @@ public record TrainingOptions(
       erase = o.erase;
       clipGrad = o.clipGrad;
       labelSmoothing = o.labelSmoothing;
+      dropout = o.dropout;
     }
 
     public Builder shards(Path shards) {
@@ -423,12 +439,17 @@ public record TrainingOptions(
       return this;
     }
 
+    public Builder dropout(Float dropout) {
+      this.dropout = dropout;
+      return this;
+    }
+
     public TrainingOptions build() {
       return new TrainingOptions(
           shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
           warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
           seed, checkpointEvery, keepCheckpoints, averageDecay, jitter, erase, clipGrad,
-          labelSmoothing);
+          labelSmoothing, dropout);
     }
   }
 }

@@ -117,9 +117,10 @@ class FaceTrainerTest {
     // each epoch's end: step 6 is mid-epoch 2, two ArcFace steps after the switch (momentum built up).
     // The run keeps a weight average (--average): it must come through the crash as the momentum does.
     // with the on-the-fly jitter and erasing: their draws must follow the batch, not the run, to
-    // resume exactly; label smoothing puts both phases' losses on the smoothed path
-    TrainingOptions options =
-        tiny(1, 3).withCheckpoints(3, 2).withAverage(0.9).withJitter(true).withErase(0.25).withLabelSmoothing(0.1f);
+    // resume exactly; label smoothing puts both phases' losses on the smoothed path; dropout's masks
+    // come from the engine's generator, which a resumed run must seed as the uninterrupted one did
+    TrainingOptions options = tiny(1, 3).withCheckpoints(3, 2).withAverage(0.9).withJitter(true).withErase(0.25)
+        .withLabelSmoothing(0.1f).withDropout(0.2f);
     new FaceTrainer(options, straight, new TrainingListener() {}).train();
     // the newest 2 checkpoints are kept, LATEST names the newest
     try (var folders = Files.list(straight.resolve(Checkpoint.FOLDER))) {
@@ -186,6 +187,9 @@ class FaceTrainerTest {
     assertThatThrownBy(() -> new FaceTrainer(options.withLabelSmoothing(null), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
         .hasMessageContaining("--label-smoothing 0.1 (now unset)");
+    assertThatThrownBy(() -> new FaceTrainer(options.withDropout(0.3f), crashed, new TrainingListener() {}))
+        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
+        .hasMessageContaining("--dropout 0.2 (now 0.3)");
     // the decay keys keep their old names in the checkpoint but the message names the flag
     assertThatThrownBy(() -> new FaceTrainer(options.withDecay(5e-4f, 5e-4f), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
@@ -406,11 +410,15 @@ class FaceTrainerTest {
   }
 
   @Test
-  void aLabelSmoothingShareMustBeBetweenZeroAndOne() {
+  void aLabelSmoothingShareAndADropoutRateMustBeBetweenZeroAndOne() {
     for (float bad : new float[] {0f, -0.1f, 1f, Float.NaN}) {
       assertThatThrownBy(() -> tiny(null, 1).withLabelSmoothing(bad).validate()).hasMessageContaining("--label-smoothing");
     }
     tiny(null, 1).withLabelSmoothing(0.1f).validate();
+    for (float bad : new float[] {0f, -0.1f, 1f, Float.NaN}) {
+      assertThatThrownBy(() -> tiny(null, 1).withDropout(bad).validate()).hasMessageContaining("--dropout");
+    }
+    tiny(null, 1).withDropout(0.2f).validate();
   }
 
   @Test

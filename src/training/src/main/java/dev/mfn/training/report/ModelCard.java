@@ -80,6 +80,9 @@ public final class ModelCard {
     if (options.labelSmoothing() != null) {
       training.put("label_smoothing", human(options.labelSmoothing()));
     }
+    if (options.dropout() != null) {
+      training.put("dropout_before_embedding", human(options.dropout()));
+    }
     training.put("device", options.device());
     training.put("machine", context.machine());
     training.put("peak_memory_mb", context.peakMemoryBytes() / (1024 * 1024));
@@ -148,6 +151,9 @@ public final class ModelCard {
         + " (head: GDConv, 1x1 to 128, classifier; none on BatchNorm, PReLU, biases)");
     if (t.has("crop_jitter")) {
       row(md, "crop jitter", t.path("crop_jitter").asText());
+    }
+    if (t.has("dropout_before_embedding")) {
+      row(md, "dropout before the embedding (training)", number(t.path("dropout_before_embedding")));
     }
     if (t.has("label_smoothing")) {
       row(md, "label smoothing (both phases)", number(t.path("label_smoothing")));

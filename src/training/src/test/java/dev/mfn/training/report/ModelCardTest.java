@@ -101,7 +101,7 @@ class ModelCardTest {
   }
 
   @Test
-  void labelSmoothingIsOnTheCardOnlyWhenUsed() {
+  void labelSmoothingAndDropoutAreOnTheCardOnlyWhenUsed() {
     ModelConfig config = ModelConfig.mobileFaceNet("v1", "2026-01-01T00:00:00Z", null);
     ModelCard.Context context =
         new ModelCard.Context("2026-01-01T00:00:00Z", "test machine", "mfn train", 0, 1, JSON.createObjectNode(), 10);
@@ -113,5 +113,9 @@ class ModelCardTest {
     ObjectNode with = ModelCard.json(config, plain.withLabelSmoothing(0.1f), result, List.of(), context);
     assertThat(with.path("training").path("label_smoothing").asText()).isEqualTo("0.1");
     assertThat(ModelCard.markdown(with)).contains("| label smoothing (both phases) | 0.1 |");
+    assertThat(without.path("training").has("dropout_before_embedding")).isFalse();
+    assertThat(ModelCard.markdown(without)).doesNotContain("dropout");
+    ObjectNode dropped = ModelCard.json(config, plain.withDropout(0.2f), result, List.of(), context);
+    assertThat(ModelCard.markdown(dropped)).contains("| dropout before the embedding (training) | 0.2 |");
   }
 }
