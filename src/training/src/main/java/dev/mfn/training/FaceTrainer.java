@@ -63,6 +63,8 @@ public final class FaceTrainer {
   private GroupedSgd sgd;
   private WeightAverage average;
   private Loss loss;
+  /** The phase's loss without label smoothing: validation, and so the softmax phase's plateau test, use it. */
+  private Loss validationLoss;
   private final Checkpoint.RunIdentity identity;
   /** The body's gradient norm before clipping at the last step (NaN: not measured, no --clip-grad). */
   private float lastGradientNorm = Float.NaN;
@@ -396,14 +398,16 @@ public final class FaceTrainer {
     try (NDManager step = trainer.getManager().newSubManager()) {
       NDArray x = step.create(batch.pixels(), MobileFaceNet.inputShape(batch.size()));
       NDArray y = step.create(batch.labels());
-      if (options.dropout() != null) {
-        // the dropout masks come from the engine's generator: seeded from (seed, step), a resumed
-        // run draws the masks the uninterrupted one drew
-        Engine.getEngine("PyTorch").setRandomSeed(stepSeed(options.seed(), stepNumber));
-      }
       try (GradientCollector collector = trainer.newGradientCollector()) {
         int parts = Math.min(devices.length, batch.size());
         for (int i = 0; i < parts; i++) {
+          if (options.dropout() != null) {
+            // the dropout masks come from the engine's generators (torch seeds the CPU's and every
+            // GPU's alike): seeded from (seed, step, part), a resumed run on the same devices draws
+            // the masks the uninterrupted one drew, and the parts of a batch get different ones.
+            // (It also reseeds DJL's RandomUtils, which nothing here draws from.)
+            Engine.getEngine("PyTorch").setRandomSeed(stepSeed(stepSeed(options.seed(), stepNumber), i));
+          }
           int from = batch.size() * i / parts;
           int to = batch.size() * (i + 1) / parts;
           NDArray xi = parts == 1 ? x : x.get(from + ":" + to).toDevice(devices[i], false);
@@ -453,7 +457,7 @@ public final class FaceTrainer {
           NDArray x = m.create(batch.pixels(), MobileFaceNet.inputShape(batch.size()));
           NDArray y = m.create(batch.labels());
           NDList out = trainer.evaluate(new NDList(x));
-          lossSum += loss.evaluate(new NDList(y), out).getFloat() * batch.size();
+          lossSum += validationLoss.evaluate(new NDList(y), out).getFloat() * batch.size();
           correct += out.singletonOrThrow().argMax(1).eq(y).sum().getLong();
           n += batch.size();
         }
@@ -476,10 +480,14 @@ public final class FaceTrainer {
     if (state.phase() == Phase.SOFTMAX) {
       head = Linear.builder().setUnits(classes).build();
       loss = new SmoothedCrossEntropy("softmax", labelSmoothing());
+      validationLoss = new SmoothedCrossEntropy("softmax", 0f);
     } else {
       head = new CosineClassifier(classes);
-      loss = MarginSoftmaxLoss.arcFace(options.scaleFor(classes), options.margin())
-          .withLabelSmoothing(labelSmoothing());
+      MarginSoftmaxLoss arcFace = MarginSoftmaxLoss.arcFace(options.scaleFor(classes), options.margin());
+      loss = arcFace.withLabelSmoothing(labelSmoothing());
+      // smoothing puts a floor (the smoothed target's entropy) under the loss, which would make the
+      // plateau test's 1% harder to reach and the logged validation loss incomparable across runs
+      validationLoss = arcFace;
     }
     FaceClassifier previous = net;
     net = new FaceClassifier(body, head, options.dropout() == null ? 0f : options.dropout());

@@ -410,6 +410,30 @@ class FaceTrainerTest {
   }
 
   @Test
+  void labelSmoothingAndDropoutReachTheStep(@TempDir Path plain, @TempDir Path smoothed, @TempDir Path dropped) {
+    // the same seed, weights and first batch: only the option differs, so the first step's loss must
+    // (a trainer that dropped either option on the way would give the plain run's loss)
+    float base = firstLoss(tiny(1, 3), plain);
+    assertThat(firstLoss(tiny(1, 3).withLabelSmoothing(0.1f), smoothed)).isNotEqualTo(base);
+    assertThat(firstLoss(tiny(1, 3).withDropout(0.2f), dropped)).isNotEqualTo(base);
+  }
+
+  private static float firstLoss(TrainingOptions options, Path run) {
+    float[] first = new float[1];
+    RuntimeException stop = new RuntimeException("one step is enough");
+    assertThatThrownBy(() -> new FaceTrainer(options, run, new TrainingListener() {
+          @Override
+          public void onStep(TrainingState state, float loss, float lr) {
+            first[0] = loss;
+            throw stop;
+          }
+        }).train())
+        .isSameAs(stop);
+    assertThat(first[0]).isFinite();
+    return first[0];
+  }
+
+  @Test
   void aLabelSmoothingShareAndADropoutRateMustBeBetweenZeroAndOne() {
     for (float bad : new float[] {0f, -0.1f, 1f, Float.NaN}) {
       assertThatThrownBy(() -> tiny(null, 1).withLabelSmoothing(bad).validate()).hasMessageContaining("--label-smoothing");

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Blocks;
 import ai.djl.nn.Parameter;
@@ -51,8 +52,13 @@ class FaceClassifierTest {
           last = child;
         }
       }
+      // the last convolution is the linear 1x1 from the GDConv's 512 features to the 128-d embedding
+      Conv2d embedding = (Conv2d) last;
+      assertThat(embedding.getKernelShape()).isEqualTo(new Shape(1, 1));
+      assertThat(embedding.getFilters()).isEqualTo(MobileFaceNet.EMBEDDING_SIZE);
       for (Block child : net.body().getChildren().values()) {
         if (child == last) {
+          assertThat(x.singletonOrThrow().getShape()).isEqualTo(new Shape(2, 512, 1, 1));
           x = Dropout.dropout(x.singletonOrThrow(), RATE, true);
         }
         x = child.forward(store, x, true);
