@@ -79,43 +79,44 @@ class ModelCardTest {
     assertThat(ModelCard.markdown(card)).contains("decay 0.999 warmed up as").contains("0.9873 at the last step");
   }
 
-  @Test
-  void theCropJitterIsOnTheCardOnlyWhenOn() throws Exception {
+  /** The card of a one-step run made with {@code options}. */
+  private static ObjectNode oneStepCard(TrainingOptions options) {
     ModelConfig config = ModelConfig.mobileFaceNet("v1", "2026-01-01T00:00:00Z", null);
     ModelCard.Context context =
         new ModelCard.Context("2026-01-01T00:00:00Z", "test machine", "mfn train", 0, 1, JSON.createObjectNode(), 10);
     TrainingResult result = new TrainingResult(TrainingState.start(10).stepped(32, 1.0), null, 0, 1);
+    return ModelCard.json(config, options, result, List.of(), context);
+  }
+
+  @Test
+  void theCropJitterIsOnTheCardOnlyWhenOn() throws Exception {
     TrainingOptions plain = TrainingOptions.defaults(Path.of("shards"));
-    ObjectNode without = ModelCard.json(config, plain, result, List.of(), context);
+    ObjectNode without = oneStepCard(plain);
     assertThat(without.path("training").has("crop_jitter")).isFalse();
     assertThat(ModelCard.markdown(without)).doesNotContain("crop jitter");
-    ObjectNode with = ModelCard.json(config, plain.withJitter(true), result, List.of(), context);
+    ObjectNode with = oneStepCard(plain.withJitter(true));
     assertThat(with.path("training").path("crop_jitter").asText()).contains("shift +-6 px").contains("rotation +-10 deg");
     assertThat(ModelCard.markdown(with)).contains("| crop jitter | on the fly: shift +-6 px");
     assertThat(with.path("training").path("crop_jitter").asText()).doesNotContain("erasing");
-    ObjectNode erased = ModelCard.json(config, plain.withJitter(true).withErase(0.25), result, List.of(), context);
+    ObjectNode erased = oneStepCard(plain.withJitter(true).withErase(0.25));
     assertThat(erased.path("training").path("crop_jitter").asText())
         .contains("shift +-6 px").endsWith("erasing 2-25% of the crop (p 0.5)");
-    ObjectNode eraseOnly = ModelCard.json(config, plain.withErase(0.25), result, List.of(), context);
+    ObjectNode eraseOnly = oneStepCard(plain.withErase(0.25));
     assertThat(eraseOnly.path("training").path("crop_jitter").asText()).isEqualTo("on the fly: erasing 2-25% of the crop (p 0.5)");
   }
 
   @Test
   void labelSmoothingAndDropoutAreOnTheCardOnlyWhenUsed() {
-    ModelConfig config = ModelConfig.mobileFaceNet("v1", "2026-01-01T00:00:00Z", null);
-    ModelCard.Context context =
-        new ModelCard.Context("2026-01-01T00:00:00Z", "test machine", "mfn train", 0, 1, JSON.createObjectNode(), 10);
-    TrainingResult result = new TrainingResult(TrainingState.start(10).stepped(32, 1.0), null, 0, 1);
     TrainingOptions plain = TrainingOptions.defaults(Path.of("shards"));
-    ObjectNode without = ModelCard.json(config, plain, result, List.of(), context);
+    ObjectNode without = oneStepCard(plain);
     assertThat(without.path("training").has("label_smoothing")).isFalse();
     assertThat(ModelCard.markdown(without)).doesNotContain("label smoothing");
-    ObjectNode with = ModelCard.json(config, plain.withLabelSmoothing(0.1f), result, List.of(), context);
+    ObjectNode with = oneStepCard(plain.withLabelSmoothing(0.1f));
     assertThat(with.path("training").path("label_smoothing").asText()).isEqualTo("0.1");
     assertThat(ModelCard.markdown(with)).contains("| label smoothing (both phases) | 0.1 |");
     assertThat(without.path("training").has("dropout_before_embedding")).isFalse();
     assertThat(ModelCard.markdown(without)).doesNotContain("dropout");
-    ObjectNode dropped = ModelCard.json(config, plain.withDropout(0.2f), result, List.of(), context);
+    ObjectNode dropped = oneStepCard(plain.withDropout(0.2f));
     assertThat(ModelCard.markdown(dropped)).contains("| dropout before the embedding (training) | 0.2 |");
   }
 }
