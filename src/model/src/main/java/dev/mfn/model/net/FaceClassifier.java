@@ -18,7 +18,7 @@ import ai.djl.util.PairList;
  * names start with {@value #BODY} and {@value #HEAD}, which the optimiser uses to decay them
  * differently.
  *
- * <p>With a dropout rate, training zeroes that share of the features entering the body's last
+ * <p>With a dropout rate P, training zeroes each feature entering the body's last
  * convolution (the linear 1x1 from the 512 GDConv features to the 128-d embedding), "dropout before
  * the embedding" as insightface's output layers place it. It lives here, not in the body, so that
  * the body's blocks, parameter names and saved bytes stay those every served model has; inference
@@ -41,7 +41,7 @@ public final class FaceClassifier extends AbstractBlock {
   /**
    * @param body a {@link SequentialBlock} whose last convolution makes the embedding (as {@link
    *     MobileFaceNet#body()}) when {@code dropout} is above 0
-   * @param dropout share of the features before the embedding zeroed in training (0: none)
+   * @param dropout probability that a feature before the embedding is zeroed in training (0: none)
    */
   public FaceClassifier(Block body, Block head, float dropout) {
     super(VERSION);
