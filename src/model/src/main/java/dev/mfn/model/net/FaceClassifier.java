@@ -20,7 +20,7 @@ import ai.djl.util.PairList;
  *
  * <p>With a dropout rate P, training zeroes each feature entering the body's last
  * convolution (the linear 1x1 from the 512 GDConv features to the 128-d embedding), "dropout before
- * the embedding" as insightface's output layers place it. It lives here, not in the body, so that
+ * the embedding" as insightface's output layers place it, with probability P. It lives here, not in the body, so that
  * the body's blocks, parameter names and saved bytes stay those every served model has; inference
  * (and the exported model) never drops anything.
  */
