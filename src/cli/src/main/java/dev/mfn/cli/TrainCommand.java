@@ -160,6 +160,14 @@ final class TrainCommand implements Callable<Integer> {
   Float clipGrad;
 
   @Option(
+      names = "--cos-margin",
+      paramLabel = "M3",
+      description = "Additive cosine margin (CosFace's m) taken off the true class's cosine after the angular --margin:"
+          + " --margin 0 --cos-margin 0.35 trains CosFace, both together insightface's combined margin (e.g. --margin 0.3"
+          + " --cos-margin 0.2; default: none, ArcFace).")
+  Float cosMargin;
+
+  @Option(
       names = "--label-smoothing",
       paramLabel = "EPS",
       description = "Label smoothing in both phases: the loss's target puts 1 - EPS on the true class and spreads EPS"
@@ -259,6 +267,7 @@ final class TrainCommand implements Callable<Integer> {
             .withJitter(jitter)
             .withErase(erase)
             .withClipGrad(clipGrad)
+            .withCosMargin(cosMargin)
             .withLabelSmoothing(labelSmoothing)
             .withDropout(dropout);
     options.validate();

@@ -201,7 +201,7 @@ class TrainCommandTest {
   }
 
   @Test
-  void aLabelSmoothingOrDropoutOutOfRangeIsOneClearLineAndTheHelpSaysWhatItDoes(@TempDir Path dir) throws IOException {
+  void aLabelSmoothingDropoutOrCosineMarginOutOfRangeIsOneClearLineAndTheHelpSaysWhatItDoes(@TempDir Path dir) throws IOException {
     Path shards = Files.createDirectories(dir.resolve("shards"));
     Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");
     for (String bad : List.of("1", "0", "-0.1")) {
@@ -219,6 +219,12 @@ class TrainCommandTest {
     assertThat(run.err().strip().lines()).hasSize(1);
     assertThat(run.err()).contains("--dropout must be a rate in (0, 1)");
     assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--dropout=P").contains("Dropout before the embedding");
+    run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+        dir.resolve("store").toString(), "--epochs", "1", "--cos-margin", "1.5", "--no-progress");
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err().strip().lines()).hasSize(1);
+    assertThat(run.err()).contains("--cos-margin must be in (0, 1)");
+    assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--cos-margin=M3").contains("CosFace");
   }
 
   @Test

@@ -483,7 +483,8 @@ public final class FaceTrainer {
       validationLoss = new SmoothedCrossEntropy("softmax", 0f);
     } else {
       head = new CosineClassifier(classes);
-      MarginSoftmaxLoss arcFace = MarginSoftmaxLoss.arcFace(options.scaleFor(classes), options.margin());
+      float cosMargin = options.cosMargin() == null ? 0f : options.cosMargin();
+      MarginSoftmaxLoss arcFace = new MarginSoftmaxLoss(options.scaleFor(classes), options.margin(), cosMargin);
       loss = arcFace.withLabelSmoothing(labelSmoothing());
       // smoothing puts a floor (the smoothed target's entropy) under the loss, which would make the
       // plateau test's 1% harder to reach and the logged validation loss incomparable across runs

@@ -35,6 +35,9 @@ import java.util.Map;
  *     phases ({@code SmoothedCrossEntropy}; null: none)
  * @param dropout share of the features before the embedding (the input of the 1x1 to 128) zeroed
  *     at each training step ({@code FaceClassifier}; null: none)
+ * @param cosMargin additive cosine margin (CosFace's m, insightface's m3) subtracted from the true
+ *     class's cosine after the angular margin: with {@code margin} 0 the loss is CosFace, with both
+ *     insightface's combined margin ({@code MarginSoftmaxLoss}; null: none, plain ArcFace)
  */
 public record TrainingOptions(
     Path shards,
@@ -61,7 +64,8 @@ public record TrainingOptions(
     Double erase,
     Float clipGrad,
     Float labelSmoothing,
-    Float dropout) {
+    Float dropout,
+    Float cosMargin) {
 
   /** The scale the paper used (ArcFace, on 85k classes); also the ceiling of the default. */
   public static final float PAPER_SCALE = 64f;
@@ -147,6 +151,11 @@ public record TrainingOptions(
     return toBuilder().clipGrad(clipGrad).build();
   }
 
+  /** @param cosMargin CosFace's additive cosine margin, after the angular one (null: none) */
+  public TrainingOptions withCosMargin(Float cosMargin) {
+    return toBuilder().cosMargin(cosMargin).build();
+  }
+
   /** @param labelSmoothing the target's share spread over all classes (null: none) */
   public TrainingOptions withLabelSmoothing(Float labelSmoothing) {
     return toBuilder().labelSmoothing(labelSmoothing).build();
@@ -202,6 +211,9 @@ public record TrainingOptions(
     if (dropout != null) {
       m.put("--dropout", Float.toString(dropout)); // only when on, as --average
     }
+    if (cosMargin != null) {
+      m.put("--cos-margin", Float.toString(cosMargin)); // only when on, as --average
+    }
     return m;
   }
 
@@ -251,6 +263,9 @@ public record TrainingOptions(
     if (dropout != null && !(dropout > 0 && dropout < 1)) {
       throw new IllegalArgumentException("--dropout must be a rate in (0, 1), e.g. 0.2");
     }
+    if (cosMargin != null && !(cosMargin > 0 && cosMargin < 1)) {
+      throw new IllegalArgumentException("--cos-margin must be in (0, 1), e.g. 0.35 (CosFace, with --margin 0)");
+    }
     if (checkpointEvery < 0 || keepCheckpoints < 1) {
       throw new IllegalArgumentException("need --checkpoint-every >= 0 and --keep-checkpoints >= 1");
     }
@@ -285,6 +300,7 @@ public record TrainingOptions(
     private Double erase = null;
     private Float clipGrad = null;
     private Float labelSmoothing = null;
+    private Float cosMargin = null;
     private Float dropout = null;
 
     public Builder(Path shards) {
@@ -316,6 +332,7 @@ public record TrainingOptions(
       erase = o.erase;
       clipGrad = o.clipGrad;
       labelSmoothing = o.labelSmoothing;
+      cosMargin = o.cosMargin;
       dropout = o.dropout;
     }
 
@@ -434,6 +451,11 @@ public record TrainingOptions(
       return this;
     }
 
+    public Builder cosMargin(Float cosMargin) {
+      this.cosMargin = cosMargin;
+      return this;
+    }
+
     public Builder labelSmoothing(Float labelSmoothing) {
       this.labelSmoothing = labelSmoothing;
       return this;
@@ -449,7 +471,7 @@ public record TrainingOptions(
           shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
           warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
           seed, checkpointEvery, keepCheckpoints, averageDecay, jitter, erase, clipGrad,
-          labelSmoothing, dropout);
+          labelSmoothing, dropout, cosMargin);
     }
   }
 }

@@ -418,12 +418,41 @@ class FaceTrainerTest {
     assertThat(firstLoss(tiny(1, 3).withDropout(0.2f), dropped)).isNotEqualTo(base);
   }
 
+  @Test
+  void theCosineMarginReachesTheFirstArcFaceStep(@TempDir Path plain, @TempDir Path noMargin, @TempDir Path cosFace,
+      @TempDir Path combined) {
+    // the softmax epoch before it is the same run in all four: only the margin loss differs. A cosine
+    // margin lost on the way (or applied to the softmax phase only) gives the loss without it; with
+    // it every target logit is lower, so the loss is higher
+    TrainingOptions noAngle = tiny(1, 3).withPhases(1, 16f, 0f);
+    assertThat(firstLoss(noAngle.withCosMargin(0.35f), cosFace, Phase.ARCFACE))
+        .isGreaterThan(firstLoss(noAngle, noMargin, Phase.ARCFACE));
+    assertThat(firstLoss(tiny(1, 3).withCosMargin(0.2f), combined, Phase.ARCFACE))
+        .isGreaterThan(firstLoss(tiny(1, 3), plain, Phase.ARCFACE));
+  }
+
+  @Test
+  void aCosineMarginMustBeBetweenZeroAndOne() {
+    for (float bad : new float[] {0f, -0.1f, 1f, Float.NaN}) {
+      assertThatThrownBy(() -> tiny(null, 1).withCosMargin(bad).validate()).hasMessageContaining("--cos-margin");
+    }
+    tiny(null, 1).withCosMargin(0.35f).validate();
+  }
+
   private static float firstLoss(TrainingOptions options, Path run) {
+    return firstLoss(options, run, Phase.SOFTMAX);
+  }
+
+  /** The loss of the run's first step in {@code phase}; the run stops there. */
+  private static float firstLoss(TrainingOptions options, Path run, Phase phase) {
     float[] first = new float[1];
     RuntimeException stop = new RuntimeException("one step is enough");
     assertThatThrownBy(() -> new FaceTrainer(options, run, new TrainingListener() {
           @Override
           public void onStep(TrainingState state, float loss, float lr) {
+            if (state.phase() != phase) {
+              return;
+            }
             first[0] = loss;
             throw stop;
           }

@@ -31,6 +31,24 @@ class MarginSoftmaxLossTest {
   }
 
   @Test
+  void aCosineMarginComesOffTheTargetAfterTheAngularOne() {
+    double theta = 1.1;
+    float[][] cos = {{(float) Math.cos(theta), 0.2f}};
+    try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
+      NDArray c = manager.create(cos);
+      NDArray labels = manager.create(new long[] {0});
+      // CosFace: s * (cos(theta) - m3)
+      float[] cosFace = new MarginSoftmaxLoss(S, 0f, 0.35f).logits(c, labels).toFloatArray();
+      assertThat((double) cosFace[0]).isCloseTo(S * (Math.cos(theta) - 0.35), within(1e-3));
+      assertThat((double) cosFace[1]).isCloseTo(S * 0.2, within(1e-3));
+      // insightface's combined margin: s * (cos(theta + m2) - m3)
+      float[] combined = new MarginSoftmaxLoss(S, 0.3f, 0.2f).logits(c, labels).toFloatArray();
+      assertThat((double) combined[0]).isCloseTo(S * (Math.cos(theta + 0.3) - 0.2), within(1e-3));
+      assertThat((double) combined[1]).isCloseTo(S * 0.2, within(1e-3));
+    }
+  }
+
+  @Test
   void pastPiMinusMarginTheTargetFallsBackToACosinePenalty() {
     double theta = 2.9; // theta + m > pi: cos(theta + m) would rise again
     float[][] cos = {{(float) Math.cos(theta), 0.2f}};

@@ -64,6 +64,9 @@ public final class ModelCard {
     training.put("arcface_scale", human(options.scaleFor(result.state().classes())));
     training.put("arcface_scale_rule", options.scale() == null ? "auto: min(64, 4 * sqrt(2) * ln(C - 1))" : "--scale");
     training.put("arcface_margin", human(options.margin()));
+    if (options.cosMargin() != null) {
+      training.put("cosine_margin", human(options.cosMargin())); // CosFace's m3, after the angular margin
+    }
     if (options.averageDecay() != null) {
       training.put("weight_average_decay", options.averageDecay());
       // below step (10d - 1) / (1 - d) the warm-up, not d, decides the average
@@ -139,8 +142,10 @@ public final class ModelCard {
     int arcFrom = t.path("arcface_from_epoch").asInt();
     row(md, "phases", arcFrom < 0
         ? "softmax only (the run ended before the ArcFace phase)"
-        : "softmax for " + arcFrom + " epoch(s), then ArcFace (s=" + number(t.path("arcface_scale"))
-            + ", m=" + number(t.path("arcface_margin")) + ") from epoch " + (arcFrom + 1));
+        : "softmax for " + arcFrom + " epoch(s), then " + marginLoss(t) + " (s=" + number(t.path("arcface_scale"))
+            + ", m=" + number(t.path("arcface_margin"))
+            + (t.has("cosine_margin") ? ", cosine margin " + number(t.path("cosine_margin")) : "")
+            + ") from epoch " + (arcFrom + 1));
     row(md, "images seen", String.valueOf(t.path("images").asLong()));
     row(md, "time", t.path("seconds").asLong() / 60 + " min " + t.path("seconds").asLong() % 60 + " s");
     row(md, "speed", t.path("images_per_s").asDouble() + " img/s on " + t.path("device").asText()
@@ -197,6 +202,14 @@ public final class ModelCard {
     md.append("\nPlots: `plots/`. Metrics per step: `metrics.jsonl`.\n\nCommand:\n\n    ")
         .append(c.path("command").asText()).append("\n");
     return md.toString();
+  }
+
+  /** The margin loss's usual name: ArcFace, CosFace (no angular margin) or both (insightface's combined margin). */
+  private static String marginLoss(JsonNode training) {
+    if (!training.has("cosine_margin")) {
+      return "ArcFace";
+    }
+    return training.path("arcface_margin").asDouble() == 0 ? "CosFace" : "ArcFace + CosFace (combined margin)";
   }
 
   private static void row(StringBuilder md, String key, String value) {

@@ -81,11 +81,7 @@ class ModelCardTest {
 
   /** The card of a one-step run made with {@code options}. */
   private static ObjectNode oneStepCard(TrainingOptions options) {
-    ModelConfig config = ModelConfig.mobileFaceNet("v1", "2026-01-01T00:00:00Z", null);
-    ModelCard.Context context =
-        new ModelCard.Context("2026-01-01T00:00:00Z", "test machine", "mfn train", 0, 1, JSON.createObjectNode(), 10);
-    TrainingResult result = new TrainingResult(TrainingState.start(10).stepped(32, 1.0), null, 0, 1);
-    return ModelCard.json(config, options, result, List.of(), context);
+    return card(options, new TrainingResult(TrainingState.start(10).stepped(32, 1.0), null, 0, 1));
   }
 
   @Test
@@ -118,5 +114,28 @@ class ModelCardTest {
     assertThat(ModelCard.markdown(without)).doesNotContain("dropout");
     ObjectNode dropped = oneStepCard(plain.withDropout(0.2f));
     assertThat(ModelCard.markdown(dropped)).contains("| dropout before the embedding (training) | 0.2 |");
+  }
+
+  @Test
+  void theCardNamesTheMarginLossTheRunUsed() {
+    TrainingOptions plain = TrainingOptions.defaults(Path.of("shards")).withPhases(1, 32f, 0.5f);
+    TrainingResult arcFaceRun =
+        new TrainingResult(TrainingState.start(10).stepped(32, 1.0).epochDone(1.0).toArcFace().stepped(32, 1.0), null, 0, 1);
+    ObjectNode arcFace = card(plain, arcFaceRun);
+    assertThat(arcFace.path("training").has("cosine_margin")).isFalse();
+    assertThat(ModelCard.markdown(arcFace)).contains("then ArcFace (s=32, m=0.5) from epoch 2");
+    ObjectNode cosFace = card(plain.withPhases(1, 32f, 0f).withCosMargin(0.35f), arcFaceRun);
+    assertThat(cosFace.path("training").path("cosine_margin").asText()).isEqualTo("0.35");
+    assertThat(ModelCard.markdown(cosFace)).contains("then CosFace (s=32, m=0, cosine margin 0.35) from epoch 2");
+    ObjectNode combined = card(plain.withPhases(1, 32f, 0.3f).withCosMargin(0.2f), arcFaceRun);
+    assertThat(ModelCard.markdown(combined))
+        .contains("then ArcFace + CosFace (combined margin) (s=32, m=0.3, cosine margin 0.2) from epoch 2");
+  }
+
+  private static ObjectNode card(TrainingOptions options, TrainingResult result) {
+    ModelConfig config = ModelConfig.mobileFaceNet("v1", "2026-01-01T00:00:00Z", null);
+    ModelCard.Context context =
+        new ModelCard.Context("2026-01-01T00:00:00Z", "test machine", "mfn train", 0, 1, JSON.createObjectNode(), 10);
+    return ModelCard.json(config, options, result, List.of(), context);
   }
 }
