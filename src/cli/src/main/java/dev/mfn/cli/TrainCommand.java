@@ -145,6 +145,13 @@ final class TrainCommand implements Callable<Integer> {
   boolean jitter;
 
   @Option(
+      names = "--jitter-strength",
+      paramLabel = "K",
+      description = "With --jitter: every range times K (at most 3; 1.5: shift +-9 px, scale +-15%%, rotation +-15"
+          + " degrees, brightness and contrast +-30%%; default: 1).")
+  Double jitterStrength;
+
+  @Option(
       names = "--erase",
       paramLabel = "SHARE",
       description = "Random erasing: grey out one rectangle of half the training crops, drawn anew each epoch,"
@@ -265,6 +272,7 @@ final class TrainCommand implements Callable<Integer> {
             .withCheckpoints(checkpointEvery, keepCheckpoints)
             .withAverage(average)
             .withJitter(jitter)
+            .withJitterStrength(jitterStrength)
             .withErase(erase)
             .withClipGrad(clipGrad)
             .withCosMargin(cosMargin)

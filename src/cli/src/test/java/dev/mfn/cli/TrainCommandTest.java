@@ -201,7 +201,7 @@ class TrainCommandTest {
   }
 
   @Test
-  void aLabelSmoothingDropoutOrCosineMarginOutOfRangeIsOneClearLineAndTheHelpSaysWhatItDoes(@TempDir Path dir) throws IOException {
+  void aLabelSmoothingDropoutCosineMarginOrJitterStrengthOutOfRangeIsOneClearLineAndTheHelpSaysWhatItDoes(@TempDir Path dir) throws IOException {
     Path shards = Files.createDirectories(dir.resolve("shards"));
     Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");
     for (String bad : List.of("1", "0", "-0.1")) {
@@ -225,6 +225,11 @@ class TrainCommandTest {
     assertThat(run.err().strip().lines()).hasSize(1);
     assertThat(run.err()).contains("--cos-margin must be in (0, 1)");
     assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--cos-margin=M3").contains("CosFace");
+    run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
+        dir.resolve("store").toString(), "--epochs", "1", "--jitter-strength", "1.5", "--no-progress");
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err().strip()).endsWith("--jitter-strength needs --jitter");
+    assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--jitter-strength=K");
   }
 
   @Test

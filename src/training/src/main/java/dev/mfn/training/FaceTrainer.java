@@ -121,7 +121,8 @@ public final class FaceTrainer {
 
   /** The on-the-fly changes of each training crop {@code options} ask for: jitter and erasing. */
   public static CropJitter cropJitter(TrainingOptions options) {
-    CropJitter ranges = options.jitter() ? CropJitter.STANDARD : CropJitter.NONE;
+    CropJitter ranges = !options.jitter() ? CropJitter.NONE
+        : options.jitterStrength() == null ? CropJitter.STANDARD : CropJitter.STANDARD.scaled(options.jitterStrength());
     return options.erase() == null ? ranges : ranges.withErase(options.erase());
   }
 

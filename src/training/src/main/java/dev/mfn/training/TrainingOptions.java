@@ -35,6 +35,8 @@ import java.util.Map;
  *     phases ({@code SmoothedCrossEntropy}; null: none)
  * @param dropout share of the features before the embedding (the input of the 1x1 to 128) zeroed
  *     at each training step ({@code FaceClassifier}; null: none)
+ * @param jitterStrength the jitter's ranges as a multiple of {@code CropJitter.STANDARD}'s (needs
+ *     {@code jitter}; null: 1)
  * @param cosMargin additive cosine margin (CosFace's m, insightface's m3) subtracted from the true
  *     class's cosine after the angular margin: with {@code margin} 0 the loss is CosFace, with both
  *     insightface's combined margin ({@code MarginSoftmaxLoss}; null: none, plain ArcFace)
@@ -65,7 +67,8 @@ public record TrainingOptions(
     Float clipGrad,
     Float labelSmoothing,
     Float dropout,
-    Float cosMargin) {
+    Float cosMargin,
+    Double jitterStrength) {
 
   /** The scale the paper used (ArcFace, on 85k classes); also the ceiling of the default. */
   public static final float PAPER_SCALE = 64f;
@@ -151,6 +154,11 @@ public record TrainingOptions(
     return toBuilder().clipGrad(clipGrad).build();
   }
 
+  /** @param strength the jitter's ranges as a multiple of the standard ones (null: 1) */
+  public TrainingOptions withJitterStrength(Double strength) {
+    return toBuilder().jitterStrength(strength).build();
+  }
+
   /** @param cosMargin CosFace's additive cosine margin, after the angular one (null: none) */
   public TrainingOptions withCosMargin(Float cosMargin) {
     return toBuilder().cosMargin(cosMargin).build();
@@ -214,6 +222,9 @@ public record TrainingOptions(
     if (cosMargin != null) {
       m.put("--cos-margin", Float.toString(cosMargin)); // only when on, as --average
     }
+    if (jitterStrength != null) {
+      m.put("--jitter-strength", Double.toString(jitterStrength)); // only when set, as --average
+    }
     return m;
   }
 
@@ -263,6 +274,12 @@ public record TrainingOptions(
     if (dropout != null && !(dropout > 0 && dropout < 1)) {
       throw new IllegalArgumentException("--dropout must be a rate in (0, 1), e.g. 0.2");
     }
+    if (jitterStrength != null && !jitter) {
+      throw new IllegalArgumentException("--jitter-strength needs --jitter");
+    }
+    if (jitterStrength != null && !(jitterStrength > 0 && jitterStrength <= dev.mfn.training.loader.CropJitter.MAX_STRENGTH)) {
+      throw new IllegalArgumentException("--jitter-strength must be in (0, 3], e.g. 1.5 (1: the standard ranges)");
+    }
     if (cosMargin != null && !(cosMargin > 0 && cosMargin < 1)) {
       throw new IllegalArgumentException("--cos-margin must be in (0, 1), e.g. 0.35 (CosFace, with --margin 0)");
     }
@@ -301,6 +318,7 @@ public record TrainingOptions(
     private Float clipGrad = null;
     private Float labelSmoothing = null;
     private Float cosMargin = null;
+    private Double jitterStrength = null;
     private Float dropout = null;
 
     public Builder(Path shards) {
@@ -333,6 +351,7 @@ public record TrainingOptions(
       clipGrad = o.clipGrad;
       labelSmoothing = o.labelSmoothing;
       cosMargin = o.cosMargin;
+      jitterStrength = o.jitterStrength;
       dropout = o.dropout;
     }
 
@@ -451,6 +470,11 @@ public record TrainingOptions(
       return this;
     }
 
+    public Builder jitterStrength(Double jitterStrength) {
+      this.jitterStrength = jitterStrength;
+      return this;
+    }
+
     public Builder cosMargin(Float cosMargin) {
       this.cosMargin = cosMargin;
       return this;
@@ -471,7 +495,7 @@ public record TrainingOptions(
           shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
           warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
           seed, checkpointEvery, keepCheckpoints, averageDecay, jitter, erase, clipGrad,
-          labelSmoothing, dropout, cosMargin);
+          labelSmoothing, dropout, cosMargin, jitterStrength);
     }
   }
 }

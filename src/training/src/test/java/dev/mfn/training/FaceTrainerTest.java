@@ -484,6 +484,13 @@ class FaceTrainerTest {
     for (double bad : new double[] {0, 0.01, 0.6, Double.NaN}) {
       assertThatThrownBy(() -> tiny(null, 1).withErase(bad).validate()).hasMessageContaining("--erase");
     }
+    assertThat(FaceTrainer.trainingLoader(tiny(1, 3).withJitter(true).withJitterStrength(1.5)).jitter())
+        .isEqualTo(CropJitter.STANDARD.scaled(1.5));
+    assertThatThrownBy(() -> tiny(null, 1).withJitterStrength(1.5).validate()).hasMessage("--jitter-strength needs --jitter");
+    for (double bad : new double[] {0, 3.5, Double.NaN}) {
+      assertThatThrownBy(() -> tiny(null, 1).withJitter(true).withJitterStrength(bad).validate())
+          .hasMessageContaining("--jitter-strength must be in (0, 3]");
+    }
   }
 
   @Test

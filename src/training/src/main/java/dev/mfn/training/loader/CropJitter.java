@@ -70,6 +70,21 @@ public record CropJitter(
     }
   }
 
+  /** The largest {@link #scaled} factor: 3x STANDARD is already 18 px of shift and 30 degrees. */
+  public static final double MAX_STRENGTH = 3;
+
+  /**
+   * These ranges (erasing aside) times {@code factor}: STANDARD.scaled(1.5) is shift +-9 px, scale
+   * +-15%, rotation +-15 degrees, brightness and contrast +-30%.
+   */
+  public CropJitter scaled(double factor) {
+    if (!(factor > 0 && factor <= MAX_STRENGTH)) {
+      throw new IllegalArgumentException("jitter strength must be in (0, " + MAX_STRENGTH + "], e.g. 1.5");
+    }
+    return new CropJitter(maxShift * factor, maxScale * factor, maxRotation * factor, maxBrightness * factor,
+        maxContrast * factor, maxErase);
+  }
+
   /** These ranges with erasing of up to {@code maxErase} of the crop (0: none). */
   public CropJitter withErase(double maxErase) {
     return new CropJitter(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase);
@@ -88,24 +103,30 @@ public record CropJitter(
     java.util.List<String> parts = new java.util.ArrayList<>();
     java.util.Locale root = java.util.Locale.ROOT;
     if (maxShift > 0) {
-      parts.add(String.format(root, "shift +-%.0f px", maxShift));
+      parts.add("shift +-" + plain(maxShift) + " px");
     }
     if (maxScale > 0) {
-      parts.add(String.format(root, "scale +-%.0f%%", 100 * maxScale));
+      parts.add("scale +-" + plain(100 * maxScale) + "%");
     }
     if (maxRotation > 0) {
-      parts.add(String.format(root, "rotation +-%.0f deg", maxRotation));
+      parts.add("rotation +-" + plain(maxRotation) + " deg");
     }
     if (maxBrightness > 0) {
-      parts.add(String.format(root, "brightness +-%.0f%%", 100 * maxBrightness));
+      parts.add("brightness +-" + plain(100 * maxBrightness) + "%");
     }
     if (maxContrast > 0) {
-      parts.add(String.format(root, "contrast +-%.0f%%", 100 * maxContrast));
+      parts.add("contrast +-" + plain(100 * maxContrast) + "%");
     }
     if (maxErase > 0) {
       parts.add(String.format(root, "erasing %.0f-%.0f%% of the crop (p 0.5)", 100 * MIN_ERASE, 100 * maxErase));
     }
     return parts.isEmpty() ? "none" : String.join(", ", parts);
+  }
+
+  /** 6 as "6", 7.5 as "7.5", 15.000000000000002 as "15": at most one decimal, none when whole. */
+  private static String plain(double value) {
+    double rounded = Math.round(value * 10) / 10.0;
+    return rounded == Math.rint(rounded) ? String.valueOf((long) rounded) : String.valueOf(rounded);
   }
 
   private boolean moves() {

@@ -322,4 +322,24 @@ class CropJitterTest {
           .isInstanceOf(IllegalArgumentException.class);
     }
   }
+
+  @Test
+  void aStrengthScalesEveryRangeButErasing() {
+    // a strength multiplies every range but erasing's, and the card says the ranges it trained with
+    CropJitter strong = CropJitter.STANDARD.scaled(1.5);
+    org.assertj.core.data.Offset<Double> exact = org.assertj.core.api.Assertions.within(1e-12);
+    assertThat(strong.maxShift()).isCloseTo(9, exact);
+    assertThat(strong.maxScale()).isCloseTo(0.15, exact);
+    assertThat(strong.maxRotation()).isCloseTo(15, exact);
+    assertThat(strong.maxBrightness()).isCloseTo(0.3, exact);
+    assertThat(strong.maxContrast()).isCloseTo(0.3, exact);
+    assertThat(CropJitter.STANDARD.withErase(0.25).scaled(2).maxErase()).isEqualTo(0.25);
+    assertThat(CropJitter.STANDARD.scaled(1.5).describe())
+        .isEqualTo("shift +-9 px, scale +-15%, rotation +-15 deg, brightness +-30%, contrast +-30%");
+    assertThat(CropJitter.STANDARD.scaled(1.25).describe()).startsWith("shift +-7.5 px, scale +-12.5%");
+    for (double bad : new double[] {0, -1, 3.5, Double.NaN}) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> CropJitter.STANDARD.scaled(bad))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
 }
