@@ -126,7 +126,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--keep-checkpoints", paramLabel = "K", defaultValue = "3", description = "Checkpoints kept on disk, the newest (default: ${DEFAULT-VALUE}).")
   int keepCheckpoints;
 
-  @Option(names = "--margin", paramLabel = "M", defaultValue = "0.5", description = "ArcFace angular margin m in radians (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--margin", paramLabel = "M", defaultValue = "0.5", description = "ArcFace angular margin m in radians (default: ${DEFAULT-VALUE}; 0 with --cos-margin: CosFace).")
   float margin;
 
   @Option(
@@ -147,8 +147,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--jitter-strength",
       paramLabel = "K",
-      description = "With --jitter: every range times K (at most 3; 1.5: shift +-9 px, scale +-15%%, rotation +-15"
-          + " degrees, brightness and contrast +-30%%; default: 1).")
+      description = "With --jitter: every jitter range times K, --erase's share aside (0.25 to 3; 1.5: shift +-9 px,"
+          + " scale +-15%%, rotation +-15 degrees, brightness and contrast +-30%%; default: 1).")
   Double jitterStrength;
 
   @Option(
@@ -169,9 +169,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--cos-margin",
       paramLabel = "M3",
-      description = "Additive cosine margin (CosFace's m) taken off the true class's cosine after the angular --margin:"
-          + " --margin 0 --cos-margin 0.35 trains CosFace, both together insightface's combined margin (e.g. --margin 0.3"
-          + " --cos-margin 0.2; default: none, ArcFace).")
+      description = "Second phase only: an additive cosine margin in (0, 1) (CosFace's m) taken off the true class's"
+          + " cosine after the angular --margin: --margin 0 --cos-margin 0.35 trains CosFace, both together the"
+          + " combined margin (e.g. --margin 0.3 --cos-margin 0.2; default: none, ArcFace).")
   Float cosMargin;
 
   @Option(

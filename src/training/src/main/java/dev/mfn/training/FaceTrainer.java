@@ -484,8 +484,7 @@ public final class FaceTrainer {
       validationLoss = new SmoothedCrossEntropy("softmax", 0f);
     } else {
       head = new CosineClassifier(classes);
-      float cosMargin = options.cosMargin() == null ? 0f : options.cosMargin();
-      MarginSoftmaxLoss arcFace = new MarginSoftmaxLoss(options.scaleFor(classes), options.margin(), cosMargin);
+      MarginSoftmaxLoss arcFace = marginLoss(options, classes);
       loss = arcFace.withLabelSmoothing(labelSmoothing());
       // smoothing puts a floor (the smoothed target's entropy) under the loss, which would make the
       // plateau test's 1% harder to reach and the logged validation loss incomparable across runs
@@ -524,6 +523,12 @@ public final class FaceTrainer {
     trainer =
         model.newTrainer(new DefaultTrainingConfig(loss).optOptimizer(sgd).optDevices(devices));
     trainer.initialize(MobileFaceNet.inputShape(options.batchSize()));
+  }
+
+  /** The second phase's loss, unsmoothed: ArcFace's angular margin, then the cosine margin if any. */
+  static MarginSoftmaxLoss marginLoss(TrainingOptions options, int classes) {
+    float cosMargin = options.cosMargin() == null ? 0f : options.cosMargin();
+    return new MarginSoftmaxLoss(options.scaleFor(classes), options.margin(), cosMargin);
   }
 
   /** A seed for step {@code step} of a run seeded {@code seed} (SplitMix64's finaliser, folded to an int). */

@@ -277,8 +277,10 @@ public record TrainingOptions(
     if (jitterStrength != null && !jitter) {
       throw new IllegalArgumentException("--jitter-strength needs --jitter");
     }
-    if (jitterStrength != null && !(jitterStrength > 0 && jitterStrength <= dev.mfn.training.loader.CropJitter.MAX_STRENGTH)) {
-      throw new IllegalArgumentException("--jitter-strength must be in (0, 3], e.g. 1.5 (1: the standard ranges)");
+    if (jitterStrength != null && !(jitterStrength >= dev.mfn.training.loader.CropJitter.MIN_STRENGTH
+        && jitterStrength <= dev.mfn.training.loader.CropJitter.MAX_STRENGTH)) {
+      throw new IllegalArgumentException("--jitter-strength must be in [" + dev.mfn.training.loader.CropJitter.MIN_STRENGTH
+          + ", " + dev.mfn.training.loader.CropJitter.MAX_STRENGTH + "], e.g. 1.5 (1: the standard ranges)");
     }
     if (cosMargin != null && !(cosMargin > 0 && cosMargin < 1)) {
       throw new IllegalArgumentException("--cos-margin must be in (0, 1), e.g. 0.35 (CosFace, with --margin 0)");
@@ -470,8 +472,9 @@ public record TrainingOptions(
       return this;
     }
 
+    /** 1 is the standard ranges, so it is stored as null: such a run resumes a plain --jitter run's checkpoint. */
     public Builder jitterStrength(Double jitterStrength) {
-      this.jitterStrength = jitterStrength;
+      this.jitterStrength = jitterStrength != null && jitterStrength == 1.0 ? null : jitterStrength;
       return this;
     }
 

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.mfn.model.net.MarginSoftmaxLoss;
 import dev.mfn.model.net.MobileFaceNet;
 import dev.mfn.model.net.ParameterFiles;
 import dev.mfn.model.store.ModelConfig;
@@ -118,9 +119,10 @@ class FaceTrainerTest {
     // The run keeps a weight average (--average): it must come through the crash as the momentum does.
     // with the on-the-fly jitter and erasing: their draws must follow the batch, not the run, to
     // resume exactly; label smoothing puts both phases' losses on the smoothed path; dropout's masks
-    // come from the engine's generator, which a resumed run must seed as the uninterrupted one did
+    // come from the engine's generator, which a resumed run must seed as the uninterrupted one did;
+    // a stronger jitter and a cosine margin only change the ranges and the loss
     TrainingOptions options = tiny(1, 3).withCheckpoints(3, 2).withAverage(0.9).withJitter(true).withErase(0.25)
-        .withLabelSmoothing(0.1f).withDropout(0.2f);
+        .withLabelSmoothing(0.1f).withDropout(0.2f).withCosMargin(0.2f).withJitterStrength(1.5);
     new FaceTrainer(options, straight, new TrainingListener() {}).train();
     // the newest 2 checkpoints are kept, LATEST names the newest
     try (var folders = Files.list(straight.resolve(Checkpoint.FOLDER))) {
@@ -175,7 +177,7 @@ class FaceTrainerTest {
     assertThatThrownBy(() -> new FaceTrainer(options.withAverage(null), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
         .hasMessageContaining("--average 0.9 (now unset)");
-    assertThatThrownBy(() -> new FaceTrainer(options.withJitter(false), crashed, new TrainingListener() {}))
+    assertThatThrownBy(() -> new FaceTrainer(options.withJitter(false).withJitterStrength(null), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
         .hasMessageContaining("--jitter on (now unset)");
     assertThatThrownBy(() -> new FaceTrainer(options.withErase(0.3), crashed, new TrainingListener() {}))
@@ -190,6 +192,12 @@ class FaceTrainerTest {
     assertThatThrownBy(() -> new FaceTrainer(options.withDropout(0.3f), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
         .hasMessageContaining("--dropout 0.2 (now 0.3)");
+    assertThatThrownBy(() -> new FaceTrainer(options.withCosMargin(null), crashed, new TrainingListener() {}))
+        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
+        .hasMessageContaining("--cos-margin 0.2 (now unset)");
+    assertThatThrownBy(() -> new FaceTrainer(options.withJitterStrength(2.0), crashed, new TrainingListener() {}))
+        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
+        .hasMessageContaining("--jitter-strength 1.5 (now 2.0)");
     // the decay keys keep their old names in the checkpoint but the message names the flag
     assertThatThrownBy(() -> new FaceTrainer(options.withDecay(5e-4f, 5e-4f), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
@@ -432,6 +440,16 @@ class FaceTrainerTest {
   }
 
   @Test
+  void theMarginLossHasTheOptionsMarginsInTrainingAndValidation() {
+    // the same loss object scores the validation split, so both carry the margins in their places
+    MarginSoftmaxLoss loss = FaceTrainer.marginLoss(tiny(1, 3).withPhases(1, 16f, 0.3f).withCosMargin(0.2f), 350);
+    assertThat(loss.scale()).isEqualTo(16f);
+    assertThat(loss.angularMargin()).isEqualTo(0.3f);
+    assertThat(loss.cosineMargin()).isEqualTo(0.2f);
+    assertThat(FaceTrainer.marginLoss(tiny(1, 3), 350).cosineMargin()).isZero();
+  }
+
+  @Test
   void aCosineMarginMustBeBetweenZeroAndOne() {
     for (float bad : new float[] {0f, -0.1f, 1f, Float.NaN}) {
       assertThatThrownBy(() -> tiny(null, 1).withCosMargin(bad).validate()).hasMessageContaining("--cos-margin");
@@ -487,10 +505,13 @@ class FaceTrainerTest {
     assertThat(FaceTrainer.trainingLoader(tiny(1, 3).withJitter(true).withJitterStrength(1.5)).jitter())
         .isEqualTo(CropJitter.STANDARD.scaled(1.5));
     assertThatThrownBy(() -> tiny(null, 1).withJitterStrength(1.5).validate()).hasMessage("--jitter-strength needs --jitter");
-    for (double bad : new double[] {0, 3.5, Double.NaN}) {
+    for (double bad : new double[] {0, 0.2, 3.5, Double.NaN}) {
       assertThatThrownBy(() -> tiny(null, 1).withJitter(true).withJitterStrength(bad).validate())
-          .hasMessageContaining("--jitter-strength must be in (0, 3]");
+          .hasMessageContaining("--jitter-strength must be in [0.25, 3.0]");
     }
+    // 1 is the standard jitter: the same identity, so it resumes a plain --jitter run
+    assertThat(tiny(1, 3).withJitter(true).withJitterStrength(1.0).identity()).isEqualTo(tiny(1, 3).withJitter(true).identity());
+    assertThat(tiny(1, 3).withJitter(true).identity()).doesNotContainKeys("--jitter-strength", "--cos-margin");
   }
 
   @Test

@@ -7,17 +7,20 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.training.loss.Loss;
 
 /**
- * Additive angular margin (ArcFace) and additive cosine margin (CosFace) softmax loss over the
- * cosines of a {@link CosineClassifier}, one class for both as in insightface's arcface_torch:
+ * Additive angular margin (ArcFace, m2) and additive cosine margin (CosFace, m3) softmax loss over
+ * the cosines of a {@link CosineClassifier}:
  *
  * <pre>
- *   target logit  = s * (cos(theta + m) - cosMargin)     for the true class
+ *   target logit  = s * (cos(theta + m2) - m3)     for the true class
  *   other logits  = s * cos(theta)
  * </pre>
  *
- * When theta + m would pass pi, cos(theta + m) stops falling with theta and the loss would reward a
- * worse angle, so there the target becomes cos(theta) - m * sin(m) (insightface's
- * {@code easy_margin=False} rule). The seed project's layer had an assignment typo and trained with
+ * m3 = 0 is ArcFace, m2 = 0 CosFace, both together the combined margin of insightface's mxnet
+ * recipes ({@code cos(m1 * theta + m2) - m3} with m1 = 1, e.g. m2 = 0.3, m3 = 0.2); arcface_torch's
+ * {@code CombinedMarginLoss} applies one or the other, not both. When theta + m2 would pass pi,
+ * cos(theta + m2) stops falling with theta and the loss would reward a worse angle, so there the
+ * target becomes cos(theta) - m2 * sin(m2) (insightface's {@code easy_margin=False} rule), and m3
+ * still comes off it (our choice: the mxnet recipe has no such branch; with m2 = 0 it never applies). The seed project's layer had an assignment typo and trained with
  * no margin at all; {@code MarginSoftmaxLossTest} holds this class to the formula.
  */
 public final class MarginSoftmaxLoss extends Loss {
@@ -49,7 +52,8 @@ public final class MarginSoftmaxLoss extends Loss {
     super("margin-softmax");
     if (scale <= 0 || angularMargin < 0 || angularMargin >= Math.PI / 2 || cosineMargin < 0) {
       throw new IllegalArgumentException(
-          "need s > 0, 0 <= m < pi/2 and a cosine margin >= 0, got s=" + scale + " m=" + angularMargin);
+          "need s > 0, 0 <= m < pi/2 and a cosine margin >= 0, got s=" + scale + " m=" + angularMargin
+              + " cosine margin=" + cosineMargin);
     }
     this.scale = scale;
     this.angularMargin = angularMargin;
@@ -76,6 +80,10 @@ public final class MarginSoftmaxLoss extends Loss {
 
   public float angularMargin() {
     return angularMargin;
+  }
+
+  public float cosineMargin() {
+    return cosineMargin;
   }
 
   /** The scaled logits with the margin applied to each row's true class. */

@@ -45,6 +45,14 @@ class MarginSoftmaxLossTest {
       float[] combined = new MarginSoftmaxLoss(S, 0.3f, 0.2f).logits(c, labels).toFloatArray();
       assertThat((double) combined[0]).isCloseTo(S * (Math.cos(theta + 0.3) - 0.2), within(1e-3));
       assertThat((double) combined[1]).isCloseTo(S * 0.2, within(1e-3));
+      // past pi - m2 the fallback's target, and the cosine margin still comes off it
+      double far = 2.9;
+      NDArray farCos = manager.create(new float[][] {{(float) Math.cos(far), 0.2f}});
+      float[] fallback = new MarginSoftmaxLoss(S, M, 0.2f).logits(farCos, labels).toFloatArray();
+      assertThat((double) fallback[0]).isCloseTo(S * (Math.cos(far) - M * Math.sin(M) - 0.2), within(1e-3));
+      // CosFace has no fallback: near pi the target is still cos(theta) - m3
+      float[] cosFaceFar = new MarginSoftmaxLoss(S, 0f, 0.35f).logits(farCos, labels).toFloatArray();
+      assertThat((double) cosFaceFar[0]).isCloseTo(S * (Math.cos(far) - 0.35), within(1e-3));
     }
   }
 

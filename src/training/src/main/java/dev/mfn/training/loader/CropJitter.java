@@ -73,13 +73,17 @@ public record CropJitter(
   /** The largest {@link #scaled} factor: 3x STANDARD is already 18 px of shift and 30 degrees. */
   public static final double MAX_STRENGTH = 3;
 
+  /** The smallest {@link #scaled} factor a run takes: below it the ranges are a pixel or two. */
+  public static final double MIN_STRENGTH = 0.25;
+
   /**
    * These ranges (erasing aside) times {@code factor}: STANDARD.scaled(1.5) is shift +-9 px, scale
    * +-15%, rotation +-15 degrees, brightness and contrast +-30%.
    */
   public CropJitter scaled(double factor) {
-    if (!(factor > 0 && factor <= MAX_STRENGTH)) {
-      throw new IllegalArgumentException("jitter strength must be in (0, " + MAX_STRENGTH + "], e.g. 1.5");
+    if (!(factor >= MIN_STRENGTH && factor <= MAX_STRENGTH)) {
+      throw new IllegalArgumentException(
+          "jitter strength must be in [" + MIN_STRENGTH + ", " + MAX_STRENGTH + "], e.g. 1.5");
     }
     return new CropJitter(maxShift * factor, maxScale * factor, maxRotation * factor, maxBrightness * factor,
         maxContrast * factor, maxErase);
@@ -101,7 +105,6 @@ public record CropJitter(
    */
   public String describe() {
     java.util.List<String> parts = new java.util.ArrayList<>();
-    java.util.Locale root = java.util.Locale.ROOT;
     if (maxShift > 0) {
       parts.add("shift +-" + plain(maxShift) + " px");
     }
@@ -118,7 +121,7 @@ public record CropJitter(
       parts.add("contrast +-" + plain(100 * maxContrast) + "%");
     }
     if (maxErase > 0) {
-      parts.add(String.format(root, "erasing %.0f-%.0f%% of the crop (p 0.5)", 100 * MIN_ERASE, 100 * maxErase));
+      parts.add("erasing " + plain(100 * MIN_ERASE) + "-" + plain(100 * maxErase) + "% of the crop (p 0.5)");
     }
     return parts.isEmpty() ? "none" : String.join(", ", parts);
   }

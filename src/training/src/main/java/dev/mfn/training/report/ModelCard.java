@@ -77,6 +77,9 @@ public final class ModelCard {
     if (jitter.isOn()) {
       training.put("crop_jitter", "on the fly: " + jitter.describe());
     }
+    if (options.jitterStrength() != null) {
+      training.put("crop_jitter_strength", human(options.jitterStrength().floatValue()));
+    }
     if (options.clipGrad() != null) {
       training.put("gradient_clip_norm", human(options.clipGrad()));
     }
@@ -142,10 +145,7 @@ public final class ModelCard {
     int arcFrom = t.path("arcface_from_epoch").asInt();
     row(md, "phases", arcFrom < 0
         ? "softmax only (the run ended before the ArcFace phase)"
-        : "softmax for " + arcFrom + " epoch(s), then " + marginLoss(t) + " (s=" + number(t.path("arcface_scale"))
-            + ", m=" + number(t.path("arcface_margin"))
-            + (t.has("cosine_margin") ? ", cosine margin " + number(t.path("cosine_margin")) : "")
-            + ") from epoch " + (arcFrom + 1));
+        : "softmax for " + arcFrom + " epoch(s), then " + marginLoss(t) + " from epoch " + (arcFrom + 1));
     row(md, "images seen", String.valueOf(t.path("images").asLong()));
     row(md, "time", t.path("seconds").asLong() / 60 + " min " + t.path("seconds").asLong() % 60 + " s");
     row(md, "speed", t.path("images_per_s").asDouble() + " img/s on " + t.path("device").asText()
@@ -204,12 +204,20 @@ public final class ModelCard {
     return md.toString();
   }
 
-  /** The margin loss's usual name: ArcFace, CosFace (no angular margin) or both (insightface's combined margin). */
+  /**
+   * The margin loss with its usual name and margins: "ArcFace (s=33, m=0.5)", "CosFace (s=33,
+   * m=0.35)" (no angular margin) or "combined margin (s=33, m2=0.3, m3=0.2)" (both).
+   */
   private static String marginLoss(JsonNode training) {
+    String s = "s=" + number(training.path("arcface_scale"));
+    String angular = number(training.path("arcface_margin"));
     if (!training.has("cosine_margin")) {
-      return "ArcFace";
+      return "ArcFace (" + s + ", m=" + angular + ")";
     }
-    return training.path("arcface_margin").asDouble() == 0 ? "CosFace" : "ArcFace + CosFace (combined margin)";
+    String cosine = number(training.path("cosine_margin"));
+    return training.path("arcface_margin").asDouble() == 0
+        ? "CosFace (" + s + ", m=" + cosine + ")"
+        : "combined margin (" + s + ", m2=" + angular + ", m3=" + cosine + ")";
   }
 
   private static void row(StringBuilder md, String key, String value) {

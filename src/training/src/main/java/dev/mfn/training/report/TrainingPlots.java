@@ -50,7 +50,7 @@ public final class TrainingPlots {
       }
     }
     List<Path> files = new ArrayList<>();
-    files.add(save(folder.resolve("loss.png"), chart("Loss (softmax, then ArcFace)", "step", "loss", trainLoss, validLoss)));
+    files.add(save(folder.resolve("loss.png"), chart("Loss (softmax, then the margin loss)", "step", "loss", trainLoss, validLoss)));
     files.add(save(folder.resolve("accuracy.png"), chart("Classification accuracy", "step", "accuracy", trainAcc, validAcc)));
     files.add(save(folder.resolve("learning-rate.png"), chart("Learning rate", "step", "learning rate", lr)));
     for (VerificationReport report : reports) {

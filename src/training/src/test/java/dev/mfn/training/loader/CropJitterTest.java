@@ -337,7 +337,11 @@ class CropJitterTest {
     assertThat(CropJitter.STANDARD.scaled(1.5).describe())
         .isEqualTo("shift +-9 px, scale +-15%, rotation +-15 deg, brightness +-30%, contrast +-30%");
     assertThat(CropJitter.STANDARD.scaled(1.25).describe()).startsWith("shift +-7.5 px, scale +-12.5%");
-    for (double bad : new double[] {0, -1, 3.5, Double.NaN}) {
+    assertThat(CropJitter.STANDARD.withErase(0.125).describe()).endsWith("erasing 2-12.5% of the crop (p 0.5)");
+    // every strength a run may ask for gives ranges the constructor takes
+    assertThat(CropJitter.STANDARD.scaled(CropJitter.MAX_STRENGTH).maxShift()).isEqualTo(18);
+    assertThat(CropJitter.STANDARD.scaled(CropJitter.MIN_STRENGTH).maxShift()).isEqualTo(1.5);
+    for (double bad : new double[] {0, 0.2, -1, 3.5, Double.NaN}) {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> CropJitter.STANDARD.scaled(bad))
           .isInstanceOf(IllegalArgumentException.class);
     }

@@ -117,6 +117,15 @@ class ModelCardTest {
   }
 
   @Test
+  void aJitterStrengthIsOnTheCardWithTheRangesItGave() {
+    TrainingOptions jitter = TrainingOptions.defaults(Path.of("shards")).withJitter(true);
+    assertThat(oneStepCard(jitter).path("training").has("crop_jitter_strength")).isFalse();
+    ObjectNode strong = oneStepCard(jitter.withJitterStrength(1.5));
+    assertThat(strong.path("training").path("crop_jitter_strength").asText()).isEqualTo("1.5");
+    assertThat(strong.path("training").path("crop_jitter").asText()).startsWith("on the fly: shift +-9 px, scale +-15%");
+  }
+
+  @Test
   void theCardNamesTheMarginLossTheRunUsed() {
     TrainingOptions plain = TrainingOptions.defaults(Path.of("shards")).withPhases(1, 32f, 0.5f);
     TrainingResult arcFaceRun =
@@ -126,10 +135,9 @@ class ModelCardTest {
     assertThat(ModelCard.markdown(arcFace)).contains("then ArcFace (s=32, m=0.5) from epoch 2");
     ObjectNode cosFace = card(plain.withPhases(1, 32f, 0f).withCosMargin(0.35f), arcFaceRun);
     assertThat(cosFace.path("training").path("cosine_margin").asText()).isEqualTo("0.35");
-    assertThat(ModelCard.markdown(cosFace)).contains("then CosFace (s=32, m=0, cosine margin 0.35) from epoch 2");
+    assertThat(ModelCard.markdown(cosFace)).contains("then CosFace (s=32, m=0.35) from epoch 2");
     ObjectNode combined = card(plain.withPhases(1, 32f, 0.3f).withCosMargin(0.2f), arcFaceRun);
-    assertThat(ModelCard.markdown(combined))
-        .contains("then ArcFace + CosFace (combined margin) (s=32, m=0.3, cosine margin 0.2) from epoch 2");
+    assertThat(ModelCard.markdown(combined)).contains("then combined margin (s=32, m2=0.3, m3=0.2) from epoch 2");
   }
 
   private static ObjectNode card(TrainingOptions options, TrainingResult result) {
