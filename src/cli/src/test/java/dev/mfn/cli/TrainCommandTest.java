@@ -205,31 +205,29 @@ class TrainCommandTest {
     Path shards = Files.createDirectories(dir.resolve("shards"));
     Files.writeString(shards.resolve("manifest.json"), "{\"labels\":{\"a\":0,\"b\":1},\"totals\":{}}");
     for (String bad : List.of("1", "0", "-0.1")) {
-      MfnCliTest.Run run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
-          dir.resolve("store").toString(), "--epochs", "1", "--label-smoothing", bad, "--no-progress");
-      assertThat(run.exit()).as(bad).isEqualTo(2);
-      assertThat(run.err().strip().lines()).as(bad).hasSize(1);
-      assertThat(run.err()).contains("--label-smoothing must be a share in (0, 1)");
-      assertThat(dir.resolve("store")).as("nothing made before the options are checked").doesNotExist();
+      refusedInOneLine(dir, shards, "--label-smoothing must be a share in (0, 1)", "--label-smoothing", bad);
     }
-    assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--label-smoothing=EPS").contains("Label smoothing");
-    MfnCliTest.Run run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
-        dir.resolve("store").toString(), "--epochs", "1", "--dropout", "1", "--no-progress");
-    assertThat(run.exit()).isEqualTo(2);
-    assertThat(run.err().strip().lines()).hasSize(1);
-    assertThat(run.err()).contains("--dropout must be a rate in (0, 1)");
-    assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--dropout=P").contains("Dropout before the embedding");
-    run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
-        dir.resolve("store").toString(), "--epochs", "1", "--cos-margin", "1.5", "--no-progress");
-    assertThat(run.exit()).isEqualTo(2);
-    assertThat(run.err().strip().lines()).hasSize(1);
-    assertThat(run.err()).contains("--cos-margin must be in (0, 1)");
-    assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--cos-margin=M3").contains("CosFace");
-    run = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store",
-        dir.resolve("store").toString(), "--epochs", "1", "--jitter-strength", "1.5", "--no-progress");
-    assertThat(run.exit()).isEqualTo(2);
-    assertThat(run.err().strip()).endsWith("--jitter-strength needs --jitter");
-    assertThat(MfnCliTest.mfn("train", "--help").out()).contains("--jitter-strength=K");
+    refusedInOneLine(dir, shards, "--dropout must be a rate in (0, 1)", "--dropout", "1");
+    refusedInOneLine(dir, shards, "--cos-margin must be in (0, 1)", "--cos-margin", "1.5");
+    refusedInOneLine(dir, shards, "--jitter-strength needs --jitter", "--jitter-strength", "1.5");
+    refusedInOneLine(dir, shards, "--jitter-strength must be in [0.25, 3.0]", "--jitter", "--jitter-strength", "4");
+    assertThat(MfnCliTest.mfn("train", "--help").out())
+        .contains("--label-smoothing=EPS").contains("Label smoothing")
+        .contains("--dropout=P").contains("Dropout before the embedding")
+        .contains("--cos-margin=M3").contains("CosFace")
+        .contains("--jitter-strength=K");
+  }
+
+  /** `mfn train` with {@code flags} on top of a valid command: exit 2, one line saying {@code message}, nothing made. */
+  private static void refusedInOneLine(Path dir, Path shards, String message, String... flags) {
+    List<String> args = new java.util.ArrayList<>(List.of("train", "--shards", shards.toString(), "--model-store",
+        dir.resolve("store").toString(), "--epochs", "1", "--no-progress"));
+    args.addAll(List.of(flags));
+    MfnCliTest.Run run = MfnCliTest.mfn(args.toArray(String[]::new));
+    assertThat(run.exit()).as(String.join(" ", flags)).isEqualTo(2);
+    assertThat(run.err().strip().lines()).as(String.join(" ", flags)).hasSize(1);
+    assertThat(run.err()).contains(message);
+    assertThat(dir.resolve("store")).as("nothing made before the options are checked").doesNotExist();
   }
 
   @Test
