@@ -174,30 +174,14 @@ class FaceTrainerTest {
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
         .hasMessageContaining("--lr 0.05 (now 0.1)")
         .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
-    assertThatThrownBy(() -> new FaceTrainer(options.withAverage(null), crashed, new TrainingListener() {}))
-        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
-        .hasMessageContaining("--average 0.9 (now unset)");
-    assertThatThrownBy(() -> new FaceTrainer(options.withJitter(false).withJitterStrength(null), crashed, new TrainingListener() {}))
-        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
-        .hasMessageContaining("--jitter on (now unset)");
-    assertThatThrownBy(() -> new FaceTrainer(options.withErase(0.3), crashed, new TrainingListener() {}))
-        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
-        .hasMessageContaining("--erase 0.25 (now 0.3)");
-    assertThatThrownBy(() -> new FaceTrainer(options.withErase(null), crashed, new TrainingListener() {}))
-        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
-        .hasMessageContaining("--erase 0.25 (now unset)");
-    assertThatThrownBy(() -> new FaceTrainer(options.withLabelSmoothing(null), crashed, new TrainingListener() {}))
-        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
-        .hasMessageContaining("--label-smoothing 0.1 (now unset)");
-    assertThatThrownBy(() -> new FaceTrainer(options.withDropout(0.3f), crashed, new TrainingListener() {}))
-        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
-        .hasMessageContaining("--dropout 0.2 (now 0.3)");
-    assertThatThrownBy(() -> new FaceTrainer(options.withCosMargin(null), crashed, new TrainingListener() {}))
-        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
-        .hasMessageContaining("--cos-margin 0.2 (now unset)");
-    assertThatThrownBy(() -> new FaceTrainer(options.withJitterStrength(2.0), crashed, new TrainingListener() {}))
-        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
-        .hasMessageContaining("--jitter-strength 1.5 (now 2.0)");
+    assertResumeRefused(options.withAverage(null), crashed, "--average 0.9 (now unset)");
+    assertResumeRefused(options.withJitter(false).withJitterStrength(null), crashed, "--jitter on (now unset)");
+    assertResumeRefused(options.withErase(0.3), crashed, "--erase 0.25 (now 0.3)");
+    assertResumeRefused(options.withErase(null), crashed, "--erase 0.25 (now unset)");
+    assertResumeRefused(options.withLabelSmoothing(null), crashed, "--label-smoothing 0.1 (now unset)");
+    assertResumeRefused(options.withDropout(0.3f), crashed, "--dropout 0.2 (now 0.3)");
+    assertResumeRefused(options.withCosMargin(null), crashed, "--cos-margin 0.2 (now unset)");
+    assertResumeRefused(options.withJitterStrength(2.0), crashed, "--jitter-strength 1.5 (now 2.0)");
     // the decay keys keep their old names in the checkpoint but the message names the flag
     assertThatThrownBy(() -> new FaceTrainer(options.withDecay(5e-4f, 5e-4f), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
@@ -455,6 +439,13 @@ class FaceTrainerTest {
       assertThatThrownBy(() -> tiny(null, 1).withCosMargin(bad).validate()).hasMessageContaining("--cos-margin");
     }
     tiny(null, 1).withCosMargin(0.35f).validate();
+  }
+
+  /** Resuming {@code run} with {@code options} is refused, naming what differs. */
+  private static void assertResumeRefused(TrainingOptions options, Path run, String message) {
+    assertThatThrownBy(() -> new FaceTrainer(options, run, new TrainingListener() {}))
+        .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
+        .hasMessageContaining(message);
   }
 
   private static float firstLoss(TrainingOptions options, Path run) {
