@@ -20,8 +20,9 @@ import ai.djl.training.loss.Loss;
  * {@code CombinedMarginLoss} applies one or the other, not both. When theta + m2 would pass pi,
  * cos(theta + m2) stops falling with theta and the loss would reward a worse angle, so there the
  * target becomes cos(theta) - m2 * sin(m2) (insightface's {@code easy_margin=False} rule), and m3
- * still comes off it (our choice: the mxnet recipe has no such branch; with m2 = 0 it never applies). The seed project's layer had an assignment typo and trained with
- * no margin at all; {@code MarginSoftmaxLossTest} holds this class to the formula.
+ * still comes off it (our choice: the mxnet recipe has no such branch; with m2 = 0 it never
+ * applies). The seed project's layer had an assignment typo and trained with no margin at all;
+ * {@code MarginSoftmaxLossTest} holds this class to the formula.
  */
 public final class MarginSoftmaxLoss extends Loss {
   private static final float CLIP = 1e-7f;
