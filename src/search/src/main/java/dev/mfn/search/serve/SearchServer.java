@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * holds for chunked and multipart bodies too (413, enforced while the body is read); {@code k}
  * between 1 and {@link ServerOptions#maxK} (400); a bounded wait for a free model worker (503 with
  * Retry-After). Enrolments, deletions and retrain requests go to the audit trail before they happen. Error
- * bodies carry a reason, never an exception's text (that goes to the log, under an incident id).
+ * bodies carry a reason, never an exception's text (that goes to the log, under an incident id). A
+ * refused request's body is read and dropped, within bounds, before the refusal goes out
+ * ({@link RefusedUpload}): otherwise a client still sending meets a reset instead of the answer.
  */
 public final class SearchServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SearchServer.class);
@@ -421,9 +423,10 @@ public final class SearchServer implements AutoCloseable {
     return p.length() > 1 && p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
   }
 
-  private static void refuse(Context ctx, HttpStatus status, String why) {
+  private void refuse(Context ctx, HttpStatus status, String why) {
     ctx.status(status).json(Map.of("error", why));
     ctx.skipRemainingHandlers();
+    RefusedUpload.drain(ctx.req(), RefusedUpload.cap(options.maxUploadBytes())); // so the client hears it
   }
 
   private void delete(Context ctx) throws IOException {
@@ -616,10 +619,12 @@ public final class SearchServer implements AutoCloseable {
   private void internalError(Exception e, Context ctx) {
     if (e instanceof HttpResponseException h) { // Javalin's own (413 from the body limit, 400 ...)
       ctx.status(h.getStatus()).json(Map.of("error", h.getMessage()));
+      RefusedUpload.drain(ctx.req(), RefusedUpload.cap(options.maxUploadBytes()));
       return;
     }
     if (tooLarge(e)) {
       ctx.status(HttpStatus.CONTENT_TOO_LARGE).json(Map.of("error", "upload larger than " + options.maxUploadBytes() + " bytes"));
+      RefusedUpload.drain(ctx.req(), RefusedUpload.cap(options.maxUploadBytes())); // the rest of a cut-off body
       return;
     }
     if (indexDown(e)) {
