@@ -57,6 +57,7 @@ public final class SearchServer implements AutoCloseable {
   private final RetrainTrigger retrain;
   private final AuditTrail audit;
   private final RateLimits limits;
+  private final RefusedUpload refusedUploads;
   private final java.util.concurrent.Semaphore inFlight;
   private static final String HOLDS_SLOT = "mfn.slot";
   private Javalin app;
@@ -93,6 +94,7 @@ public final class SearchServer implements AutoCloseable {
     this.retrain = retrain;
     this.audit = audit;
     this.limits = new RateLimits(options.ratePerSecond(), options.rateBurst());
+    this.refusedUploads = new RefusedUpload(options.maxUploadBytes());
     this.inFlight = new java.util.concurrent.Semaphore(options.maxInFlight());
     this.metrics = new ServiceMetrics(service, () -> models == null ? 0 : models.refusedByGate());
   }
@@ -426,7 +428,9 @@ public final class SearchServer implements AutoCloseable {
   private void refuse(Context ctx, HttpStatus status, String why) {
     ctx.status(status).json(Map.of("error", why));
     ctx.skipRemainingHandlers();
-    RefusedUpload.drain(ctx.req(), RefusedUpload.cap(options.maxUploadBytes())); // so the client hears it
+    if (status != HttpStatus.SERVICE_UNAVAILABLE) { // busy: shed the load, read nothing
+      refusedUploads.drain(ctx.req(), false); // so that a client still sending hears the refusal
+    }
   }
 
   private void delete(Context ctx) throws IOException {
@@ -619,12 +623,12 @@ public final class SearchServer implements AutoCloseable {
   private void internalError(Exception e, Context ctx) {
     if (e instanceof HttpResponseException h) { // Javalin's own (413 from the body limit, 400 ...)
       ctx.status(h.getStatus()).json(Map.of("error", h.getMessage()));
-      RefusedUpload.drain(ctx.req(), RefusedUpload.cap(options.maxUploadBytes()));
+      refusedUploads.drain(ctx.req(), true);
       return;
     }
     if (tooLarge(e)) {
       ctx.status(HttpStatus.CONTENT_TOO_LARGE).json(Map.of("error", "upload larger than " + options.maxUploadBytes() + " bytes"));
-      RefusedUpload.drain(ctx.req(), RefusedUpload.cap(options.maxUploadBytes())); // the rest of a cut-off body
+      refusedUploads.drain(ctx.req(), true); // the rest of a cut-off body
       return;
     }
     if (indexDown(e)) {
@@ -637,6 +641,7 @@ public final class SearchServer implements AutoCloseable {
     }
     if (badMessage(e)) {
       ctx.status(HttpStatus.BAD_REQUEST).json(Map.of("error", "malformed request body (multipart/form-data expected)"));
+      refusedUploads.drain(ctx.req(), true);
       return;
     }
     String incident = UUID.randomUUID().toString().substring(0, 8);

@@ -202,6 +202,31 @@ class ServiceUnderPressureTest {
   }
 
   @Test
+  void slowRefusedBodiesCannotHoldMoreThanAFewThreads() throws Exception {
+    // RefusedUpload.AT_ONCE clients without a key trickle their bodies: each holds a drain (and a
+    // thread) for up to its budget; the next one is answered at once, without its body being read
+    String head = "POST /search HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n";
+    List<RawHttp> holding = new ArrayList<>();
+    try {
+      for (int i = 0; i < RefusedUpload.AT_ONCE; i++) {
+        holding.add(new RawHttp(base).send(head).send(new byte[10_000]));
+      }
+      Thread.sleep(1_000); // every one of them is being drained by now
+      try (RawHttp next = new RawHttp(base)) {
+        long start = System.nanoTime();
+        RawHttp.Answer refused = next.send(head).send(new byte[10_000]).read();
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertThat(refused.status()).isEqualTo(401);
+        assertThat(seconds).as("seconds until the refusal, with every drain taken").isLessThan(2.0);
+      }
+    } finally {
+      for (RawHttp h : holding) {
+        h.close(); // their drains end at once (the body fails), well before the budget
+      }
+    }
+  }
+
+  @Test
   void kIsBounded() throws Exception {
     byte[] probe = Files.readAllBytes(photos(people.get(1)).get(1));
     for (String k : List.of("0", "-1", "101", "2147483647", "99999999999", "abc", "")) {
