@@ -47,6 +47,11 @@ final class RefusedUpload {
     this.cap = cap(maxUploadBytes);
   }
 
+  /** Drains going on now (the tests wait for them instead of sleeping). */
+  int inProgress() {
+    return AT_ONCE - slots.availablePermits();
+  }
+
   /** Bytes worth reading for a refusal: twice the upload limit, at least Tomcat's 2 MiB. */
   static long cap(long maxUploadBytes) {
     return Math.max(2L << 20, 2 * maxUploadBytes);

@@ -425,6 +425,11 @@ public final class SearchServer implements AutoCloseable {
     return p.length() > 1 && p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
   }
 
+  /** Refused bodies being read now ({@link RefusedUpload}); for the tests. */
+  int drainsInProgress() {
+    return refusedUploads.inProgress();
+  }
+
   private void refuse(Context ctx, HttpStatus status, String why) {
     ctx.status(status).json(Map.of("error", why));
     ctx.skipRemainingHandlers();

@@ -41,6 +41,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -163,7 +164,9 @@ class ServiceUnderPressureTest {
       client.send("POST /search HTTP/1.1\r\nHost: test\r\n" + ApiKey.HEADER + ": " + admin
           + "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + length + "\r\n\r\n");
       client.send(new byte[length / 2]);
-      Thread.sleep(500);
+      // refused and being drained: only now does the rest come
+      Awaitility.await("the refusal's drain").atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(10))
+          .until(() -> server.drainsInProgress() == 1);
       client.send(new byte[length - length / 2]);
       RawHttp.Answer refused = client.read();
       assertThat(refused.status()).as(refused.statusLine()).isEqualTo(413);
@@ -211,7 +214,8 @@ class ServiceUnderPressureTest {
       for (int i = 0; i < RefusedUpload.AT_ONCE; i++) {
         holding.add(new RawHttp(base).send(head).send(new byte[10_000]));
       }
-      Thread.sleep(1_000); // every one of them is being drained by now
+      Awaitility.await("every one of them drained").atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(10))
+          .until(() -> server.drainsInProgress() == RefusedUpload.AT_ONCE);
       try (RawHttp next = new RawHttp(base)) {
         long start = System.nanoTime();
         RawHttp.Answer refused = next.send(head).send(new byte[10_000]).read();
