@@ -119,11 +119,14 @@ public final class FaceTrainer {
         .withJitter(cropJitter(options));
   }
 
-  /** The on-the-fly changes of each training crop {@code options} ask for: jitter and erasing. */
+  /**
+   * The on-the-fly changes of each training crop {@code options} ask for: jitter, erasing and the
+   * outside-photo fill.
+   */
   public static CropJitter cropJitter(TrainingOptions options) {
     CropJitter ranges = !options.jitter() ? CropJitter.NONE
         : options.jitterStrength() == null ? CropJitter.STANDARD : CropJitter.STANDARD.scaled(options.jitterStrength());
-    return options.erase() == null ? ranges : ranges.withErase(options.erase());
+    return (options.erase() == null ? ranges : ranges.withErase(options.erase())).withFillOutside(options.fillOutside());
   }
 
   /**

@@ -40,6 +40,9 @@ import java.util.Map;
  * @param cosMargin additive cosine margin (CosFace's m, insightface's m3) subtracted from the true
  *     class's cosine after the angular margin: with {@code margin} 0 the loss is CosFace, with both
  *     insightface's combined margin ({@code MarginSoftmaxLoss}; null: none, plain ArcFace)
+ * @param fillOutside paint over the black the aligner left where a training crop reaches past its
+ *     photo, with what surrounds it, before the jitter ({@code OutsideFill}; CFP's tight photos
+ *     leave 27% of a crop black on average, LFW's none)
  */
 public record TrainingOptions(
     Path shards,
@@ -68,7 +71,8 @@ public record TrainingOptions(
     Float labelSmoothing,
     Float dropout,
     Float cosMargin,
-    Double jitterStrength) {
+    Double jitterStrength,
+    boolean fillOutside) {
 
   /** The scale the paper used (ArcFace, on 85k classes); also the ceiling of the default. */
   public static final float PAPER_SCALE = 64f;
@@ -159,6 +163,11 @@ public record TrainingOptions(
     return toBuilder().jitterStrength(strength).build();
   }
 
+  /** @param fill paint over the outside-photo black of each training crop first */
+  public TrainingOptions withFillOutside(boolean fill) {
+    return toBuilder().fillOutside(fill).build();
+  }
+
   /** @param cosMargin CosFace's additive cosine margin, after the angular one (null: none) */
   public TrainingOptions withCosMargin(Float cosMargin) {
     return toBuilder().cosMargin(cosMargin).build();
@@ -224,6 +233,9 @@ public record TrainingOptions(
     }
     if (jitterStrength != null) {
       m.put("--jitter-strength", Double.toString(jitterStrength)); // only when set, as --average
+    }
+    if (fillOutside) {
+      m.put("--fill-outside", "on"); // only when on, as --average
     }
     return m;
   }
@@ -322,6 +334,7 @@ public record TrainingOptions(
     private Float cosMargin = null;
     private Double jitterStrength = null;
     private Float dropout = null;
+    private boolean fillOutside = false;
 
     public Builder(Path shards) {
       this.shards = shards;
@@ -355,6 +368,7 @@ public record TrainingOptions(
       cosMargin = o.cosMargin;
       jitterStrength = o.jitterStrength;
       dropout = o.dropout;
+      fillOutside = o.fillOutside;
     }
 
     public Builder shards(Path shards) {
@@ -493,12 +507,17 @@ public record TrainingOptions(
       return this;
     }
 
+    public Builder fillOutside(boolean fillOutside) {
+      this.fillOutside = fillOutside;
+      return this;
+    }
+
     public TrainingOptions build() {
       return new TrainingOptions(
           shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
           warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
           seed, checkpointEvery, keepCheckpoints, averageDecay, jitter, erase, clipGrad,
-          labelSmoothing, dropout, cosMargin, jitterStrength);
+          labelSmoothing, dropout, cosMargin, jitterStrength, fillOutside);
     }
   }
 }

@@ -49,6 +49,9 @@ final class CropDecoder {
         image.release();
       }
     }
+    if (jitter.fillOutside()) {
+      OutsideFill.fill(pixels);
+    }
     if (jitter.isOn()) {
       CropJitter.Photometric change = jitter.apply(pixels, rng);
       writeJittered(mirror, change, out, offset);

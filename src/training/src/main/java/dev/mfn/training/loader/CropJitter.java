@@ -30,10 +30,12 @@ import org.opencv.imgproc.Imgproc;
  *     brightness and contrast change) of {@link #MIN_ERASE} to this share of its area, of aspect
  *     ratio 0.3 to 3.3 (log-uniform; narrowed for shares above 0.3 so both sides fit), anywhere
  *     inside the crop
+ * @param fillOutside paint over the black the aligner left where the crop reaches past its photo,
+ *     before anything else ({@link OutsideFill}; not random: the same crop is painted the same way)
  */
 public record CropJitter(
     double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast,
-    double maxErase) {
+    double maxErase, boolean fillOutside) {
 
   /** The smallest share of the crop an erased rectangle covers (Zhong et al.'s lower bound). */
   public static final double MIN_ERASE = 0.02;
@@ -54,7 +56,13 @@ public record CropJitter(
 
   /** The similarity transform and photometric change alone, without erasing. */
   public CropJitter(double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast) {
-    this(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, 0);
+    this(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, 0, false);
+  }
+
+  /** The similarity transform, the photometric change and erasing, without the outside fill. */
+  public CropJitter(
+      double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast, double maxErase) {
+    this(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase, false);
   }
 
   public CropJitter {
@@ -86,14 +94,20 @@ public record CropJitter(
           "jitter strength must be in [" + MIN_STRENGTH + ", " + MAX_STRENGTH + "], e.g. 1.5");
     }
     return new CropJitter(maxShift * factor, maxScale * factor, maxRotation * factor, maxBrightness * factor,
-        maxContrast * factor, maxErase);
+        maxContrast * factor, maxErase, fillOutside);
   }
 
   /** These ranges with erasing of up to {@code maxErase} of the crop (0: none). */
   public CropJitter withErase(double maxErase) {
-    return new CropJitter(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase);
+    return new CropJitter(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase, fillOutside);
   }
 
+  /** These ranges, with the outside-photo black of each crop painted over first (or not). */
+  public CropJitter withFillOutside(boolean fill) {
+    return new CropJitter(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase, fill);
+  }
+
+  /** Whether any random change is drawn (the outside fill is not one: {@link #fillOutside}). */
   public boolean isOn() {
     return maxShift > 0 || maxScale > 0 || maxRotation > 0 || maxBrightness > 0 || maxContrast > 0 || maxErase > 0;
   }
@@ -122,6 +136,9 @@ public record CropJitter(
     }
     if (maxErase > 0) {
       parts.add("erasing " + plain(100 * MIN_ERASE) + "-" + plain(100 * maxErase) + "% of the crop (p 0.5)");
+    }
+    if (fillOutside) {
+      parts.add("outside-photo black painted over");
     }
     return parts.isEmpty() ? "none" : String.join(", ", parts);
   }

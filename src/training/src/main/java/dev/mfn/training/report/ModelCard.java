@@ -74,7 +74,7 @@ public final class ModelCard {
           round(dev.mfn.training.optim.WeightAverage.decayAt(options.averageDecay(), result.state().step()), 4));
     }
     CropJitter jitter = dev.mfn.training.FaceTrainer.cropJitter(options);
-    if (jitter.isOn()) {
+    if (jitter.isOn() || jitter.fillOutside()) {
       training.put("crop_jitter", "on the fly: " + jitter.describe());
     }
     if (options.jitterStrength() != null) {

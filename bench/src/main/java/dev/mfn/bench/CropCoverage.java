@@ -1,0 +1,219 @@
+package dev.mfn.bench;
+
+import dev.mfn.config.MfnSettings;
+import dev.mfn.face.FaceRejected;
+import dev.mfn.face.crop.FaceCrop;
+import dev.mfn.face.crop.FaceCropper;
+import dev.mfn.face.decode.ImageDecoder;
+import dev.mfn.face.detect.DetectorConfig;
+import dev.mfn.face.detect.FaceChooser;
+import dev.mfn.face.detect.blazeface.BlazeFaceDetector;
+import dev.mfn.model.Embedder;
+import dev.mfn.model.EmbeddingModels;
+import dev.mfn.model.PhotoEmbedder;
+import dev.mfn.services.LocalServices;
+import java.io.BufferedWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.opencv.core.Mat;
+import org.opencv.core.Scalar;
+
+/**
+ * How much of each aligned 112x112 crop lies outside its photo. The template puts the eyes at
+ * about row 52 and leaves room for the forehead and hair above them; a photo cropped tightly
+ * around the face (CFP's are) has nothing there, and the aligner fills what falls outside the photo
+ * with black. Training crops and the crops a model is scored on (LFW: 250x250 photos with the face
+ * in the middle) then differ in what their top rows and sides show.
+ *
+ * <p>{@code bench/run coverage LIST [LIST ...]}: one line per list of photo paths (as {@code
+ * bench/ensemble.sh} writes them): photos, center fallbacks (not counted), the share of crops with
+ * any pixel outside the photo, the mean share of a crop's pixels outside, and the share of crops
+ * whose top 10 / 20 rows, or a side's 5 / 10 columns, lie wholly outside. Exact, from each crop's
+ * similarity transform ({@code FaceCrop.outsidePhoto}), not from pixel colours.
+ *
+ * <p>{@code bench/run coverage --mask-top N --model MODEL --out CSV LIST}: the photos' embeddings
+ * (with the mirror, center fallback: as {@code mfn eval --lfw}) after painting the top N rows of
+ * every crop black, as {@code mfn embed} writes them, for {@code bench/lfw_pairs.py}: does a model
+ * trained on crops mostly black there lose or gain when its test crops are made so too?
+ */
+public final class CropCoverage {
+  private static final int SIZE = 112;
+
+  private CropCoverage() {}
+
+  public static void main(String[] args) throws Exception {
+    int maskTop = -1;
+    Path model = null;
+    Path out = null;
+    List<Path> lists = new ArrayList<>();
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--mask-top" -> maskTop = Integer.parseInt(args[++i]);
+        case "--model" -> model = Path.of(args[++i]);
+        case "--out" -> out = Path.of(args[++i]);
+        default -> lists.add(Path.of(args[i]));
+      }
+    }
+    if (lists.isEmpty() || (maskTop >= 0) != (model != null && out != null) || (maskTop >= 0 && lists.size() != 1)) {
+      System.err.println(
+          "usage: bench/run coverage LIST [LIST ...]\n"
+              + "       bench/run coverage --mask-top N --model MODEL --out CSV LIST");
+      System.exit(2);
+    }
+    MfnSettings settings = MfnSettings.load();
+    try (FaceCropper cropper = openCropper(settings)) {
+      if (maskTop >= 0) {
+        embedMasked(cropper, photos(lists.get(0)), maskTop, model, out, settings);
+      } else {
+        for (Path list : lists) {
+          System.out.println(list.getFileName() + ": " + coverage(cropper, photos(list)));
+        }
+      }
+    }
+  }
+
+  private static FaceCropper openCropper(MfnSettings settings) throws Exception {
+    LocalServices services = new LocalServices(settings);
+    services.detector().fetch();
+    double minScore = settings.getDouble("detector.min.score");
+    DetectorConfig config =
+        new DetectorConfig(
+            services.detector().cacheDir(),
+            settings.getPath("detector.yunet.model"),
+            settings.getPath("detector.mtcnn.dir"),
+            minScore,
+            BlazeFaceDetector.Options.DEFAULT);
+    return new FaceCropper(
+        new ImageDecoder(settings.getLong("decode.max.bytes"), settings.getLong("decode.max.pixels")),
+        config.open(settings.get("detector")),
+        new FaceChooser(minScore, settings.getDouble("detector.min.face.size")));
+  }
+
+  private static List<Path> photos(Path list) throws Exception {
+    return Files.readAllLines(list).stream().map(String::strip).filter(l -> !l.isEmpty()).map(Path::of).toList();
+  }
+
+  private static String coverage(FaceCropper cropper, List<Path> photos) throws Exception {
+    int crops = 0;
+    int fallbacks = 0;
+    int rejected = 0;
+    int anyOutside = 0;
+    double outsideShare = 0;
+    int top10 = 0;
+    int top20 = 0;
+    int side5 = 0;
+    int side10 = 0;
+    for (Path photo : photos) {
+      FaceCrop crop;
+      try {
+        crop = cropper.cropChosen(Files.readAllBytes(photo));
+      } catch (FaceRejected e) {
+        rejected++;
+        continue;
+      }
+      try {
+        if (crop.fallback()) {
+          fallbacks++;
+          continue;
+        }
+        boolean[][] outside = outside(crop);
+        int n = 0;
+        for (boolean[] row : outside) {
+          for (boolean o : row) {
+            n += o ? 1 : 0;
+          }
+        }
+        crops++;
+        anyOutside += n > 0 ? 1 : 0;
+        outsideShare += (double) n / (SIZE * SIZE);
+        top10 += rowsOutside(outside, 10) ? 1 : 0;
+        top20 += rowsOutside(outside, 20) ? 1 : 0;
+        side5 += sideOutside(outside, 5) ? 1 : 0;
+        side10 += sideOutside(outside, 10) ? 1 : 0;
+      } finally {
+        crop.release();
+      }
+    }
+    double c = Math.max(1, crops);
+    return String.format(
+        Locale.ROOT,
+        "%d photos, %d crops (%d without a face, %d center fallbacks left out): some pixels outside the photo"
+            + " %.1f%%, mean share outside %.1f%%; top 10 rows wholly outside %.1f%%, top 20 %.1f%%;"
+            + " a side's 5 columns wholly outside %.1f%%, 10 columns %.1f%%",
+        photos.size(), crops, rejected, fallbacks, 100 * anyOutside / c, 100 * outsideShare / c,
+        100 * top10 / c, 100 * top20 / c, 100 * side5 / c, 100 * side10 / c);
+  }
+
+  /** outside[y][x]: crop pixel (x, y) samples a point outside the photo. */
+  private static boolean[][] outside(FaceCrop crop) {
+    boolean[] flat = crop.outsidePhoto();
+    boolean[][] out = new boolean[SIZE][SIZE];
+    for (int y = 0; y < SIZE; y++) {
+      System.arraycopy(flat, y * SIZE, out[y], 0, SIZE);
+    }
+    return out;
+  }
+
+  private static boolean rowsOutside(boolean[][] outside, int rows) {
+    for (int y = 0; y < rows; y++) {
+      for (boolean o : outside[y]) {
+        if (!o) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private static boolean sideOutside(boolean[][] outside, int columns) {
+    boolean left = true;
+    boolean right = true;
+    for (boolean[] row : outside) {
+      for (int x = 0; x < columns; x++) {
+        left &= row[x];
+        right &= row[SIZE - 1 - x];
+      }
+    }
+    return left || right;
+  }
+
+  private static void embedMasked(
+      FaceCropper cropper, List<Path> photos, int top, Path model, Path out, MfnSettings settings)
+      throws Exception {
+    int batch = settings.getInt("embed.batch.size");
+    try (Embedder embedder = EmbeddingModels.open(model);
+        BufferedWriter w = Files.newBufferedWriter(out)) {
+      PhotoEmbedder photoEmbedder = new PhotoEmbedder(cropper, embedder, true, true, batch);
+      List<Mat> crops = new ArrayList<>();
+      List<Path> names = new ArrayList<>();
+      for (int i = 0; i < photos.size(); i++) {
+        FaceCrop crop = cropper.cropChosenOrCenter(Files.readAllBytes(photos.get(i)));
+        Mat masked = crop.aligned().crop().clone();
+        crop.release();
+        if (top > 0) {
+          masked.submat(0, top, 0, SIZE).setTo(new Scalar(0, 0, 0));
+        }
+        crops.add(masked);
+        names.add(photos.get(i));
+        if (crops.size() == batch || i == photos.size() - 1) {
+          float[][] vectors = photoEmbedder.embedCrops(crops);
+          for (int k = 0; k < vectors.length; k++) {
+            StringBuilder line = new StringBuilder(names.get(k).toString());
+            for (float v : vectors[k]) {
+              line.append(',').append(v);
+            }
+            w.write(line.toString());
+            w.newLine();
+          }
+          crops.forEach(Mat::release);
+          crops.clear();
+          names.clear();
+        }
+      }
+    }
+    System.out.printf("%d photos embedded with the top %d rows black into %s%n", photos.size(), top, out);
+  }
+}
