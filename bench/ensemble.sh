@@ -5,8 +5,9 @@
 # together score higher) or what the data teaches (then they fail on the same pairs)?
 #   bench/ensemble.sh MODEL [MODEL ...]     (a model store, a version folder or an .onnx file)
 # Embeds LFW's 7,701 pair photos (and CFP 001-350 for the first model) with `mfn embed --flip
-# --fallback center`, as `mfn eval --lfw` does; CSVs under build/eval/ensemble/ (an existing CSV is
-# reused). Needs ../shared/data, python3 with numpy (scipy for the LDA rows).
+# --fallback center`, as `mfn eval --lfw` does; CSVs under build/eval/ensemble/, named after the
+# model as given plus a checksum of its parameter and ONNX files, so a CSV is reused only for the
+# same bytes. Needs ../shared/data, python3 with numpy (scipy for the LDA rows).
 set -euo pipefail
 if [[ $# -eq 0 ]]; then
   echo "usage: bench/ensemble.sh MODEL [MODEL ...]  (model store, version folder or .onnx)" >&2
@@ -14,7 +15,13 @@ if [[ $# -eq 0 ]]; then
 fi
 models=()
 names=() # the models as given, / as _: the file names and the labels of the lines
-for m in "$@"; do models+=("$(realpath "$m")"); n="${m%/}"; names+=("${n//\//_}"); done
+for m in "$@"; do
+  path="$(realpath -e "$m")" || { echo "no such model: $m" >&2; exit 2; }
+  sum=$(find "$path" -type f \( -name '*.params' -o -name '*.onnx' \) -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-8)
+  n="${m%/}"
+  models+=("$path")
+  names+=("${n//\//_}-$sum")
+done
 cd "$(dirname "$0")/.."
 out=build/eval/ensemble
 mkdir -p "$out"

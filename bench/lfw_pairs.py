@@ -4,9 +4,11 @@ not ask: is the error of our models variance (then several models together do be
 bias (then they fail on the same pairs)? Does a linear map learned on the training people's
 embeddings (centring, within-class whitening, LDA) separate LFW's pairs better?
 
-Scores exactly as dev.mfn.evaluate.Verification does (threshold = midpoint that maximises accuracy
-on the other nine folds; numpy's population standard deviation), so a single model's line repeats
-its `mfn eval --lfw` accuracy to the last digit. TAR at FAR 1e-3 is the share of genuine pairs
+Scores as dev.mfn.evaluate.Verification does (threshold = midpoint that maximises accuracy on the
+other nine folds; numpy's population standard deviation; a photo without an embedding scores -1),
+so a single model's line repeats its `mfn eval --lfw` accuracy (to the last digit for the six
+models of bench/RESULTS.md's thirteenth part; the cosine here is computed in float64 after
+normalising, Java's in float, so a pair on a threshold's edge could differ). TAR at FAR 1e-3 is the share of genuine pairs
 scoring above the 4th-highest of the 3,000 impostor scores, as Verification's ROC gives it.
 
     bench/ensemble.sh MODEL [MODEL ...]      # embeds, then calls this script
@@ -17,18 +19,18 @@ normalised). With --cfp (the first model's embeddings of CFP people 001-350, the
 the first model after each linear map learned on them. Needs numpy (and scipy for LDA).
 """
 import argparse
+import csv
 import itertools
 import os
 
 import numpy as np
 
 
-def load(csv):
+def load(path):
     """path -> unit embedding (float64); photos without one are left out."""
     out = {}
-    with open(csv) as f:
-        for line in f:
-            t = line.rstrip("\n").split(",")
+    with open(path, newline="") as f:
+        for t in csv.reader(f):  # `mfn embed` quotes a path with a comma in it
             if len(t) < 3 or t[1] == "":
                 continue
             v = np.array([float(x) for x in t[1:]])
@@ -39,7 +41,9 @@ def load(csv):
 def lfw_pairs(lfw):
     """(path a, path b, same person, fold 0-9) for pairs.txt's 6,000 pairs."""
     with open(os.path.join(lfw, "pairs.txt")) as f:
-        lines = [l for l in f.read().split("\n")[1:] if l.strip()]
+        header, *rest = f.read().split("\n")
+    _, per_set = (int(x) for x in header.split())  # "10 300": 10 sets of 300 genuine + 300 impostor
+    lines = [l for l in rest if l.strip()]
 
     def photo(name, i):
         return os.path.realpath(os.path.join(lfw, "images", name, f"{name}_{int(i):04d}.jpg"))
@@ -47,7 +51,7 @@ def lfw_pairs(lfw):
     pairs = []
     for k, line in enumerate(lines):
         t = line.split("\t")
-        fold = k // 600  # ten sets of 300 genuine then 300 impostor pairs
+        fold = k // (2 * per_set)
         if len(t) == 3:
             pairs.append((photo(t[0], t[1]), photo(t[0], t[2]), True, fold))
         else:
@@ -71,7 +75,7 @@ def best_threshold(scores, same):
 
 def ten_fold(scores, same, fold):
     acc = []
-    for k in range(10):
+    for k in range(int(fold.max()) + 1):
         t = best_threshold(scores[fold != k], same[fold != k])
         held = fold == k
         acc.append(np.mean((scores[held] >= t) == same[held]))
@@ -81,15 +85,19 @@ def ten_fold(scores, same, fold):
     return acc.mean(), acc.std(), acc, np.mean(scores[same] > at_far)
 
 
-def score(pairs, embed):
-    """embed: path -> vector (any length); cosine of each pair, then the protocol."""
-    a = np.stack([embed(p[0]) for p in pairs])
-    b = np.stack([embed(p[1]) for p in pairs])
+def score(pairs, embed, present):
+    """embed: path -> vector (any length); cosine of each pair (-1 when a photo has no embedding,
+    as Verification scores it), then the protocol."""
+    scores = np.full(len(pairs), -1.0)
+    ok = [i for i, p in enumerate(pairs) if p[0] in present and p[1] in present]
+    a = np.stack([embed(pairs[i][0]) for i in ok])
+    b = np.stack([embed(pairs[i][1]) for i in ok])
     a /= np.linalg.norm(a, axis=1, keepdims=True)
     b /= np.linalg.norm(b, axis=1, keepdims=True)
+    scores[ok] = (a * b).sum(1)
     same = np.array([p[2] for p in pairs])
     fold = np.array([p[3] for p in pairs])
-    return ten_fold((a * b).sum(1), same, fold)
+    return ten_fold(scores, same, fold)
 
 
 def line(label, result, base=None):
@@ -138,12 +146,13 @@ def main():
     models = [(os.path.basename(f).removesuffix(".lfw.csv"), load(f)) for f in args.embeddings]
     first = None
     for name, e in models:
-        r = score(pairs, lambda p, e=e: e[p])
+        r = score(pairs, lambda p, e=e: e[p], e.keys())
         first = r[2] if first is None else first
         line(name, r, None if r[2] is first else first)
     for k in range(2, len(models) + 1):
         for combo in itertools.combinations(models, k):
-            r = score(pairs, lambda p, c=combo: sum(e[p] for _, e in c))
+            present = set.intersection(*(set(e) for _, e in combo))
+            r = score(pairs, lambda p, c=combo: sum(e[p] for _, e in c), present)
             line("together: " + " + ".join(n for n, _ in combo), r, first)
     if args.cfp:
         cfp = load(args.cfp)
@@ -152,7 +161,7 @@ def main():
         train = np.stack([cfp[p] for p in paths])
         e = models[0][1]
         for name, (mu, m) in linear_maps(train, ids).items():
-            line(models[0][0] + ", " + name, score(pairs, lambda p: (e[p] - mu) @ m), first)
+            line(models[0][0] + ", " + name, score(pairs, lambda p: (e[p] - mu) @ m, e.keys()), first)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import dev.mfn.model.Embedder;
 import dev.mfn.model.EmbeddingModels;
 import dev.mfn.model.PhotoEmbedder;
 import dev.mfn.services.LocalServices;
+import dev.mfn.training.loader.OutsideFill;
 import java.io.BufferedWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +32,10 @@ import org.opencv.core.Scalar;
  * <p>{@code bench/run coverage LIST [LIST ...]}: one line per list of photo paths (as {@code
  * bench/ensemble.sh} writes them): photos, center fallbacks (not counted), the share of crops with
  * any pixel outside the photo, the mean share of a crop's pixels outside, and the share of crops
- * whose top 10 / 20 rows, or a side's 5 / 10 columns, lie wholly outside. Exact, from each crop's
+ * whose top 10 / 20 rows, or a side's 5 / 10 columns, lie wholly outside; how often the black that
+ * {@code mfn train --fill-outside} finds ({@link OutsideFill#blackFromEdge}: exact black joined to the
+ * crop's edge) reaches into the photo itself; and how many crops are enlarged from their photo (a
+ * wider seam of blended pixels than the fill's one-pixel widening). Exact, from each crop's
  * similarity transform ({@code FaceCrop.outsidePhoto}), not from pixel colours.
  *
  * <p>{@code bench/run coverage --mask-top N --model MODEL --out CSV LIST}: the photos' embeddings
@@ -106,6 +110,10 @@ public final class CropCoverage {
     int top20 = 0;
     int side5 = 0;
     int side10 = 0;
+    int spilled = 0; // crops where the black found from the edge (OutsideFill) reaches into the photo
+    long spilledPixels = 0;
+    int upscaled = 0; // crop pixels larger than the photo's: the seam of black and photo is wider
+    double largestScale = 0;
     for (Path photo : photos) {
       FaceCrop crop;
       try {
@@ -120,6 +128,14 @@ public final class CropCoverage {
           continue;
         }
         boolean[][] outside = outside(crop);
+        byte[] pixels = new byte[SIZE * SIZE * 3];
+        crop.aligned().crop().get(0, 0, pixels);
+        int spill = spill(OutsideFill.blackFromEdge(pixels), outside);
+        spilled += spill > 0 ? 1 : 0;
+        spilledPixels += spill;
+        double scale = crop.aligned().scale();
+        upscaled += scale > 1 ? 1 : 0;
+        largestScale = Math.max(largestScale, scale);
         int n = 0;
         for (boolean[] row : outside) {
           for (boolean o : row) {
@@ -142,9 +158,12 @@ public final class CropCoverage {
         Locale.ROOT,
         "%d photos, %d crops (%d without a face, %d center fallbacks left out): some pixels outside the photo"
             + " %.1f%%, mean share outside %.1f%%; top 10 rows wholly outside %.1f%%, top 20 %.1f%%;"
-            + " a side's 5 columns wholly outside %.1f%%, 10 columns %.1f%%",
+            + " a side's 5 columns wholly outside %.1f%%, 10 columns %.1f%%; the fill's black found inside the"
+            + " photo (more than a pixel from the outside) in %.1f%% of crops, %d pixels in all; crops enlarged from"
+            + " their photo %.1f%% (largest scale %.2f crop px per photo px)",
         photos.size(), crops, rejected, fallbacks, 100 * anyOutside / c, 100 * outsideShare / c,
-        100 * top10 / c, 100 * top20 / c, 100 * side5 / c, 100 * side10 / c);
+        100 * top10 / c, 100 * top20 / c, 100 * side5 / c, 100 * side10 / c, 100 * spilled / c, spilledPixels,
+        100 * upscaled / c, largestScale);
   }
 
   /** outside[y][x]: crop pixel (x, y) samples a point outside the photo. */
@@ -155,6 +174,32 @@ public final class CropCoverage {
       System.arraycopy(flat, y * SIZE, out[y], 0, SIZE);
     }
     return out;
+  }
+
+  /** Pixels the fill takes for black that lie inside the photo, more than one pixel from its edge. */
+  private static int spill(byte[] black, boolean[][] outside) {
+    int n = 0;
+    for (int y = 0; y < SIZE; y++) {
+      for (int x = 0; x < SIZE; x++) {
+        if (black[y * SIZE + x] == 1 && !nearOutside(outside, x, y)) {
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  private static boolean nearOutside(boolean[][] outside, int x, int y) {
+    for (int dy = -1; dy <= 1; dy++) {
+      for (int dx = -1; dx <= 1; dx++) {
+        int nx = x + dx;
+        int ny = y + dy;
+        if (nx >= 0 && ny >= 0 && nx < SIZE && ny < SIZE && outside[ny][nx]) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   private static boolean rowsOutside(boolean[][] outside, int rows) {
@@ -194,7 +239,9 @@ public final class CropCoverage {
         Mat masked = crop.aligned().crop().clone();
         crop.release();
         if (top > 0) {
-          masked.submat(0, top, 0, SIZE).setTo(new Scalar(0, 0, 0));
+          Mat band = masked.submat(0, top, 0, SIZE);
+          band.setTo(new Scalar(0, 0, 0));
+          band.release();
         }
         crops.add(masked);
         names.add(photos.get(i));

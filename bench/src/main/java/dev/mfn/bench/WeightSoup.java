@@ -7,17 +7,20 @@ import ai.djl.nn.Block;
 import ai.djl.nn.ParameterList;
 import dev.mfn.model.net.MobileFaceNet;
 import dev.mfn.model.net.ParameterFiles;
+import dev.mfn.model.store.ModelConfig;
+import dev.mfn.model.store.ModelStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * A "model soup" (Wortsman et al., 2022): the element-wise mean of several trained MobileFaceNets'
  * parameters, BatchNorm's running statistics included, written as a model-store version folder
- * (the first model's config.json beside the averaged parameters; then {@code mfn export --model
- * OUT} for ONNX Runtime, and {@code bench/ensemble.sh} or {@code mfn eval --lfw} to score it).
+ * (the averaged parameters and a config.json of their own, without a threshold; then {@code mfn
+ * export --model OUT} for ONNX Runtime, and {@code bench/ensemble.sh} or {@code mfn eval --lfw} to
+ * score it).
  *
  * <p>The question it answers: do runs of one recipe from the same initial weights (seed) end in one
  * basin of the loss, so that their mean is a model at least as good as each (the cheap way to the
@@ -57,12 +60,12 @@ public final class WeightSoup {
         soup.get(k).getValue().getArray().set(sum.divi(bodies.size()).toFloatArray());
       }
       Files.createDirectories(out);
-      ParameterFiles.save(bodies.get(0), out.resolve("mobilefacenet.params"));
-      // The first model's config (input normalisation, id); its threshold and checksum are the
-      // first model's, so the export re-reads the parameters and the scores come from the pairs.
-      Files.copy(
-          models.get(0).resolve("config.json"), out.resolve("config.json"),
-          StandardCopyOption.REPLACE_EXISTING);
+      ParameterFiles.save(bodies.get(0), out.resolve(ModelConfig.PARAMETERS));
+      // A config of its own: no threshold (none was measured for the average), the checksum of
+      // the averaged parameters and an id from it, so it is never taken for the first model.
+      ModelConfig.mobileFaceNet("v1", Instant.now().toString(), null).write(out);
+      String sum = ModelStore.checksum(out);
+      ModelConfig.read(out).withChecksum(sum).withStoreId("soup" + sum.substring(0, 8)).write(out);
       System.out.printf(
           "%d models averaged (%d arrays) into %s; next: mfn export --model %s%n",
           models.size(), soup.size(), out.resolve("mobilefacenet.params"), out);

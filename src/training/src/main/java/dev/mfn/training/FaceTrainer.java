@@ -120,6 +120,15 @@ public final class FaceTrainer {
   }
 
   /**
+   * How the validation loader reads: no jitter, but the outside-photo fill when the run asks for
+   * it (not an augmentation: validation crops must look as the training crops do, black aside).
+   */
+  static ShardLoader.Options validationLoader(TrainingOptions options) {
+    return ShardLoader.Options.evaluation(options.batchSize(), options.loaderWorkers())
+        .withJitter(CropJitter.NONE.withFillOutside(options.fillOutside()));
+  }
+
+  /**
    * The on-the-fly changes of each training crop {@code options} ask for: jitter, erasing and the
    * outside-photo fill.
    */
@@ -174,7 +183,7 @@ public final class FaceTrainer {
         ShardLoader valid =
             new ShardLoader(
                 shards.files(ShardSet.Split.VALIDATION),
-                ShardLoader.Options.evaluation(options.batchSize(), options.loaderWorkers()))) {
+                validationLoader(options))) {
       build(state, saved.orElse(null));
       if (saved.isPresent()) {
         requireFiniteWeights(state); // a checkpoint written before the guard existed may hold NaN

@@ -182,6 +182,7 @@ class FaceTrainerTest {
     assertResumeRefused(options.withDropout(0.3f), crashed, "--dropout 0.2 (now 0.3)");
     assertResumeRefused(options.withCosMargin(null), crashed, "--cos-margin 0.2 (now unset)");
     assertResumeRefused(options.withJitterStrength(2.0), crashed, "--jitter-strength 1.5 (now 2.0)");
+    assertResumeRefused(options.withFillOutside(true), crashed, "--fill-outside unset (now on)");
     // the decay keys keep their old names in the checkpoint but the message names the flag
     assertThatThrownBy(() -> new FaceTrainer(options.withDecay(5e-4f, 5e-4f), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
@@ -502,7 +503,14 @@ class FaceTrainerTest {
     }
     // 1 is the standard jitter: the same identity, so it resumes a plain --jitter run
     assertThat(tiny(1, 3).withJitter(true).withJitterStrength(1.0).identity()).isEqualTo(tiny(1, 3).withJitter(true).identity());
-    assertThat(tiny(1, 3).withJitter(true).identity()).doesNotContainKeys("--jitter-strength", "--cos-margin");
+    assertThat(tiny(1, 3).withJitter(true).identity()).doesNotContainKeys("--jitter-strength", "--cos-margin", "--fill-outside");
+    // the outside fill: in training (before the jitter) and in validation, which has no jitter
+    assertThat(FaceTrainer.trainingLoader(tiny(1, 3).withJitter(true).withFillOutside(true)).jitter())
+        .isEqualTo(CropJitter.STANDARD.withFillOutside(true));
+    assertThat(FaceTrainer.validationLoader(tiny(1, 3).withJitter(true).withFillOutside(true)).jitter())
+        .isEqualTo(CropJitter.NONE.withFillOutside(true));
+    assertThat(FaceTrainer.validationLoader(tiny(1, 3).withJitter(true)).jitter()).isEqualTo(CropJitter.NONE);
+    assertThat(tiny(1, 3).withFillOutside(true).identity()).containsEntry("--fill-outside", "on");
   }
 
   @Test

@@ -24,7 +24,7 @@ public record FaceCrop(DetectedFace face, AlignedFace aligned, int imageWidth, i
    * of the image's edge counts as inside (bilinear sampling still reads the image there).
    */
   public boolean[] outsidePhoto() {
-    int size = aligned.crop().rows();
+    int size = dev.mfn.face.align.SimilarityAligner.SIZE; // not the Mat's: it may be released
     double[] m = aligned.transform();
     double a = m[0];
     double b = m[3];

@@ -19,9 +19,10 @@ import org.opencv.photo.Photo;
  * <p>The black is found as the pixels of exactly (0, 0, 0) connected to the crop's edge (the
  * shards' PNG crops keep it exact), widened by one pixel for the seam that bilinear sampling
  * blends between the photo's edge and the black. A photo's own pure-black region touching the edge
- * would be filled too; for dark hair or backgrounds in JPEG photos exact zeros are rare.
+ * would be filled too: {@code bench/run coverage} counts how often the black found reaches into the
+ * photo (for CFP 001-350, RESULTS.md's thirteenth part).
  */
-final class OutsideFill {
+public final class OutsideFill {
   private static final int SIZE = CropDecoder.SIZE;
 
   /** Telea's neighbourhood, in pixels: large enough to carry texture, small enough to stay local. */
@@ -34,7 +35,7 @@ final class OutsideFill {
    *
    * @return the number of pixels painted (0: the crop lies wholly inside its photo, unchanged)
    */
-  static int fill(byte[] pixels) {
+  public static int fill(byte[] pixels) {
     byte[] mask = blackFromEdge(pixels);
     int found = 0;
     for (byte m : mask) {
@@ -65,7 +66,7 @@ final class OutsideFill {
   }
 
   /** 1 where a pixel is exactly black and joined to the crop's edge through black pixels. */
-  static byte[] blackFromEdge(byte[] pixels) {
+  public static byte[] blackFromEdge(byte[] pixels) {
     byte[] mask = new byte[SIZE * SIZE];
     ArrayDeque<Integer> queue = new ArrayDeque<>();
     for (int i = 0; i < SIZE; i++) {
