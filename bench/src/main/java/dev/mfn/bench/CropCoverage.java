@@ -19,8 +19,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.opencv.core.Core;
+import org.opencv.core.CvType;
 import org.opencv.core.Mat;
+import org.opencv.core.MatOfDouble;
 import org.opencv.core.Scalar;
+import org.opencv.imgproc.Imgproc;
 
 /**
  * How much of each aligned 112x112 crop lies outside its photo. The template puts the eyes at
@@ -42,9 +46,18 @@ import org.opencv.core.Scalar;
  * (with the mirror, center fallback: as {@code mfn eval --lfw}) after painting the top N rows of
  * every crop black, as {@code mfn embed} writes them, for {@code bench/lfw_pairs.py}: does a model
  * trained on crops mostly black there lose or gain when its test crops are made so too?
+ *
+ * <p>{@code --shrink F} (both modes): each crop is first shrunk to a side of F of its own and
+ * enlarged back ({@code CropJitter.shrinkAndRestore}, what {@code mfn train --low-res} does to half
+ * the training crops): how sharp the crops are then, and what a model makes of blurrier test crops.
+ * Each line also gives the crops' scale (crop pixels per photo pixel) and sharpness (the variance
+ * of the Laplacian over the face's centre) as quartiles.
  */
 public final class CropCoverage {
   private static final int SIZE = 112;
+
+  /** --shrink F: the sharpness is measured after {@code CropJitter.shrinkAndRestore(F)} (1: as aligned). */
+  private static double shrink = 1;
 
   private CropCoverage() {}
 
@@ -55,6 +68,7 @@ public final class CropCoverage {
     List<Path> lists = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
+        case "--shrink" -> shrink = Double.parseDouble(args[++i]);
         case "--mask-top" -> maskTop = Integer.parseInt(args[++i]);
         case "--model" -> model = Path.of(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
@@ -63,8 +77,8 @@ public final class CropCoverage {
     }
     if (lists.isEmpty() || (maskTop >= 0) != (model != null && out != null) || (maskTop >= 0 && lists.size() != 1)) {
       System.err.println(
-          "usage: bench/run coverage LIST [LIST ...]\n"
-              + "       bench/run coverage --mask-top N --model MODEL --out CSV LIST");
+          "usage: bench/run coverage [--shrink F] LIST [LIST ...]\n"
+              + "       bench/run coverage --mask-top N [--shrink F] --model MODEL --out CSV LIST");
       System.exit(2);
     }
     MfnSettings settings = MfnSettings.load();
@@ -114,6 +128,8 @@ public final class CropCoverage {
     long spilledPixels = 0;
     int upscaled = 0; // crop pixels larger than the photo's: the seam of black and photo is wider
     double largestScale = 0;
+    List<Double> scales = new ArrayList<>();
+    List<Double> sharpness = new ArrayList<>();
     for (Path photo : photos) {
       FaceCrop crop;
       try {
@@ -136,6 +152,8 @@ public final class CropCoverage {
         double scale = crop.aligned().scale();
         upscaled += scale > 1 ? 1 : 0;
         largestScale = Math.max(largestScale, scale);
+        scales.add(scale);
+        sharpness.add(centreSharpness(shrunk(pixels)));
         int n = 0;
         for (boolean[] row : outside) {
           for (boolean o : row) {
@@ -160,10 +178,60 @@ public final class CropCoverage {
             + " %.1f%%, mean share outside %.1f%%; top 10 rows wholly outside %.1f%%, top 20 %.1f%%;"
             + " a side's 5 columns wholly outside %.1f%%, 10 columns %.1f%%; the fill's black found inside the"
             + " photo (more than a pixel from the outside) in %.1f%% of crops, %d pixels in all; crops enlarged from"
-            + " their photo %.1f%% (largest scale %.2f crop px per photo px)",
+            + " their photo %.1f%% (largest scale %.2f crop px per photo px); scale quartiles %s;"
+            + " sharpness (variance of the Laplacian of the grey centre, rows 30-100, columns 20-92) quartiles %s",
         photos.size(), crops, rejected, fallbacks, 100 * anyOutside / c, 100 * outsideShare / c,
         100 * top10 / c, 100 * top20 / c, 100 * side5 / c, 100 * side10 / c, 100 * spilled / c, spilledPixels,
-        100 * upscaled / c, largestScale);
+        100 * upscaled / c, largestScale, quartiles(scales, "%.2f"), quartiles(sharpness, "%.0f"));
+  }
+
+  /**
+   * How much fine detail the face itself has: the variance of the Laplacian (the usual focus measure)
+   * over the central region, which lies inside the photo in nearly every crop. A crop shrunk from a
+   * large, sharp face scores high; one enlarged from a small JPEG face scores low.
+   */
+  private static double centreSharpness(Mat crop) {
+    Mat grey = new Mat();
+    Mat lap = new Mat();
+    Mat centre = null;
+    MatOfDouble mean = new MatOfDouble();
+    MatOfDouble std = new MatOfDouble();
+    try {
+      Imgproc.cvtColor(crop, grey, Imgproc.COLOR_BGR2GRAY);
+      Imgproc.Laplacian(grey, lap, CvType.CV_64F);
+      centre = lap.submat(30, 100, 20, 92);
+      Core.meanStdDev(centre, mean, std);
+      double sd = std.get(0, 0)[0];
+      return sd * sd;
+    } finally {
+      crop.release();
+      grey.release();
+      lap.release();
+      if (centre != null) {
+        centre.release();
+      }
+      mean.release();
+      std.release();
+    }
+  }
+
+  private static Mat shrunk(byte[] pixels) {
+    byte[] copy = pixels.clone();
+    dev.mfn.training.loader.CropJitter.shrinkAndRestore(copy, shrink);
+    Mat m = new Mat(SIZE, SIZE, CvType.CV_8UC3);
+    m.put(0, 0, copy);
+    return m;
+  }
+
+  /** "q1 / median / q3" of the values, each with the format. */
+  private static String quartiles(List<Double> values, String format) {
+    if (values.isEmpty()) {
+      return "-";
+    }
+    double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    java.util.function.IntFunction<String> at =
+        q -> String.format(Locale.ROOT, format, sorted[Math.min(sorted.length - 1, q * (sorted.length - 1) / 4)]);
+    return at.apply(1) + " / " + at.apply(2) + " / " + at.apply(3);
   }
 
   /** outside[y][x]: crop pixel (x, y) samples a point outside the photo. */
@@ -243,6 +311,12 @@ public final class CropCoverage {
           band.setTo(new Scalar(0, 0, 0));
           band.release();
         }
+        if (shrink < 1) {
+          byte[] pixels = new byte[SIZE * SIZE * 3];
+          masked.get(0, 0, pixels);
+          dev.mfn.training.loader.CropJitter.shrinkAndRestore(pixels, shrink);
+          masked.put(0, 0, pixels);
+        }
         crops.add(masked);
         names.add(photos.get(i));
         if (crops.size() == batch || i == photos.size() - 1) {
@@ -261,6 +335,7 @@ public final class CropCoverage {
         }
       }
     }
-    System.out.printf("%d photos embedded with the top %d rows black into %s%n", photos.size(), top, out);
+    System.out.printf("%d photos embedded with the top %d rows black, shrunk to %.2f and back, into %s%n",
+        photos.size(), top, shrink, out);
   }
 }

@@ -166,6 +166,15 @@ final class TrainCommand implements Callable<Integer> {
   boolean fillOutside;
 
   @Option(
+      names = "--low-res",
+      paramLabel = "SIDE",
+      description = "Low resolution: shrink half the training crops, drawn anew each epoch, to a side of SIDE to"
+          + " 100%% of their own and enlarge them back (0.15 to 1; e.g. 0.4), as a small face in a small photo"
+          + " looks: CFP's crops come from large, sharp faces, LFW's have an eighth of their fine detail."
+          + " With or without --jitter.")
+  Double lowRes;
+
+  @Option(
       names = "--clip-grad",
       paramLabel = "NORM",
       description = "Scale a step's body gradient down to this L2 norm when it is larger (arcface_torch clips at 5;"
@@ -285,7 +294,8 @@ final class TrainCommand implements Callable<Integer> {
             .withCosMargin(cosMargin)
             .withLabelSmoothing(labelSmoothing)
             .withDropout(dropout)
-            .withFillOutside(fillOutside);
+            .withFillOutside(fillOutside)
+            .withLowRes(lowRes);
     options.validate();
     if (cfpSplit != null && cfp == null) {
       throw new IllegalArgumentException("--cfp-split needs --cfp DIR");

@@ -53,7 +53,7 @@ class TrainCommandTest {
     Path store = dir.resolve("store");
     MfnCliTest.Run train = MfnCliTest.mfn("train", "--shards", shards.toString(), "--model-store", store.toString(),
         "--epochs", "2", "--batch", "8", "--warmup", "2", "--arcface-epoch", "1", "--lfw", miniLfw(dir).toString(),
-        "--fill-outside", "--publish", "--models-topic", topic, "--bootstrap", bootstrap, "--no-progress");
+        "--fill-outside", "--low-res", "0.4", "--publish", "--models-topic", topic, "--bootstrap", bootstrap, "--no-progress");
     // a 2-epoch model against a 99% one: trained and stored, refused by the gate, never announced
     assertThat(train.exit()).as(train.out() + train.err()).isEqualTo(TrainCommand.REFUSED);
     assertThat(train.out()).contains("training v1: 6 identities").contains("trained 2 epochs")
@@ -82,8 +82,9 @@ class TrainCommandTest {
     assertThat(card.path("training").path("arcface_scale").asDouble())
         .isEqualTo(dev.mfn.training.TrainingOptions.defaultScale(classes), org.assertj.core.data.Offset.offset(1e-3));
     assertThat(card.path("training").path("arcface_scale_rule").asText()).startsWith("auto");
-    // --fill-outside reached the loader (the card describes the crops' changes from the options it trained with)
-    assertThat(card.path("training").path("crop_jitter").asText()).isEqualTo("on the fly: outside-photo black painted over");
+    // --fill-outside and --low-res reached the loader (the card describes the crops' changes from the options it trained with)
+    assertThat(card.path("training").path("crop_jitter").asText())
+        .isEqualTo("on the fly: low resolution 40-100% of the side (p 0.5), outside-photo black painted over");
     assertThat(card.path("verification").get(0).path("pairs").asInt()).isEqualTo(20);
     JsonNode config = new ObjectMapper().readTree(v1.resolve("config.json").toFile());
     assertThat(config.path("threshold").asDouble())

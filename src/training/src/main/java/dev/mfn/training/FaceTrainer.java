@@ -130,12 +130,14 @@ public final class FaceTrainer {
 
   /**
    * The on-the-fly changes of each training crop {@code options} ask for: jitter, erasing and the
-   * outside-photo fill.
+   * outside-photo fill, the low resolution.
    */
   public static CropJitter cropJitter(TrainingOptions options) {
     CropJitter ranges = !options.jitter() ? CropJitter.NONE
         : options.jitterStrength() == null ? CropJitter.STANDARD : CropJitter.STANDARD.scaled(options.jitterStrength());
-    return (options.erase() == null ? ranges : ranges.withErase(options.erase())).withFillOutside(options.fillOutside());
+    return (options.erase() == null ? ranges : ranges.withErase(options.erase()))
+        .withFillOutside(options.fillOutside())
+        .withLowRes(options.lowRes() == null ? 0 : options.lowRes());
   }
 
   /**

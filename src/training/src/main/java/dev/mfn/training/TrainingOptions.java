@@ -43,6 +43,9 @@ import java.util.Map;
  * @param fillOutside paint over the black the aligner left where a training crop reaches past its
  *     photo, with what surrounds it, before the jitter ({@code OutsideFill}; CFP's tight photos
  *     leave 27% of a crop black on average, LFW's none)
+ * @param lowRes shrink half the training crops to a random side of lowRes to 1 of their own and
+ *     enlarge them back, drawn anew each epoch ({@code CropJitter#minLowRes}; null: never): CFP's
+ *     crops are shrunk from large faces and sharp, LFW's have an eighth of their fine detail
  */
 public record TrainingOptions(
     Path shards,
@@ -72,7 +75,8 @@ public record TrainingOptions(
     Float dropout,
     Float cosMargin,
     Double jitterStrength,
-    boolean fillOutside) {
+    boolean fillOutside,
+    Double lowRes) {
 
   /** The scale the paper used (ArcFace, on 85k classes); also the ceiling of the default. */
   public static final float PAPER_SCALE = 64f;
@@ -168,6 +172,11 @@ public record TrainingOptions(
     return toBuilder().fillOutside(fill).build();
   }
 
+  /** @param lowRes the smallest side half the crops are shrunk to and back (null: none) */
+  public TrainingOptions withLowRes(Double lowRes) {
+    return toBuilder().lowRes(lowRes).build();
+  }
+
   /** @param cosMargin CosFace's additive cosine margin, after the angular one (null: none) */
   public TrainingOptions withCosMargin(Float cosMargin) {
     return toBuilder().cosMargin(cosMargin).build();
@@ -237,6 +246,9 @@ public record TrainingOptions(
     if (fillOutside) {
       m.put("--fill-outside", "on"); // only when on, as --average
     }
+    if (lowRes != null) {
+      m.put("--low-res", Double.toString(lowRes)); // only when on, as --average
+    }
     return m;
   }
 
@@ -276,6 +288,9 @@ public record TrainingOptions(
     }
     if (erase != null && !(erase >= dev.mfn.training.loader.CropJitter.MIN_ERASE && erase <= 0.5)) {
       throw new IllegalArgumentException("--erase must be a share of the crop in [0.02, 0.5], e.g. 0.25");
+    }
+    if (lowRes != null && !(lowRes >= dev.mfn.training.loader.CropJitter.LOWEST_LOW_RES && lowRes < 1)) {
+      throw new IllegalArgumentException("--low-res must be the smallest side as a share in [0.15, 1), e.g. 0.4");
     }
     if (clipGrad != null && !(clipGrad > 0 && clipGrad < Float.POSITIVE_INFINITY)) {
       throw new IllegalArgumentException("--clip-grad must be a positive, finite norm, e.g. 5");
@@ -335,6 +350,7 @@ public record TrainingOptions(
     private Double jitterStrength = null;
     private Float dropout = null;
     private boolean fillOutside = false;
+    private Double lowRes = null;
 
     public Builder(Path shards) {
       this.shards = shards;
@@ -369,6 +385,7 @@ public record TrainingOptions(
       jitterStrength = o.jitterStrength;
       dropout = o.dropout;
       fillOutside = o.fillOutside;
+      lowRes = o.lowRes;
     }
 
     public Builder shards(Path shards) {
@@ -512,12 +529,17 @@ public record TrainingOptions(
       return this;
     }
 
+    public Builder lowRes(Double lowRes) {
+      this.lowRes = lowRes;
+      return this;
+    }
+
     public TrainingOptions build() {
       return new TrainingOptions(
           shards, epochs, minutes, batchSize, learningRate, momentum, bodyDecay, headDecay,
           warmupSteps, arcFaceEpoch, patience, softmaxShare, scale, margin, device, loaderWorkers,
           seed, checkpointEvery, keepCheckpoints, averageDecay, jitter, erase, clipGrad,
-          labelSmoothing, dropout, cosMargin, jitterStrength, fillOutside);
+          labelSmoothing, dropout, cosMargin, jitterStrength, fillOutside, lowRes);
     }
   }
 }

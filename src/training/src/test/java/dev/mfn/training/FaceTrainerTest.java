@@ -183,6 +183,7 @@ class FaceTrainerTest {
     assertResumeRefused(options.withCosMargin(null), crashed, "--cos-margin 0.2 (now unset)");
     assertResumeRefused(options.withJitterStrength(2.0), crashed, "--jitter-strength 1.5 (now 2.0)");
     assertResumeRefused(options.withFillOutside(true), crashed, "--fill-outside unset (now on)");
+    assertResumeRefused(options.withLowRes(0.4), crashed, "--low-res unset (now 0.4)");
     // the decay keys keep their old names in the checkpoint but the message names the flag
     assertThatThrownBy(() -> new FaceTrainer(options.withDecay(5e-4f, 5e-4f), crashed, new TrainingListener() {}))
         .isInstanceOf(FaceTrainer.ResumeMismatchException.class)
@@ -511,6 +512,16 @@ class FaceTrainerTest {
         .isEqualTo(CropJitter.NONE.withFillOutside(true));
     assertThat(FaceTrainer.validationLoader(tiny(1, 3).withJitter(true)).jitter()).isEqualTo(CropJitter.NONE);
     assertThat(tiny(1, 3).withFillOutside(true).identity()).containsEntry("--fill-outside", "on");
+    // the low resolution: training only (validation crops stay as written), in the identity only when on
+    assertThat(FaceTrainer.trainingLoader(tiny(1, 3).withJitter(true).withLowRes(0.4)).jitter())
+        .isEqualTo(CropJitter.STANDARD.withLowRes(0.4));
+    assertThat(FaceTrainer.trainingLoader(tiny(1, 3).withLowRes(0.4)).jitter()).isEqualTo(CropJitter.NONE.withLowRes(0.4));
+    assertThat(FaceTrainer.validationLoader(tiny(1, 3).withJitter(true).withLowRes(0.4)).jitter()).isEqualTo(CropJitter.NONE);
+    assertThat(tiny(1, 3).withLowRes(0.4).identity()).containsEntry("--low-res", "0.4");
+    assertThat(tiny(1, 3).withJitter(true).identity()).doesNotContainKey("--low-res");
+    for (double bad : new double[] {0, 0.1, 1, Double.NaN}) {
+      assertThatThrownBy(() -> tiny(null, 1).withLowRes(bad).validate()).hasMessageContaining("--low-res");
+    }
   }
 
   @Test

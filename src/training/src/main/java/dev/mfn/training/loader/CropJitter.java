@@ -32,10 +32,13 @@ import org.opencv.imgproc.Imgproc;
  *     inside the crop
  * @param fillOutside paint over the black the aligner left where the crop reaches past its photo,
  *     before anything else ({@link OutsideFill}; not random: the same crop is painted the same way)
+ * @param minLowRes the smallest side, as a share of the crop's, a crop is shrunk to before it is
+ *     enlarged back (0: never): with probability 1/2 a crop loses its fine detail as a small face in a
+ *     small photo has none ({@link #shrinkAndRestore}), the factor uniform in [minLowRes, 1]
  */
 public record CropJitter(
     double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast,
-    double maxErase, boolean fillOutside) {
+    double maxErase, boolean fillOutside, double minLowRes) {
 
   /** The smallest share of the crop an erased rectangle covers (Zhong et al.'s lower bound). */
   public static final double MIN_ERASE = 0.02;
@@ -45,6 +48,9 @@ public record CropJitter(
 
   /** No change: the crops as the ingest job wrote them. */
   public static final CropJitter NONE = new CropJitter(0, 0, 0, 0, 0);
+
+  /** The smallest {@link #minLowRes} a run takes: a side of 17 px, below what a detector keeps. */
+  public static final double LOWEST_LOW_RES = 0.15;
 
   /**
    * A mild strength for aligned 112x112 crops, chosen here (not taken from a reference recipe:
@@ -56,13 +62,13 @@ public record CropJitter(
 
   /** The similarity transform and photometric change alone, without erasing. */
   public CropJitter(double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast) {
-    this(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, 0, false);
+    this(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, 0, false, 0);
   }
 
   /** The similarity transform, the photometric change and erasing, without the outside fill. */
   public CropJitter(
       double maxShift, double maxScale, double maxRotation, double maxBrightness, double maxContrast, double maxErase) {
-    this(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase, false);
+    this(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase, false, 0);
   }
 
   public CropJitter {
@@ -75,6 +81,9 @@ public record CropJitter(
     }
     if (!(maxErase == 0 || (maxErase >= MIN_ERASE && maxErase <= 0.5))) {
       throw new IllegalArgumentException("erasing: 0 (off) or a share of the crop in [0.02, 0.5], e.g. 0.25");
+    }
+    if (!(minLowRes == 0 || (minLowRes >= LOWEST_LOW_RES && minLowRes < 1))) {
+      throw new IllegalArgumentException("low resolution: 0 (off) or the smallest side as a share in [0.15, 1), e.g. 0.35");
     }
   }
 
@@ -94,22 +103,28 @@ public record CropJitter(
           "jitter strength must be in [" + MIN_STRENGTH + ", " + MAX_STRENGTH + "], e.g. 1.5");
     }
     return new CropJitter(maxShift * factor, maxScale * factor, maxRotation * factor, maxBrightness * factor,
-        maxContrast * factor, maxErase, fillOutside);
+        maxContrast * factor, maxErase, fillOutside, minLowRes);
   }
 
   /** These ranges with erasing of up to {@code maxErase} of the crop (0: none). */
   public CropJitter withErase(double maxErase) {
-    return new CropJitter(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase, fillOutside);
+    return new CropJitter(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase, fillOutside, minLowRes);
   }
 
   /** These ranges, with the outside-photo black of each crop painted over first (or not). */
   public CropJitter withFillOutside(boolean fill) {
-    return new CropJitter(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase, fill);
+    return new CropJitter(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase, fill, minLowRes);
+  }
+
+  /** These ranges, with half the crops shrunk to a side of {@code minLowRes} to 1 and back (0: none). */
+  public CropJitter withLowRes(double minLowRes) {
+    return new CropJitter(maxShift, maxScale, maxRotation, maxBrightness, maxContrast, maxErase, fillOutside, minLowRes);
   }
 
   /** Whether any random change is drawn (the outside fill is not one: {@link #fillOutside}). */
   public boolean isOn() {
-    return maxShift > 0 || maxScale > 0 || maxRotation > 0 || maxBrightness > 0 || maxContrast > 0 || maxErase > 0;
+    return maxShift > 0 || maxScale > 0 || maxRotation > 0 || maxBrightness > 0 || maxContrast > 0 || maxErase > 0
+        || minLowRes > 0;
   }
 
   /**
@@ -137,6 +152,9 @@ public record CropJitter(
     if (maxErase > 0) {
       parts.add("erasing " + plain(100 * MIN_ERASE) + "-" + plain(100 * maxErase) + "% of the crop (p 0.5)");
     }
+    if (minLowRes > 0) {
+      parts.add("low resolution " + plain(100 * minLowRes) + "-100% of the side (p 0.5)");
+    }
     if (fillOutside) {
       parts.add("outside-photo black painted over");
     }
@@ -161,9 +179,9 @@ public record CropJitter(
   /**
    * Changes the 112x112 BGR crop in {@code pixels} in place and returns the photometric change for
    * the normalisation: {@code out = contrast * (p - 127.5) + 127.5 + brightness}, clamped to
-   * [0, 255] by the caller. Always draws six values, whatever the ranges, and five more for the
-   * erasing when it is on, so one crop's draws never shift the next one's (and a run without
-   * erasing draws what it drew before erasing existed).
+   * [0, 255] by the caller. Always draws six values, whatever the ranges, two more for the low
+   * resolution and five more for the erasing when each is on, so one crop's draws never shift the
+   * next one's (and a run without them draws what it drew before they existed).
    */
   Photometric apply(byte[] pixels, Random rng) {
     double dx = draw(rng, maxShift);
@@ -191,10 +209,46 @@ public record CropJitter(
         m.release();
       }
     }
+    if (minLowRes > 0) {
+      // drawn whether or not this crop is shrunk, so the count of draws is fixed
+      boolean shrink = rng.nextDouble() < 0.5;
+      double side = minLowRes + rng.nextDouble() * (1 - minLowRes);
+      if (shrink) {
+        shrinkAndRestore(pixels, side);
+      }
+    }
     if (maxErase > 0) {
       erase(pixels, rng);
     }
     return new Photometric((float) contrast, (float) brightness);
+  }
+
+  /**
+   * Shrinks the 112x112 BGR crop in {@code pixels} to a side of {@code side} of its own (area
+   * averaging, as a camera's sensor or a JPEG's scaler would) and enlarges it back (bilinear, as the
+   * aligner enlarges a small face), in place. CFP's faces fill large photos and are shrunk by about
+   * half into their crops, so they are sharp; LFW's 250x250 photos give crops of about the same
+   * scale, and their centres have an eighth of the fine detail (bench/run coverage's sharpness).
+   */
+  public static void shrinkAndRestore(byte[] pixels, double side) {
+    int size = CropDecoder.SIZE;
+    int small = (int) Math.max(1, Math.round(size * side));
+    if (small >= size) {
+      return;
+    }
+    Mat image = new Mat(size, size, CvType.CV_8UC3);
+    Mat shrunk = new Mat();
+    Mat restored = new Mat();
+    try {
+      image.put(0, 0, pixels);
+      Imgproc.resize(image, shrunk, new Size(small, small), 0, 0, Imgproc.INTER_AREA);
+      Imgproc.resize(shrunk, restored, new Size(size, size), 0, 0, Imgproc.INTER_LINEAR);
+      restored.get(0, 0, pixels);
+    } finally {
+      image.release();
+      shrunk.release();
+      restored.release();
+    }
   }
 
   /**

@@ -180,6 +180,95 @@ class CropJitterTest {
     assertThat(largest).isGreaterThan(0.2);
   }
 
+  /** A crop of one-pixel stripes across a ramp: all its fine detail is in the stripes. */
+  private static ByteBuffer stripes() {
+    byte[] b = new byte[PLANE * 3];
+    for (int y = 0; y < SIZE; y++) {
+      for (int x = 0; x < SIZE; x++) {
+        int v = 40 + x + ((x + y) % 2 == 0 ? 60 : 0);
+        for (int c = 0; c < 3; c++) {
+          b[3 * (y * SIZE + x) + c] = (byte) v;
+        }
+      }
+    }
+    return ByteBuffer.wrap(b);
+  }
+
+  /** Mean absolute difference of horizontal neighbours in the first plane: the fine detail left. */
+  private static double detail(float[] pixels) {
+    double sum = 0;
+    for (int y = 0; y < SIZE; y++) {
+      for (int x = 1; x < SIZE; x++) {
+        sum += Math.abs(pixels[y * SIZE + x] - pixels[y * SIZE + x - 1]);
+      }
+    }
+    return sum / (SIZE * (SIZE - 1));
+  }
+
+  /**
+   * The low resolution alone: about half the crops (of 400 seeds) come out as written, the rest
+   * lose most of their one-pixel detail and keep their brightness (a shrink that did nothing, or
+   * that was applied to every crop, or that darkened the crop, fails); the smallest side (0.4)
+   * leaves less detail than a side of nearly 1.
+   */
+  @Test
+  void lowResolutionBlursHalfTheCropsAndKeepsTheirBrightness() {
+    float[] plain = new float[3 * PLANE];
+    new CropDecoder().decode(CropFormat.RAW_BGR, stripes(), false, CropJitter.NONE, new Random(0), plain, 0);
+    double sharp = detail(plain);
+    CropJitter lowRes = CropJitter.NONE.withLowRes(0.4);
+    assertThat(lowRes.isOn()).isTrue();
+    int blurred = 0;
+    for (long seed = 0; seed < 400; seed++) {
+      float[] out = new float[3 * PLANE];
+      new CropDecoder().decode(CropFormat.RAW_BGR, stripes(), false, lowRes, new Random(seed), out, 0);
+      if (java.util.Arrays.equals(out, plain)) {
+        continue;
+      }
+      blurred++;
+      assertThat(detail(out)).as("seed %d: the stripes are mostly gone", seed).isLessThan(0.5 * sharp);
+      assertThat(mean(out)).as("seed %d: same brightness", seed).isCloseTo(mean(plain), org.assertj.core.data.Offset.offset(0.02));
+    }
+    assertThat(blurred).as("about half of 400").isBetween(160, 240);
+    // six photometric draws (ranges 0), then: shrink yes, side draw 0 (0.4) or nearly 1
+    float[] smallest = new float[3 * PLANE];
+    float[] largest = new float[3 * PLANE];
+    new CropDecoder().decode(CropFormat.RAW_BGR, stripes(), false, lowRes, fixed(0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0, 0), smallest, 0);
+    new CropDecoder().decode(CropFormat.RAW_BGR, stripes(), false, lowRes, fixed(0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0, 0.97), largest, 0);
+    assertThat(detail(smallest)).isLessThan(detail(largest));
+    // "no" leaves the crop as written
+    float[] kept = new float[3 * PLANE];
+    new CropDecoder().decode(CropFormat.RAW_BGR, stripes(), false, lowRes, fixed(0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.7, 0), kept, 0);
+    assertThat(kept).isEqualTo(plain);
+  }
+
+  /**
+   * Low resolution draws two more values a crop, whether it shrinks this crop or not, before the
+   * erasing's five; the card names it; out-of-range sides are refused.
+   */
+  @Test
+  void lowResolutionDrawsTwoMoreValuesAndIsDescribed() {
+    for (CropJitter j : new CropJitter[] {CropJitter.STANDARD.withLowRes(0.4), CropJitter.STANDARD.withLowRes(0.4).withErase(0.25)}) {
+      for (long seed = 0; seed < 20; seed++) {
+        Random used = new Random(seed);
+        j.apply((byte[]) crop().array().clone(), used);
+        Random fresh = new Random(seed);
+        for (int k = 0; k < (j.maxErase() > 0 ? 13 : 8); k++) {
+          fresh.nextDouble();
+        }
+        assertThat(used.nextLong()).as("seed %d", seed).isEqualTo(fresh.nextLong());
+      }
+    }
+    assertThat(CropJitter.STANDARD.withLowRes(0.4).describe())
+        .isEqualTo("shift +-6 px, scale +-10%, rotation +-10 deg, brightness +-20%, contrast +-20%,"
+            + " low resolution 40-100% of the side (p 0.5)");
+    assertThat(CropJitter.STANDARD.withLowRes(0.4).scaled(2).minLowRes()).isEqualTo(0.4);
+    for (double bad : new double[] {0.1, 1, -0.5, Double.NaN}) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> CropJitter.NONE.withLowRes(bad))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
   /** A {@link Random} whose {@code nextDouble} returns the given values, in order. */
   private static Random fixed(double... values) {
     return new Random() {
