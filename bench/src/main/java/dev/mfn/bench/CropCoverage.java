@@ -19,10 +19,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import org.opencv.core.Core;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;
-import org.opencv.core.MatOfDouble;
 import org.opencv.core.Scalar;
 import org.opencv.imgproc.Imgproc;
 
@@ -68,7 +66,13 @@ public final class CropCoverage {
     List<Path> lists = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
-        case "--shrink" -> shrink = Double.parseDouble(args[++i]);
+        case "--shrink" -> {
+          shrink = Double.parseDouble(args[++i]);
+          if (!(shrink > 0.05 && shrink <= 1)) {
+            System.err.println("--shrink F: the side kept, in (0.05, 1] (1: as aligned)");
+            System.exit(2);
+          }
+        }
         case "--mask-top" -> maskTop = Integer.parseInt(args[++i]);
         case "--model" -> model = Path.of(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
@@ -130,6 +134,7 @@ public final class CropCoverage {
     double largestScale = 0;
     List<Double> scales = new ArrayList<>();
     List<Double> sharpness = new ArrayList<>();
+    int noCentre = 0; // crops with too little of the centre inside the photo to measure its sharpness
     for (Path photo : photos) {
       FaceCrop crop;
       try {
@@ -153,7 +158,17 @@ public final class CropCoverage {
         upscaled += scale > 1 ? 1 : 0;
         largestScale = Math.max(largestScale, scale);
         scales.add(scale);
-        sharpness.add(centreSharpness(shrunk(pixels)));
+        Mat soft = shrunk(pixels);
+        try {
+          double sharp = centreSharpness(soft, outside);
+          if (Double.isNaN(sharp)) {
+            noCentre++;
+          } else {
+            sharpness.add(sharp);
+          }
+        } finally {
+          soft.release();
+        }
         int n = 0;
         for (boolean[] row : outside) {
           for (boolean o : row) {
@@ -179,40 +194,80 @@ public final class CropCoverage {
             + " a side's 5 columns wholly outside %.1f%%, 10 columns %.1f%%; the fill's black found inside the"
             + " photo (more than a pixel from the outside) in %.1f%% of crops, %d pixels in all; crops enlarged from"
             + " their photo %.1f%% (largest scale %.2f crop px per photo px); scale quartiles %s;"
-            + " sharpness (variance of the Laplacian of the grey centre, rows 30-100, columns 20-92) quartiles %s",
+            + " sharpness%s (variance of the Laplacian of the grey centre, rows 30-100, columns 20-92, pixels"
+            + " inside the photo only) quartiles %s, 95th percentile %s (%d crops with under half their centre inside"
+            + " the photo left out)",
         photos.size(), crops, rejected, fallbacks, 100 * anyOutside / c, 100 * outsideShare / c,
         100 * top10 / c, 100 * top20 / c, 100 * side5 / c, 100 * side10 / c, 100 * spilled / c, spilledPixels,
-        100 * upscaled / c, largestScale, quartiles(scales, "%.2f"), quartiles(sharpness, "%.0f"));
+        100 * upscaled / c, largestScale, quartiles(scales, "%.2f"),
+        shrink < 1 ? String.format(Locale.ROOT, " after shrinking to %.2f of the side and back", shrink) : "",
+        quartiles(sharpness, "%.0f"), percentile(sharpness, 95, "%.0f"), noCentre);
   }
 
   /**
    * How much fine detail the face itself has: the variance of the Laplacian (the usual focus measure)
-   * over the central region, which lies inside the photo in nearly every crop. A crop shrunk from a
-   * large, sharp face scores high; one enlarged from a small JPEG face scores low.
+   * over the central region (rows 30-100, columns 20-92), counting only pixels farther from the
+   * outside of the photo than the Laplacian's reach plus the blur of {@code --shrink}: the edge
+   * between the aligner's black and the photo would otherwise count as detail. A crop shrunk from a
+   * large, sharp face scores high; one enlarged from a small JPEG face scores low. NaN when under
+   * half the centre is left to measure.
    */
-  private static double centreSharpness(Mat crop) {
+  private static double centreSharpness(Mat crop, boolean[][] outside) {
     Mat grey = new Mat();
     Mat lap = new Mat();
-    Mat centre = null;
-    MatOfDouble mean = new MatOfDouble();
-    MatOfDouble std = new MatOfDouble();
     try {
       Imgproc.cvtColor(crop, grey, Imgproc.COLOR_BGR2GRAY);
       Imgproc.Laplacian(grey, lap, CvType.CV_64F);
-      centre = lap.submat(30, 100, 20, 92);
-      Core.meanStdDev(centre, mean, std);
-      double sd = std.get(0, 0)[0];
-      return sd * sd;
+      double[] values = new double[SIZE * SIZE];
+      lap.get(0, 0, values);
+      // 1 px of the 3x3 Laplacian, 1 of the bilinear seam, and the shrink's blur (1 / F crop pixels)
+      int margin = 2 + (int) Math.ceil(1 / shrink);
+      double sum = 0;
+      double squares = 0;
+      int n = 0;
+      int all = 0;
+      for (int y = 30; y < 100; y++) {
+        for (int x = 20; x < 92; x++) {
+          all++;
+          if (!nearOutside(outside, x, y, margin)) {
+            double v = values[y * SIZE + x];
+            sum += v;
+            squares += v * v;
+            n++;
+          }
+        }
+      }
+      if (n < all / 2) {
+        return Double.NaN;
+      }
+      double mean = sum / n;
+      return squares / n - mean * mean;
     } finally {
-      crop.release();
       grey.release();
       lap.release();
-      if (centre != null) {
-        centre.release();
-      }
-      mean.release();
-      std.release();
     }
+  }
+
+  private static boolean nearOutside(boolean[][] outside, int x, int y, int margin) {
+    for (int dy = -margin; dy <= margin; dy++) {
+      for (int dx = -margin; dx <= margin; dx++) {
+        int nx = x + dx;
+        int ny = y + dy;
+        if (nx >= 0 && ny >= 0 && nx < SIZE && ny < SIZE && outside[ny][nx]) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The value at the given percentile (nearest rank, the lower one), with the format. */
+  private static String percentile(List<Double> values, int p, String format) {
+    if (values.isEmpty()) {
+      return "-";
+    }
+    double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    return String.format(Locale.ROOT, format, sorted[p * (sorted.length - 1) / 100]);
   }
 
   private static Mat shrunk(byte[] pixels) {
@@ -223,14 +278,14 @@ public final class CropCoverage {
     return m;
   }
 
-  /** "q1 / median / q3" of the values, each with the format. */
+  /** "q1 / median / q3" of the values (nearest rank, the lower one), each with the format. */
   private static String quartiles(List<Double> values, String format) {
     if (values.isEmpty()) {
       return "-";
     }
     double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
     java.util.function.IntFunction<String> at =
-        q -> String.format(Locale.ROOT, format, sorted[Math.min(sorted.length - 1, q * (sorted.length - 1) / 4)]);
+        q -> String.format(Locale.ROOT, format, sorted[q * (sorted.length - 1) / 4]);
     return at.apply(1) + " / " + at.apply(2) + " / " + at.apply(3);
   }
 
@@ -335,7 +390,7 @@ public final class CropCoverage {
         }
       }
     }
-    System.out.printf("%d photos embedded with the top %d rows black, shrunk to %.2f and back, into %s%n",
-        photos.size(), top, shrink, out);
+    System.out.printf("%d photos embedded with the top %d rows black%s into %s%n", photos.size(), top,
+        shrink < 1 ? String.format(Locale.ROOT, ", shrunk to %.2f of the side and back,", shrink) : "", out);
   }
 }

@@ -147,7 +147,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--jitter-strength",
       paramLabel = "K",
-      description = "With --jitter: every jitter range times K, --erase's share aside (0.25 to 3; 1.5: shift +-9 px,"
+      description = "With --jitter: every jitter range times K, --erase's share and --low-res aside (0.25 to 3; 1.5: shift +-9 px,"
           + " scale +-15%%, rotation +-15 degrees, brightness and contrast +-30%%; default: 1).")
   Double jitterStrength;
 
@@ -169,8 +169,8 @@ final class TrainCommand implements Callable<Integer> {
       names = "--low-res",
       paramLabel = "SIDE",
       description = "Low resolution: shrink half the training crops, drawn anew each epoch, to a side of SIDE to"
-          + " 100%% of their own and enlarge them back (0.15 to 1; e.g. 0.4), as a small face in a small photo"
-          + " looks: CFP's crops come from large, sharp faces, LFW's have an eighth of their fine detail."
+          + " 100%% of their own and enlarge them back (SIDE at least 0.15, below 1; e.g. 0.4), as a small face in a small photo"
+          + " looks: CFP's crops come from large, sharp faces, LFW's have about a seventh of their fine detail."
           + " With or without --jitter.")
   Double lowRes;
 

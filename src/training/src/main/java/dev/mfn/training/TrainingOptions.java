@@ -45,7 +45,7 @@ import java.util.Map;
  *     leave 27% of a crop black on average, LFW's none)
  * @param lowRes shrink half the training crops to a random side of lowRes to 1 of their own and
  *     enlarge them back, drawn anew each epoch ({@code CropJitter#minLowRes}; null: never): CFP's
- *     crops are shrunk from large faces and sharp, LFW's have an eighth of their fine detail
+ *     crops are shrunk from large faces and sharp, LFW's have about a seventh of their fine detail
  */
 public record TrainingOptions(
     Path shards,

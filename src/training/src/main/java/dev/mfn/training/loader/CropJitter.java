@@ -83,7 +83,7 @@ public record CropJitter(
       throw new IllegalArgumentException("erasing: 0 (off) or a share of the crop in [0.02, 0.5], e.g. 0.25");
     }
     if (!(minLowRes == 0 || (minLowRes >= LOWEST_LOW_RES && minLowRes < 1))) {
-      throw new IllegalArgumentException("low resolution: 0 (off) or the smallest side as a share in [0.15, 1), e.g. 0.35");
+      throw new IllegalArgumentException("low resolution: 0 (off) or the smallest side as a share in [0.15, 1), e.g. 0.4");
     }
   }
 
@@ -228,7 +228,7 @@ public record CropJitter(
    * averaging, as a camera's sensor or a JPEG's scaler would) and enlarges it back (bilinear, as the
    * aligner enlarges a small face), in place. CFP's faces fill large photos and are shrunk by about
    * half into their crops, so they are sharp; LFW's 250x250 photos give crops of about the same
-   * scale, and their centres have an eighth of the fine detail (bench/run coverage's sharpness).
+   * scale, and their centres have about a seventh of the fine detail (bench/run coverage's sharpness).
    */
   public static void shrinkAndRestore(byte[] pixels, double side) {
     int size = CropDecoder.SIZE;
