@@ -292,15 +292,7 @@ class CropJitterTest {
   @Test
   void lowResolutionDrawsTwoMoreValuesAndIsDescribed() {
     for (CropJitter j : new CropJitter[] {CropJitter.STANDARD.withLowRes(0.4), CropJitter.STANDARD.withLowRes(0.4).withErase(0.25)}) {
-      for (long seed = 0; seed < 20; seed++) {
-        Random used = new Random(seed);
-        j.apply((byte[]) crop().array().clone(), used);
-        Random fresh = new Random(seed);
-        for (int k = 0; k < (j.maxErase() > 0 ? 13 : 8); k++) {
-          fresh.nextDouble();
-        }
-        assertThat(used.nextLong()).as("seed %d", seed).isEqualTo(fresh.nextLong());
-      }
+      assertDrawsPerCrop(j, j.maxErase() > 0 ? 13 : 8);
     }
     assertThat(CropJitter.STANDARD.withLowRes(0.4).describe())
         .isEqualTo("shift +-6 px, scale +-10%, rotation +-10 deg, brightness +-20%, contrast +-20%,"
@@ -309,6 +301,19 @@ class CropJitterTest {
     for (double bad : new double[] {0.1, 1, -0.5, Double.NaN}) {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> CropJitter.NONE.withLowRes(bad))
           .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  /** Over 20 seeds, {@code j.apply} takes exactly {@code draws} doubles from the crop's Random. */
+  private static void assertDrawsPerCrop(CropJitter j, int draws) {
+    for (long seed = 0; seed < 20; seed++) {
+      Random used = new Random(seed);
+      j.apply((byte[]) crop().array().clone(), used);
+      Random fresh = new Random(seed);
+      for (int k = 0; k < draws; k++) {
+        fresh.nextDouble();
+      }
+      assertThat(used.nextLong()).as("seed %d", seed).isEqualTo(fresh.nextLong());
     }
   }
 
@@ -360,15 +365,7 @@ class CropJitterTest {
   @Test
   void erasingDrawsFiveMoreValuesAndNothingElseChanges() {
     for (CropJitter j : new CropJitter[] {CropJitter.STANDARD, CropJitter.STANDARD.withErase(0.25)}) {
-      for (long seed = 0; seed < 20; seed++) {
-        Random used = new Random(seed);
-        j.apply((byte[]) crop().array().clone(), used);
-        Random fresh = new Random(seed);
-        for (int k = 0; k < (j.maxErase() > 0 ? 11 : 6); k++) {
-          fresh.nextDouble();
-        }
-        assertThat(used.nextLong()).as("seed %d", seed).isEqualTo(fresh.nextLong());
-      }
+      assertDrawsPerCrop(j, j.maxErase() > 0 ? 11 : 6);
     }
     assertThat(CropJitter.STANDARD.describe())
         .isEqualTo("shift +-6 px, scale +-10%, rotation +-10 deg, brightness +-20%, contrast +-20%");
