@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""LFW error against the number of training people: a power-law fit and what it asks of a target.
+"""LFW error against the number of training people: a power-law fit, and where it would cross a target.
 
-Reads the eval-lfw.json of runs of one recipe on 001-N people (bench/people-curve.sh writes them)
-and fits error = a * N^-b by least squares on log(error) against log(N), the form learning curves
-of classifiers take over a range of data sizes (Hestness et al., 2017). Prints each point, the
-fit, the residuals, and the number of people the fit says a target accuracy needs; with --leave-out,
-the same fit without each point in turn, which shows how much one run moves the answer.
+Reads the runs of one recipe on CFP people 001-N (bench/people-curve.sh makes them): each model
+folder's eval-lfw.json for the accuracy and model-card.json for the people it was trained on (the
+N given must match the card's, so a run cannot be filed under the wrong N). Fits
+error = a * N^-b by least squares on log(error) against log(N), the form learning curves of
+classifiers take over a range of data sizes (Hestness et al., 2017), and prints each point, the
+fit, the residuals, and the N at which the fitted curve reaches a target accuracy, with the same
+N from the fit without each point in turn (how much one run moves it).
+
+That N is an extrapolation beyond the largest N measured and reads as such: it assumes the curve
+keeps its slope (no error floor: a floor would make the true N larger), each point is one
+seed's run (a second seed moved the 350-people run by half a point), and the recipe was tuned
+at the largest N.
 
   python3 bench/people_curve.py 88=build/people-curve/store-88/v1 175=build/people-curve/store-175/v1 \
-      350=models/default [--target 0.92] [--leave-out]
+      350=models/default [--target 0.92]
 
-Several runs of one N (other seeds) are averaged into one point.
+Several runs of one N (other seeds) are averaged into one point, each point then weighing the same.
 """
 import argparse
 import json
@@ -19,11 +26,18 @@ import os
 import sys
 
 
-def lfw_accuracy(folder):
-    path = os.path.join(folder, "eval-lfw.json")
-    if not os.path.exists(path):
-        sys.exit(f"{folder}: no eval-lfw.json (train with --lfw, or run mfn eval --lfw on it)")
-    return json.load(open(path))["accuracy_mean"]
+def read_run(n, folder):
+    """(accuracy on LFW, steps) of one model folder, after checking it was trained on n people."""
+    lfw = os.path.join(folder, "eval-lfw.json")
+    card = os.path.join(folder, "model-card.json")
+    for path in (lfw, card):
+        if not os.path.exists(path):
+            sys.exit(f"{folder}: no {os.path.basename(path)} (a model folder of mfn train with --lfw)")
+    trained_on = json.load(open(card))["data"]["identities"]
+    if trained_on != n:
+        sys.exit(f"{folder}: trained on {trained_on} people, given as N={n}")
+    steps = json.load(open(card))["training"]["steps"]
+    return json.load(open(lfw))["accuracy_mean"], steps
 
 
 def fit(points):
@@ -38,35 +52,50 @@ def fit(points):
 
 
 def people_for(a, b, target):
-    """N with a * N^-b = 1 - target."""
-    return (a / (1 - target)) ** (1 / b)
+    """N with a * N^-b = 1 - target, or None where the fit's error does not fall with N."""
+    return (a / (1 - target)) ** (1 / b) if b > 0 else None
+
+
+def describe(n):
+    return "never (the fitted error does not fall with N)" if n is None else f"{n:,.0f}"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", metavar="N=MODEL_FOLDER")
-    parser.add_argument("--target", type=float, default=0.92, help="LFW accuracy to solve for (default 0.92)")
-    parser.add_argument("--leave-out", action="store_true", help="also fit without each N in turn")
+    parser.add_argument("--target", type=float, default=0.92, help="LFW accuracy to solve for, in (0, 1) (default 0.92)")
     args = parser.parse_args()
+    if not 0 < args.target < 1:
+        sys.exit("--target is an accuracy in (0, 1), e.g. 0.92")
     by_n = {}
     for run in args.runs:
-        n, _, folder = run.partition("=")
-        by_n.setdefault(int(n), []).append(lfw_accuracy(folder))
-    points = sorted((n, sum(accs) / len(accs)) for n, accs in by_n.items())
+        n, sep, folder = run.partition("=")
+        if not sep or not n.isdigit():
+            sys.exit(f"expected N=MODEL_FOLDER, got {run!r}")
+        by_n.setdefault(int(n), {})[os.path.realpath(folder)] = read_run(int(n), folder)
+    points = sorted((n, sum(acc for acc, _ in runs.values()) / len(runs)) for n, runs in by_n.items())
     if len(points) < 2:
-        sys.exit("need at least two different N")
+        sys.exit("need runs of at least two different N")
     a, b = fit(points)
-    print("people  runs  LFW accuracy  error   fit     residual")
+    print("people  runs  steps        LFW accuracy  error   fitted error  observed - fitted (points)")
     for n, acc in points:
         pred = a * n ** -b
-        print(f"{n:6d}  {len(by_n[n]):4d}  {100 * acc:11.2f}%  {100 * (1 - acc):5.2f}%  {100 * pred:5.2f}%  {100 * (1 - acc - pred):+6.2f}")
+        steps = "/".join(str(s) for _, s in by_n[n].values())
+        print(f"{n:6d}  {len(by_n[n]):4d}  {steps:11s}  {100 * acc:11.2f}%  {100 * (1 - acc):5.2f}%  {100 * pred:11.2f}%  {100 * (1 - acc - pred):+6.2f}")
     print(f"fit: error = {a:.3f} * N^-{b:.3f} (each doubling of the people multiplies the error by {2 ** -b:.3f})")
-    print(f"LFW {100 * args.target:.1f}% needs about {people_for(a, b, args.target):,.0f} people at this recipe's 14 photos each")
-    if args.leave_out and len(points) > 2:
+    needed = people_for(a, b, args.target)
+    largest = points[-1][0]
+    where = ""
+    if needed is not None:
+        where = (f", {needed / largest:.1f}x the largest N measured: an extrapolation" if needed > largest
+                 else " (inside the measured range)")
+    print(f"the fitted curve reaches LFW {100 * args.target:.1f}% at N = {describe(needed)}{where}")
+    if len(points) > 3:
         for left in points:
-            rest = [p for p in points if p != left]
-            la, lb = fit(rest)
-            print(f"  without N={left[0]}: error = {la:.3f} * N^-{lb:.3f}, {people_for(la, lb, args.target):,.0f} people")
+            la, lb = fit([p for p in points if p != left])
+            print(f"  without N={left[0]}: error = {la:.3f} * N^-{lb:.3f}, N = {describe(people_for(la, lb, args.target))}")
+    elif len(points) == 3:
+        print("  (3 points: each fit without one passes through the other two; no leave-one-out printed)")
 
 
 if __name__ == "__main__":
