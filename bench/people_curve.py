@@ -76,7 +76,8 @@ def seed_interval(points, runs, sd, target, floor, draws=10000):
     found.sort()
     if len(found) < draws / 2:
         return None, None, never / draws
-    return found[int(0.05 * draws)], found[min(len(found) - 1, int(0.95 * draws) - never)], never / draws
+    # percentiles of all draws, a draw that never gets there counting as the largest N
+    return found[int(0.05 * draws)], (found[int(0.95 * draws)] if int(0.95 * draws) < len(found) else None), never / draws
 
 
 def describe(n):
@@ -126,13 +127,16 @@ def main():
     print(f"the fitted curve reaches LFW {100 * args.target:.1f}% at N = {describe(needed)}{where}")
     if args.seed_sd > 0:
         low, high, never = seed_interval(points, {n: len(r) for n, r in by_n.items()}, args.seed_sd, args.target, args.floor)
-        span = "most draws never get there" if low is None else f"5th-95th percentile N = {low:,.0f} to {high:,.0f}"
-        print(f"  with each point moved by the seed's noise (SD {100 * args.seed_sd:.2f} points a run): {span}"
+        span = ("most draws never get there" if low is None
+                else f"5th-95th percentile N = {low:,.0f} to {'never' if high is None else f'{high:,.0f}'}")
+        print(f"  with each point moved by the seed's noise (SD {100 * args.seed_sd:.2f} points a run, this curve's"
+              f" form assumed): {span}"
               + (f" ({100 * never:.0f}% of draws never get there)" if never else ""))
     if len(points) > 3:
         for left in points:
-            la, lb = fit([p for p in points if p != left])
-            print(f"  without N={left[0]}: error = {la:.3f} * N^-{lb:.3f}, N = {describe(people_for(la, lb, args.target))}")
+            la, lb = fit([p for p in points if p != left], args.floor)
+            print(f"  without N={left[0]}: error = {floor}{la:.3f} * N^-{lb:.3f},"
+                  f" N = {describe(people_for(la, lb, args.target, args.floor))}")
     elif len(points) == 3:
         print("  (3 points: each fit without one passes through the other two; no leave-one-out printed)")
 
